@@ -1,0 +1,1 @@
+"""The running system: web node, cast path, broadcaster, archive worker, command line."""

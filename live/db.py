@@ -1,0 +1,123 @@
+"""The SQL archive: SQLAlchemy Core tables, the engine, and migrations to head.
+
+SQLite (aiosqlite) by default, PostgreSQL (asyncpg) in production. The schema is owned by
+the Alembic migrations in ``live/migrations``; these tables mirror them for queries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+metadata = sa.MetaData()
+
+hosts = sa.Table(
+    "hosts",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+)
+
+rooms = sa.Table(
+    "rooms",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("number", sa.String(6), nullable=False, index=True),
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("password", sa.String(200), nullable=False),
+    sa.Column("join_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("presenter_token", sa.String(64), nullable=False),
+    sa.Column("owner_id", sa.String(32), sa.ForeignKey("hosts.id"), nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+)
+
+questions = sa.Table(
+    "questions",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("room_id", sa.String(32), sa.ForeignKey("rooms.id"), nullable=False, index=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("spec", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("revealed", sa.Boolean, nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("opened_ms", sa.BigInteger, nullable=True),
+    sa.Column("closed_ms", sa.BigInteger, nullable=True),
+    # Written by the worker once a closed question's stream is drained.
+    sa.Column("archived_count", sa.Integer, nullable=True),
+    sa.Column("tally_total", sa.Integer, nullable=True),
+    sa.Column("finalized_ms", sa.BigInteger, nullable=True),
+)
+
+ballots = sa.Table(
+    "ballots",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("question_id", sa.String(32), nullable=False),
+    sa.Column("ballot_id", sa.String(40), nullable=False),
+    sa.Column("voter_ref", sa.String(64), nullable=False),
+    sa.Column("choices", sa.JSON, nullable=False),
+    sa.Column("cast_ms", sa.BigInteger, nullable=False),
+    sa.Column("nonce", sa.String(32), nullable=False),
+    sa.Column("receipt", sa.String(64), nullable=False),
+    sa.UniqueConstraint("question_id", "ballot_id", name="uq_ballots_question_ballot"),
+)
+
+
+def create_engine(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # WAL lets the web node read while the worker writes.
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def insert_ignoring_duplicates(conn: AsyncConnection, table: sa.Table) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` in the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
+def _alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def migrate_sync(url: str) -> None:
+    """Bring the archive at ``url`` to the newest schema (blocking; own event loop)."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(url), "head")
+
+
+async def migrate(url: str) -> None:
+    await asyncio.to_thread(migrate_sync, url)

@@ -1,0 +1,37 @@
+"""The edge where refusals become socket acks and HTTP responses: one shape for both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rooms.errors import ErrorCode, VotingError
+
+HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.BAD_REQUEST: 400,
+    ErrorCode.BAD_CREDENTIALS: 401,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.UNKNOWN_ROOM: 404,
+    ErrorCode.UNKNOWN_QUESTION: 404,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.CLOSED: 409,
+    ErrorCode.ALREADY_VOTED: 409,
+    ErrorCode.INVALID_STATE: 409,
+    ErrorCode.NOT_DRAINED: 409,
+    ErrorCode.NOT_JOINED: 409,
+    ErrorCode.NOT_ELIGIBLE: 403,
+    ErrorCode.INVALID_CHOICE: 422,
+    ErrorCode.TOO_MANY_CHOICES: 422,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.UNAVAILABLE: 503,
+}
+
+
+def error_body(err: VotingError) -> dict[str, Any]:
+    """``{"ok": false, "error": {"code", "message"}}`` -- acks and JSON bodies alike."""
+    return {"ok": False, "error": err.as_dict()}
+
+
+def status_of(err: VotingError) -> int:
+    return HTTP_STATUS[err.code]

@@ -1,0 +1,32 @@
+-- One ballot decision, atomically.
+-- KEYS[1] question hash {q:id}:meta  (status, n, max)
+-- KEYS[2] voters set    {q:id}:voters
+-- KEYS[3] tally hash    {q:id}:tally  (option index -> count, "total")
+-- KEYS[4] ballot stream {q:id}:ballots
+-- ARGV[1] voter reference (HMAC of question and identity)
+-- ARGV[2] choices, comma-separated option indexes ("0,2")
+-- ARGV[3] ballot time, ms since the epoch
+-- ARGV[4] nonce (32 hex digits)
+-- ARGV[5] receipt (hex)
+-- Returns {1, stream entry id} or {0, error code}.
+local meta = redis.call('HMGET', KEYS[1], 'status', 'n', 'max')
+if not meta[1] then return {0, 'unknown_question'} end
+if meta[1] ~= 'open' then return {0, 'closed'} end
+local n, max = tonumber(meta[2]), tonumber(meta[3])
+local picks, seen = {}, {}
+for token in string.gmatch(ARGV[2], '[^,]+') do
+  local i = tonumber(token)
+  if not i or i ~= math.floor(i) or i < 0 or i >= n or seen[i] then
+    return {0, 'invalid_choice'}
+  end
+  seen[i] = true
+  picks[#picks + 1] = i
+end
+if #picks == 0 then return {0, 'invalid_choice'} end
+if #picks > max then return {0, 'too_many_choices'} end
+if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return {0, 'already_voted'} end
+for _, i in ipairs(picks) do redis.call('HINCRBY', KEYS[3], i, 1) end
+redis.call('HINCRBY', KEYS[3], 'total', 1)
+local id = redis.call('XADD', KEYS[4], '*', 'v', ARGV[1], 'c', ARGV[2], 't', ARGV[3],
+                      'n', ARGV[4], 'r', ARGV[5])
+return {1, id}

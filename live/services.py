@@ -1,0 +1,99 @@
+"""What every process opens: Redis (bundled or external), the SQL archive, the scripts.
+
+The web app's lifespan, the worker and the command line all go through
+``open_services``, so they find the same bundled Valkey and archive for a data dir.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.client import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from live import db, embedded
+from live.keys import Keys
+from live.settings import Settings
+
+log = logging.getLogger("mvoting")
+
+LUA_DIR = Path(__file__).parent / "lua"
+
+
+@dataclass
+class Scripts:
+    cast: Any
+    snapshot: Any
+    transition: Any
+
+
+@dataclass
+class Services:
+    settings: Settings
+    # redis-py's annotations do not follow ``decode_responses=True`` (every reply is
+    # ``bytes | str``); we decode, so the client is typed loosely on purpose.
+    redis: Any
+    engine: AsyncEngine
+    keys: Keys
+    scripts: Scripts
+    redis_url: str
+    valkey: embedded.EmbeddedValkey | None = None
+
+    @property
+    def secret(self) -> bytes:
+        return self.settings.secret.reveal()
+
+
+def _load_script(client: Redis, name: str) -> Any:
+    source = (LUA_DIR / f"{name}.lua").read_text()
+    return client.register_script(source)
+
+
+def redis_client(url: str, pool_size: int) -> Redis:
+    # A burst of thousands of ballots must queue for a connection, not fail with
+    # "Too many connections" as redis-py's default (non-blocking) pool does.
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=pool_size, timeout=30, decode_responses=True
+    )
+    return aioredis.Redis(connection_pool=pool)
+
+
+def resolve_redis(
+    settings: Settings, *, start: bool = True
+) -> tuple[str, embedded.EmbeddedValkey | None]:
+    """The Redis URL to use: ``REDIS_URL``, or the data dir's bundled Valkey."""
+    if settings.redis_url:
+        return settings.redis_url, None
+    if start:
+        valkey = embedded.find_or_start(settings.data_dir)
+    else:
+        found = embedded.find_running(settings.data_dir)
+        if found is None:
+            raise embedded.EmbeddedError(f"no bundled Valkey runs for {settings.data_dir}")
+        valkey = found
+    return valkey.url, valkey
+
+
+@contextlib.asynccontextmanager
+async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Services]:
+    """Open Redis and the archive; stop a bundled Valkey this call started on exit."""
+    url, valkey = resolve_redis(settings)
+    client = redis_client(url, settings.redis_pool)
+    engine = db.create_engine(settings.archive_url)
+    try:
+        await client.ping()
+        if migrate:
+            await db.migrate(settings.archive_url)
+        scripts = Scripts(*(_load_script(client, n) for n in ("cast", "snapshot", "transition")))
+        yield Services(settings, client, engine, Keys(settings.key_prefix), scripts, url, valkey)
+    finally:
+        await client.aclose()
+        await engine.dispose()
+        if valkey is not None:
+            valkey.stop()

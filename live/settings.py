@@ -1,0 +1,167 @@
+"""One frozen settings object, read from the environment once.
+
+Every setting has a name, a default and a line of help in ``SETTINGS``; the README's
+table is checked against it by a test. Lookup: the environment, then ``DATA/.env``
+(``KEY=value`` lines), then the default.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("MVOTING_DATA", "./var", "Data directory: embedded Valkey, SQLite archive, secret."),
+    Setting("REDIS_URL", "", "External Redis/Valkey URL; empty starts the bundled Valkey."),
+    Setting("DATABASE_URL", "", "External SQL archive URL; empty uses DATA/mvoting.db."),
+    Setting(
+        "MVOTING_SECRET",
+        "",
+        "Secret for cookies, tokens, voter references; empty generates one into DATA/secret.",
+    ),
+    Setting(
+        "MVOTING_PUBLIC_URL",
+        "",
+        "Base URL printed in join/presenter links; empty uses the running server's address.",
+    ),
+    Setting("MVOTING_KEY_PREFIX", "mv:", "Prefix of every Redis key and channel."),
+    Setting("MVOTING_REDIS_POOL", "256", "Redis connections per process (a burst needs many)."),
+    Setting("MVOTING_TALLY_INTERVAL_MS", "100", "Least time between two tallies of a question."),
+    Setting("MVOTING_LOG_LEVEL", "info", "Log level: debug, info, warning, error."),
+)
+_DEFAULTS = {s.name: s.default for s in SETTINGS}
+
+
+class Secret:
+    """A value that does not print itself."""
+
+    def __init__(self, value: bytes) -> None:
+        self._value = value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def reveal(self) -> bytes:
+        return self._value
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    redis_url: str | None
+    database_url: str | None
+    secret: Secret = field(repr=False)
+    public_url: str | None
+    key_prefix: str
+    redis_pool: int
+    tally_interval: float
+    log_level: str
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "mvoting.db"
+
+    @property
+    def archive_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.sqlite_path}"
+
+
+class SettingsError(Exception):
+    pass
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) -> Settings:
+    """Build the settings; ``overrides`` (e.g. from command-line flags) win over all."""
+    env = dict(os.environ if environ is None else environ)
+    data_dir = Path(overrides.get("MVOTING_DATA") or env.get("MVOTING_DATA") or "./var")
+    dotenv = _read_dotenv(data_dir / ".env")
+
+    def get(name: str) -> str:
+        if name in overrides and overrides[name] is not None:
+            return overrides[name]
+        if name in env:
+            return env[name]
+        return dotenv.get(name, _DEFAULTS[name])
+
+    def integer(name: str, low: int) -> int:
+        raw = get(name)
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be an integer, not {raw!r}") from None
+        if value < low:
+            raise SettingsError(f"{name} must be at least {low}")
+        return value
+
+    data_dir = data_dir.resolve()
+    level = get("MVOTING_LOG_LEVEL").lower()
+    if level not in {"debug", "info", "warning", "error"}:
+        raise SettingsError(f"MVOTING_LOG_LEVEL: debug, info, warning or error, not {level!r}")
+    return Settings(
+        data_dir=data_dir,
+        redis_url=get("REDIS_URL") or None,
+        database_url=_async_url(get("DATABASE_URL")) or None,
+        secret=Secret(_secret(get("MVOTING_SECRET"), data_dir)),
+        public_url=get("MVOTING_PUBLIC_URL").rstrip("/") or None,
+        key_prefix=get("MVOTING_KEY_PREFIX"),
+        redis_pool=integer("MVOTING_REDIS_POOL", 4),
+        tally_interval=integer("MVOTING_TALLY_INTERVAL_MS", 10) / 1000,
+        log_level=level,
+    )
+
+
+def _async_url(url: str) -> str:
+    """Accept the usual ``postgresql://`` and ``sqlite://`` URLs; use the async drivers."""
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+def _secret(configured: str, data_dir: Path) -> bytes:
+    if configured:
+        return configured.encode()
+    path = data_dir / "secret"
+    if path.exists():
+        return path.read_text().strip().encode()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    # O_EXCL: two processes starting at once agree on the first one written.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip().encode()
+    with os.fdopen(fd, "w") as f:
+        f.write(value + "\n")
+    return value.encode()
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    out = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            k, v = line.split("=", 1)
+            out[k.strip()] = v.strip().strip('"').strip("'")
+    return out

@@ -1,0 +1,312 @@
+"""The live protocol over python-socketio: ``join``, ``vote`` in; ``tally``, ``question`` out.
+
+Socket.IO rooms on this node:
+- ``r:<room id>``: every connection that joined the room (gets ``question`` events);
+- ``w:<question id>``: the connections that may see that question's tally now.
+Membership of ``w:`` follows ``rooms.visibility``: recomputed on join, after a vote, and
+whenever a question changes state.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from typing import Any
+
+import orjson
+import socketio
+
+from live.broadcaster import Broadcaster
+from live.cast import do_cast
+from live.clock import new_id
+from live.errors import error_body
+from live.services import Services
+from live.store import (
+    LiveQuestion,
+    load_question,
+    load_questions,
+    password_matches,
+    question_ids,
+    room_by_number,
+    tallies,
+)
+from rooms.errors import ErrorCode, VotingError
+from rooms.identity import sign_device, verify_device, voter_ref
+from rooms.protocol import parse_join, parse_vote
+from rooms.questions import QuestionSpec, Status, check_choices
+from rooms.visibility import Viewer, may_see_tally
+
+log = logging.getLogger("mvoting.sockets")
+
+DEVICE_COOKIE = "mv_device"
+_CACHE_LIMIT = 10_000
+
+
+class _OrjsonJson:
+    """The ``json`` module python-socketio encodes packets with, backed by orjson."""
+
+    @staticmethod
+    def dumps(obj: Any, **_: Any) -> str:
+        return orjson.dumps(obj).decode()
+
+    @staticmethod
+    def loads(s: str | bytes, **_: Any) -> Any:
+        return orjson.loads(s)
+
+
+@dataclass
+class Conn:
+    device: str
+    room_id: str | None = None
+    viewer: Viewer = Viewer.ATTENDEE
+    voted: set[str] = field(default_factory=set)
+    watching: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class _Known:
+    room_id: str
+    spec: QuestionSpec
+
+
+class LiveSockets:
+    """Socket handlers and delivery for one web node."""
+
+    def __init__(self) -> None:
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi",
+            async_handlers=False,
+            json=_OrjsonJson,
+            ping_interval=25,
+            ping_timeout=20,
+            max_http_buffer_size=64 * 1024,
+        )
+        self.svc: Services | None = None
+        self.broadcaster: Broadcaster | None = None
+        self.conns: dict[str, Conn] = {}
+        self.members: defaultdict[str, set[str]] = defaultdict(set)  # room id -> sids
+        self._known: dict[str, _Known] = {}  # question definitions are fixed once made
+        self._versions: dict[str, int] = {}  # question id -> last tally version sent
+        self.sio.on("connect", self._connect)
+        self.sio.on("disconnect", self._disconnect)
+        self.sio.on("join", self._guarded(self._join))
+        self.sio.on("vote", self._guarded(self._vote))
+
+    def attach(self, svc: Services, broadcaster: Broadcaster) -> None:
+        self.svc = svc
+        self.broadcaster = broadcaster
+
+    # --- connection life ---------------------------------------------------------------
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
+        assert self.svc is not None
+        token = auth.get("device") if isinstance(auth, dict) else None
+        if token is None:
+            cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
+            token = cookie[DEVICE_COOKIE].value if DEVICE_COOKIE in cookie else None
+        device = verify_device(self.svc.secret, token) or new_id(16)
+        self.conns[sid] = Conn(device)
+        return True
+
+    async def _disconnect(self, sid: str, *_: Any) -> None:
+        conn = self.conns.pop(sid, None)
+        if conn is not None and conn.room_id is not None:
+            members = self.members.get(conn.room_id)
+            if members is not None:
+                members.discard(sid)
+                if not members:
+                    del self.members[conn.room_id]
+
+    def _guarded(self, handler: Any) -> Any:
+        async def run(sid: str, data: Any = None) -> dict[str, Any]:
+            try:
+                result: dict[str, Any] = await handler(sid, data)
+                return result
+            except VotingError as err:
+                return error_body(err)
+            except Exception:
+                log.exception("%s failed", handler.__name__)
+                return error_body(VotingError(ErrorCode.UNAVAILABLE))
+
+        run.__name__ = handler.__name__
+        return run
+
+    # --- join ----------------------------------------------------------------------------
+
+    async def _join(self, sid: str, data: Any) -> dict[str, Any]:
+        svc = self._services()
+        conn = self.conns.get(sid)
+        if conn is None:
+            raise VotingError(ErrorCode.NOT_JOINED)
+        req = parse_join(data)
+        room = await room_by_number(svc, req.room)
+        if room is None:
+            raise VotingError(ErrorCode.UNKNOWN_ROOM, room=req.room)
+        matched = password_matches(
+            room, password=req.password, key=req.key, presenter=req.presenter
+        )
+        if matched is None:
+            raise VotingError(ErrorCode.BAD_CREDENTIALS)
+        viewer = Viewer.HOST if matched == "presenter" else Viewer.ATTENDEE
+        questions = await load_questions(svc, await question_ids(svc, room["id"]))
+        for q in questions:
+            self._remember(q)
+        current = await tallies(svc, questions)
+        voted = await self._voted(conn.device, questions)
+
+        await self._leave_room(sid, conn)
+        conn.room_id, conn.viewer, conn.voted = room["id"], viewer, voted
+        self.members[room["id"]].add(sid)
+        await self.sio.enter_room(sid, f"r:{room['id']}")
+        listed = []
+        for q in questions:
+            item = q.public()
+            if self._may_see(conn, q):
+                await self._watch(sid, conn, q.id)
+                item["tally"] = current[q.id]
+            listed.append(item)
+        return {
+            "ok": True,
+            "room": {
+                "id": room["id"],
+                "number": room["number"],
+                "title": room["title"],
+                "current": room.get("current") or None,
+            },
+            "role": str(viewer),
+            "questions": listed,
+            "voted": sorted(voted),
+            "device": sign_device(svc.secret, conn.device),
+        }
+
+    async def _voted(self, device: str, questions: list[LiveQuestion]) -> set[str]:
+        svc = self._services()
+        if not questions:
+            return set()
+        pipe = svc.redis.pipeline(transaction=False)
+        for q in questions:
+            pipe.sismember(svc.keys.voters(q.id), voter_ref(svc.secret, q.id, device))
+        found = await pipe.execute()
+        return {q.id for q, yes in zip(questions, found, strict=True) if yes}
+
+    async def _leave_room(self, sid: str, conn: Conn) -> None:
+        if conn.room_id is None:
+            return
+        await self.sio.leave_room(sid, f"r:{conn.room_id}")
+        for qid in conn.watching:
+            await self.sio.leave_room(sid, f"w:{qid}")
+        conn.watching.clear()
+        self.members[conn.room_id].discard(sid)
+
+    # --- vote ----------------------------------------------------------------------------
+
+    async def _vote(self, sid: str, data: Any) -> dict[str, Any]:
+        svc = self._services()
+        conn = self.conns.get(sid)
+        if conn is None or conn.room_id is None:
+            raise VotingError(ErrorCode.NOT_JOINED)
+        req = parse_vote(data)
+        if conn.viewer is Viewer.HOST:
+            raise VotingError(ErrorCode.NOT_ELIGIBLE)
+        known = await self._definition(req.question)
+        if known is None or known.room_id != conn.room_id:
+            raise VotingError(ErrorCode.UNKNOWN_QUESTION, question=req.question)
+        choices = check_choices(known.spec, req.choices)
+        receipt = await do_cast(svc, req.question, conn.device, choices, req.nonce)
+        conn.voted.add(req.question)
+        assert self.broadcaster is not None
+        self.broadcaster.mark(req.question)
+        if req.question not in conn.watching:
+            q = await load_question(svc, req.question)
+            if q is not None and self._may_see(conn, q):
+                await self._watch(sid, conn, q.id)
+        return {"ok": True, "receipt": receipt}
+
+    async def _definition(self, qid: str) -> _Known | None:
+        known = self._known.get(qid)
+        if known is None:
+            q = await load_question(self._services(), qid)
+            if q is None:
+                return None
+            known = self._remember(q)
+        return known
+
+    def _remember(self, q: LiveQuestion) -> _Known:
+        if len(self._known) >= _CACHE_LIMIT:
+            self._known.clear()
+        known = self._known[q.id] = _Known(q.room_id, q.spec)
+        return known
+
+    # --- visibility ----------------------------------------------------------------------
+
+    @staticmethod
+    def _may_see(conn: Conn, q: LiveQuestion) -> bool:
+        return may_see_tally(
+            q.spec.visibility,
+            viewer=conn.viewer,
+            closed=q.closed,
+            revealed=q.revealed,
+            voted=q.id in conn.voted,
+        )
+
+    async def _watch(self, sid: str, conn: Conn, qid: str) -> None:
+        conn.watching.add(qid)
+        await self.sio.enter_room(sid, f"w:{qid}")
+
+    async def _unwatch(self, sid: str, conn: Conn, qid: str) -> None:
+        conn.watching.discard(qid)
+        await self.sio.leave_room(sid, f"w:{qid}")
+
+    # --- delivery of fan-out events ------------------------------------------------------
+
+    async def deliver(self, event: dict[str, Any]) -> None:
+        kind = event.get("t")
+        if kind == "tally":
+            await self._deliver_tally(event)
+        elif kind == "question":
+            await self._deliver_question(event)
+
+    async def _deliver_tally(self, event: dict[str, Any]) -> None:
+        qid = event["question"]
+        # Two nodes' snapshots may cross on the way; never send an older one after a newer.
+        if event["version"] <= self._versions.get(qid, 0):
+            return
+        self._versions[qid] = event["version"]
+        payload = {
+            "question": qid,
+            "version": event["version"],
+            "total": event["total"],
+            "counts": event["counts"],
+        }
+        await self.sio.emit("tally", payload, room=f"w:{qid}")
+
+    async def _deliver_question(self, event: dict[str, Any]) -> None:
+        public = event["question"]
+        room_id = event["room"]
+        q = LiveQuestion(
+            public["id"],
+            room_id,
+            QuestionSpec.from_dict(public),
+            Status(public["status"]),
+            bool(public["revealed"]),
+        )
+        self._remember(q)
+        for sid in list(self.members.get(room_id, ())):
+            conn = self.conns.get(sid)
+            if conn is None:
+                continue
+            if event.get("reset"):
+                conn.voted.discard(q.id)
+            if self._may_see(conn, q):
+                if q.id not in conn.watching:
+                    await self._watch(sid, conn, q.id)
+            elif q.id in conn.watching:
+                await self._unwatch(sid, conn, q.id)
+        await self.sio.emit("question", public, room=f"r:{room_id}")
+
+    def _services(self) -> Services:
+        if self.svc is None:
+            raise VotingError(ErrorCode.UNAVAILABLE)
+        return self.svc

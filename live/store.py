@@ -1,0 +1,365 @@
+"""Rooms and questions: host actions applied to the archive and the live state.
+
+The SQL archive is the record; Redis holds the live copy that joins and casts read. Every
+action writes SQL first, then Redis, then announces the change on the fan-out channel so
+that every web node updates its audience (broadcast after commit).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from live import db
+from live.clock import new_id, now_ms
+from live.services import Services
+from rooms.errors import ErrorCode, VotingError
+from rooms.questions import Action, QuestionSpec, QuestionState, Status, apply_action
+from rooms.visibility import Visibility
+
+ROOM_NUMBER_TRIES = 50
+
+
+@dataclass(frozen=True)
+class RoomInfo:
+    id: str
+    number: str
+    title: str
+    password: str
+    key: str
+    presenter: str
+    owner_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "number": self.number,
+            "title": self.title,
+            "password": self.password,
+            "key": self.key,
+        }
+
+
+@dataclass(frozen=True)
+class LiveQuestion:
+    """A question as the live state holds it."""
+
+    id: str
+    room_id: str
+    spec: QuestionSpec
+    status: Status
+    revealed: bool
+
+    @property
+    def closed(self) -> bool:
+        return self.status is Status.CLOSED
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            **self.spec.as_dict(),
+            "status": str(self.status),
+            "revealed": self.revealed,
+        }
+
+
+async def create_room(
+    svc: Services, *, title: str, password: str | None = None, owner_id: str | None = None
+) -> RoomInfo:
+    title = (title or "").strip()
+    if not title or len(title) > 500:
+        raise VotingError(
+            ErrorCode.BAD_REQUEST, detail="a room needs a title (500 characters at most)"
+        )
+    if password is not None and not (1 <= len(password) <= 64):
+        raise VotingError(ErrorCode.BAD_REQUEST, detail="a room password has 1 to 64 characters")
+    room_id = new_id()
+    number = await _claim_number(svc, room_id)
+    info = RoomInfo(
+        id=room_id,
+        number=number,
+        title=title,
+        password=password or f"{secrets.randbelow(10_000):04d}",
+        key=secrets.token_urlsafe(12),
+        presenter=secrets.token_urlsafe(18),
+        owner_id=owner_id,
+    )
+    try:
+        async with svc.engine.begin() as conn:
+            await conn.execute(
+                db.rooms.insert().values(
+                    id=info.id,
+                    number=info.number,
+                    title=info.title,
+                    password=info.password,
+                    join_key=info.key,
+                    presenter_token=info.presenter,
+                    owner_id=owner_id,
+                    active=True,
+                    created_ms=now_ms(),
+                )
+            )
+    except Exception:
+        await svc.redis.delete(svc.keys.room_number(number))
+        raise
+    await svc.redis.hset(
+        svc.keys.room(room_id),
+        mapping={
+            "id": info.id,
+            "number": info.number,
+            "title": info.title,
+            "password": info.password,
+            "key": info.key,
+            "presenter": info.presenter,
+            "owner": owner_id or "",
+            "current": "",
+        },
+    )
+    return info
+
+
+async def _claim_number(svc: Services, room_id: str) -> str:
+    """A six-digit number no active room holds (claimed atomically with SET NX)."""
+    for _ in range(ROOM_NUMBER_TRIES):
+        number = f"{100_000 + secrets.randbelow(900_000)}"
+        if await svc.redis.set(svc.keys.room_number(number), room_id, nx=True):
+            return number
+    raise VotingError(ErrorCode.UNAVAILABLE)
+
+
+async def room_by_number(svc: Services, number: str) -> dict[str, str] | None:
+    room_id = await svc.redis.get(svc.keys.room_number(number))
+    if not room_id:
+        return None
+    room: dict[str, str] = await svc.redis.hgetall(svc.keys.room(room_id))
+    return room or None
+
+
+async def room_by_id(svc: Services, room_id: str) -> dict[str, str] | None:
+    room: dict[str, str] = await svc.redis.hgetall(svc.keys.room(room_id))
+    return room or None
+
+
+def password_matches(
+    room: dict[str, str], *, password: str | None, key: str | None, presenter: str | None
+) -> str | None:
+    """Which credential matched: "password", "key", "presenter", or ``None``."""
+    for name, given in (("password", password), ("key", key), ("presenter", presenter)):
+        if given is not None and hmac.compare_digest(given.encode(), room[name].encode()):
+            return name
+    return None
+
+
+async def add_question(svc: Services, room_id: str, spec: QuestionSpec) -> LiveQuestion:
+    if await room_by_id(svc, room_id) is None:
+        raise VotingError(ErrorCode.NOT_FOUND, what="room", id=room_id)
+    qid = new_id()
+    async with svc.engine.begin() as conn:
+        position = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(db.questions)
+            .where(db.questions.c.room_id == room_id)
+        )
+        await conn.execute(
+            db.questions.insert().values(
+                id=qid,
+                room_id=room_id,
+                position=position or 0,
+                spec=spec.as_dict(),
+                status=str(Status.DRAFT),
+                revealed=False,
+                created_ms=now_ms(),
+            )
+        )
+    await svc.redis.hset(
+        svc.keys.question(qid),
+        mapping={
+            "room": room_id,
+            "status": str(Status.DRAFT),
+            "revealed": "0",
+            "n": len(spec.options),
+            "max": spec.max_choices,
+            "version": 0,
+            "def": orjson.dumps(spec.as_dict()).decode(),
+        },
+    )
+    await svc.redis.rpush(svc.keys.room_questions(room_id), qid)
+    return LiveQuestion(qid, room_id, spec, Status.DRAFT, False)
+
+
+async def question_ids(svc: Services, room_id: str) -> list[str]:
+    ids: list[str] = await svc.redis.lrange(svc.keys.room_questions(room_id), 0, -1)
+    return ids
+
+
+async def load_questions(svc: Services, ids: list[str]) -> list[LiveQuestion]:
+    pipe = svc.redis.pipeline(transaction=False)
+    for qid in ids:
+        pipe.hmget(svc.keys.question(qid), "room", "def", "status", "revealed")
+    rows = await pipe.execute()
+    out = []
+    for qid, (room, spec, status, revealed) in zip(ids, rows, strict=True):
+        if spec is None:
+            continue
+        out.append(
+            LiveQuestion(
+                qid,
+                room,
+                QuestionSpec.from_dict(orjson.loads(spec)),
+                Status(status),
+                revealed == "1",
+            )
+        )
+    return out
+
+
+async def load_question(svc: Services, qid: str) -> LiveQuestion | None:
+    found = await load_questions(svc, [qid])
+    return found[0] if found else None
+
+
+async def tallies(svc: Services, questions: list[LiveQuestion]) -> dict[str, dict[str, Any]]:
+    """Current ``{version, total, counts}`` of each question (one round trip)."""
+    pipe = svc.redis.pipeline(transaction=False)
+    for q in questions:
+        pipe.hgetall(svc.keys.tally(q.id))
+        pipe.hget(svc.keys.question(q.id), "version")
+    raw = await pipe.execute()
+    out = {}
+    for i, q in enumerate(questions):
+        counts: dict[str, str] = raw[2 * i]
+        out[q.id] = {
+            "question": q.id,
+            "version": int(raw[2 * i + 1] or 0),
+            "total": int(counts.get("total", 0)),
+            "counts": [int(counts.get(str(k), 0)) for k in range(len(q.spec.options))],
+        }
+    return out
+
+
+async def act(svc: Services, qid: str, action: Action) -> LiveQuestion:
+    """Apply a host's action; announce it to every node. ``rooms`` decides, Lua applies."""
+    q = await load_question(svc, qid)
+    if q is None:
+        raise VotingError(ErrorCode.NOT_FOUND, what="question", id=qid)
+    new = apply_action(QuestionState(q.status, q.revealed), action)
+    if action is Action.RESET:
+        await _check_drained(svc, q)
+    async with svc.engine.begin() as conn:
+        values: dict[str, Any] = {"status": str(new.status), "revealed": new.revealed}
+        if action is Action.OPEN:
+            values["opened_ms"] = now_ms()
+        elif action is Action.CLOSE:
+            values["closed_ms"] = now_ms()
+        elif action is Action.RESET:
+            values.update(
+                opened_ms=None,
+                closed_ms=None,
+                archived_count=None,
+                tally_total=None,
+                finalized_ms=None,
+            )
+            await conn.execute(db.ballots.delete().where(db.ballots.c.question_id == qid))
+        await conn.execute(db.questions.update().where(db.questions.c.id == qid).values(**values))
+    k = svc.keys
+    applied = await svc.scripts.transition(
+        keys=[k.question(qid), k.voters(qid), k.tally(qid), k.stream(qid)],
+        args=[
+            str(q.status),
+            str(new.status),
+            "1" if new.revealed else "0",
+            "1" if action is Action.RESET else "0",
+        ],
+    )
+    if not applied:
+        raise VotingError(ErrorCode.CONFLICT, detail="The question changed meanwhile; try again.")
+    if action is Action.OPEN:
+        await svc.redis.sadd(k.archiving(), qid)
+        await svc.redis.hset(k.room(q.room_id), "current", qid)
+    updated = LiveQuestion(qid, q.room_id, q.spec, new.status, new.revealed)
+    await publish_question(svc, updated, reset=action is Action.RESET)
+    # A forced snapshot: after a reset the zeros, after a reveal the counts, at once.
+    await snapshot(svc, qid, force=True)
+    return updated
+
+
+async def _check_drained(svc: Services, q: LiveQuestion) -> None:
+    total = int(await svc.redis.hget(svc.keys.tally(q.id), "total") or 0)
+    if total == 0:
+        return
+    async with svc.engine.connect() as conn:
+        archived = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(db.ballots)
+            .where(db.ballots.c.question_id == q.id)
+        )
+    if archived != total:
+        raise VotingError(ErrorCode.NOT_DRAINED)
+
+
+async def publish_question(svc: Services, q: LiveQuestion, *, reset: bool = False) -> None:
+    event = {"t": "question", "room": q.room_id, "question": q.public(), "reset": reset}
+    await svc.redis.publish(svc.keys.events(), orjson.dumps(event))
+
+
+async def snapshot(svc: Services, qid: str, *, force: bool = False) -> int:
+    """Publish a tally snapshot unless one went out within the interval.
+
+    Returns 0 when published, else the milliseconds to wait before trying again.
+    """
+    k = svc.keys
+    interval = max(1, int(svc.settings.tally_interval * 1000))
+    wait: int = await svc.scripts.snapshot(
+        keys=[k.question(qid), k.tally(qid), k.tick(qid)],
+        args=[interval, k.events(), qid, "1" if force else "0"],
+    )
+    return wait
+
+
+async def results(svc: Services, room_id: str) -> list[dict[str, Any]]:
+    """Each question's live counts and total, and how many ballots the archive holds."""
+    qs = await load_questions(svc, await question_ids(svc, room_id))
+    live = await tallies(svc, qs)
+    async with svc.engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(db.ballots.c.question_id, sa.func.count())
+            .where(db.ballots.c.question_id.in_([q.id for q in qs]))
+            .group_by(db.ballots.c.question_id)
+        )
+        archived = {qid: n for qid, n in rows}
+        final = {
+            r.id: r
+            for r in await conn.execute(
+                sa.select(
+                    db.questions.c.id,
+                    db.questions.c.archived_count,
+                    db.questions.c.tally_total,
+                    db.questions.c.finalized_ms,
+                ).where(db.questions.c.room_id == room_id)
+            )
+        }
+    out = []
+    for q in qs:
+        t = live[q.id]
+        f = final.get(q.id)
+        out.append(
+            {
+                "id": q.id,
+                "title": q.spec.title,
+                "status": str(q.status),
+                "counts": t["counts"],
+                "total": t["total"],
+                "archived": archived.get(q.id, 0),
+                "finalized": bool(f is not None and f.finalized_ms is not None),
+            }
+        )
+    return out
+
+
+def visibility_of(q: LiveQuestion) -> Visibility:
+    return q.spec.visibility

@@ -1,0 +1,4 @@
+"""The voting domain as plain Python: no I/O, no web framework, no Redis, no SQL.
+
+``live`` imports ``rooms``; never the reverse.
+"""

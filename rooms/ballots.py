@@ -1,0 +1,35 @@
+"""A ballot and its ledger leaf.
+
+The leaf is canonical JSON (sorted keys, no spaces) of the question id, the choices, the
+time in milliseconds, the per-question voter reference and a 128-bit nonce from the
+voter's client. It never holds an identity. The receipt is the leaf's RFC 6962 hash
+(``SHA-256(0x00 ‖ leaf)``), so a voter's receipt is the entry the log will hold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Ballot:
+    question: str
+    choices: tuple[int, ...]
+    time_ms: int
+    voter: str
+    nonce: str
+
+    def leaf(self) -> bytes:
+        body = {
+            "c": list(self.choices),
+            "n": self.nonce,
+            "q": self.question,
+            "t": self.time_ms,
+            "v": self.voter,
+        }
+        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+    def receipt(self) -> str:
+        return hashlib.sha256(b"\x00" + self.leaf()).hexdigest()

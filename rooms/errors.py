@@ -1,0 +1,79 @@
+"""Errors a client can see: a stable code and a human sentence built from named fields.
+
+The tree is flat::
+
+    VotingError          -- every refusal the domain decides (carries an ErrorCode)
+
+Refusals such as ``closed`` or ``already_voted`` are normal outcomes of voting; they are
+raised as ``VotingError`` so that one edge (``live.errors``) turns them into an ack or a
+JSON body of the same shape.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    BAD_REQUEST = "bad_request"  #: the payload is not what the protocol says
+    BAD_CREDENTIALS = "bad_credentials"  #: wrong room password, join key or host password
+    UNKNOWN_ROOM = "unknown_room"  #: no active room with that number
+    UNKNOWN_QUESTION = "unknown_question"  #: no such question in this room
+    NOT_JOINED = "not_joined"  #: the connection has not joined a room yet
+    CLOSED = "closed"  #: the question is not open for voting
+    ALREADY_VOTED = "already_voted"  #: this voter already has a ballot on the question
+    NOT_ELIGIBLE = "not_eligible"  #: this voter may not vote on the question
+    INVALID_CHOICE = "invalid_choice"  #: a choice is not an option of the question
+    TOO_MANY_CHOICES = "too_many_choices"  #: more picks than the question allows
+    RATE_LIMITED = "rate_limited"  #: too many requests; try again later
+    UNAUTHORIZED = "unauthorized"  #: sign in first
+    FORBIDDEN = "forbidden"  #: signed in, but not a host of this room
+    NOT_FOUND = "not_found"  #: no such resource
+    CONFLICT = "conflict"  #: the resource exists already (e.g. an e-mail in use)
+    INVALID_STATE = "invalid_state"  #: the action does not apply in the current state
+    NOT_DRAINED = "not_drained"  #: the archive has not caught up with the tally yet
+    UNAVAILABLE = "unavailable"  #: a backing service is not reachable
+
+
+_MESSAGES: dict[ErrorCode, str] = {
+    ErrorCode.BAD_REQUEST: "The request is malformed: {detail}.",
+    ErrorCode.BAD_CREDENTIALS: "The room number or password is wrong.",
+    ErrorCode.UNKNOWN_ROOM: "There is no open room with number {room}.",
+    ErrorCode.UNKNOWN_QUESTION: "This room has no question {question}.",
+    ErrorCode.NOT_JOINED: "Join a room before voting.",
+    ErrorCode.CLOSED: "Voting on this question is closed.",
+    ErrorCode.ALREADY_VOTED: "You have already voted on this question.",
+    ErrorCode.NOT_ELIGIBLE: "You are not eligible to vote on this question.",
+    ErrorCode.INVALID_CHOICE: "Choose among the question's options.",
+    ErrorCode.TOO_MANY_CHOICES: "Choose at most {max_choices} options.",
+    ErrorCode.RATE_LIMITED: "Too many requests; try again in a moment.",
+    ErrorCode.UNAUTHORIZED: "Sign in first.",
+    ErrorCode.FORBIDDEN: "You are not a host of this room.",
+    ErrorCode.NOT_FOUND: "There is no {what} {id}.",
+    ErrorCode.CONFLICT: "{detail}",
+    ErrorCode.INVALID_STATE: "Cannot {action} a question that is {status}.",
+    ErrorCode.NOT_DRAINED: "Ballots are still being archived; try again in a moment.",
+    ErrorCode.UNAVAILABLE: "The service is not available right now; try again.",
+}
+
+
+class VotingError(Exception):
+    """A refusal with a stable ``code``; the message is built from ``fields``."""
+
+    def __init__(self, code: ErrorCode, **fields: Any) -> None:
+        self.code = code
+        self.fields = fields
+        try:
+            message = _MESSAGES[code].format(**fields)
+        except (KeyError, IndexError):
+            message = _MESSAGES[code]
+        self.message = message
+        super().__init__(f"{code}: {message}")
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": str(self.code), "message": self.message}
+
+
+def bad_request(detail: str) -> VotingError:
+    return VotingError(ErrorCode.BAD_REQUEST, detail=detail)

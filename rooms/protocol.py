@@ -1,0 +1,63 @@
+"""Parsing the live protocol's client payloads into typed requests (no sockets here)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rooms.errors import bad_request
+
+_ROOM = re.compile(r"\d{6}")
+_QUESTION = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_NONCE = re.compile(r"[0-9a-f]{32}")
+MAX_SECRET = 200
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRequest:
+    room: str
+    password: str | None = None
+    key: str | None = None
+    presenter: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VoteRequest:
+    question: str
+    choices: tuple[int, ...]
+    nonce: str | None = None
+
+
+def parse_join(data: object) -> JoinRequest:
+    if not isinstance(data, dict):
+        raise bad_request("join takes an object {room, password} or {room, key}")
+    room = data.get("room")
+    if isinstance(room, int) and not isinstance(room, bool):
+        room = f"{room:06d}"
+    if not isinstance(room, str) or not _ROOM.fullmatch(room):
+        raise bad_request("room is a six-digit number")
+    secrets = {name: data.get(name) for name in ("password", "key", "presenter")}
+    given = {k: v for k, v in secrets.items() if v is not None}
+    if len(given) != 1:
+        raise bad_request("give exactly one of password, key or presenter")
+    ((name, value),) = given.items()
+    if not isinstance(value, str) or len(value) > MAX_SECRET:
+        raise bad_request(f"{name} must be text")
+    return JoinRequest(room, **{name: value})
+
+
+def parse_vote(data: object) -> VoteRequest:
+    if not isinstance(data, dict):
+        raise bad_request("vote takes an object {question, choices}")
+    question = data.get("question")
+    if not isinstance(question, str) or not _QUESTION.fullmatch(question):
+        raise bad_request("question is a question id")
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not 1 <= len(choices) <= 64:
+        raise bad_request("choices is a non-empty list of option indexes")
+    if not all(isinstance(c, int) and not isinstance(c, bool) for c in choices):
+        raise bad_request("choices is a list of option indexes")
+    nonce = data.get("nonce")
+    if nonce is not None and (not isinstance(nonce, str) or not _NONCE.fullmatch(nonce)):
+        raise bad_request("nonce is 32 lowercase hex digits")
+    return VoteRequest(question, tuple(choices), nonce)

@@ -1,0 +1,214 @@
+"""Questions: their kinds, options, life cycle, and which choices a ballot may carry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from rooms.errors import ErrorCode, VotingError, bad_request
+from rooms.visibility import Visibility
+
+_E = TypeVar("_E", bound=StrEnum)
+
+MAX_OPTIONS = 60
+MAX_TITLE = 500
+MAX_LABEL = 200
+MAX_DESCRIPTION = 2000
+RATING_SCALES = range(2, 11)
+
+
+class Kind(StrEnum):
+    SINGLE = "single"  #: one option among several
+    MULTIPLE = "multiple"  #: up to ``max_choices`` options
+    YESNO = "yesno"  #: yes or no
+    VS = "vs"  #: a contest between two sides
+    RATING = "rating"  #: a value on a 1..N scale (a choice is the value's index)
+
+
+class Status(StrEnum):
+    DRAFT = "draft"  #: prepared, not yet opened
+    OPEN = "open"  #: taking ballots
+    CLOSED = "closed"  #: no more ballots
+
+
+class Action(StrEnum):
+    OPEN = "open"
+    CLOSE = "close"
+    REVEAL = "reveal"
+    RESET = "reset"
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    label: str
+    description: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"label": self.label, "description": self.description}
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionSpec:
+    """What a question asks; fixed once it opens."""
+
+    title: str
+    kind: Kind
+    options: tuple[Option, ...]
+    max_choices: int = 1
+    visibility: Visibility = Visibility.LIVE
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "description": self.description,
+            "kind": str(self.kind),
+            "options": [o.as_dict() for o in self.options],
+            "max_choices": self.max_choices,
+            "visibility": str(self.visibility),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> QuestionSpec:
+        return cls(
+            title=d["title"],
+            description=d.get("description", ""),
+            kind=Kind(d["kind"]),
+            options=tuple(Option(o["label"], o.get("description", "")) for o in d["options"]),
+            max_choices=int(d["max_choices"]),
+            visibility=Visibility(d["visibility"]),
+        )
+
+
+_DEFAULT_OPTIONS: dict[Kind, tuple[str, ...]] = {
+    Kind.YESNO: ("Yes", "No"),
+}
+
+
+def build_question(
+    title: object,
+    kind: object = Kind.SINGLE,
+    options: object = (),
+    *,
+    max_choices: object = None,
+    visibility: object = Visibility.LIVE,
+    description: object = "",
+    scale: object = 5,
+) -> QuestionSpec:
+    """Validate a host's question and return its spec, or raise ``bad_request``."""
+    title = _text(title, "title", MAX_TITLE, required=True)
+    description = _text(description, "description", MAX_DESCRIPTION)
+    kind = _enum(Kind, kind, "kind")
+    vis = _enum(Visibility, visibility, "visibility")
+    opts = _options(options)
+    if kind is Kind.RATING:
+        if not isinstance(scale, int) or isinstance(scale, bool) or scale not in RATING_SCALES:
+            raise bad_request("a rating scale runs from 1 to a number between 2 and 10")
+        opts = opts or tuple(Option(str(i)) for i in range(1, scale + 1))
+    elif kind is Kind.YESNO:
+        opts = opts or tuple(Option(x) for x in _DEFAULT_OPTIONS[Kind.YESNO])
+        if len(opts) != 2:
+            raise bad_request("a yes/no question has exactly two options")
+    elif kind is Kind.VS:
+        if len(opts) != 2:
+            raise bad_request("a VS question has exactly two sides")
+    if len(opts) < 2:
+        raise bad_request("a question needs at least two options")
+    if len(opts) > MAX_OPTIONS:
+        raise bad_request(f"a question has at most {MAX_OPTIONS} options")
+    if kind is Kind.MULTIPLE:
+        picks = len(opts) if max_choices is None else max_choices
+        if not isinstance(picks, int) or isinstance(picks, bool) or not 1 <= picks <= len(opts):
+            raise bad_request("max_choices must be between 1 and the number of options")
+    else:
+        if max_choices not in (None, 1):
+            raise bad_request("only a multiple-choice question takes max_choices")
+        picks = 1
+    return QuestionSpec(title, kind, opts, picks, vis, description)
+
+
+def check_choices(spec: QuestionSpec, choices: Sequence[int]) -> tuple[int, ...]:
+    """The ballot's choices if they are valid for ``spec``; else raise the refusal.
+
+    ``choices`` has already been parsed to a sequence of ints (``rooms.protocol``).
+    """
+    if not choices or len(set(choices)) != len(choices):
+        raise VotingError(ErrorCode.INVALID_CHOICE)
+    if any(c < 0 or c >= len(spec.options) for c in choices):
+        raise VotingError(ErrorCode.INVALID_CHOICE)
+    if len(choices) > spec.max_choices:
+        raise VotingError(ErrorCode.TOO_MANY_CHOICES, max_choices=spec.max_choices)
+    return tuple(choices)
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionState:
+    status: Status = Status.DRAFT
+    revealed: bool = False
+
+
+def apply_action(state: QuestionState, action: Action) -> QuestionState:
+    """The state after a host's action, or ``invalid_state``.
+
+    A question reopens after closing (its ballots stay); reset needs it not open, so that
+    no ballot is in flight while its count is cleared.
+    """
+
+    def refuse() -> VotingError:
+        return VotingError(ErrorCode.INVALID_STATE, action=str(action), status=str(state.status))
+
+    if action is Action.OPEN:
+        if state.status is Status.OPEN:
+            raise refuse()
+        return QuestionState(Status.OPEN, state.revealed)
+    if action is Action.CLOSE:
+        if state.status is not Status.OPEN:
+            raise refuse()
+        return QuestionState(Status.CLOSED, state.revealed)
+    if action is Action.REVEAL:
+        return QuestionState(state.status, True)
+    if state.status is Status.OPEN:
+        raise refuse()
+    return QuestionState(Status.DRAFT, False)
+
+
+def _text(value: object, name: str, limit: int, *, required: bool = False) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise bad_request(f"{name} must be text")
+    value = value.strip()
+    if required and not value:
+        raise bad_request(f"{name} is required")
+    if len(value) > limit:
+        raise bad_request(f"{name} is longer than {limit} characters")
+    return value
+
+
+def _enum(cls: type[_E], value: object, name: str) -> _E:
+    try:
+        return cls(value)  # type: ignore[arg-type]  # a non-str raises ValueError too
+    except ValueError:
+        allowed = ", ".join(m.value for m in cls)
+        raise bad_request(f"{name} must be one of {allowed}") from None
+
+
+def _options(options: object) -> tuple[Option, ...]:
+    if isinstance(options, str):
+        options = [x for x in (p.strip() for p in options.split(",")) if x]
+    if not isinstance(options, list | tuple):
+        raise bad_request("options must be a list")
+    out = []
+    for o in options:
+        if isinstance(o, str):
+            out.append(Option(_text(o, "option label", MAX_LABEL, required=True)))
+        elif isinstance(o, dict):
+            label = _text(o.get("label"), "option label", MAX_LABEL, required=True)
+            desc = _text(o.get("description", ""), "option description", MAX_DESCRIPTION)
+            out.append(Option(label, desc))
+        else:
+            raise bad_request("each option is a label or {label, description}")
+    return tuple(out)
