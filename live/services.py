@@ -61,7 +61,7 @@ def redis_client(url: str, pool_size: int) -> Redis:
     pool = aioredis.BlockingConnectionPool.from_url(
         url, max_connections=pool_size, timeout=30, decode_responses=True
     )
-    return aioredis.Redis(connection_pool=pool)
+    return aioredis.Redis.from_pool(pool)  # the client owns the pool and closes it
 
 
 def resolve_redis(

@@ -1,0 +1,194 @@
+"""Shared fixtures: one bundled Valkey per test session, a key prefix and data dir per test,
+web nodes served by a real uvicorn in-process, and real Socket.IO clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import socketio
+import uvicorn
+
+from live import embedded
+from live.app import create_app
+from live.services import Services, open_services
+from live.settings import Settings, load_settings
+from live.worker import ArchiveWorker
+
+
+@pytest.fixture(scope="session")
+def valkey() -> Iterator[embedded.EmbeddedValkey]:
+    """The session's bundled Valkey, in a data dir of its own, stopped at the end."""
+    with tempfile.TemporaryDirectory(prefix="mvoting-valkey-") as d:
+        server = embedded.find_or_start(Path(d))
+        assert server.owned and server.port != 6379
+        yield server
+        server.stop()
+
+
+_counter = iter(range(1_000_000))
+
+
+@pytest.fixture
+def settings(valkey: embedded.EmbeddedValkey, tmp_path: Path) -> Settings:
+    """Settings of one test: the session Valkey under a key prefix of its own."""
+    return load_settings(
+        {},
+        MVOTING_DATA=str(tmp_path / "data"),
+        REDIS_URL=valkey.url,
+        MVOTING_SECRET="test-secret",
+        MVOTING_KEY_PREFIX=f"t{next(_counter)}-{tmp_path.name[-12:]}:",
+        MVOTING_REDIS_POOL="64",
+    )
+
+
+@pytest.fixture
+async def svc(settings: Settings) -> AsyncIterator[Services]:
+    async with open_services(settings) as services:
+        yield services
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Node:
+    url: str
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+    app: Any
+
+
+@contextlib.asynccontextmanager
+async def run_node(settings: Settings) -> AsyncIterator[Node]:
+    """A web node on a free port; returns once uvicorn says it has started."""
+    port = free_port()
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        lifespan="on",
+        ws_per_message_deflate=False,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("server stopped before starting")
+        await asyncio.sleep(0.01)
+    try:
+        yield Node(f"http://127.0.0.1:{port}", server, task, app)
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def node(settings: Settings) -> AsyncIterator[Node]:
+    async with run_node(settings) as n:
+        yield n
+
+
+@pytest.fixture
+async def node_b(settings: Settings) -> AsyncIterator[Node]:
+    """A second web node on the same Redis and archive."""
+    async with run_node(settings) as n:
+        yield n
+
+
+@contextlib.asynccontextmanager
+async def running_worker(svc: Services, name: str = "test-worker") -> AsyncIterator[ArchiveWorker]:
+    worker = ArchiveWorker(svc, name, poll=0.02)
+    task = asyncio.create_task(worker.run())
+    try:
+        yield worker
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@dataclass
+class Client:
+    """A Socket.IO client that records every event it receives, in order."""
+
+    sio: socketio.AsyncClient
+    events: list[tuple[str, Any]] = field(default_factory=list)
+    device: str | None = None
+
+    async def call(self, event: str, data: Any, timeout: float = 10) -> Any:
+        return await self.sio.call(event, data, timeout=timeout)
+
+    async def join(self, room: str, **creds: str) -> dict[str, Any]:
+        ack: dict[str, Any] = await self.call("join", {"room": room, **creds})
+        if ack.get("ok"):
+            self.device = ack["device"]
+        return ack
+
+    async def vote(self, question: str, choices: list[int]) -> dict[str, Any]:
+        ack: dict[str, Any] = await self.call("vote", {"question": question, "choices": choices})
+        return ack
+
+    def tallies(self, question: str) -> list[dict[str, Any]]:
+        return [d for e, d in self.events if e == "tally" and d["question"] == question]
+
+    async def wait_for(self, predicate: Any, timeout: float = 5.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not predicate():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"timed out; events: {self.events[-5:]}")
+            await asyncio.sleep(0.01)
+
+
+@contextlib.asynccontextmanager
+async def connect(
+    url: str,
+    *,
+    device: str | None = None,
+    headers: dict[str, str] | None = None,
+    transports: list[str] | None = None,
+) -> AsyncIterator[Client]:
+    sio = socketio.AsyncClient(reconnection=False)
+    client = Client(sio)
+
+    async def record(event: str, data: Any) -> None:
+        client.events.append((event, data))
+
+    sio.on("*", record)
+    await sio.connect(
+        url,
+        auth={"device": device} if device else None,
+        headers=headers or {},
+        transports=transports or ["websocket"],
+        wait_timeout=10,
+    )
+    try:
+        yield client
+    finally:
+        await sio.disconnect()
+
+
+@pytest.fixture
+def clients() -> Any:
+    """``async with clients(url, n) as [a, b, ...]``: n connected clients."""
+
+    @contextlib.asynccontextmanager
+    async def open_many(url: str, n: int) -> AsyncIterator[list[Client]]:
+        async with contextlib.AsyncExitStack() as stack:
+            yield [await stack.enter_async_context(connect(url)) for _ in range(n)]
+
+    return open_many
