@@ -66,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
 
     w = sub.add_parser("worker", parents=[common], help="run the archive worker alone")
     w.add_argument("--name", help="consumer name; a restart under the same name resumes")
+    w.add_argument("--batch", type=int, default=500, help="ballots per archive transaction")
+    w.add_argument(
+        "--claim-idle-ms",
+        type=int,
+        default=30_000,
+        help="take over a dead worker's ballots pending this long",
+    )
     w.set_defaults(func=cmd_worker)
 
     room = sub.add_parser("room", help="create rooms, read results").add_subparsers(
@@ -120,6 +127,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         )
     base = f"http://{args.host}:{args.port}"
     run_file = settings.data_dir / "run" / "web.json"
+    # After a graceful shutdown uvicorn restores the previous handlers and raises the
+    # signal again. With the default SIGTERM action the process would die right there,
+    # skipping the ``finally`` below and leaving the worker and the Valkey it started
+    # running; so SIGTERM unwinds like Ctrl-C does, with exit status 128 + 15.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         config = uvicorn.Config(
             create_app(settings),
@@ -158,6 +170,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from live.worker import run_worker
 
@@ -167,7 +183,9 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         async with open_services(settings) as svc:
-            task = asyncio.create_task(run_worker(svc, args.name))
+            task = asyncio.create_task(
+                run_worker(svc, args.name, batch=args.batch, claim_idle_ms=args.claim_idle_ms)
+            )
             await stop.wait()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import socket
 from typing import Any
 
@@ -41,10 +40,20 @@ def default_name() -> str:
 
 
 class ArchiveWorker:
-    def __init__(self, svc: Services, name: str | None = None, *, poll: float = 0.05) -> None:
+    def __init__(
+        self,
+        svc: Services,
+        name: str | None = None,
+        *,
+        poll: float = 0.05,
+        batch: int = BATCH,
+        claim_idle_ms: int = CLAIM_IDLE_MS,
+    ) -> None:
         self.svc = svc
         self.name = name or default_name()
         self.poll = poll
+        self.batch = batch
+        self.claim_idle_ms = claim_idle_ms
         self._groups: set[str] = set()
         self._recovered: set[str] = set()
 
@@ -78,15 +87,17 @@ class ArchiveWorker:
         archived = False
         if qid not in self._recovered:
             # Our own pending entries first: we may have died between commit and ack.
-            archived |= await self._archive(qid, await self._read(qid, "0"))
+            # Reading from "0" returns a batch of them; each pass acks what it read.
+            while entries := await self._read(qid, "0"):
+                archived |= await self._archive(qid, entries)
             self._recovered.add(qid)
         _, claimed, _ = await r.xautoclaim(
             stream,
             ARCHIVE_GROUP,
             self.name,
-            min_idle_time=CLAIM_IDLE_MS,
+            min_idle_time=self.claim_idle_ms,
             start_id="0-0",
-            count=BATCH,
+            count=self.batch,
         )
         archived |= await self._archive(qid, claimed)
         while True:
@@ -113,7 +124,7 @@ class ArchiveWorker:
     async def _read(self, qid: str, start: str) -> list[tuple[str, dict[str, str]]]:
         try:
             reply = await self.svc.redis.xreadgroup(
-                ARCHIVE_GROUP, self.name, {self.svc.keys.stream(qid): start}, count=BATCH
+                ARCHIVE_GROUP, self.name, {self.svc.keys.stream(qid): start}, count=self.batch
             )
         except redis.exceptions.ResponseError as exc:
             if "NOGROUP" in str(exc):  # the question was reset: its stream is new
@@ -189,5 +200,11 @@ class ArchiveWorker:
         log.info("question %s closed: archived %d == tally %d", qid, archived, total)
 
 
-async def run_worker(svc: Services, name: str | None = None) -> None:
-    await ArchiveWorker(svc, name or os.environ.get("MVOTING_WORKER_NAME")).run()
+async def run_worker(
+    svc: Services,
+    name: str | None = None,
+    *,
+    batch: int = BATCH,
+    claim_idle_ms: int = CLAIM_IDLE_MS,
+) -> None:
+    await ArchiveWorker(svc, name, batch=batch, claim_idle_ms=claim_idle_ms).run()

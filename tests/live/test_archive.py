@@ -1,0 +1,192 @@
+"""The archive worker: every acknowledged ballot reaches SQL exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from live import db, store
+from live.cast import do_cast
+from live.keys import ARCHIVE_GROUP
+from live.services import Services
+from live.settings import Settings
+from rooms.ballots import Ballot
+from rooms.questions import Action
+from tests.conftest import Node, connect, running_worker
+from tests.live.helpers import make_room
+
+
+async def _rows(svc: Services, qid: str) -> list[Any]:
+    async with svc.engine.connect() as conn:
+        result = await conn.execute(sa.select(db.ballots).where(db.ballots.c.question_id == qid))
+        return list(result)
+
+
+async def _question_row(svc: Services, qid: str) -> Any:
+    async with svc.engine.connect() as conn:
+        return (await conn.execute(sa.select(db.questions).where(db.questions.c.id == qid))).one()
+
+
+async def _until(probe: Any, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (got := await probe()):
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+    return got
+
+
+async def _cast_many(svc: Services, qid: str, n: int, options: int = 3) -> list[int]:
+    """n ballots from n distinct voters through the real cast script."""
+    choices = [i % options for i in range(n)]
+    for start in range(0, n, 200):
+        await asyncio.gather(
+            *(
+                do_cast(svc, qid, f"voter-{i}", (choices[i],), None)
+                for i in range(start, min(n, start + 200))
+            )
+        )
+    return choices
+
+
+async def test_archive_equals_tally_after_close(node: Node, svc: Services) -> None:
+    room = await make_room(svc)
+    receipts = {}
+    async with running_worker(svc):
+        for i in range(12):
+            async with connect(node.url) as c:
+                assert (await c.join(room.number, password="pw"))["ok"]
+                ack = await c.vote(room.q, [i % 3])
+                assert ack["ok"]
+                receipts[ack["receipt"]] = i % 3
+        await store.act(svc, room.q, Action.CLOSE)
+        row = await _until(lambda: _finalized(svc, room.q))
+    assert (row.archived_count, row.tally_total) == (12, 12)
+    rows = await _rows(svc, room.q)
+    assert {r.receipt: r.choices for r in rows} == {k: [v] for k, v in receipts.items()}
+    assert len({r.voter_ref for r in rows}) == 12
+    for r in rows:  # each archived ballot hashes to the receipt its voter was given
+        ballot = Ballot(r.question_id, tuple(r.choices), r.cast_ms, r.voter_ref, r.nonce)
+        assert ballot.receipt() == r.receipt
+    results = await store.results(svc, room.info.id)
+    assert results[0]["counts"] == [4, 4, 4]
+    assert (results[0]["total"], results[0]["archived"], results[0]["finalized"]) == (12, 12, True)
+    assert not await svc.redis.sismember(svc.keys.archiving(), room.q)
+
+
+async def _finalized(svc: Services, qid: str) -> Any:
+    row = await _question_row(svc, qid)
+    return row if row.finalized_ms is not None else None
+
+
+async def _archived(svc: Services, qid: str) -> int:
+    async with svc.engine.connect() as conn:
+        n = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(db.ballots)
+            .where(db.ballots.c.question_id == qid)
+        )
+    return int(n or 0)
+
+
+async def _spawn_worker(settings: Settings, name: str, batch: int) -> asyncio.subprocess.Process:
+    env = {
+        **os.environ,
+        "REDIS_URL": settings.redis_url or "",
+        "DATABASE_URL": settings.archive_url,
+        "MVOTING_SECRET": "test-secret",
+        "MVOTING_KEY_PREFIX": settings.key_prefix,
+        "MVOTING_LOG_LEVEL": "warning",
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "live.cli",
+        "worker",
+        "--data",
+        str(settings.data_dir),
+        "--name",
+        name,
+        "--batch",
+        str(batch),
+        env=env,
+    )
+
+
+@pytest.mark.timeout(120)
+async def test_worker_killed_mid_drain_and_restarted_loses_and_doubles_nothing(
+    settings: Settings, svc: Services
+) -> None:
+    n = 4000
+    room = await make_room(svc, {"options": "A,B,C"})
+    choices = await _cast_many(svc, room.q, n)
+    await store.act(svc, room.q, Action.CLOSE)
+    worker = await _spawn_worker(settings, "w1", batch=25)
+    try:
+        await _until(lambda: _between(svc, room.q, 1, n // 2), timeout=60)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        await worker.wait()
+    killed_at = await _archived(svc, room.q)
+    assert 0 < killed_at < n, killed_at
+    pending = await svc.redis.xpending(svc.keys.stream(room.q), ARCHIVE_GROUP)
+    assert pending["pending"] <= 25  # at most the batch it was holding
+
+    worker = await _spawn_worker(settings, "w1", batch=500)  # the same name resumes
+    try:
+        row = await _until(lambda: _finalized(svc, room.q), timeout=60)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(worker.wait(), 15) == 0
+    assert (row.archived_count, row.tally_total) == (n, n)
+    rows = await _rows(svc, room.q)
+    assert len(rows) == len({r.ballot_id for r in rows}) == len({r.voter_ref for r in rows}) == n
+    counts = [0, 0, 0]
+    for r in rows:
+        counts[r.choices[0]] += 1
+    assert counts == [choices.count(i) for i in range(3)]
+    assert (await svc.redis.xpending(svc.keys.stream(room.q), ARCHIVE_GROUP))["pending"] == 0
+
+
+async def _between(svc: Services, qid: str, low: int, high: int) -> bool:
+    return low <= await _archived(svc, qid) <= high
+
+
+async def test_a_dead_consumers_pending_ballots_are_taken_over(svc: Services) -> None:
+    room = await make_room(svc)
+    await _cast_many(svc, room.q, 30)
+    stream = svc.keys.stream(room.q)
+    # A consumer that read ballots and died before archiving them.
+    await svc.redis.xgroup_create(stream, ARCHIVE_GROUP, id="0", mkstream=True)
+    taken = await svc.redis.xreadgroup(ARCHIVE_GROUP, "dead", {stream: ">"}, count=30)
+    assert len(taken[0][1]) == 30
+    await store.act(svc, room.q, Action.CLOSE)
+    from live.worker import ArchiveWorker
+
+    worker = ArchiveWorker(svc, "alive", poll=0.02, claim_idle_ms=200)
+    assert await worker.pass_once() is False  # not idle long enough yet: left alone
+    assert await _archived(svc, room.q) == 0
+    await asyncio.sleep(0.25)
+    assert await worker.pass_once() is True
+    assert await _archived(svc, room.q) == 30
+    await worker.pass_once()
+    row = await _question_row(svc, room.q)
+    assert (row.archived_count, row.tally_total) == (30, 30)
+
+
+async def test_an_entry_the_archive_refuses_goes_to_dead_letters(svc: Services) -> None:
+    room = await make_room(svc)
+    await _cast_many(svc, room.q, 5)
+    await svc.redis.xadd(svc.keys.stream(room.q), {"v": "x", "c": "not-a-choice"})
+    async with running_worker(svc):
+        await _until(lambda: _between(svc, room.q, 5, 5))
+        await _until(lambda: svc.redis.xlen(svc.keys.dead_letter(room.q)))
+    dead = await svc.redis.xrange(svc.keys.dead_letter(room.q))
+    assert len(dead) == 1 and dead[0][1]["c"] == "not-a-choice"
+    assert (await svc.redis.xpending(svc.keys.stream(room.q), ARCHIVE_GROUP))["pending"] == 0
