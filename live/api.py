@@ -108,7 +108,7 @@ async def list_rooms(request: Request) -> Response:
             .where(db.rooms.c.owner_id == host_id)
             .order_by(db.rooms.c.created_ms.desc())
         )
-        return ok({"rooms": [dict(r._mapping) for r in rows]})
+        return ok({"rooms": [{"id": r.id, "number": r.number, "title": r.title} for r in rows]})
 
 
 async def create_room(request: Request) -> Response:
