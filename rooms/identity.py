@@ -26,8 +26,14 @@ def sign_device(secret: bytes, device_id: str) -> str:
 
 
 def verify_device(secret: bytes, token: object) -> str | None:
-    """The device id of a valid token, else ``None``."""
-    if not isinstance(token, str) or token.count(".") != 1 or len(token) > 200:
+    """The device id of a valid token, else ``None`` (never an exception).
+
+    Tokens are ASCII (device ids are, and the MAC is base64url); anything else is refused
+    before ``compare_digest``, which raises on non-ASCII text.
+    """
+    if not isinstance(token, str) or not token.isascii():
+        return None
+    if token.count(".") != 1 or len(token) > 200:
         return None
     device_id, mac = token.split(".")
     if not device_id or not hmac.compare_digest(mac, _device_mac(secret, device_id)):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from rooms.errors import bad_request
 
-_ROOM = re.compile(r"\d{6}")
+_ROOM = re.compile(r"[0-9]{6}")  # ASCII only: str patterns take \d as any Unicode digit
 _QUESTION = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _NONCE = re.compile(r"[0-9a-f]{32}")
 MAX_SECRET = 200
