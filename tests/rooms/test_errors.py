@@ -1,0 +1,126 @@
+"""VotingError: a stable code and a sentence built from named fields."""
+
+from __future__ import annotations
+
+import pytest
+
+from rooms.errors import ErrorCode, VotingError, bad_request
+
+#: The sentence each code gives when it is raised without any fields.
+MESSAGE_WITHOUT_FIELDS = {
+    ErrorCode.BAD_REQUEST: "The request is malformed: {detail}.",
+    ErrorCode.BAD_CREDENTIALS: "The room number or password is wrong.",
+    ErrorCode.UNKNOWN_ROOM: "There is no open room with number {room}.",
+    ErrorCode.UNKNOWN_QUESTION: "This room has no question {question}.",
+    ErrorCode.NOT_JOINED: "Join a room before voting.",
+    ErrorCode.CLOSED: "Voting on this question is closed.",
+    ErrorCode.ALREADY_VOTED: "You have already voted on this question.",
+    ErrorCode.NOT_ELIGIBLE: "You are not eligible to vote on this question.",
+    ErrorCode.INVALID_CHOICE: "Choose among the question's options.",
+    ErrorCode.TOO_MANY_CHOICES: "Choose at most {max_choices} options.",
+    ErrorCode.RATE_LIMITED: "Too many requests; try again in a moment.",
+    ErrorCode.UNAUTHORIZED: "Sign in first.",
+    ErrorCode.FORBIDDEN: "You are not a host of this room.",
+    ErrorCode.NOT_FOUND: "There is no {what} {id}.",
+    ErrorCode.CONFLICT: "{detail}",
+    ErrorCode.INVALID_STATE: "Cannot {action} a question that is {status}.",
+    ErrorCode.NOT_DRAINED: "Ballots are still being archived; try again in a moment.",
+    ErrorCode.UNAVAILABLE: "The service is not available right now; try again.",
+}
+
+
+def test_every_code_has_a_sentence() -> None:
+    assert set(MESSAGE_WITHOUT_FIELDS) == set(ErrorCode)
+
+
+@pytest.mark.parametrize("code", list(ErrorCode), ids=str)
+def test_error_without_fields_carries_its_code_and_template(code: ErrorCode) -> None:
+    err = VotingError(code)
+
+    assert err.code is code
+    assert err.fields == {}
+    assert err.message == MESSAGE_WITHOUT_FIELDS[code]
+    assert str(err) == f"{code.value}: {MESSAGE_WITHOUT_FIELDS[code]}"
+
+
+@pytest.mark.parametrize(
+    ("code", "fields", "message"),
+    [
+        pytest.param(
+            ErrorCode.UNKNOWN_ROOM,
+            {"room": "123456"},
+            "There is no open room with number 123456.",
+            id="unknown-room",
+        ),
+        pytest.param(
+            ErrorCode.TOO_MANY_CHOICES,
+            {"max_choices": 3},
+            "Choose at most 3 options.",
+            id="too-many-choices",
+        ),
+        pytest.param(
+            ErrorCode.NOT_FOUND,
+            {"what": "room", "id": 7},
+            "There is no room 7.",
+            id="not-found-two-fields",
+        ),
+        pytest.param(
+            ErrorCode.INVALID_STATE,
+            {"action": "close", "status": "draft"},
+            "Cannot close a question that is draft.",
+            id="invalid-state",
+        ),
+        pytest.param(
+            ErrorCode.CONFLICT,
+            {"detail": "That e-mail is in use."},
+            "That e-mail is in use.",
+            id="conflict-detail-only",
+        ),
+        pytest.param(
+            ErrorCode.CLOSED,
+            {"question": "q1"},
+            "Voting on this question is closed.",
+            id="unused-field-is-ignored",
+        ),
+    ],
+)
+def test_message_is_built_from_named_fields(
+    code: ErrorCode, fields: dict[str, object], message: str
+) -> None:
+    err = VotingError(code, **fields)
+
+    assert err.message == message
+    assert err.fields == fields
+    assert str(err) == f"{code.value}: {message}"
+
+
+def test_missing_field_falls_back_to_the_whole_template() -> None:
+    err = VotingError(ErrorCode.NOT_FOUND, what="room")
+
+    assert err.message == "There is no {what} {id}."
+    assert err.fields == {"what": "room"}
+
+
+def test_as_dict_has_exactly_code_and_message_as_text() -> None:
+    err = VotingError(ErrorCode.TOO_MANY_CHOICES, max_choices=2)
+
+    d = err.as_dict()
+
+    assert d == {"code": "too_many_choices", "message": "Choose at most 2 options."}
+    assert type(d["code"]) is str
+
+
+def test_bad_request_puts_the_detail_in_the_sentence() -> None:
+    err = bad_request("room is a six-digit number")
+
+    assert isinstance(err, VotingError)
+    assert err.code is ErrorCode.BAD_REQUEST
+    assert err.fields == {"detail": "room is a six-digit number"}
+    assert err.message == "The request is malformed: room is a six-digit number."
+
+
+def test_voting_error_is_raised_and_caught_as_an_exception() -> None:
+    with pytest.raises(VotingError) as caught:
+        raise VotingError(ErrorCode.ALREADY_VOTED)
+
+    assert caught.value.code is ErrorCode.ALREADY_VOTED

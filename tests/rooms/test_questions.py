@@ -1,0 +1,728 @@
+"""Questions: building a host's question, checking a ballot's choices, the life cycle."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from rooms.errors import ErrorCode, VotingError
+from rooms.questions import (
+    MAX_DESCRIPTION,
+    MAX_LABEL,
+    MAX_OPTIONS,
+    MAX_TITLE,
+    Action,
+    Kind,
+    Option,
+    QuestionSpec,
+    QuestionState,
+    Status,
+    apply_action,
+    build_question,
+    check_choices,
+)
+from rooms.visibility import Visibility
+
+# --- build_question -------------------------------------------------------------------
+
+#: A valid question; every case below changes only what it is about.
+BASE: dict[str, Any] = {"title": "Lunch?", "kind": "single", "options": ["Pizza", "Soup", "Salad"]}
+
+
+def opts(*labels: str) -> tuple[Option, ...]:
+    return tuple(Option(label) for label in labels)
+
+
+def spec(
+    kind: Kind,
+    options: tuple[Option, ...],
+    max_choices: int = 1,
+    visibility: Visibility = Visibility.LIVE,
+    title: str = "Lunch?",
+    description: str = "",
+) -> QuestionSpec:
+    return QuestionSpec(title, kind, options, max_choices, visibility, description)
+
+
+PIZZA_SOUP_SALAD = opts("Pizza", "Soup", "Salad")
+
+
+def test_base_question_is_a_single_choice_with_live_tally() -> None:
+    built = build_question(**BASE)
+
+    assert built == spec(Kind.SINGLE, PIZZA_SOUP_SALAD)
+    assert built.title == "Lunch?"
+    assert built.kind is Kind.SINGLE
+    assert built.max_choices == 1
+    assert built.visibility is Visibility.LIVE
+    assert built.description == ""
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        # kinds and their defaults
+        pytest.param(
+            {"kind": Kind.SINGLE}, spec(Kind.SINGLE, PIZZA_SOUP_SALAD), id="single-kind-as-enum"
+        ),
+        pytest.param(
+            {"max_choices": 1}, spec(Kind.SINGLE, PIZZA_SOUP_SALAD), id="single-explicit-max-1"
+        ),
+        pytest.param(
+            {"kind": "multiple"},
+            spec(Kind.MULTIPLE, PIZZA_SOUP_SALAD, max_choices=3),
+            id="multiple-defaults-to-all-options",
+        ),
+        pytest.param(
+            {"kind": "multiple", "max_choices": 2},
+            spec(Kind.MULTIPLE, PIZZA_SOUP_SALAD, max_choices=2),
+            id="multiple-max-2-of-3",
+        ),
+        pytest.param(
+            {"kind": "multiple", "max_choices": 1},
+            spec(Kind.MULTIPLE, PIZZA_SOUP_SALAD, max_choices=1),
+            id="multiple-max-1",
+        ),
+        pytest.param(
+            {"kind": "multiple", "max_choices": 3},
+            spec(Kind.MULTIPLE, PIZZA_SOUP_SALAD, max_choices=3),
+            id="multiple-max-equals-option-count",
+        ),
+        pytest.param(
+            {"kind": "yesno", "options": ()},
+            spec(Kind.YESNO, opts("Yes", "No")),
+            id="yesno-defaults-to-yes-no",
+        ),
+        pytest.param(
+            {"kind": "yesno", "options": ""},
+            spec(Kind.YESNO, opts("Yes", "No")),
+            id="yesno-empty-string-options-default",
+        ),
+        pytest.param(
+            {"kind": "yesno", "options": ["Aye", "Nay"]},
+            spec(Kind.YESNO, opts("Aye", "Nay")),
+            id="yesno-custom-pair",
+        ),
+        pytest.param(
+            {"kind": "yesno", "options": [], "max_choices": None},
+            spec(Kind.YESNO, opts("Yes", "No")),
+            id="yesno-max-choices-none",
+        ),
+        pytest.param(
+            {"kind": "vs", "options": ["Cats", "Dogs"]},
+            spec(Kind.VS, opts("Cats", "Dogs")),
+            id="vs-two-sides",
+        ),
+        pytest.param(
+            {"kind": Kind.VS, "options": ["Cats", "Dogs"]},
+            spec(Kind.VS, opts("Cats", "Dogs")),
+            id="vs-kind-as-enum",
+        ),
+        pytest.param(
+            {"kind": "rating", "options": []},
+            spec(Kind.RATING, opts("1", "2", "3", "4", "5")),
+            id="rating-defaults-to-scale-5",
+        ),
+        pytest.param(
+            {"kind": "rating", "options": [], "scale": 2},
+            spec(Kind.RATING, opts("1", "2")),
+            id="rating-scale-2",
+        ),
+        pytest.param(
+            {"kind": "rating", "options": [], "scale": 10},
+            spec(Kind.RATING, opts("1", "2", "3", "4", "5", "6", "7", "8", "9", "10")),
+            id="rating-scale-10",
+        ),
+        pytest.param(
+            {"kind": "rating", "options": ["Bad", "Fine", "Great"], "scale": 10},
+            spec(Kind.RATING, opts("Bad", "Fine", "Great")),
+            id="rating-own-labels-win-over-scale",
+        ),
+        # options
+        pytest.param(
+            {"options": ("Pizza", "Soup")},
+            spec(Kind.SINGLE, opts("Pizza", "Soup")),
+            id="options-as-tuple",
+        ),
+        pytest.param(
+            {"options": " Pizza, Soup ,, Salad ,"},
+            spec(Kind.SINGLE, PIZZA_SOUP_SALAD),
+            id="options-comma-separated-string",
+        ),
+        pytest.param(
+            {"options": ["  Pizza ", "Soup\n"]},
+            spec(Kind.SINGLE, opts("Pizza", "Soup")),
+            id="option-labels-are-stripped",
+        ),
+        pytest.param(
+            {
+                "options": [
+                    {"label": "Pizza", "description": " Margherita "},
+                    {"label": " Soup "},
+                    {"label": "Salad", "description": None},
+                ]
+            },
+            spec(
+                Kind.SINGLE,
+                (Option("Pizza", "Margherita"), Option("Soup"), Option("Salad")),
+            ),
+            id="option-dicts-with-and-without-description",
+        ),
+        pytest.param(
+            {"options": ["Pizza", {"label": "Soup", "description": "Tomato"}]},
+            spec(Kind.SINGLE, (Option("Pizza"), Option("Soup", "Tomato"))),
+            id="labels-and-dicts-mixed",
+        ),
+        pytest.param(
+            {"options": [f"o{i}" for i in range(MAX_OPTIONS)]},
+            spec(Kind.SINGLE, opts(*(f"o{i}" for i in range(MAX_OPTIONS)))),
+            id="sixty-options",
+        ),
+        pytest.param(
+            {"options": ["x" * MAX_LABEL, "y"]},
+            spec(Kind.SINGLE, opts("x" * MAX_LABEL, "y")),
+            id="label-at-length-limit",
+        ),
+        pytest.param(
+            {"options": [{"label": "x", "description": "d" * MAX_DESCRIPTION}, "y"]},
+            spec(Kind.SINGLE, (Option("x", "d" * MAX_DESCRIPTION), Option("y"))),
+            id="option-description-at-length-limit",
+        ),
+        # title, description, visibility
+        pytest.param(
+            {"title": "  Lunch?\t"},
+            spec(Kind.SINGLE, PIZZA_SOUP_SALAD),
+            id="title-is-stripped",
+        ),
+        pytest.param(
+            {"title": "t" * MAX_TITLE},
+            spec(Kind.SINGLE, PIZZA_SOUP_SALAD, title="t" * MAX_TITLE),
+            id="title-at-length-limit",
+        ),
+        pytest.param(
+            {"description": "  Where shall we eat?  "},
+            spec(Kind.SINGLE, PIZZA_SOUP_SALAD, description="Where shall we eat?"),
+            id="description-is-stripped",
+        ),
+        pytest.param(
+            {"description": None},
+            spec(Kind.SINGLE, PIZZA_SOUP_SALAD),
+            id="description-none-is-empty",
+        ),
+        pytest.param(
+            {"description": "d" * MAX_DESCRIPTION},
+            spec(Kind.SINGLE, PIZZA_SOUP_SALAD, description="d" * MAX_DESCRIPTION),
+            id="description-at-length-limit",
+        ),
+        pytest.param(
+            {"visibility": "after_vote"},
+            spec(Kind.SINGLE, PIZZA_SOUP_SALAD, visibility=Visibility.AFTER_VOTE),
+            id="visibility-after-vote",
+        ),
+        pytest.param(
+            {"visibility": Visibility.AFTER_CLOSE},
+            spec(Kind.SINGLE, PIZZA_SOUP_SALAD, visibility=Visibility.AFTER_CLOSE),
+            id="visibility-as-enum",
+        ),
+    ],
+)
+def test_valid_question_is_built_with_exact_spec(
+    changes: dict[str, Any], expected: QuestionSpec
+) -> None:
+    built = build_question(**{**BASE, **changes})
+
+    assert built == expected
+    assert type(built.kind) is Kind
+    assert type(built.visibility) is Visibility
+    assert all(type(o) is Option for o in built.options)
+
+
+def test_defaults_are_a_live_single_choice_without_options() -> None:
+    with pytest.raises(VotingError) as caught:
+        build_question("Lunch?")
+    assert caught.value.code is ErrorCode.BAD_REQUEST
+    assert caught.value.fields == {"detail": "a question needs at least two options"}
+
+    assert build_question("Lunch?", options=["a", "b"]) == QuestionSpec(
+        "Lunch?", Kind.SINGLE, opts("a", "b")
+    )
+
+
+LONG_OPTIONS = [f"o{i}" for i in range(MAX_OPTIONS + 1)]
+RATING_SCALE = "a rating scale runs from 1 to a number between 2 and 10"
+MAX_CHOICES_RANGE = "max_choices must be between 1 and the number of options"
+ONLY_MULTIPLE = "only a multiple-choice question takes max_choices"
+NOT_AN_OPTION = "each option is a label or {label, description}"
+KINDS = "kind must be one of single, multiple, yesno, vs, rating"
+
+
+@pytest.mark.parametrize(
+    ("changes", "detail"),
+    [
+        # title
+        pytest.param({"title": None}, "title is required", id="title-none"),
+        pytest.param({"title": ""}, "title is required", id="title-empty"),
+        pytest.param({"title": " \t\n"}, "title is required", id="title-blank"),
+        pytest.param({"title": 42}, "title must be text", id="title-int"),
+        pytest.param({"title": b"Lunch?"}, "title must be text", id="title-bytes"),
+        pytest.param({"title": ["Lunch?"]}, "title must be text", id="title-list"),
+        pytest.param(
+            {"title": "t" * (MAX_TITLE + 1)},
+            "title is longer than 500 characters",
+            id="title-too-long",
+        ),
+        # description
+        pytest.param({"description": 7}, "description must be text", id="description-int"),
+        pytest.param(
+            {"description": "d" * (MAX_DESCRIPTION + 1)},
+            "description is longer than 2000 characters",
+            id="description-too-long",
+        ),
+        # enums
+        pytest.param({"kind": "poll"}, KINDS, id="kind-unknown"),
+        pytest.param({"kind": "SINGLE"}, KINDS, id="kind-wrong-case"),
+        pytest.param({"kind": ""}, KINDS, id="kind-empty"),
+        pytest.param({"kind": None}, KINDS, id="kind-none"),
+        pytest.param({"kind": 1}, KINDS, id="kind-int"),
+        pytest.param({"kind": ["single"]}, KINDS, id="kind-unhashable-list"),
+        pytest.param(
+            {"visibility": "hidden"},
+            "visibility must be one of live, after_vote, after_close",
+            id="visibility-unknown",
+        ),
+        pytest.param(
+            {"visibility": None},
+            "visibility must be one of live, after_vote, after_close",
+            id="visibility-none",
+        ),
+        # options: shape
+        pytest.param({"options": None}, "options must be a list", id="options-none"),
+        pytest.param({"options": 3}, "options must be a list", id="options-int"),
+        pytest.param(
+            {"options": {"Pizza": 1, "Soup": 2}}, "options must be a list", id="options-dict"
+        ),
+        pytest.param({"options": {"Pizza", "Soup"}}, "options must be a list", id="options-set"),
+        pytest.param({"options": ["Pizza", 3]}, NOT_AN_OPTION, id="option-int"),
+        pytest.param({"options": ["Pizza", None]}, NOT_AN_OPTION, id="option-none"),
+        pytest.param({"options": ["Pizza", ["Soup"]]}, NOT_AN_OPTION, id="option-list"),
+        pytest.param({"options": ["Pizza", "  "]}, "option label is required", id="label-blank"),
+        pytest.param(
+            {"options": ["Pizza", {"description": "Tomato"}]},
+            "option label is required",
+            id="option-dict-without-label",
+        ),
+        pytest.param(
+            {"options": ["Pizza", {"label": 5}]},
+            "option label must be text",
+            id="option-dict-label-int",
+        ),
+        pytest.param(
+            {"options": ["Pizza", "x" * (MAX_LABEL + 1)]},
+            "option label is longer than 200 characters",
+            id="label-too-long",
+        ),
+        pytest.param(
+            {"options": ["Pizza", {"label": "x" * (MAX_LABEL + 1)}]},
+            "option label is longer than 200 characters",
+            id="dict-label-too-long",
+        ),
+        pytest.param(
+            {"options": ["Pizza", {"label": "Soup", "description": 1}]},
+            "option description must be text",
+            id="option-description-int",
+        ),
+        pytest.param(
+            {"options": ["Pizza", {"label": "Soup", "description": "d" * (MAX_DESCRIPTION + 1)}]},
+            "option description is longer than 2000 characters",
+            id="option-description-too-long",
+        ),
+        # options: count
+        pytest.param({"options": []}, "a question needs at least two options", id="no-options"),
+        pytest.param(
+            {"options": ["Pizza"]}, "a question needs at least two options", id="one-option"
+        ),
+        pytest.param(
+            {"options": " , ,"}, "a question needs at least two options", id="blank-string-options"
+        ),
+        pytest.param(
+            {"kind": "multiple", "options": ["Pizza"]},
+            "a question needs at least two options",
+            id="multiple-one-option",
+        ),
+        pytest.param(
+            {"kind": "rating", "options": ["Great"]},
+            "a question needs at least two options",
+            id="rating-one-own-label",
+        ),
+        pytest.param(
+            {"options": LONG_OPTIONS}, "a question has at most 60 options", id="sixty-one-options"
+        ),
+        pytest.param(
+            {"kind": "multiple", "options": LONG_OPTIONS},
+            "a question has at most 60 options",
+            id="multiple-sixty-one-options",
+        ),
+        pytest.param(
+            {"kind": "rating", "options": LONG_OPTIONS},
+            "a question has at most 60 options",
+            id="rating-sixty-one-own-labels",
+        ),
+        # yes/no and VS
+        pytest.param(
+            {"kind": "yesno"}, "a yes/no question has exactly two options", id="yesno-three"
+        ),
+        pytest.param(
+            {"kind": "yesno", "options": ["Yes"]},
+            "a yes/no question has exactly two options",
+            id="yesno-one",
+        ),
+        pytest.param(
+            {"kind": "vs", "options": []}, "a VS question has exactly two sides", id="vs-none"
+        ),
+        pytest.param(
+            {"kind": "vs", "options": ["Cats"]}, "a VS question has exactly two sides", id="vs-one"
+        ),
+        pytest.param({"kind": "vs"}, "a VS question has exactly two sides", id="vs-three"),
+        # rating scale
+        pytest.param({"kind": "rating", "options": [], "scale": 1}, RATING_SCALE, id="scale-1"),
+        pytest.param({"kind": "rating", "options": [], "scale": 11}, RATING_SCALE, id="scale-11"),
+        pytest.param({"kind": "rating", "options": [], "scale": 0}, RATING_SCALE, id="scale-0"),
+        pytest.param(
+            {"kind": "rating", "options": [], "scale": -5}, RATING_SCALE, id="scale-negative"
+        ),
+        pytest.param(
+            {"kind": "rating", "options": [], "scale": True}, RATING_SCALE, id="scale-bool"
+        ),
+        pytest.param({"kind": "rating", "options": [], "scale": "5"}, RATING_SCALE, id="scale-str"),
+        pytest.param(
+            {"kind": "rating", "options": [], "scale": 5.0}, RATING_SCALE, id="scale-float"
+        ),
+        pytest.param(
+            {"kind": "rating", "options": [], "scale": None}, RATING_SCALE, id="scale-none"
+        ),
+        pytest.param(
+            {"kind": "rating", "scale": 11}, RATING_SCALE, id="bad-scale-even-with-own-labels"
+        ),
+        # max_choices
+        pytest.param(
+            {"kind": "multiple", "max_choices": 0}, MAX_CHOICES_RANGE, id="multiple-max-0"
+        ),
+        pytest.param(
+            {"kind": "multiple", "max_choices": -1}, MAX_CHOICES_RANGE, id="multiple-max-negative"
+        ),
+        pytest.param(
+            {"kind": "multiple", "max_choices": 4}, MAX_CHOICES_RANGE, id="multiple-max-over-count"
+        ),
+        pytest.param(
+            {"kind": "multiple", "max_choices": True}, MAX_CHOICES_RANGE, id="multiple-max-bool"
+        ),
+        pytest.param(
+            {"kind": "multiple", "max_choices": "2"}, MAX_CHOICES_RANGE, id="multiple-max-str"
+        ),
+        pytest.param(
+            {"kind": "multiple", "max_choices": 2.0}, MAX_CHOICES_RANGE, id="multiple-max-float"
+        ),
+        pytest.param({"max_choices": 2}, ONLY_MULTIPLE, id="single-max-2"),
+        pytest.param({"max_choices": 0}, ONLY_MULTIPLE, id="single-max-0"),
+        pytest.param({"max_choices": "1"}, ONLY_MULTIPLE, id="single-max-str"),
+        pytest.param(
+            {"kind": "yesno", "options": [], "max_choices": 2}, ONLY_MULTIPLE, id="yesno-max-2"
+        ),
+        pytest.param(
+            {"kind": "vs", "options": ["Cats", "Dogs"], "max_choices": 2},
+            ONLY_MULTIPLE,
+            id="vs-max-2",
+        ),
+        pytest.param(
+            {"kind": "rating", "options": [], "max_choices": 2}, ONLY_MULTIPLE, id="rating-max-2"
+        ),
+    ],
+)
+def test_invalid_question_is_refused_as_bad_request_with_exact_detail(
+    changes: dict[str, Any], detail: str
+) -> None:
+    with pytest.raises(VotingError) as caught:
+        build_question(**{**BASE, **changes})
+
+    assert caught.value.code is ErrorCode.BAD_REQUEST
+    assert caught.value.fields == {"detail": detail}
+    assert caught.value.message == f"The request is malformed: {detail}."
+
+
+# --- check_choices --------------------------------------------------------------------
+
+SINGLE_OF_3 = QuestionSpec("Lunch?", Kind.SINGLE, PIZZA_SOUP_SALAD)
+MULTIPLE_2_OF_4 = QuestionSpec("Toppings?", Kind.MULTIPLE, opts("a", "b", "c", "d"), max_choices=2)
+
+
+@pytest.mark.parametrize(
+    ("question", "choices", "expected"),
+    [
+        pytest.param(SINGLE_OF_3, [0], (0,), id="single-first"),
+        pytest.param(SINGLE_OF_3, [2], (2,), id="single-last"),
+        pytest.param(SINGLE_OF_3, (1,), (1,), id="single-tuple"),
+        pytest.param(MULTIPLE_2_OF_4, [3], (3,), id="multiple-one-pick"),
+        pytest.param(MULTIPLE_2_OF_4, [3, 0], (3, 0), id="multiple-max-picks-keep-order"),
+    ],
+)
+def test_valid_choices_are_returned_as_a_tuple(
+    question: QuestionSpec, choices: list[int], expected: tuple[int, ...]
+) -> None:
+    assert check_choices(question, choices) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "choices"),
+    [
+        pytest.param(SINGLE_OF_3, [], id="single-empty"),
+        pytest.param(MULTIPLE_2_OF_4, [], id="multiple-empty"),
+        pytest.param(SINGLE_OF_3, [3], id="single-one-past-the-end"),
+        pytest.param(SINGLE_OF_3, [99], id="single-far-out-of-range"),
+        pytest.param(SINGLE_OF_3, [-1], id="single-negative"),
+        pytest.param(MULTIPLE_2_OF_4, [0, 4], id="multiple-one-out-of-range"),
+        pytest.param(MULTIPLE_2_OF_4, [-1, 0], id="multiple-one-negative"),
+        pytest.param(SINGLE_OF_3, [1, 1], id="single-duplicate"),
+        pytest.param(MULTIPLE_2_OF_4, [2, 2], id="multiple-duplicate"),
+        # a duplicate is refused as invalid even when it is also too many picks
+        pytest.param(MULTIPLE_2_OF_4, [0, 0, 0], id="multiple-triple-duplicate"),
+        pytest.param(MULTIPLE_2_OF_4, [0, 1, 9], id="too-many-and-out-of-range"),
+    ],
+)
+def test_bad_choice_is_refused_as_invalid_choice(
+    question: QuestionSpec, choices: list[int]
+) -> None:
+    with pytest.raises(VotingError) as caught:
+        check_choices(question, choices)
+
+    assert caught.value.code is ErrorCode.INVALID_CHOICE
+    assert caught.value.message == "Choose among the question's options."
+
+
+def test_second_identical_choice_is_refused_as_invalid_choice() -> None:
+    assert check_choices(MULTIPLE_2_OF_4, [1]) == (1,)
+
+    with pytest.raises(VotingError) as caught:
+        check_choices(MULTIPLE_2_OF_4, [1, 1])
+
+    assert caught.value.code is ErrorCode.INVALID_CHOICE
+
+
+@pytest.mark.parametrize(
+    ("question", "choices", "max_choices"),
+    [
+        pytest.param(SINGLE_OF_3, [0, 1], 1, id="single-two-picks"),
+        pytest.param(SINGLE_OF_3, [0, 1, 2], 1, id="single-all-picks"),
+        pytest.param(MULTIPLE_2_OF_4, [0, 1, 2], 2, id="multiple-three-of-max-two"),
+        pytest.param(MULTIPLE_2_OF_4, [3, 2, 1, 0], 2, id="multiple-all-four"),
+    ],
+)
+def test_too_many_choices_are_refused_with_the_maximum_in_the_message(
+    question: QuestionSpec, choices: list[int], max_choices: int
+) -> None:
+    with pytest.raises(VotingError) as caught:
+        check_choices(question, choices)
+
+    assert caught.value.code is ErrorCode.TOO_MANY_CHOICES
+    assert caught.value.fields == {"max_choices": max_choices}
+    assert caught.value.message == f"Choose at most {max_choices} options."
+
+
+# --- apply_action ---------------------------------------------------------------------
+
+
+def test_a_new_question_is_an_unrevealed_draft() -> None:
+    assert QuestionState() == QuestionState(Status.DRAFT, False)
+
+
+DRAFT = Status.DRAFT
+OPEN = Status.OPEN
+CLOSED = Status.CLOSED
+
+#: Every (status, revealed, action) and what it leads to; ``None`` means refused.
+TRANSITIONS: list[tuple[Status, bool, Action, QuestionState | None]] = [
+    (DRAFT, False, Action.OPEN, QuestionState(OPEN, False)),
+    (DRAFT, False, Action.CLOSE, None),
+    (DRAFT, False, Action.REVEAL, QuestionState(DRAFT, True)),
+    (DRAFT, False, Action.RESET, QuestionState(DRAFT, False)),
+    (DRAFT, True, Action.OPEN, QuestionState(OPEN, True)),
+    (DRAFT, True, Action.CLOSE, None),
+    (DRAFT, True, Action.REVEAL, QuestionState(DRAFT, True)),
+    (DRAFT, True, Action.RESET, QuestionState(DRAFT, False)),
+    (OPEN, False, Action.OPEN, None),
+    (OPEN, False, Action.CLOSE, QuestionState(CLOSED, False)),
+    (OPEN, False, Action.REVEAL, QuestionState(OPEN, True)),
+    (OPEN, False, Action.RESET, None),
+    (OPEN, True, Action.OPEN, None),
+    (OPEN, True, Action.CLOSE, QuestionState(CLOSED, True)),
+    (OPEN, True, Action.REVEAL, QuestionState(OPEN, True)),
+    (OPEN, True, Action.RESET, None),
+    (CLOSED, False, Action.OPEN, QuestionState(OPEN, False)),
+    (CLOSED, False, Action.CLOSE, None),
+    (CLOSED, False, Action.REVEAL, QuestionState(CLOSED, True)),
+    (CLOSED, False, Action.RESET, QuestionState(DRAFT, False)),
+    (CLOSED, True, Action.OPEN, QuestionState(OPEN, True)),
+    (CLOSED, True, Action.CLOSE, None),
+    (CLOSED, True, Action.REVEAL, QuestionState(CLOSED, True)),
+    (CLOSED, True, Action.RESET, QuestionState(DRAFT, False)),
+]
+
+
+def _transition_id(status: Status, revealed: bool, action: Action) -> str:
+    return f"{action}-{status}-{'revealed' if revealed else 'hidden'}"
+
+
+def test_transition_table_covers_every_state_and_action() -> None:
+    seen = {(s, r, a) for s, r, a, _ in TRANSITIONS}
+
+    assert len(seen) == len(TRANSITIONS) == len(Status) * 2 * len(Action)
+
+
+@pytest.mark.parametrize(
+    ("status", "revealed", "action", "after"),
+    [
+        pytest.param(s, r, a, after, id=_transition_id(s, r, a))
+        for s, r, a, after in TRANSITIONS
+        if after is not None
+    ],
+)
+def test_allowed_action_gives_the_exact_new_state(
+    status: Status, revealed: bool, action: Action, after: QuestionState
+) -> None:
+    before = QuestionState(status, revealed)
+
+    new = apply_action(before, action)
+
+    assert new == after
+    assert new.status is after.status
+    assert before == QuestionState(status, revealed)  # the old state is untouched
+
+
+@pytest.mark.parametrize(
+    ("status", "revealed", "action"),
+    [
+        pytest.param(s, r, a, id=_transition_id(s, r, a))
+        for s, r, a, after in TRANSITIONS
+        if after is None
+    ],
+)
+def test_refused_action_raises_invalid_state_naming_action_and_status(
+    status: Status, revealed: bool, action: Action
+) -> None:
+    with pytest.raises(VotingError) as caught:
+        apply_action(QuestionState(status, revealed), action)
+
+    assert caught.value.code is ErrorCode.INVALID_STATE
+    assert caught.value.fields == {"action": action.value, "status": status.value}
+    assert caught.value.message == f"Cannot {action.value} a question that is {status.value}."
+
+
+def test_closed_question_reopens_and_closes_again() -> None:
+    state = QuestionState()
+    for action, expected in [
+        (Action.OPEN, QuestionState(OPEN, False)),
+        (Action.CLOSE, QuestionState(CLOSED, False)),
+        (Action.REVEAL, QuestionState(CLOSED, True)),
+        (Action.OPEN, QuestionState(OPEN, True)),
+        (Action.CLOSE, QuestionState(CLOSED, True)),
+        (Action.RESET, QuestionState(DRAFT, False)),
+    ]:
+        state = apply_action(state, action)
+        assert state == expected
+
+
+# --- QuestionSpec as a dict -----------------------------------------------------------
+
+
+def test_spec_as_dict_is_plain_json_data() -> None:
+    question = QuestionSpec(
+        title="Toppings?",
+        kind=Kind.MULTIPLE,
+        options=(Option("Ham", "Smoked"), Option("Olives")),
+        max_choices=2,
+        visibility=Visibility.AFTER_VOTE,
+        description="Pick up to two",
+        extra={"not": "exported"},
+    )
+
+    d = question.as_dict()
+
+    assert d == {
+        "title": "Toppings?",
+        "description": "Pick up to two",
+        "kind": "multiple",
+        "options": [
+            {"label": "Ham", "description": "Smoked"},
+            {"label": "Olives", "description": ""},
+        ],
+        "max_choices": 2,
+        "visibility": "after_vote",
+    }
+    assert type(d["kind"]) is str
+    assert type(d["visibility"]) is str
+    assert json.loads(json.dumps(d)) == d
+
+
+def test_option_as_dict() -> None:
+    assert Option("Ham", "Smoked").as_dict() == {"label": "Ham", "description": "Smoked"}
+    assert Option("Olives").as_dict() == {"label": "Olives", "description": ""}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        pytest.param(build_question(**BASE), id="single"),
+        pytest.param(
+            build_question(
+                "Toppings?",
+                "multiple",
+                ["Ham", {"label": "Olives", "description": "Black"}, "Corn"],
+                max_choices=2,
+                visibility="after_close",
+                description="Pick two",
+            ),
+            id="multiple-with-descriptions",
+        ),
+        pytest.param(build_question("Agree?", "yesno", visibility="after_vote"), id="yesno"),
+        pytest.param(build_question("Which?", "vs", "Cats, Dogs"), id="vs"),
+        pytest.param(build_question("How good?", "rating", scale=7), id="rating"),
+    ],
+)
+def test_spec_survives_a_round_trip_through_json(question: QuestionSpec) -> None:
+    again = QuestionSpec.from_dict(json.loads(json.dumps(question.as_dict())))
+
+    assert again == question
+    assert again.as_dict() == question.as_dict()
+    assert type(again.kind) is Kind
+    assert type(again.visibility) is Visibility
+
+
+def test_from_dict_defaults_missing_descriptions_and_parses_max_choices() -> None:
+    question = QuestionSpec.from_dict(
+        {
+            "title": "Lunch?",
+            "kind": "multiple",
+            "options": [{"label": "Pizza"}, {"label": "Soup", "description": "Hot"}],
+            "max_choices": "2",
+            "visibility": "live",
+        }
+    )
+
+    assert question == QuestionSpec(
+        "Lunch?",
+        Kind.MULTIPLE,
+        (Option("Pizza", ""), Option("Soup", "Hot")),
+        2,
+        Visibility.LIVE,
+        "",
+    )
+    assert question.max_choices == 2
+
+
+def test_extra_is_not_part_of_equality() -> None:
+    a = QuestionSpec("Q", Kind.SINGLE, opts("a", "b"), extra={"x": 1})
+    b = QuestionSpec("Q", Kind.SINGLE, opts("a", "b"))
+
+    assert a == b
+    assert b.extra == {}
