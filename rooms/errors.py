@@ -46,7 +46,7 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.ALREADY_VOTED: "You have already voted on this question.",
     ErrorCode.NOT_ELIGIBLE: "You are not eligible to vote on this question.",
     ErrorCode.INVALID_CHOICE: "Choose among the question's options.",
-    ErrorCode.TOO_MANY_CHOICES: "Choose at most {max_choices} options.",
+    ErrorCode.TOO_MANY_CHOICES: "Choose at most {max_choices} of the options.",
     ErrorCode.RATE_LIMITED: "Too many requests; try again in a moment.",
     ErrorCode.UNAUTHORIZED: "Sign in first.",
     ErrorCode.FORBIDDEN: "You are not a host of this room.",

@@ -124,7 +124,7 @@ def build_question(
         if not isinstance(picks, int) or isinstance(picks, bool) or not 1 <= picks <= len(opts):
             raise bad_request("max_choices must be between 1 and the number of options")
     else:
-        if max_choices not in (None, 1):
+        if max_choices is not None and (type(max_choices) is not int or max_choices != 1):
             raise bad_request("only a multiple-choice question takes max_choices")
         picks = 1
     return QuestionSpec(title, kind, opts, picks, vis, description)

@@ -17,7 +17,7 @@ MESSAGE_WITHOUT_FIELDS = {
     ErrorCode.ALREADY_VOTED: "You have already voted on this question.",
     ErrorCode.NOT_ELIGIBLE: "You are not eligible to vote on this question.",
     ErrorCode.INVALID_CHOICE: "Choose among the question's options.",
-    ErrorCode.TOO_MANY_CHOICES: "Choose at most {max_choices} options.",
+    ErrorCode.TOO_MANY_CHOICES: "Choose at most {max_choices} of the options.",
     ErrorCode.RATE_LIMITED: "Too many requests; try again in a moment.",
     ErrorCode.UNAUTHORIZED: "Sign in first.",
     ErrorCode.FORBIDDEN: "You are not a host of this room.",
@@ -55,7 +55,7 @@ def test_error_without_fields_carries_its_code_and_template(code: ErrorCode) -> 
         pytest.param(
             ErrorCode.TOO_MANY_CHOICES,
             {"max_choices": 3},
-            "Choose at most 3 options.",
+            "Choose at most 3 of the options.",
             id="too-many-choices",
         ),
         pytest.param(
@@ -106,7 +106,7 @@ def test_as_dict_has_exactly_code_and_message_as_text() -> None:
 
     d = err.as_dict()
 
-    assert d == {"code": "too_many_choices", "message": "Choose at most 2 options."}
+    assert d == {"code": "too_many_choices", "message": "Choose at most 2 of the options."}
     assert type(d["code"]) is str
 
 

@@ -526,7 +526,7 @@ def test_too_many_choices_are_refused_with_the_maximum_in_the_message(
 
     assert caught.value.code is ErrorCode.TOO_MANY_CHOICES
     assert caught.value.fields == {"max_choices": max_choices}
-    assert caught.value.message == f"Choose at most {max_choices} options."
+    assert caught.value.message == f"Choose at most {max_choices} of the options."
 
 
 # --- apply_action ---------------------------------------------------------------------
