@@ -153,18 +153,22 @@ class LiveSockets:
         questions = await load_questions(svc, await question_ids(svc, room["id"]))
         for q in questions:
             self._remember(q)
-        current = await tallies(svc, questions)
         voted = await self._voted(conn.device, questions)
 
         await self._leave_room(sid, conn)
         conn.room_id, conn.viewer, conn.voted = room["id"], viewer, voted
         self.members[room["id"]].add(sid)
         await self.sio.enter_room(sid, f"r:{room['id']}")
+        for q in questions:
+            if self._may_see(conn, q):
+                await self._watch(sid, conn, q.id)
+        # Read the tallies only after entering the rooms: a snapshot published before
+        # this read is older than what the ack carries, one published after reaches us.
+        current = await tallies(svc, [q for q in questions if q.id in conn.watching])
         listed = []
         for q in questions:
             item = q.public()
-            if self._may_see(conn, q):
-                await self._watch(sid, conn, q.id)
+            if q.id in current:
                 item["tally"] = current[q.id]
             listed.append(item)
         return {
@@ -216,12 +220,15 @@ class LiveSockets:
         choices = check_choices(known.spec, req.choices)
         receipt = await do_cast(svc, req.question, conn.device, choices, req.nonce)
         conn.voted.add(req.question)
+        # Watch before announcing, so the snapshot with this very ballot reaches the voter.
+        # The cast succeeded, so the question is open; had it been revealed, this
+        # connection would be watching already.
+        if req.question not in conn.watching and may_see_tally(
+            known.spec.visibility, viewer=conn.viewer, closed=False, revealed=False, voted=True
+        ):
+            await self._watch(sid, conn, req.question)
         assert self.broadcaster is not None
         self.broadcaster.mark(req.question)
-        if req.question not in conn.watching:
-            q = await load_question(svc, req.question)
-            if q is not None and self._may_see(conn, q):
-                await self._watch(sid, conn, q.id)
         return {"ok": True, "receipt": receipt}
 
     async def _definition(self, qid: str) -> _Known | None:
