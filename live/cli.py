@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from live import store
@@ -150,15 +151,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             while not server.started and not task.done():  # noqa: ASYNC110 - no event
                 await asyncio.sleep(0.05)
             if server.started:
-                run_file.parent.mkdir(parents=True, exist_ok=True)
-                run_file.write_text(json.dumps({"url": base, "pid": os.getpid()}))
+                _record_node(run_file, base)
                 print(f"mvoting is serving on {settings.public_url or base}", flush=True)
             await task
 
         asyncio.run(serve())
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            run_file.unlink()
+        _forget_node(run_file)
         if worker is not None:
             worker.send_signal(signal.SIGTERM)
             try:
@@ -168,6 +167,40 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         if valkey is not None:
             valkey.stop()
     return 0
+
+
+def _record_node(run_file: Path, url: str) -> None:
+    """Name this node in ``run/web.json`` (the links ``room create`` prints) unless another
+    live node of the data dir is named there already: a second node must not take over
+    the first one's links, nor remove them when it stops."""
+    other = _recorded_pid(run_file)
+    if other is not None and other != os.getpid() and _alive(other):
+        return
+    run_file.parent.mkdir(parents=True, exist_ok=True)
+    run_file.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+
+
+def _forget_node(run_file: Path) -> None:
+    if _recorded_pid(run_file) == os.getpid():
+        with contextlib.suppress(FileNotFoundError):
+            run_file.unlink()
+
+
+def _recorded_pid(run_file: Path) -> int | None:
+    try:
+        return int(json.loads(run_file.read_text())["pid"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
