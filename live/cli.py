@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -122,8 +123,20 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         settings = settings.with_(redis_url=url)
     worker = None
     if not args.no_worker:
+        # Named after this node: stable across restarts (it re-reads its own pending
+        # ballots), distinct from the workers of other nodes on the same stores.
+        name = f"{socket.gethostname()}-{args.port}"
         worker = subprocess.Popen(
-            [sys.executable, "-m", "live.cli", "worker", "--data", str(settings.data_dir)],
+            [
+                sys.executable,
+                "-m",
+                "live.cli",
+                "worker",
+                "--data",
+                str(settings.data_dir),
+                "--name",
+                name,
+            ],
             env={**os.environ, "REDIS_URL": url},
         )
     base = f"http://{args.host}:{args.port}"
