@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA ?= ./var
+JS := tests/js
+JS_STAMP := $(JS)/node_modules/.installed
 
 .PHONY: install run test lint check clean
 
@@ -17,6 +19,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The official Socket.IO JavaScript client, for tests/live/test_js_client.py.
+$(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json
+	@command -v node >/dev/null || { echo "make: 'node' not found: the tests need Node.js >= 18" >&2; exit 1; }
+	@command -v npm >/dev/null || { echo "make: 'npm' not found: the tests need npm" >&2; exit 1; }
+	npm ci --prefix $(JS) --no-audit --no-fund
+	touch $@
+
 run: install
 	$(BIN)/mvoting serve --host $(HOST) --port $(PORT) --data $(DATA)
 
@@ -25,7 +34,7 @@ lint: install
 	$(BIN)/ruff format --check live rooms tests
 	$(BIN)/mypy
 
-test: install
+test: install $(JS_STAMP)
 	$(MAKE) lint
 	$(BIN)/pytest -q
 
