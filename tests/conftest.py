@@ -81,6 +81,9 @@ async def run_node(settings: Settings) -> AsyncIterator[Node]:
         lifespan="on",
         ws_per_message_deflate=False,
         log_level="warning",
+        # python-engineio leaves a closed long-poll session's last GET open until
+        # ping_interval + ping_timeout (45 s); don't let shutdown wait for it.
+        timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]

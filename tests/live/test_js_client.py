@@ -56,9 +56,9 @@ async def run_js_client(args: dict[str, Any]) -> dict[str, Any]:
 
 
 # python-engineio (4.15.1) does not answer a pending long-poll GET when the client closes
-# the session: it returns only at ping_interval + ping_timeout (45 s). The node's uvicorn
-# waits for it on shutdown, so the long-polling case's teardown takes ~45 s.
-POLLING_TIMEOUT = pytest.mark.timeout(120)
+# the session: it returns only at ping_interval + ping_timeout (45 s). The test node's
+# graceful-shutdown bound (tests/conftest.py) keeps teardown short all the same.
+POLLING_TIMEOUT = pytest.mark.timeout(60)
 
 
 @pytest.mark.parametrize(
