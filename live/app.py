@@ -13,9 +13,10 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 
-from live import api
+from live import api, pages
 from live.broadcaster import Broadcaster
 from live.fanout import Fanout
+from live.security import SecurityHeaders
 from live.services import open_services
 from live.settings import Settings
 from live.sockets import LiveSockets
@@ -49,15 +50,17 @@ def create_app(settings: Settings) -> Any:
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     app = Starlette(
-        routes=api.routes,
+        routes=[*api.routes, *pages.routes],
         middleware=[
+            Middleware(SecurityHeaders),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret.reveal().decode(),
                 session_cookie="mv_session",
                 same_site="lax",
                 https_only=False,
-            )
+            ),
+            Middleware(pages.LocaleMiddleware),
         ],
         exception_handlers={VotingError: api.handle_voting_error},
         lifespan=lifespan,

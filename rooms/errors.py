@@ -64,8 +64,9 @@ class VotingError(Exception):
     def __init__(self, code: ErrorCode, **fields: Any) -> None:
         self.code = code
         self.fields = fields
+        self.template = _MESSAGES[code]
         try:
-            message = _MESSAGES[code].format(**fields)
+            message = self.template.format(**fields)
         except (KeyError, IndexError):
             message = _MESSAGES[code]
         self.message = message
