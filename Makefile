@@ -9,7 +9,7 @@ DATA ?= ./var
 JS := tests/js
 JS_STAMP := $(JS)/node_modules/.installed
 
-.PHONY: install run test lint check clean
+.PHONY: install run test lint check clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ lint: install
 test: install $(JS_STAMP)
 	$(MAKE) lint
 	$(BIN)/pytest -q
+
+# Re-extract the translatable text and merge it into the Korean catalog.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k N_ -k ngettext:1,2 \
+		--no-location --sort-output --omit-header -o live/locales/messages.pot .
+	$(BIN)/pybabel update -i live/locales/messages.pot -d live/locales -l ko \
+		--no-fuzzy-matching --omit-header --width 100
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -36,25 +36,30 @@ class ErrorCode(StrEnum):
     UNAVAILABLE = "unavailable"  #: a backing service is not reachable
 
 
+def N_(message: str) -> str:
+    """Marks a sentence for translation where it is defined; it is translated where shown."""
+    return message
+
+
 _MESSAGES: dict[ErrorCode, str] = {
-    ErrorCode.BAD_REQUEST: "The request is malformed: {detail}.",
-    ErrorCode.BAD_CREDENTIALS: "The room number or password is wrong.",
-    ErrorCode.UNKNOWN_ROOM: "There is no open room with number {room}.",
-    ErrorCode.UNKNOWN_QUESTION: "This room has no question {question}.",
-    ErrorCode.NOT_JOINED: "Join a room before voting.",
-    ErrorCode.CLOSED: "Voting on this question is closed.",
-    ErrorCode.ALREADY_VOTED: "You have already voted on this question.",
-    ErrorCode.NOT_ELIGIBLE: "You are not eligible to vote on this question.",
-    ErrorCode.INVALID_CHOICE: "Choose among the question's options.",
-    ErrorCode.TOO_MANY_CHOICES: "Choose at most {max_choices} of the options.",
-    ErrorCode.RATE_LIMITED: "Too many requests; try again in a moment.",
-    ErrorCode.UNAUTHORIZED: "Sign in first.",
-    ErrorCode.FORBIDDEN: "You are not a host of this room.",
-    ErrorCode.NOT_FOUND: "There is no {what} {id}.",
-    ErrorCode.CONFLICT: "{detail}",
-    ErrorCode.INVALID_STATE: "Cannot {action} a question that is {status}.",
-    ErrorCode.NOT_DRAINED: "Ballots are still being archived; try again in a moment.",
-    ErrorCode.UNAVAILABLE: "The service is not available right now; try again.",
+    ErrorCode.BAD_REQUEST: N_("The request is malformed: {detail}."),
+    ErrorCode.BAD_CREDENTIALS: N_("The room number or password is wrong."),
+    ErrorCode.UNKNOWN_ROOM: N_("There is no open room with number {room}."),
+    ErrorCode.UNKNOWN_QUESTION: N_("This room has no question {question}."),
+    ErrorCode.NOT_JOINED: N_("Join a room before voting."),
+    ErrorCode.CLOSED: N_("Voting on this question is closed."),
+    ErrorCode.ALREADY_VOTED: N_("You have already voted on this question."),
+    ErrorCode.NOT_ELIGIBLE: N_("You are not eligible to vote on this question."),
+    ErrorCode.INVALID_CHOICE: N_("Choose among the question's options."),
+    ErrorCode.TOO_MANY_CHOICES: N_("Choose at most {max_choices} of the options."),
+    ErrorCode.RATE_LIMITED: N_("Too many requests; try again in a moment."),
+    ErrorCode.UNAUTHORIZED: N_("Sign in first."),
+    ErrorCode.FORBIDDEN: N_("You are not a host of this room."),
+    ErrorCode.NOT_FOUND: N_("There is no {what} {id}."),
+    ErrorCode.CONFLICT: N_("{detail}"),
+    ErrorCode.INVALID_STATE: N_("Cannot {action} a question that is {status}."),
+    ErrorCode.NOT_DRAINED: N_("Ballots are still being archived; try again in a moment."),
+    ErrorCode.UNAVAILABLE: N_("The service is not available right now; try again."),
 }
 
 
