@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from rooms.errors import ErrorCode, VotingError, bad_request
+from rooms.media import check_image_path
 from rooms.visibility import Visibility
 
 _E = TypeVar("_E", bound=StrEnum)
@@ -44,9 +45,10 @@ class Action(StrEnum):
 class Option:
     label: str
     description: str = ""
+    image: str = ""  #: an uploaded image's ``/media/...`` path, or ""
 
     def as_dict(self) -> dict[str, str]:
-        return {"label": self.label, "description": self.description}
+        return {"label": self.label, "description": self.description, "image": self.image}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +61,14 @@ class QuestionSpec:
     max_choices: int = 1
     visibility: Visibility = Visibility.LIVE
     description: str = ""
+    image: str = ""  #: an uploaded image's ``/media/...`` path, or ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "title": self.title,
             "description": self.description,
+            "image": self.image,
             "kind": str(self.kind),
             "options": [o.as_dict() for o in self.options],
             "max_choices": self.max_choices,
@@ -76,8 +80,12 @@ class QuestionSpec:
         return cls(
             title=d["title"],
             description=d.get("description", ""),
+            image=d.get("image", ""),
             kind=Kind(d["kind"]),
-            options=tuple(Option(o["label"], o.get("description", "")) for o in d["options"]),
+            options=tuple(
+                Option(o["label"], o.get("description", ""), o.get("image", ""))
+                for o in d["options"]
+            ),
             max_choices=int(d["max_choices"]),
             visibility=Visibility(d["visibility"]),
         )
@@ -97,10 +105,12 @@ def build_question(
     visibility: object = Visibility.LIVE,
     description: object = "",
     scale: object = 5,
+    image: object = "",
 ) -> QuestionSpec:
     """Validate a host's question and return its spec, or raise ``bad_request``."""
     title = _text(title, "title", MAX_TITLE, required=True)
     description = _text(description, "description", MAX_DESCRIPTION)
+    picture = check_image_path(image, "image")
     kind = _enum(Kind, kind, "kind")
     vis = _enum(Visibility, visibility, "visibility")
     opts = _options(options)
@@ -127,7 +137,44 @@ def build_question(
         if max_choices is not None and (type(max_choices) is not int or max_choices != 1):
             raise bad_request("only a multiple-choice question takes max_choices")
         picks = 1
-    return QuestionSpec(title, kind, opts, picks, vis, description)
+    return QuestionSpec(title, kind, opts, picks, vis, description, picture)
+
+
+def edit_question(spec: QuestionSpec, changes: Mapping[str, object]) -> QuestionSpec:
+    """``spec`` with a host's changes, validated as a new question would be.
+
+    A field left out keeps its value, with three exceptions that follow from the kind:
+    - options left out become the kind's defaults when the question turns into a yes/no
+      or rating question, or when a new rating ``scale`` is given;
+    - ``max_choices`` left out keeps its value only while the question stays a multiple
+      choice that allowed fewer picks than it has options (else: as many as options);
+    - ``scale`` is not kept (a rating's labels are its options).
+    Other keys are ignored, as at creation.
+    """
+    kind = changes.get("kind", spec.kind)
+    same_kind = kind == spec.kind
+    options: object
+    if "options" in changes:
+        options = changes["options"]
+    elif "scale" in changes or (not same_kind and kind in (Kind.YESNO, Kind.RATING)):
+        options = []
+    else:
+        options = [o.as_dict() for o in spec.options]
+    max_choices: object = None
+    if "max_choices" in changes:
+        max_choices = changes["max_choices"]
+    elif same_kind and spec.kind is Kind.MULTIPLE and spec.max_choices < len(spec.options):
+        max_choices = spec.max_choices
+    return build_question(
+        changes.get("title", spec.title),
+        kind,
+        options,
+        max_choices=max_choices,
+        visibility=changes.get("visibility", spec.visibility),
+        description=changes.get("description", spec.description),
+        scale=changes.get("scale", 5),
+        image=changes.get("image", spec.image),
+    )
 
 
 def check_choices(spec: QuestionSpec, choices: Sequence[int]) -> tuple[int, ...]:
@@ -208,7 +255,7 @@ def _options(options: object) -> tuple[Option, ...]:
         elif isinstance(o, dict):
             label = _text(o.get("label"), "option label", MAX_LABEL, required=True)
             desc = _text(o.get("description", ""), "option description", MAX_DESCRIPTION)
-            out.append(Option(label, desc))
+            out.append(Option(label, desc, check_image_path(o.get("image"), "option image")))
         else:
-            raise bad_request("each option is a label or {label, description}")
+            raise bad_request("each option is a label or {label, description, image}")
     return tuple(out)

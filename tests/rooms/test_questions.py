@@ -22,6 +22,7 @@ from rooms.questions import (
     apply_action,
     build_question,
     check_choices,
+    edit_question,
 )
 from rooms.visibility import Visibility
 
@@ -42,11 +43,14 @@ def spec(
     visibility: Visibility = Visibility.LIVE,
     title: str = "Lunch?",
     description: str = "",
+    image: str = "",
 ) -> QuestionSpec:
-    return QuestionSpec(title, kind, options, max_choices, visibility, description)
+    return QuestionSpec(title, kind, options, max_choices, visibility, description, image)
 
 
 PIZZA_SOUP_SALAD = opts("Pizza", "Soup", "Salad")
+IMG_A = "/media/" + "a" * 64 + ".png"
+IMG_B = "/media/" + "0123456789abcdef" * 4 + ".webp"
 
 
 def test_base_question_is_a_single_choice_with_live_tally() -> None:
@@ -190,6 +194,16 @@ def test_base_question_is_a_single_choice_with_live_tally() -> None:
             spec(Kind.SINGLE, (Option("x", "d" * MAX_DESCRIPTION), Option("y"))),
             id="option-description-at-length-limit",
         ),
+        # images
+        pytest.param(
+            {"image": IMG_A}, spec(Kind.SINGLE, PIZZA_SOUP_SALAD, image=IMG_A), id="image"
+        ),
+        pytest.param({"image": None}, spec(Kind.SINGLE, PIZZA_SOUP_SALAD), id="image-none"),
+        pytest.param(
+            {"options": [{"label": "Pizza", "image": IMG_B}, {"label": "Soup", "image": None}]},
+            spec(Kind.SINGLE, (Option("Pizza", image=IMG_B), Option("Soup"))),
+            id="option-images",
+        ),
         # title, description, visibility
         pytest.param(
             {"title": "  Lunch?\t"},
@@ -254,8 +268,10 @@ LONG_OPTIONS = [f"o{i}" for i in range(MAX_OPTIONS + 1)]
 RATING_SCALE = "a rating scale runs from 1 to a number between 2 and 10"
 MAX_CHOICES_RANGE = "max_choices must be between 1 and the number of options"
 ONLY_MULTIPLE = "only a multiple-choice question takes max_choices"
-NOT_AN_OPTION = "each option is a label or {label, description}"
+NOT_AN_OPTION = "each option is a label or {label, description, image}"
 KINDS = "kind must be one of single, multiple, yesno, vs, rating"
+IMAGE = "image must be the path of an uploaded image (/media/…)"
+OPTION_IMAGE = "option image must be the path of an uploaded image (/media/…)"
 
 
 @pytest.mark.parametrize(
@@ -279,6 +295,18 @@ KINDS = "kind must be one of single, multiple, yesno, vs, rating"
             {"description": "d" * (MAX_DESCRIPTION + 1)},
             "description is longer than 2000 characters",
             id="description-too-long",
+        ),
+        # images
+        pytest.param({"image": 1}, IMAGE, id="image-int"),
+        pytest.param({"image": "https://example.org/a.png"}, IMAGE, id="image-elsewhere"),
+        pytest.param({"image": IMG_A.replace(".png", ".svg")}, IMAGE, id="image-svg"),
+        pytest.param({"image": IMG_A.upper()}, IMAGE, id="image-upper-case"),
+        pytest.param({"image": IMG_A + "\n"}, IMAGE, id="image-trailing-newline"),
+        pytest.param({"image": "/media/../secret.png"}, IMAGE, id="image-traversal"),
+        pytest.param(
+            {"options": ["Pizza", {"label": "Soup", "image": "soup.png"}]},
+            OPTION_IMAGE,
+            id="option-image-not-uploaded",
         ),
         # enums
         pytest.param({"kind": "poll"}, KINDS, id="kind-unknown"),
@@ -639,10 +667,11 @@ def test_spec_as_dict_is_plain_json_data() -> None:
     question = QuestionSpec(
         title="Toppings?",
         kind=Kind.MULTIPLE,
-        options=(Option("Ham", "Smoked"), Option("Olives")),
+        options=(Option("Ham", "Smoked"), Option("Olives", image=IMG_B)),
         max_choices=2,
         visibility=Visibility.AFTER_VOTE,
         description="Pick up to two",
+        image=IMG_A,
         extra={"not": "exported"},
     )
 
@@ -651,10 +680,11 @@ def test_spec_as_dict_is_plain_json_data() -> None:
     assert d == {
         "title": "Toppings?",
         "description": "Pick up to two",
+        "image": IMG_A,
         "kind": "multiple",
         "options": [
-            {"label": "Ham", "description": "Smoked"},
-            {"label": "Olives", "description": ""},
+            {"label": "Ham", "description": "Smoked", "image": ""},
+            {"label": "Olives", "description": "", "image": IMG_B},
         ],
         "max_choices": 2,
         "visibility": "after_vote",
@@ -665,8 +695,16 @@ def test_spec_as_dict_is_plain_json_data() -> None:
 
 
 def test_option_as_dict() -> None:
-    assert Option("Ham", "Smoked").as_dict() == {"label": "Ham", "description": "Smoked"}
-    assert Option("Olives").as_dict() == {"label": "Olives", "description": ""}
+    assert Option("Ham", "Smoked").as_dict() == {
+        "label": "Ham",
+        "description": "Smoked",
+        "image": "",
+    }
+    assert Option("Olives", image=IMG_A).as_dict() == {
+        "label": "Olives",
+        "description": "",
+        "image": IMG_A,
+    }
 
 
 @pytest.mark.parametrize(
@@ -687,6 +725,15 @@ def test_option_as_dict() -> None:
         pytest.param(build_question("Agree?", "yesno", visibility="after_vote"), id="yesno"),
         pytest.param(build_question("Which?", "vs", "Cats, Dogs"), id="vs"),
         pytest.param(build_question("How good?", "rating", scale=7), id="rating"),
+        pytest.param(
+            build_question(
+                "Which logo?",
+                "single",
+                [{"label": "Round", "image": IMG_A}, {"label": "Square", "image": IMG_B}],
+                image=IMG_B,
+            ),
+            id="with-images",
+        ),
     ],
 )
 def test_spec_survives_a_round_trip_through_json(question: QuestionSpec) -> None:
@@ -698,7 +745,7 @@ def test_spec_survives_a_round_trip_through_json(question: QuestionSpec) -> None
     assert type(again.visibility) is Visibility
 
 
-def test_from_dict_defaults_missing_descriptions_and_parses_max_choices() -> None:
+def test_from_dict_defaults_missing_descriptions_and_images_and_parses_max_choices() -> None:
     question = QuestionSpec.from_dict(
         {
             "title": "Lunch?",
@@ -718,6 +765,8 @@ def test_from_dict_defaults_missing_descriptions_and_parses_max_choices() -> Non
         "",
     )
     assert question.max_choices == 2
+    assert question.image == ""
+    assert [o.image for o in question.options] == ["", ""]
 
 
 def test_extra_is_not_part_of_equality() -> None:
@@ -726,3 +775,165 @@ def test_extra_is_not_part_of_equality() -> None:
 
     assert a == b
     assert b.extra == {}
+
+
+# --- edit_question --------------------------------------------------------------------
+
+MULTI_2_OF_3 = build_question("Toppings?", "multiple", ["Ham", "Olives", "Corn"], max_choices=2)
+MULTI_ALL_3 = build_question("Toppings?", "multiple", ["Ham", "Olives", "Corn"])
+
+
+@pytest.mark.parametrize(
+    ("before", "changes", "expected"),
+    [
+        pytest.param(
+            build_question(**BASE), {}, build_question(**BASE), id="no-changes-keep-everything"
+        ),
+        pytest.param(
+            build_question(**BASE),
+            {"title": " Dinner? ", "description": "Tonight", "image": IMG_A},
+            spec(
+                Kind.SINGLE, PIZZA_SOUP_SALAD, title="Dinner?", description="Tonight", image=IMG_A
+            ),
+            id="title-description-image",
+        ),
+        pytest.param(
+            build_question(**BASE, image=IMG_A),
+            {"image": ""},
+            build_question(**BASE),
+            id="image-removed",
+        ),
+        pytest.param(
+            build_question(**BASE),
+            {"options": ["Pizza", {"label": "Soup", "image": IMG_B}], "id": "x", "status": "open"},
+            spec(Kind.SINGLE, (Option("Pizza"), Option("Soup", image=IMG_B))),
+            id="options-replaced-unknown-keys-ignored",
+        ),
+        pytest.param(
+            build_question(
+                "Q", "single", [{"label": "A", "description": "d", "image": IMG_A}, "B"]
+            ),
+            {"visibility": "after_close"},
+            spec(
+                Kind.SINGLE,
+                (Option("A", "d", IMG_A), Option("B")),
+                visibility=Visibility.AFTER_CLOSE,
+                title="Q",
+            ),
+            id="options-kept-with-descriptions-and-images",
+        ),
+        pytest.param(
+            build_question(**BASE),
+            {"kind": "multiple"},
+            spec(Kind.MULTIPLE, PIZZA_SOUP_SALAD, max_choices=3),
+            id="single-to-multiple-keeps-options",
+        ),
+        pytest.param(
+            MULTI_2_OF_3,
+            {"title": "Two toppings?"},
+            spec(Kind.MULTIPLE, opts("Ham", "Olives", "Corn"), 2, title="Two toppings?"),
+            id="multiple-keeps-its-max",
+        ),
+        pytest.param(
+            MULTI_ALL_3,
+            {"options": ["Ham", "Olives", "Corn", "Tuna"]},
+            spec(Kind.MULTIPLE, opts("Ham", "Olives", "Corn", "Tuna"), 4, title="Toppings?"),
+            id="multiple-all-grows-with-options",
+        ),
+        pytest.param(
+            MULTI_2_OF_3,
+            {"max_choices": 3},
+            spec(Kind.MULTIPLE, opts("Ham", "Olives", "Corn"), 3, title="Toppings?"),
+            id="multiple-max-changed",
+        ),
+        pytest.param(
+            MULTI_2_OF_3,
+            {"kind": "single"},
+            spec(Kind.SINGLE, opts("Ham", "Olives", "Corn"), title="Toppings?"),
+            id="multiple-to-single-drops-max",
+        ),
+        pytest.param(
+            build_question(**BASE),
+            {"kind": "yesno"},
+            spec(Kind.YESNO, opts("Yes", "No")),
+            id="to-yesno-takes-default-options",
+        ),
+        pytest.param(
+            build_question(**BASE),
+            {"kind": "rating"},
+            spec(Kind.RATING, opts("1", "2", "3", "4", "5")),
+            id="to-rating-takes-default-scale",
+        ),
+        pytest.param(
+            build_question("How good?", "rating"),
+            {"scale": 3},
+            spec(Kind.RATING, opts("1", "2", "3"), title="How good?"),
+            id="rating-new-scale",
+        ),
+        pytest.param(
+            build_question("How good?", "rating", scale=3),
+            {"title": "How good was it?"},
+            spec(Kind.RATING, opts("1", "2", "3"), title="How good was it?"),
+            id="rating-keeps-its-labels",
+        ),
+        pytest.param(
+            build_question("Agree?", "yesno", ["Aye", "Nay"]),
+            {"kind": "vs"},
+            spec(Kind.VS, opts("Aye", "Nay"), title="Agree?"),
+            id="yesno-to-vs-keeps-sides",
+        ),
+    ],
+)
+def test_edit_changes_only_what_is_given(
+    before: QuestionSpec, changes: dict[str, Any], expected: QuestionSpec
+) -> None:
+    edited = edit_question(before, changes)
+
+    assert edited == expected
+    assert edited.as_dict() == expected.as_dict()
+
+
+@pytest.mark.parametrize(
+    ("before", "changes", "detail"),
+    [
+        pytest.param(build_question(**BASE), {"title": ""}, "title is required", id="empty-title"),
+        pytest.param(build_question(**BASE), {"kind": "poll"}, KINDS, id="bad-kind"),
+        pytest.param(
+            build_question(**BASE),
+            {"kind": "yesno", "options": ["A", "B", "C"]},
+            "a yes/no question has exactly two options",
+            id="yesno-three",
+        ),
+        pytest.param(
+            build_question(**BASE),
+            {"kind": "vs"},
+            "a VS question has exactly two sides",
+            id="to-vs-with-three-options",
+        ),
+        pytest.param(
+            MULTI_2_OF_3,
+            {"options": ["Ham"]},
+            "a question needs at least two options",
+            id="one-option",
+        ),
+        pytest.param(
+            build_question("Toppings?", "multiple", ["A", "B", "C", "D"], max_choices=3),
+            {"options": ["A", "B"]},
+            MAX_CHOICES_RANGE,
+            id="options-shrink-below-kept-max",
+        ),
+        pytest.param(build_question(**BASE), {"max_choices": 2}, ONLY_MULTIPLE, id="max-on-single"),
+        pytest.param(
+            build_question("How good?", "rating"), {"scale": 11}, RATING_SCALE, id="scale-11"
+        ),
+        pytest.param(build_question(**BASE), {"image": "x.png"}, IMAGE, id="image-not-uploaded"),
+    ],
+)
+def test_bad_edit_is_refused_with_the_creation_detail(
+    before: QuestionSpec, changes: dict[str, Any], detail: str
+) -> None:
+    with pytest.raises(VotingError) as caught:
+        edit_question(before, changes)
+
+    assert caught.value.code is ErrorCode.BAD_REQUEST
+    assert caught.value.fields == {"detail": detail}
