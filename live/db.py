@@ -58,6 +58,30 @@ questions = sa.Table(
     sa.Column("finalized_ms", sa.BigInteger, nullable=True),
 )
 
+#: Who may run a room: its owner and the co-hosts who accepted an invitation.
+room_hosts = sa.Table(
+    "room_hosts",
+    metadata,
+    sa.Column("room_id", sa.String(32), sa.ForeignKey("rooms.id"), nullable=False),
+    sa.Column("host_id", sa.String(32), sa.ForeignKey("hosts.id"), nullable=False, index=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("room_id", "host_id", name="pk_room_hosts"),
+    sa.CheckConstraint("role IN ('owner', 'cohost')", name="ck_room_hosts_role"),
+)
+
+#: Single-use links by which an owner makes another host a co-host.
+invitations = sa.Table(
+    "invitations",
+    metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("room_id", sa.String(32), sa.ForeignKey("rooms.id"), nullable=False, index=True),
+    sa.Column("created_by", sa.String(32), sa.ForeignKey("hosts.id"), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("accepted_by", sa.String(32), sa.ForeignKey("hosts.id"), nullable=True),
+    sa.Column("accepted_ms", sa.BigInteger, nullable=True),
+)
+
 ballots = sa.Table(
     "ballots",
     metadata,

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from live import db
 from live.clock import new_id, now_ms
 from live.services import Services
+from rooms.cohosts import Role
 from rooms.errors import ErrorCode, VotingError
 from rooms.questions import Action, QuestionSpec, QuestionState, Status, apply_action
 from rooms.visibility import Visibility
@@ -89,6 +90,7 @@ async def create_room(
         presenter=secrets.token_urlsafe(18),
         owner_id=owner_id,
     )
+    created = now_ms()
     try:
         async with svc.engine.begin() as conn:
             await conn.execute(
@@ -101,9 +103,15 @@ async def create_room(
                     presenter_token=info.presenter,
                     owner_id=owner_id,
                     active=True,
-                    created_ms=now_ms(),
+                    created_ms=created,
                 )
             )
+            if owner_id is not None:
+                await conn.execute(
+                    db.room_hosts.insert().values(
+                        room_id=room_id, host_id=owner_id, role=str(Role.OWNER), created_ms=created
+                    )
+                )
     except Exception:
         await svc.redis.delete(svc.keys.room_number(number))
         raise
@@ -160,16 +168,15 @@ async def add_question(svc: Services, room_id: str, spec: QuestionSpec) -> LiveQ
         raise VotingError(ErrorCode.NOT_FOUND, what="room", id=room_id)
     qid = new_id()
     async with svc.engine.begin() as conn:
-        position = await conn.scalar(
-            sa.select(sa.func.count())
-            .select_from(db.questions)
-            .where(db.questions.c.room_id == room_id)
+        # After the last one; not the count, which a deleted question would make repeat.
+        last = await conn.scalar(
+            sa.select(sa.func.max(db.questions.c.position)).where(db.questions.c.room_id == room_id)
         )
         await conn.execute(
             db.questions.insert().values(
                 id=qid,
                 room_id=room_id,
-                position=position or 0,
+                position=0 if last is None else last + 1,
                 spec=spec.as_dict(),
                 status=str(Status.DRAFT),
                 revealed=False,
@@ -281,7 +288,10 @@ async def act(svc: Services, qid: str, action: Action) -> LiveQuestion:
     if action is Action.OPEN:
         await svc.redis.sadd(k.archiving(), qid)
         await svc.redis.hset(k.room(q.room_id), "current", qid)
-    updated = LiveQuestion(qid, q.room_id, q.spec, new.status, new.revealed)
+    # The definition as it is now: a draft edited since we read it opens as edited.
+    fresh = await load_question(svc, qid)
+    spec = fresh.spec if fresh is not None else q.spec
+    updated = LiveQuestion(qid, q.room_id, spec, new.status, new.revealed)
     await publish_question(svc, updated, reset=action is Action.RESET)
     # A forced snapshot: after a reset the zeros, after a reveal the counts, at once.
     await snapshot(svc, qid, force=True)
