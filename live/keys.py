@@ -23,6 +23,10 @@ class Keys:
         """List of the room's question ids, in order."""
         return f"{self.prefix}room:{room_id}:questions"
 
+    def room_questions_staging(self, room_id: str) -> str:
+        """Where a new order of the list is built before it is renamed into place."""
+        return f"{self.prefix}room:{room_id}:questions:staging"
+
     # one question: all under the same hash tag
     def _q(self, question_id: str, part: str) -> str:
         return f"{self.prefix}{{q:{question_id}}}:{part}"
