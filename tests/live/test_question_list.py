@@ -32,21 +32,33 @@ async def owner(node: Node) -> AsyncIterator[Host]:
 
 @contextlib.asynccontextmanager
 async def _events(svc: Services) -> AsyncIterator[list[dict[str, Any]]]:
-    """Every event published on the fan-out channel while the block runs."""
+    """Every event published on the fan-out channel while the block runs.
+
+    On leaving, a marker is published and awaited: Redis delivers in order, so anything
+    the block's requests published has arrived by then.
+    """
     seen: list[dict[str, Any]] = []
+    marker = {"t": "test-marker"}
+    done = asyncio.Event()
     pubsub: Any = svc.redis.pubsub(ignore_subscribe_messages=True)
     await pubsub.subscribe(svc.keys.events())
 
     async def listen() -> None:
         while True:
             msg = await pubsub.get_message(timeout=1.0)
-            if msg is not None:
-                seen.append(orjson.loads(msg["data"]))
+            if msg is None:
+                continue
+            event = orjson.loads(msg["data"])
+            if event == marker:
+                done.set()
+            else:
+                seen.append(event)
 
     task = asyncio.create_task(listen())
     try:
         yield seen
-        await asyncio.sleep(0.2)  # let the last publications arrive
+        await svc.redis.publish(svc.keys.events(), orjson.dumps(marker))
+        await asyncio.wait_for(done.wait(), 5)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
