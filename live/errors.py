@@ -11,6 +11,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.BAD_CREDENTIALS: 401,
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_OWNER: 403,
     ErrorCode.UNKNOWN_ROOM: 404,
     ErrorCode.UNKNOWN_QUESTION: 404,
     ErrorCode.NOT_FOUND: 404,

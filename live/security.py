@@ -41,8 +41,22 @@ HEADERS = [
 ]
 
 
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _cross_origin(scope: Scope) -> bool:
+    """An unsafe request sent by a page of another origin (browsers always say so)."""
+    headers: dict[bytes, bytes] = dict(scope.get("headers", []))
+    origin = headers.get(b"origin")
+    if origin is None:
+        return False
+    host = headers.get(b"host", b"")
+    return origin.split(b"://", 1)[-1] != host
+
+
 class SecurityHeaders:
-    """Adds the security headers to every HTTP response (not to websockets)."""
+    """Adds the security headers to every HTTP response (not to websockets), and refuses
+    unsafe requests that a page of another origin sent (a multipart upload, a form)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -50,6 +64,19 @@ class SecurityHeaders:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope["method"] in UNSAFE_METHODS and _cross_origin(scope):
+            body = (
+                b'{"ok":false,"error":{"code":"forbidden","message":"Cross-site request refused."}}'
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 403,
+                    "headers": [(b"content-type", b"application/json"), *HEADERS],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
             return
 
         async def with_headers(message: Message) -> None:

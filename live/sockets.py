@@ -274,6 +274,8 @@ class LiveSockets:
             await self._deliver_tally(event)
         elif kind == "question":
             await self._deliver_question(event)
+        elif kind == "order":
+            await self._deliver_order(event)
 
     async def _deliver_tally(self, event: dict[str, Any]) -> None:
         qid = event["question"]
@@ -312,6 +314,14 @@ class LiveSockets:
             elif q.id in conn.watching:
                 await self._unwatch(sid, conn, q.id)
         await self.sio.emit("question", public, room=f"r:{room_id}")
+
+    async def _deliver_order(self, event: dict[str, Any]) -> None:
+        """The room's question list changed (reordered, or a draft deleted)."""
+        room_id, ids = event["room"], event["questions"]
+        for qid, known in list(self._known.items()):
+            if known.room_id == room_id and qid not in ids:
+                del self._known[qid]
+        await self.sio.emit("order", {"questions": ids}, room=f"r:{room_id}")
 
     def _services(self) -> Services:
         if self.svc is None:

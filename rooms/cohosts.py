@@ -31,9 +31,11 @@ def check_host(role: Role | None) -> Role:
 
 
 def check_owner(role: Role | None) -> None:
-    """Only the owner manages the room's hosts."""
-    if role is not Role.OWNER:
+    """Only the owner manages the room's hosts; a stranger is not even told that."""
+    if role is None:
         raise VotingError(ErrorCode.FORBIDDEN)
+    if role is not Role.OWNER:
+        raise VotingError(ErrorCode.NOT_OWNER)
 
 
 def check_removal(target: Role | None, host_id: str) -> None:

@@ -29,6 +29,7 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"  #: too many requests; try again later
     UNAUTHORIZED = "unauthorized"  #: sign in first
     FORBIDDEN = "forbidden"  #: signed in, but not a host of this room
+    NOT_OWNER = "not_owner"  #: a co-host asked for what only the room's owner may do
     NOT_FOUND = "not_found"  #: no such resource
     CONFLICT = "conflict"  #: the resource exists already (e.g. an e-mail in use)
     INVALID_STATE = "invalid_state"  #: the action does not apply in the current state
@@ -55,6 +56,7 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.RATE_LIMITED: N_("Too many requests; try again in a moment."),
     ErrorCode.UNAUTHORIZED: N_("Sign in first."),
     ErrorCode.FORBIDDEN: N_("You are not a host of this room."),
+    ErrorCode.NOT_OWNER: N_("Only the room's owner can manage its hosts."),
     ErrorCode.NOT_FOUND: N_("There is no {what} {id}."),
     ErrorCode.CONFLICT: N_("{detail}"),
     ErrorCode.INVALID_STATE: N_("Cannot {action} a question that is {status}."),

@@ -153,7 +153,7 @@
   function addOption(o) {
     const n = ++optionSeq;
     const li = el("li", { "data-image": (o && o.image) || "" },
-      el("label", { for: `opt-${n}`, text: `${S.option}` }),
+      el("label", { for: `opt-${n}`, text: `${S.option} ${optionInputs.children.length + 1}` }),
       el("input", { id: `opt-${n}`, class: "opt-label", maxlength: "200", value: (o && o.label) || "" }),
       el("label", { for: `opt-desc-${n}`, text: S.description }),
       el("input", { id: `opt-desc-${n}`, class: "opt-desc", maxlength: "2000", value: (o && o.description) || "" }),

@@ -104,11 +104,11 @@ async def test_invited_cohost_runs_the_room_but_does_not_manage_its_hosts(
         # ... but does not manage its hosts: every refusal leaves the hosts as they were.
         before = await _room_hosts_rows(svc)
         assert_error(
-            await cohost.http.post(f"/api/rooms/{room['id']}/invitations"), 403, "forbidden"
+            await cohost.http.post(f"/api/rooms/{room['id']}/invitations"), 403, "not_owner"
         )
         for target in (owner.id, cohost.id):
             r = await cohost.http.delete(f"/api/rooms/{room['id']}/hosts/{target}")
-            assert_error(r, 403, "forbidden")
+            assert_error(r, 403, "not_owner")
         assert await _room_hosts_rows(svc) == before
         async with svc.engine.connect() as conn:
             assert await conn.scalar(sa.select(sa.func.count()).select_from(db.invitations)) == 1

@@ -21,6 +21,7 @@ MESSAGE_WITHOUT_FIELDS = {
     ErrorCode.RATE_LIMITED: "Too many requests; try again in a moment.",
     ErrorCode.UNAUTHORIZED: "Sign in first.",
     ErrorCode.FORBIDDEN: "You are not a host of this room.",
+    ErrorCode.NOT_OWNER: "Only the room's owner can manage its hosts.",
     ErrorCode.NOT_FOUND: "There is no {what} {id}.",
     ErrorCode.CONFLICT: "{detail}",
     ErrorCode.INVALID_STATE: "Cannot {action} a question that is {status}.",
