@@ -8,8 +8,9 @@ PORT ?= 8000
 DATA ?= ./var
 JS := tests/js
 JS_STAMP := $(JS)/node_modules/.installed
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint check clean messages
+.PHONY: install run test lint check clean messages browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +27,14 @@ $(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json
 	npm ci --prefix $(JS) --no-audit --no-fund
 	touch $@
 
+# Headless Chromium for tests/browser: Debian's package (the CJK fonts make Korean pages
+# readable in screenshots). Nothing to do when it is there; Playwright never downloads one.
+browser:
+	@test -x $(CHROMIUM) || { \
+		echo "make: installing Debian's chromium for the browser tests" >&2; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-noto-cjk; \
+	}
+
 run: install
 	$(BIN)/mvoting serve --host $(HOST) --port $(PORT) --data $(DATA)
 
@@ -34,7 +43,7 @@ lint: install
 	$(BIN)/ruff format --check live rooms tests
 	$(BIN)/mypy
 
-test: install $(JS_STAMP)
+test: install $(JS_STAMP) browser
 	$(MAKE) lint
 	$(BIN)/pytest -q
 
@@ -43,7 +52,18 @@ messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k N_ -k ngettext:1,2 \
 		--no-location --sort-output --omit-header -o live/locales/messages.pot .
 	$(BIN)/pybabel update -i live/locales/messages.pot -d live/locales -l ko \
-		--no-fuzzy-matching --omit-header --width 100
+		--no-fuzzy-matching --width 100
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# The burst benchmark, mvoting against the Node.js Socket.IO peer (loadtests/README.md).
+# Not part of `make test`: it wants the machine to itself for a few minutes.
+#   make bench ATTENDEES=300 BURSTS=5 BENCH_ARGS="--only mvoting --keep"
+ATTENDEES ?= 2000
+BURSTS ?= 3
+BENCH_ARGS ?=
+
+.PHONY: bench
+bench: install
+	$(BIN)/python loadtests/bench.py --attendees $(ATTENDEES) --bursts $(BURSTS) $(BENCH_ARGS)
