@@ -73,6 +73,7 @@
     notice = S.sending;
     render();
     if (joined) send();
+    else if (!socket.connected) setConnection(conn, "offline");  // say it's kept, now
   }
 
   function send() {
