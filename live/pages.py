@@ -150,6 +150,12 @@ async def join_submit(request: Request) -> Response:
     return RedirectResponse(f"/j/{room['number']}?key={quote(room['key'])}", status_code=303)
 
 
+async def join_again(request: Request) -> Response:
+    """The form re-rendered after a refusal lives at /join: its language links GET it."""
+    query = request.url.query
+    return RedirectResponse(f"/?{query}" if query else "/", status_code=303)
+
+
 async def vote_page(request: Request) -> Response:
     number = request.path_params["number"]
     key = request.query_params.get("key")
@@ -211,6 +217,14 @@ async def presenter_page(request: Request) -> Response:
 routes = [
     Route("/", join_form, methods=["GET"]),
     Route("/join", join_submit, methods=["POST"]),
+    # The form re-rendered after a refusal lives at /join; its language links GET it.
+    Route(
+        "/join",
+        lambda request: RedirectResponse(
+            f"/?{request.url.query}" if request.url.query else "/", status_code=303
+        ),
+        methods=["GET"],
+    ),
     Route("/j/{number}", vote_page, methods=["GET"]),
     Route("/present/{number}", presenter_page, methods=["GET"]),
     Mount("/static", app=StaticFiles(directory=STATIC), name="static"),

@@ -96,6 +96,11 @@ async def test_join_form_refusals_say_why(
     assert 'role="alert"' in r.text and 'aria-invalid="true"' in r.text
 
 
+async def test_language_links_of_a_refused_join_form_work(http: httpx.AsyncClient) -> None:
+    r = await http.get("/join?lang=ko")
+    assert (r.status_code, r.headers["location"]) == (303, "/?lang=ko")
+
+
 async def test_join_form_leads_to_the_vote_page(http: httpx.AsyncClient, svc: Services) -> None:
     room = await make_room(svc)
     token = _csrf((await http.get("/")).text)
