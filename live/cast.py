@@ -1,8 +1,20 @@
-"""The cast path: a parsed vote, decided by ``rooms``, applied by one Lua script."""
+"""The cast path: a parsed vote, decided by ``rooms``, applied by one Lua script.
+
+Scripts are sent in batches: one pipeline is in flight at a time, and the ballots that
+arrive meanwhile form the next one. Each ballot is still its own script call, decided
+atomically, and each voter still gets their own ack; the batch only saves round trips
+and the client library's per-command work (which dominated a profile of a 2,000-ballot
+burst).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
+from typing import Any
+
+from redis.exceptions import NoScriptError
 
 from live.clock import now_ms
 from live.services import Services
@@ -10,9 +22,73 @@ from rooms.ballots import Ballot
 from rooms.errors import ErrorCode, VotingError
 from rooms.identity import voter_ref
 
+log = logging.getLogger("mvoting.cast")
+
+MAX_BATCH = 256
+
+_Call = tuple[list[str], list[Any], "asyncio.Future[Any]"]
+
+
+class CastBatcher:
+    """Runs the cast script for many ballots per round trip."""
+
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+        self._waiting: list[_Call] = []
+        self._running = False
+
+    async def run_script(self, keys: list[str], args: list[Any]) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting.append((keys, args, future))
+        if not self._running:
+            self._running = True
+            asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[:MAX_BATCH]
+                del self._waiting[:MAX_BATCH]
+                await self._send(batch)
+        finally:
+            self._running = False
+
+    async def _send(self, batch: list[_Call]) -> None:
+        script = self.svc.scripts.cast
+        try:
+            replies = await self._pipeline(script.sha, batch)
+            if any(isinstance(r, NoScriptError) for r in replies):
+                # The server lost its script cache (a restart): load it, send again.
+                await self.svc.redis.script_load(script.script)
+                replies = await self._pipeline(script.sha, batch)
+        except Exception as exc:  # every caller hears of it, none hangs
+            for *_, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (*_, future), reply in zip(batch, replies, strict=True):
+            if future.done():  # the caller went away
+                continue
+            if isinstance(reply, Exception):
+                future.set_exception(reply)
+            else:
+                future.set_result(reply)
+
+    async def _pipeline(self, sha: str, batch: list[_Call]) -> list[Any]:
+        pipe = self.svc.redis.pipeline(transaction=False)
+        for keys, args, _ in batch:
+            pipe.evalsha(sha, len(keys), *keys, *args)
+        replies: list[Any] = await pipe.execute(raise_on_error=False)
+        return replies
+
 
 async def do_cast(
-    svc: Services, question_id: str, identity: str, choices: tuple[int, ...], nonce: str | None
+    batcher: CastBatcher,
+    question_id: str,
+    identity: str,
+    choices: tuple[int, ...],
+    nonce: str | None,
 ) -> str:
     """Record one ballot atomically and return its receipt, or raise the refusal.
 
@@ -20,6 +96,7 @@ async def do_cast(
     the script checks them again with the question's live state (open, not yet voted),
     so a stale node cache cannot let a bad ballot through.
     """
+    svc = batcher.svc
     k = svc.keys
     ballot = Ballot(
         question=question_id,
@@ -29,14 +106,14 @@ async def do_cast(
         nonce=nonce or secrets.token_hex(16),
     )
     receipt = ballot.receipt()
-    ok, value = await svc.scripts.cast(
-        keys=[
+    ok, value = await batcher.run_script(
+        [
             k.question(question_id),
             k.voters(question_id),
             k.tally(question_id),
             k.stream(question_id),
         ],
-        args=[ballot.voter, ",".join(map(str, choices)), ballot.time_ms, ballot.nonce, receipt],
+        [ballot.voter, ",".join(map(str, choices)), ballot.time_ms, ballot.nonce, receipt],
     )
     if not ok:
         raise VotingError(ErrorCode(value), question=question_id)

@@ -1,10 +1,12 @@
 """The live protocol over python-socketio: ``join``, ``vote`` in; ``tally``, ``question`` out.
 
-Socket.IO rooms on this node:
-- ``r:<room id>``: every connection that joined the room (gets ``question`` events);
-- ``w:<question id>``: the connections that may see that question's tally now.
-Membership of ``w:`` follows ``rooms.visibility``: recomputed on join, after a vote, and
-whenever a question changes state.
+Who gets what on this node:
+- the Socket.IO room ``r:<room id>`` holds every connection that joined the room
+  (``question`` and ``order`` events go there by python-socketio's emit);
+- ``live.delivery.Watchers`` holds, per question, the connections that may see its tally
+  now; membership follows ``rooms.visibility``: recomputed on join, after a vote, and
+  whenever a question changes state. A tally is encoded once and written to each
+  watcher's socket as a ready frame (``live.frames``).
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ import orjson
 import socketio
 
 from live.broadcaster import Broadcaster
-from live.cast import do_cast
+from live.cast import CastBatcher, do_cast
 from live.clock import new_id
+from live.delivery import Watchers
 from live.errors import error_body
+from live.frames import FrameWriter, event_frame
 from live.services import Services
 from live.store import (
     LiveQuestion,
@@ -56,13 +60,22 @@ class _OrjsonJson:
         return orjson.loads(s)
 
 
-@dataclass
+@dataclass(eq=False)
 class Conn:
+    sid: str
     device: str
+    writer: FrameWriter | None = None
     room_id: str | None = None
     viewer: Viewer = Viewer.ATTENDEE
     voted: set[str] = field(default_factory=set)
     watching: set[str] = field(default_factory=set)
+
+    @property
+    def first(self) -> bool:
+        return self.viewer is Viewer.HOST
+
+    def write(self, frame: bytes) -> bool:
+        return self.writer is not None and self.writer.write(frame)
 
 
 @dataclass(frozen=True)
@@ -85,8 +98,10 @@ class LiveSockets:
         )
         self.svc: Services | None = None
         self.broadcaster: Broadcaster | None = None
+        self.batcher: CastBatcher | None = None
         self.conns: dict[str, Conn] = {}
         self.members: defaultdict[str, set[str]] = defaultdict(set)  # room id -> sids
+        self.watchers = Watchers()
         self._known: dict[str, _Known] = {}  # question definitions are fixed once made
         self._versions: dict[str, int] = {}  # question id -> last tally version sent
         self.sio.on("connect", self._connect)
@@ -97,6 +112,7 @@ class LiveSockets:
     def attach(self, svc: Services, broadcaster: Broadcaster) -> None:
         self.svc = svc
         self.broadcaster = broadcaster
+        self.batcher = CastBatcher(svc)
 
     # --- connection life ---------------------------------------------------------------
 
@@ -107,11 +123,15 @@ class LiveSockets:
             cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
             token = cookie[DEVICE_COOKIE].value if DEVICE_COOKIE in cookie else None
         device = verify_device(self.svc.secret, token) or new_id(16)
-        self.conns[sid] = Conn(device)
+        writer = FrameWriter.for_scope(environ.get("asgi.scope"))
+        self.conns[sid] = Conn(sid, device, writer)
         return True
 
     async def _disconnect(self, sid: str, *_: Any) -> None:
         conn = self.conns.pop(sid, None)
+        if conn is not None:
+            for qid in conn.watching:
+                self.watchers.discard(qid, conn)
         if conn is not None and conn.room_id is not None:
             members = self.members.get(conn.room_id)
             if members is not None:
@@ -161,7 +181,7 @@ class LiveSockets:
         await self.sio.enter_room(sid, f"r:{room['id']}")
         for q in questions:
             if self._may_see(conn, q):
-                await self._watch(sid, conn, q.id)
+                self._watch(conn, q.id)
         # Read the tallies only after entering the rooms: a snapshot published before
         # this read is older than what the ack carries, one published after reaches us.
         current = await tallies(svc, [q for q in questions if q.id in conn.watching])
@@ -200,14 +220,15 @@ class LiveSockets:
             return
         await self.sio.leave_room(sid, f"r:{conn.room_id}")
         for qid in conn.watching:
-            await self.sio.leave_room(sid, f"w:{qid}")
+            self.watchers.discard(qid, conn)
         conn.watching.clear()
         self.members[conn.room_id].discard(sid)
 
     # --- vote ----------------------------------------------------------------------------
 
     async def _vote(self, sid: str, data: Any) -> dict[str, Any]:
-        svc = self._services()
+        if self.batcher is None or self.broadcaster is None:
+            raise VotingError(ErrorCode.UNAVAILABLE)  # the node is still starting
         conn = self.conns.get(sid)
         if conn is None or conn.room_id is None:
             raise VotingError(ErrorCode.NOT_JOINED)
@@ -218,7 +239,7 @@ class LiveSockets:
         if known is None or known.room_id != conn.room_id:
             raise VotingError(ErrorCode.UNKNOWN_QUESTION, question=req.question)
         choices = check_choices(known.spec, req.choices)
-        receipt = await do_cast(svc, req.question, conn.device, choices, req.nonce)
+        receipt = await do_cast(self.batcher, req.question, conn.device, choices, req.nonce)
         conn.voted.add(req.question)
         # Watch before announcing, so the snapshot with this very ballot reaches the voter.
         # The cast succeeded, so the question is open; had it been revealed, this
@@ -226,8 +247,7 @@ class LiveSockets:
         if req.question not in conn.watching and may_see_tally(
             known.spec.visibility, viewer=conn.viewer, closed=False, revealed=False, voted=True
         ):
-            await self._watch(sid, conn, req.question)
-        assert self.broadcaster is not None
+            self._watch(conn, req.question)
         self.broadcaster.mark(req.question)
         return {"ok": True, "receipt": receipt}
 
@@ -258,13 +278,13 @@ class LiveSockets:
             voted=q.id in conn.voted,
         )
 
-    async def _watch(self, sid: str, conn: Conn, qid: str) -> None:
+    def _watch(self, conn: Conn, qid: str) -> None:
         conn.watching.add(qid)
-        await self.sio.enter_room(sid, f"w:{qid}")
+        self.watchers.add(qid, conn)
 
-    async def _unwatch(self, sid: str, conn: Conn, qid: str) -> None:
+    def _unwatch(self, conn: Conn, qid: str) -> None:
         conn.watching.discard(qid)
-        await self.sio.leave_room(sid, f"w:{qid}")
+        self.watchers.discard(qid, conn)
 
     # --- delivery of fan-out events ------------------------------------------------------
 
@@ -289,7 +309,10 @@ class LiveSockets:
             "total": event["total"],
             "counts": event["counts"],
         }
-        await self.sio.emit("tally", payload, room=f"w:{qid}")
+        # Encoded once; written to every watcher that takes a ready frame, hosts first.
+        slow = self.watchers.deliver(qid, event_frame("tally", payload))
+        if slow:
+            await self.sio.emit("tally", payload, to=slow)
 
     async def _deliver_question(self, event: dict[str, Any]) -> None:
         public = event["question"]
@@ -310,9 +333,9 @@ class LiveSockets:
                 conn.voted.discard(q.id)
             if self._may_see(conn, q):
                 if q.id not in conn.watching:
-                    await self._watch(sid, conn, q.id)
+                    self._watch(conn, q.id)
             elif q.id in conn.watching:
-                await self._unwatch(sid, conn, q.id)
+                self._unwatch(conn, q.id)
         await self.sio.emit("question", public, room=f"r:{room_id}")
 
     async def _deliver_order(self, event: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from live import db, store
-from live.cast import do_cast
+from live.cast import CastBatcher, do_cast
 from live.keys import ARCHIVE_GROUP
 from live.services import Services
 from live.settings import Settings
@@ -45,10 +45,11 @@ async def _until(probe: Any, timeout: float = 20.0) -> Any:
 async def _cast_many(svc: Services, qid: str, n: int, options: int = 3) -> list[int]:
     """n ballots from n distinct voters through the real cast script."""
     choices = [i % options for i in range(n)]
+    batcher = CastBatcher(svc)
     for start in range(0, n, 200):
         await asyncio.gather(
             *(
-                do_cast(svc, qid, f"voter-{i}", (choices[i],), None)
+                do_cast(batcher, qid, f"voter-{i}", (choices[i],), None)
                 for i in range(start, min(n, start + 200))
             )
         )

@@ -39,11 +39,12 @@ def test_receipt_is_sha256_of_zero_byte_and_leaf() -> None:
     assert len(BALLOT.receipt()) == 64
 
 
-def test_non_ascii_question_is_escaped_in_the_leaf() -> None:
+def test_non_ascii_text_is_written_as_utf8_in_the_leaf() -> None:
+    """As RFC 8785 (JCS) does: UTF-8, not \\u escapes (ids are ASCII in practice)."""
     ballot = dataclasses.replace(BALLOT, question="é", choices=(0,))
 
     assert ballot.leaf() == (
-        b'{"c":[0],"n":"00112233445566778899aabbccddeeff","q":"\\u00e9","t":1700000000123,'
+        b'{"c":[0],"n":"00112233445566778899aabbccddeeff","q":"\xc3\xa9","t":1700000000123,'
         b'"v":"ce0e039dd7d5acf73774b0155e81a814625c7720a0eefa7ee9c950d4eb452135"}'
     )
 
