@@ -69,6 +69,22 @@ def _fresh_rooms(environment: Environment, **_: Any) -> None:
     ROOMS.forget()  # each test run (the web UI may start several) gets new rooms
 
 
+#: The rooms every attendee and voter joins: title and questions (all opened at once).
+FIXTURES: dict[str, tuple[str, list[dict[str, Any]]]] = {
+    "lecture": (
+        "Load test: lecture",
+        [
+            {"title": "Lunch?", "options": ["Rice", "Noodles", "Salad", "Soup"]},
+            {"title": "How clear was it?", "kind": "rating", "scale": 5},
+        ],
+    ),
+    "citywide": (
+        "Load test: citywide poll",
+        [{"title": "Car-free Sundays downtown?", "kind": "yesno", "visibility": "after_vote"}],
+    ),
+}
+
+
 def _api(s: requests.Session, method: str, url: str, body: dict[str, Any]) -> dict[str, Any]:
     r = s.request(method, url, json=body, timeout=30)
     if r.status_code >= 300:
@@ -82,21 +98,7 @@ def _make_rooms(host: str) -> dict[str, dict[str, Any]]:
     email = f"fixture-{uuid.uuid4().hex[:12]}@example.org"
     _api(s, "POST", f"{host}/api/hosts", {"email": email, "password": PASSWORD})
     made = {}
-    for name, title, questions in (
-        (
-            "lecture",
-            "Load test: lecture",
-            [
-                {"title": "Lunch?", "options": ["Rice", "Noodles", "Salad", "Soup"]},
-                {"title": "How clear was it?", "kind": "rating", "scale": 5},
-            ],
-        ),
-        (
-            "citywide",
-            "Load test: citywide poll",
-            [{"title": "Car-free Sundays downtown?", "kind": "yesno", "visibility": "after_vote"}],
-        ),
-    ):
+    for name, (title, questions) in FIXTURES.items():
         room = _api(s, "POST", f"{host}/api/rooms", {"title": title})["room"]
         for q in questions:
             qid = _api(s, "POST", f"{host}/api/rooms/{room['id']}/questions", q)["question"]["id"]
