@@ -30,7 +30,15 @@ SEND_KEY = "mvoting.ws_send"
 
 def event_frame(event: str, data: Any) -> bytes:
     """``42["event",data]`` (Engine.IO message, Socket.IO event) in one text frame."""
-    payload = b'42["' + event.encode() + b'",' + orjson.dumps(data) + b"]"
+    return _frame(b'42["' + event.encode() + b'",' + orjson.dumps(data) + b"]")
+
+
+def text_frame(text: str) -> bytes:
+    """An Engine.IO packet already encoded as text, in one unmasked text frame."""
+    return _frame(text.encode())
+
+
+def _frame(payload: bytes) -> bytes:
     n = len(payload)
     if n < 126:
         head = struct.pack("!BB", 0x81, n)

@@ -18,7 +18,6 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 import orjson
-import socketio
 
 from live.broadcaster import Broadcaster
 from live.cast import CastBatcher, do_cast
@@ -36,6 +35,7 @@ from live.store import (
     room_by_number,
     tallies,
 )
+from live.transport import LiveServer
 from rooms.errors import ErrorCode, VotingError
 from rooms.identity import sign_device, verify_device, voter_ref
 from rooms.protocol import parse_join, parse_vote
@@ -88,7 +88,7 @@ class LiveSockets:
     """Socket handlers and delivery for one web node."""
 
     def __init__(self) -> None:
-        self.sio = socketio.AsyncServer(
+        self.sio = LiveServer(
             async_mode="asgi",
             async_handlers=False,
             json=_OrjsonJson,

@@ -1,0 +1,103 @@
+"""A leaner Engine.IO websocket path under python-socketio, same wire protocol.
+
+Two costs dominated a profile of a 2,000-ballot burst once tallies went out as ready
+frames (``live.frames``):
+
+- each inbound message: engineio's reader makes a task (``ensure_future``) and a
+  ``wait_for`` per message, to time the peer out. The server's ping/pong already closes
+  a silent peer (its service task checks every socket), so ``LeanSocket`` reads with a
+  plain ``await``.
+- each ack: python-socketio queues it for the socket's writer task, which wakes, encodes
+  and frames it. ``LiveServer`` writes acks and events to a connection that takes ready
+  frames at once, encoded and framed in one step.
+
+Only sockets that connected over websocket directly take these paths; a long-polling
+client, and one that upgraded from long-polling, keep python-socketio's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import socketio
+from engineio import packet as eio_packet
+from engineio.async_socket import AsyncSocket
+from socketio import packet as sio_packet
+
+from live.frames import FrameWriter, text_frame
+
+
+class LeanSocket(AsyncSocket):  # type: ignore[misc]  # engineio is untyped
+    async def _websocket_handler(self, ws: Any) -> None:
+        if self.connected:  # type: ignore[has-type]  # upgraded from long-polling: upstream path
+            await super()._websocket_handler(ws)
+            return
+        self.connected = True
+        self.upgraded = True
+        server = self.server
+
+        async def writer() -> None:
+            while True:
+                try:
+                    packets = await self.poll()
+                except Exception:
+                    break
+                if not packets:  # connection closed
+                    break
+                try:
+                    for pkt in packets:
+                        await ws.send(pkt.encode())
+                except Exception:
+                    break
+            await ws.close()
+
+        writer_task = asyncio.ensure_future(writer())
+        limit = server.max_http_buffer_size
+        while True:
+            try:
+                data = await ws.wait()
+            except Exception:  # the peer went away
+                break
+            if data is None or len(data) > limit:
+                break
+            try:
+                await self.receive(eio_packet.Packet(encoded_packet=data))
+            except Exception:
+                server.logger.exception("%s: receive error", self.sid)
+                if self.closed:
+                    break
+        await self.queue.put(None)  # let the writer finish
+        await writer_task
+        await self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
+
+
+class LiveServer(socketio.AsyncServer):  # type: ignore[misc]  # python-socketio is untyped
+    """python-socketio's server with the leaner websocket path of this module."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.frame_writers: dict[str, FrameWriter] = {}  # engine.io sid -> writer
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        writer = FrameWriter.for_scope(environ.get("asgi.scope"))
+        sock = self.eio.sockets.get(eio_sid)
+        if writer is not None and type(sock) is AsyncSocket:
+            # Connected over websocket directly: take the lean read loop and direct writes.
+            sock.__class__ = LeanSocket
+            self.frame_writers[eio_sid] = writer
+        return await super()._handle_eio_connect(eio_sid, environ)
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> Any:
+        self.frame_writers.pop(eio_sid, None)
+        return await super()._handle_eio_disconnect(eio_sid, reason)
+
+    async def _send_packet(self, eio_sid: str, pkt: Any) -> None:
+        # Acks and events only: a CONNECT reply goes through the socket's queue, behind
+        # the OPEN packet that is still waiting there.
+        writer = self.frame_writers.get(eio_sid)
+        if writer is not None and pkt.packet_type in (sio_packet.EVENT, sio_packet.ACK):
+            encoded = pkt.encode()
+            if isinstance(encoded, str) and writer.write(text_frame("4" + encoded)):
+                return
+        await super()._send_packet(eio_sid, pkt)
