@@ -13,19 +13,82 @@ frames (``live.frames``):
 
 Only sockets that connected over websocket directly take these paths; a long-polling
 client, and one that upgraded from long-polling, keep python-socketio's own.
+
+Memory: every connection keeps a send queue. ``asyncio.Queue`` is four deques and an
+event (about 3 KiB); ``LeanQueue`` serves engineio's single consumer with one deque and a
+future made only while the writer waits.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from typing import Any
 
+import engineio
 import socketio
 from engineio import packet as eio_packet
 from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 
 from live.frames import FrameWriter, text_frame
+
+
+class LeanQueue:
+    """The part of ``asyncio.Queue`` engineio uses, for one consumer at a time."""
+
+    __slots__ = ("_items", "_waiter", "_unfinished", "_joined")
+
+    def __init__(self) -> None:
+        self._items: deque[Any] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._unfinished = 0
+        self._joined: asyncio.Future[None] | None = None
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def put_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        self._unfinished += 1
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def put(self, item: Any) -> None:
+        self.put_nowait(item)
+
+    def get_nowait(self) -> Any:
+        if not self._items:
+            raise asyncio.QueueEmpty
+        return self._items.popleft()
+
+    async def get(self) -> Any:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
+
+    def task_done(self) -> None:
+        self._unfinished -= 1
+        if self._unfinished <= 0 and self._joined is not None and not self._joined.done():
+            self._joined.set_result(None)
+
+    async def join(self) -> None:
+        if self._unfinished > 0:
+            self._joined = asyncio.get_running_loop().create_future()
+            await self._joined
+
+
+class LiveEngine(engineio.AsyncServer):  # type: ignore[misc]  # engineio is untyped
+    def create_queue(self, *args: Any, **kwargs: Any) -> Any:
+        return LeanQueue()
 
 
 class LeanSocket(AsyncSocket):  # type: ignore[misc]  # engineio is untyped
@@ -78,6 +141,9 @@ class LiveServer(socketio.AsyncServer):  # type: ignore[misc]  # python-socketio
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.frame_writers: dict[str, FrameWriter] = {}  # engine.io sid -> writer
+
+    def _engineio_server_class(self) -> Any:
+        return LiveEngine
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
         writer = FrameWriter.for_scope(environ.get("asgi.scope"))
