@@ -25,14 +25,12 @@ from live.clock import new_id
 from live.delivery import Watchers
 from live.errors import error_body
 from live.frames import FrameWriter, event_frame
+from live.roomcache import RoomCache
 from live.services import Services
 from live.store import (
     LiveQuestion,
     load_question,
-    load_questions,
     password_matches,
-    question_ids,
-    room_by_number,
     tallies,
 )
 from live.transport import LiveServer
@@ -99,6 +97,7 @@ class LiveSockets:
         self.svc: Services | None = None
         self.broadcaster: Broadcaster | None = None
         self.batcher: CastBatcher | None = None
+        self.rooms: RoomCache | None = None
         self.conns: dict[str, Conn] = {}
         self.members: defaultdict[str, set[str]] = defaultdict(set)  # room id -> sids
         self.watchers = Watchers()
@@ -113,6 +112,7 @@ class LiveSockets:
         self.svc = svc
         self.broadcaster = broadcaster
         self.batcher = CastBatcher(svc)
+        self.rooms = RoomCache(svc)
 
     # --- connection life ---------------------------------------------------------------
 
@@ -161,16 +161,18 @@ class LiveSockets:
         if conn is None:
             raise VotingError(ErrorCode.NOT_JOINED)
         req = parse_join(data)
-        room = await room_by_number(svc, req.room)
-        if room is None:
+        assert self.rooms is not None
+        view = await self.rooms.get(req.room)
+        if view is None:
             raise VotingError(ErrorCode.UNKNOWN_ROOM, room=req.room)
+        room = view.room
         matched = password_matches(
             room, password=req.password, key=req.key, presenter=req.presenter
         )
         if matched is None:
             raise VotingError(ErrorCode.BAD_CREDENTIALS)
         viewer = Viewer.HOST if matched == "presenter" else Viewer.ATTENDEE
-        questions = await load_questions(svc, await question_ids(svc, room["id"]))
+        questions = view.questions
         for q in questions:
             self._remember(q)
         voted = await self._voted(conn.device, questions)
@@ -325,6 +327,8 @@ class LiveSockets:
             bool(public["revealed"]),
         )
         self._remember(q)
+        if self.rooms is not None:
+            self.rooms.forget_room(room_id)
         for sid in list(self.members.get(room_id, ())):
             conn = self.conns.get(sid)
             if conn is None:
@@ -341,6 +345,8 @@ class LiveSockets:
     async def _deliver_order(self, event: dict[str, Any]) -> None:
         """The room's question list changed (reordered, or a draft deleted)."""
         room_id, ids = event["room"], event["questions"]
+        if self.rooms is not None:
+            self.rooms.forget_room(room_id)
         for qid, known in list(self._known.items()):
             if known.room_id == room_id and qid not in ids:
                 del self._known[qid]
