@@ -33,6 +33,7 @@ log = logging.getLogger("mvoting.worker")
 
 BATCH = 500
 CLAIM_IDLE_MS = 30_000
+IDLE_POLL = 0.5  # seconds between passes when nothing arrives
 
 
 def default_name() -> str:
@@ -58,14 +59,24 @@ class ArchiveWorker:
         self._recovered: set[str] = set()
 
     async def run(self) -> None:
+        """Pass over the streams for ever: quickly while ballots flow, slowly when idle.
+
+        An idle pass costs a few round trips per followed question, so the pause doubles
+        from ``poll`` up to ``IDLE_POLL`` while nothing arrives (archiving is behind the
+        ack anyway: a burst's first ballots wait at most that long for their row).
+        """
         log.info("archive worker %s started", self.name)
         backoff = 0.1
+        pause = self.poll
         while True:
             try:
                 busy = await self.pass_once()
                 backoff = 0.1
-                if not busy:
-                    await asyncio.sleep(self.poll)
+                if busy:
+                    pause = self.poll
+                else:
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, max(self.poll, IDLE_POLL))
             except asyncio.CancelledError:
                 raise
             except Exception:
