@@ -10,7 +10,7 @@ JS := tests/js
 JS_STAMP := $(JS)/node_modules/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint check clean messages browser
+.PHONY: install run test lint check clean messages browser nginx
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,16 @@ browser:
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-noto-cjk; \
 	}
 
+# nginx for tests/live/test_deploy.py (deploy/nginx in front of two web nodes): Debian's
+# nginx-light, when there is no nginx. The test runs it on a loopback port of its own;
+# the stock site on port 80 that the package starts (where services may start) is stopped.
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { \
+		echo "make: installing Debian's nginx-light for the deploy test" >&2; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light && \
+		{ invoke-rc.d nginx stop >/dev/null 2>&1 || true; }; \
+	}
+
 run: install
 	$(BIN)/mvoting serve --host $(HOST) --port $(PORT) --data $(DATA)
 
@@ -43,7 +53,7 @@ lint: install
 	$(BIN)/ruff format --check live rooms tests
 	$(BIN)/mypy
 
-test: install $(JS_STAMP) browser
+test: install $(JS_STAMP) browser nginx
 	$(MAKE) lint
 	$(BIN)/pytest -q
 
