@@ -14,6 +14,13 @@ frames (``live.frames``):
 Only sockets that connected over websocket directly take these paths; a long-polling
 client, and one that upgraded from long-polling, keep python-socketio's own.
 
+Idle connections: engineio keeps a task per connection asleep until its next ping (made
+anew after every pong) and checks ping timeouts with a ``wait_for`` per socket. With
+10,000 attendees waiting between questions that is ~400 task creations and ~500
+``wait_for`` calls a second. ``PingWheel`` pings lean sockets from one task, writing a
+ready PING frame; ``LiveEngine._service_task`` checks every socket's deadline once a
+second inline.
+
 Memory: every connection keeps a send queue. ``asyncio.Queue`` is four deques and an
 event (about 3 KiB); ``LeanQueue`` serves engineio's single consumer with one deque and a
 future made only while the writer waits.
@@ -22,6 +29,7 @@ future made only while the writer waits.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from typing import Any
 
@@ -86,12 +94,81 @@ class LeanQueue:
             await self._joined
 
 
+PING_FRAME = text_frame("2")
+
+
+class PingWheel:
+    """Sends Engine.IO pings to lean sockets from one task, as ready frames."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self._due: dict[Any, float] = {}  # socket -> loop time of its next ping
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, sock: Any) -> None:
+        loop = asyncio.get_running_loop()
+        self._due[sock] = loop.time() + self._engine.ping_interval
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._run())
+
+    async def _run(self) -> None:
+        # Ends when nobody waits for a ping; the next ``add`` starts it again.
+        loop = asyncio.get_running_loop()
+        while self._due:
+            await asyncio.sleep(min(0.25, self._engine.ping_interval / 4))
+            now = loop.time()
+            for sock, due in list(self._due.items()):
+                if due > now:
+                    continue
+                del self._due[sock]
+                if sock.closing or sock.closed:
+                    continue
+                sock.last_ping = time.time()
+                if not sock.frame_writer.write(PING_FRAME):
+                    await sock.send(eio_packet.Packet(eio_packet.PING))
+
+
 class LiveEngine(engineio.AsyncServer):  # type: ignore[misc]  # engineio is untyped
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ping_wheel = PingWheel(self)
+
     def create_queue(self, *args: Any, **kwargs: Any) -> Any:
         return LeanQueue()
 
+    async def _service_task(self) -> None:
+        """Close sockets whose ping went unanswered past ``ping_timeout``; once a second."""
+        self.service_task_event = self.create_event()
+        while not self.service_task_event.is_set():
+            try:
+                await asyncio.wait_for(self.service_task_event.wait(), timeout=1.0)
+                break
+            except TimeoutError:
+                pass
+            now, limit = time.time(), self.ping_timeout
+            for sock in list(self.sockets.values()):
+                if sock.closed:
+                    self.sockets.pop(sock.sid, None)
+                elif not sock.closing and sock.last_ping and now - sock.last_ping > limit:
+                    await sock.check_ping_timeout()  # closes it
+
 
 class LeanSocket(AsyncSocket):  # type: ignore[misc]  # engineio is untyped
+    frame_writer: FrameWriter
+
+    def schedule_ping(self) -> None:
+        # As upstream: a new ping only once the previous one was answered.
+        if self.last_ping:  # type: ignore[has-type]  # set by engineio
+            self.last_ping = None
+            self.server.ping_wheel.add(self)
+
+    async def close(self, *args: Any, **kwargs: Any) -> None:
+        await super().close(*args, **kwargs)
+        # Wake the writer: it closes the websocket. (Upstream's reader and writer time out
+        # by themselves; ours wait without a deadline, so a socket closed for a missed
+        # ping must end its connection here.)
+        self.queue.put_nowait(None)
+
     async def _websocket_handler(self, ws: Any) -> None:
         if self.connected:  # type: ignore[has-type]  # upgraded from long-polling: upstream path
             await super()._websocket_handler(ws)
@@ -101,15 +178,20 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]  # engineio is untyped
         server = self.server
 
         async def writer() -> None:
+            # Waits on the queue with no deadline: pings no longer pass through it, so
+            # engineio's ``poll()`` (which gives up after ping_interval + ping_timeout)
+            # would close an idle socket. A silent peer is the service task's to close.
+            queue = self.queue
             while True:
-                try:
-                    packets = await self.poll()
-                except Exception:
-                    break
-                if not packets:  # connection closed
-                    break
+                packets = [await queue.get()]
+                while not queue.empty():
+                    packets.append(queue.get_nowait())
+                for _ in packets:
+                    queue.task_done()
                 try:
                     for pkt in packets:
+                        if pkt is None:  # the socket is closing
+                            raise StopAsyncIteration
                         await ws.send(pkt.encode())
                 except Exception:
                     break
@@ -151,6 +233,7 @@ class LiveServer(socketio.AsyncServer):  # type: ignore[misc]  # python-socketio
         if writer is not None and type(sock) is AsyncSocket:
             # Connected over websocket directly: take the lean read loop and direct writes.
             sock.__class__ = LeanSocket
+            sock.frame_writer = writer
             self.frame_writers[eio_sid] = writer
         return await super()._handle_eio_connect(eio_sid, environ)
 
