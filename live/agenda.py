@@ -1,8 +1,8 @@
 """A room's prepared list in the archive and the live state: reorder it, move through it.
 
 The SQL ``position`` is the record; the Redis list ``room_questions`` is what a join
-reads. A new order is built under a staging key and renamed over the list inside one
-MULTI, so a join sees the old order or the new one, never a mix.
+reads. A new order replaces the list in one script (``reorder.lua``), so a join sees the
+old order or the new one, never a mix.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-import redis.exceptions
 import sqlalchemy as sa
 
 from live import db, store
@@ -45,21 +44,8 @@ async def reorder(svc: Services, room_id: str, wanted: object) -> list[str]:
 
 
 async def _replace_live_list(svc: Services, room_id: str, order: list[str]) -> None:
-    key = svc.keys.room_questions(room_id)
-    staging = svc.keys.room_questions_staging(room_id)
-    try:
-        async with svc.redis.pipeline(transaction=True) as pipe:
-            await pipe.watch(key)
-            live = await pipe.lrange(key, 0, -1)
-            if sorted(live) != sorted(order):
-                raise _changed_meanwhile()
-            pipe.multi()
-            pipe.delete(staging)
-            pipe.rpush(staging, *order)
-            pipe.rename(staging, key)
-            await pipe.execute()
-    except redis.exceptions.WatchError:
-        raise _changed_meanwhile() from None
+    if not await svc.scripts.reorder(keys=[svc.keys.room_questions(room_id)], args=order):
+        raise _changed_meanwhile()
 
 
 async def advance(

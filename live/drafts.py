@@ -2,14 +2,16 @@
 
 Only a draft may change: once a question has opened, ballots were cast against its
 definition. Each change is made in SQL only while the row is still a draft and in Redis
-only while the live hash still says ``draft`` (WATCH), inside the SQL transaction, so a
-host opening the question at the same moment either sees the edit or refuses it.
+only while the live hash still says ``draft`` (checked and changed in one script on the
+question's keys), inside the SQL transaction, so a host opening the question at the same
+moment either sees the edit or refuses it. A deleted question then leaves its room's list
+in a second step (a room's keys and a question's keys are on different cluster slots);
+in between, a join skips it as it skips any id without a live definition.
 """
 
 from __future__ import annotations
 
 import orjson
-import redis.exceptions
 import sqlalchemy as sa
 
 from live import agenda, db, store
@@ -44,24 +46,12 @@ async def edit(svc: Services, q: store.LiveQuestion, spec: QuestionSpec) -> stor
         )
         if done.rowcount != 1:
             raise _not_draft("edit", "no longer a draft")
-        try:
-            async with svc.redis.pipeline(transaction=True) as pipe:
-                await pipe.watch(key)
-                status = await pipe.hget(key, "status")
-                if status != str(Status.DRAFT):
-                    raise _not_draft("edit", str(status))
-                pipe.multi()
-                pipe.hset(
-                    key,
-                    mapping={
-                        "def": orjson.dumps(spec.as_dict()).decode(),
-                        "n": len(spec.options),
-                        "max": spec.max_choices,
-                    },
-                )
-                await pipe.execute()
-        except redis.exceptions.WatchError:
-            raise _not_draft("edit", "changing") from None
+        status = await svc.scripts.edit_draft(
+            keys=[key],
+            args=[orjson.dumps(spec.as_dict()).decode(), len(spec.options), spec.max_choices],
+        )
+        if status != str(Status.DRAFT):
+            raise _not_draft("edit", status)
     updated = store.LiveQuestion(q.id, q.room_id, spec, Status.DRAFT, q.revealed)
     await store.publish_question(svc, updated)
     return updated
@@ -70,7 +60,6 @@ async def edit(svc: Services, q: store.LiveQuestion, spec: QuestionSpec) -> stor
 async def delete(svc: Services, q: store.LiveQuestion) -> list[str]:
     """Delete the draft ``q``, which must hold no ballots; return the room's new list."""
     qt, k = db.questions, svc.keys
-    room_key, list_key = k.room(q.room_id), k.room_questions(q.room_id)
     async with svc.engine.begin() as conn:
         archived = await conn.scalar(
             sa.select(sa.func.count())
@@ -84,32 +73,21 @@ async def delete(svc: Services, q: store.LiveQuestion) -> list[str]:
         )
         if done.rowcount != 1:
             raise _not_draft("delete", "no longer a draft")
-        try:
-            async with svc.redis.pipeline(transaction=True) as pipe:
-                await pipe.watch(k.question(q.id), k.tally(q.id), room_key)
-                status = await pipe.hget(k.question(q.id), "status")
-                if status != str(Status.DRAFT):
-                    raise _not_draft("delete", str(status))
-                if int(await pipe.hget(k.tally(q.id), "total") or 0):
-                    raise _not_draft("delete", "holding ballots")
-                current = await pipe.hget(room_key, "current")
-                pipe.multi()
-                pipe.delete(
-                    k.question(q.id),
-                    k.voters(q.id),
-                    k.tally(q.id),
-                    k.stream(q.id),
-                    k.tick(q.id),
-                    k.dead_letter(q.id),
-                )
-                pipe.lrem(list_key, 0, q.id)
-                pipe.srem(k.archiving(), q.id)
-                if current == q.id:
-                    pipe.hset(room_key, "current", "")
-                pipe.lrange(list_key, 0, -1)
-                replies = await pipe.execute()
-        except redis.exceptions.WatchError:
-            raise _not_draft("delete", "changing") from None
-    order: list[str] = replies[-1]
+        status = await svc.scripts.delete_draft(
+            keys=[
+                k.question(q.id),
+                k.tally(q.id),
+                k.voters(q.id),
+                k.stream(q.id),
+                k.tick(q.id),
+                k.dead_letter(q.id),
+            ],
+        )
+        if status != str(Status.DRAFT):
+            raise _not_draft("delete", status)
+        order: list[str] = await svc.scripts.unlist(
+            keys=[k.room(q.room_id), k.room_questions(q.room_id)], args=[q.id]
+        )
+        await svc.redis.srem(k.archiving(), q.id)
     await agenda.publish_order(svc, q.room_id, order)
     return order

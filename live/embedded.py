@@ -97,25 +97,7 @@ def _start(data_dir: Path, timeout: float) -> EmbeddedValkey:
     home.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     conf = home / "valkey.conf"
-    conf.write_text(
-        "\n".join(
-            [
-                "bind 127.0.0.1",
-                f"port {port}",
-                "protected-mode yes",
-                f'dir "{home}"',
-                "appendonly yes",
-                "appendfsync always",
-                'save ""',
-                "maxmemory-policy noeviction",
-                "daemonize no",
-                'logfile "valkey.log"',
-                "tcp-backlog 4096",
-                "maxclients 10000",
-                "",
-            ]
-        )
-    )
+    conf.write_text("\n".join([*server_config(home, port), ""]))
     # A session of its own: Ctrl-C in the terminal must not kill the server before the
     # web node and the worker have finished with it; the owner stops it afterwards.
     proc = subprocess.Popen(
@@ -140,6 +122,24 @@ def _start(data_dir: Path, timeout: float) -> EmbeddedValkey:
     run.write_text(json.dumps({"port": port, "pid": proc.pid}))
     log.info("started bundled Valkey on 127.0.0.1:%d (data in %s)", port, home)
     return EmbeddedValkey(data_dir, port, proc.pid, owned=True, process=proc)
+
+
+def server_config(home: Path, port: int) -> list[str]:
+    """The configuration lines of a bundled server: loopback, AOF always, no eviction."""
+    return [
+        "bind 127.0.0.1",
+        f"port {port}",
+        "protected-mode yes",
+        f'dir "{home}"',
+        "appendonly yes",
+        "appendfsync always",
+        'save ""',
+        "maxmemory-policy noeviction",
+        "daemonize no",
+        'logfile "valkey.log"',
+        "tcp-backlog 4096",
+        "maxclients 10000",
+    ]
 
 
 def _run_file(data_dir: Path) -> Path:

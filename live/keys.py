@@ -1,7 +1,11 @@
 """Every Redis key and channel name, under one prefix.
 
-Keys of one question share the hash tag ``{q:<id>}`` so that the cast script, which
-touches several of them atomically, runs on a Redis Cluster too.
+On a Redis Cluster a script (or any command of several keys) may only touch keys of one
+hash slot. Keys of one question share the hash tag ``{q:<id>}``, so the cast, snapshot
+and transition scripts run there; the room hash and its question list share
+``{r:<room id>}``, so a reorder replaces the list atomically. Nothing touches a room's
+keys and a question's keys in one step. The prefix holds no braces (a brace there would
+make it the hash tag of every key).
 """
 
 from __future__ import annotations
@@ -11,21 +15,21 @@ class Keys:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
 
-    # rooms
+    # one room: all under the same hash tag
+    def _r(self, room_id: str, part: str) -> str:
+        return f"{self.prefix}{{r:{room_id}}}:{part}"
+
     def room(self, room_id: str) -> str:
-        return f"{self.prefix}room:{room_id}"
+        """Hash: id, number, title, password, key, presenter, owner, current."""
+        return self._r(room_id, "meta")
+
+    def room_questions(self, room_id: str) -> str:
+        """List of the room's question ids, in order."""
+        return self._r(room_id, "questions")
 
     def room_number(self, number: str) -> str:
         """Active room number -> room id (unique while the room is active)."""
         return f"{self.prefix}roomnum:{number}"
-
-    def room_questions(self, room_id: str) -> str:
-        """List of the room's question ids, in order."""
-        return f"{self.prefix}room:{room_id}:questions"
-
-    def room_questions_staging(self, room_id: str) -> str:
-        """Where a new order of the list is built before it is renamed into place."""
-        return f"{self.prefix}room:{room_id}:questions:staging"
 
     # one question: all under the same hash tag
     def _q(self, question_id: str, part: str) -> str:

@@ -9,15 +9,17 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Redis
+from redis.asyncio.cluster import RedisCluster
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from live import db, embedded
+from live.cluster import ClusterClient
 from live.keys import Keys
 from live.settings import Settings
 
@@ -28,9 +30,15 @@ LUA_DIR = Path(__file__).parent / "lua"
 
 @dataclass
 class Scripts:
+    """One Lua script per atomic change; each touches the keys of one hash tag."""
+
     cast: Any
     snapshot: Any
     transition: Any
+    edit_draft: Any
+    delete_draft: Any
+    reorder: Any
+    unlist: Any
 
 
 @dataclass
@@ -50,14 +58,20 @@ class Services:
         return self.settings.secret.reveal()
 
 
-def _load_script(client: Redis, name: str) -> Any:
+def _load_script(client: Redis | RedisCluster, name: str) -> Any:
     source = (LUA_DIR / f"{name}.lua").read_text()
     return client.register_script(source)
 
 
-def redis_client(url: str, pool_size: int) -> Redis:
-    # A burst of thousands of ballots must queue for a connection, not fail with
-    # "Too many connections" as redis-py's default (non-blocking) pool does.
+def redis_client(url: str, pool_size: int, *, cluster: bool = False) -> Redis | RedisCluster:
+    """A client of one server, or of the cluster ``url`` names one node of.
+
+    A burst of thousands of ballots must queue for a connection, not fail with "Too many
+    connections" as redis-py's default (non-blocking) pool does, and as its cluster
+    client does when a node's pool is used up: see ``ClusterClient``.
+    """
+    if cluster:
+        return ClusterClient.from_url(url, pool_size=pool_size, decode_responses=True)
     pool = aioredis.BlockingConnectionPool.from_url(
         url, max_connections=pool_size, timeout=30, decode_responses=True
     )
@@ -84,13 +98,17 @@ def resolve_redis(
 async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Services]:
     """Open Redis and the archive; stop a bundled Valkey this call started on exit."""
     url, valkey = resolve_redis(settings)
-    client = redis_client(url, settings.redis_pool)
+    client = redis_client(url, settings.redis_pool, cluster=settings.redis_cluster)
     engine = db.create_engine(settings.archive_url)
     try:
         await client.ping()
         if migrate:
             await db.migrate(settings.archive_url)
-        scripts = Scripts(*(_load_script(client, n) for n in ("cast", "snapshot", "transition")))
+        scripts = Scripts(*(_load_script(client, f.name) for f in fields(Scripts)))
+        # Into every server's cache now (on a cluster, every primary's): else the first
+        # ballots of a burst find the cast script on some nodes and not on others.
+        for f in fields(Scripts):
+            await client.script_load(getattr(scripts, f.name).script)
         yield Services(settings, client, engine, Keys(settings.key_prefix), scripts, url, valkey)
     finally:
         await client.aclose()

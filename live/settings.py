@@ -25,6 +25,11 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("MVOTING_DATA", "./var", "Data directory: embedded Valkey, SQLite archive, secret."),
     Setting("REDIS_URL", "", "External Redis/Valkey URL; empty starts the bundled Valkey."),
+    Setting(
+        "MVOTING_REDIS_CLUSTER",
+        "",
+        "1 when REDIS_URL names a node of a Redis/Valkey Cluster (the client finds the rest).",
+    ),
     Setting("DATABASE_URL", "", "External SQL archive URL; empty uses DATA/mvoting.db."),
     Setting(
         "MVOTING_SECRET",
@@ -61,6 +66,7 @@ class Secret:
 class Settings:
     data_dir: Path
     redis_url: str | None
+    redis_cluster: bool
     database_url: str | None
     secret: Secret = field(repr=False)
     public_url: str | None
@@ -108,13 +114,29 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
             raise SettingsError(f"{name} must be at least {low}")
         return value
 
+    def flag(name: str) -> bool:
+        raw = get(name).strip().lower()
+        if raw in {"", "0", "no", "false", "off"}:
+            return False
+        if raw in {"1", "yes", "true", "on"}:
+            return True
+        raise SettingsError(f"{name} must be 1 or 0 (or empty), not {raw!r}")
+
     data_dir = data_dir.resolve()
+    cluster = flag("MVOTING_REDIS_CLUSTER")
+    if cluster and not get("REDIS_URL"):
+        raise SettingsError(
+            "MVOTING_REDIS_CLUSTER needs REDIS_URL: the bundled Valkey is one server"
+        )
+    if cluster and ("{" in get("MVOTING_KEY_PREFIX") or "}" in get("MVOTING_KEY_PREFIX")):
+        raise SettingsError("MVOTING_KEY_PREFIX holds no braces on a cluster: keys carry hash tags")
     level = get("MVOTING_LOG_LEVEL").lower()
     if level not in {"debug", "info", "warning", "error"}:
         raise SettingsError(f"MVOTING_LOG_LEVEL: debug, info, warning or error, not {level!r}")
     return Settings(
         data_dir=data_dir,
         redis_url=get("REDIS_URL") or None,
+        redis_cluster=cluster,
         database_url=_async_url(get("DATABASE_URL")) or None,
         secret=Secret(_secret(get("MVOTING_SECRET"), data_dir)),
         public_url=get("MVOTING_PUBLIC_URL").rstrip("/") or None,

@@ -198,7 +198,7 @@ async def test_production_mode_archives_into_postgresql(external: External, tmp_
         # The live state is on the external Redis, under this session's prefix.
         raw = aioredis.from_url(REDIS_URL, decode_responses=True)
         try:
-            assert await raw.hget(f"{external.prefix}room:{room.id}", "number") == room.number
+            assert await raw.hget(f"{external.prefix}{{r:{room.id}}}:meta", "number") == room.number
             tally = await raw.hgetall(f"{external.prefix}{{q:{q.id}}}:tally")
             assert tally == {"0": "5", "1": "3", "2": "2", "total": "10"}
         finally:

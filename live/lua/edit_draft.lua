@@ -1,0 +1,10 @@
+-- A draft question's new definition, only while it is still a draft.
+-- KEYS[1] question hash {q:id}:meta
+-- ARGV[1] definition (public JSON)
+-- ARGV[2] number of options
+-- ARGV[3] most choices per ballot
+-- Returns the status found ('' if none): the definition changed only if it is 'draft'.
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'draft' then return status or '' end
+redis.call('HSET', KEYS[1], 'def', ARGV[1], 'n', ARGV[2], 'max', ARGV[3])
+return status
