@@ -105,6 +105,24 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("question", help="question id")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_question)
+
+    wi = sub.add_parser(
+        "witness", parents=[common], help="run a transparency log witness (C2SP tlog-witness)"
+    )
+    wi.add_argument("--host", default="127.0.0.1")
+    wi.add_argument("--port", type=int, default=8100, help="default: 8100")
+    wi.add_argument(
+        "--name",
+        help="the witness's key name, fixed at its first start (default: hostname:PORT)",
+    )
+    wi.add_argument(
+        "--log",
+        action="append",
+        default=[],
+        metavar="VKEY",
+        help="also witness this log (its key name is its origin); repeat for more",
+    )
+    wi.set_defaults(func=cmd_witness)
     return p
 
 
@@ -326,6 +344,49 @@ def cmd_question(settings: Settings, args: argparse.Namespace) -> int:
     body = _run(settings, work)
     _print(args, body, f"{args.question}: {body['question']['status']}")
     return 0
+
+
+# --- witness ----------------------------------------------------------------------------
+
+
+def cmd_witness(settings: Settings, args: argparse.Namespace) -> int:
+    """A witness on ``DATA/witness`` (``live.witness``); prints its vkey once it listens."""
+    import uvicorn
+
+    from live.witness import WitnessSetupError, create_witness_app, open_witness
+
+    try:
+        witness = open_witness(
+            settings.data_dir,
+            name=args.name,
+            default_name=f"{socket.gethostname()}:{args.port}",
+            logs=args.log,
+        )
+    except WitnessSetupError as exc:
+        print(f"mvoting: {exc}", file=sys.stderr)
+        return 2
+    config = uvicorn.Config(
+        create_witness_app(witness),
+        host=args.host,
+        port=args.port,
+        lifespan="on",
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    signal.signal(signal.SIGTERM, _exit_on_signal)  # as in serve: exit 143, not killed
+
+    async def serve() -> None:
+        task = asyncio.create_task(server.serve())
+        while not server.started and not task.done():  # noqa: ASYNC110 - no event
+            await asyncio.sleep(0.05)
+        if server.started:
+            print(f"witness {witness.name} vkey {witness.vkey()}", flush=True)
+            print(f"witness {witness.name} url http://{args.host}:{args.port}", flush=True)
+        await task
+
+    asyncio.run(serve())
+    return 0 if server.started else 1
 
 
 if __name__ == "__main__":
