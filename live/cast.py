@@ -58,10 +58,15 @@ class CastBatcher:
         script = self.svc.scripts.cast
         try:
             replies = await self._pipeline(script.sha, batch)
-            if any(isinstance(r, NoScriptError) for r in replies):
-                # The server lost its script cache (a restart): load it, send again.
+            missing = [i for i, r in enumerate(replies) if isinstance(r, NoScriptError)]
+            if missing:
+                # Only these calls did not run (a server lost its script cache, e.g. after
+                # a restart or a cluster failover): load the script, send just them again.
+                # Resending the others would tell their voters "already voted".
                 await self.svc.redis.script_load(script.script)
-                replies = await self._pipeline(script.sha, batch)
+                again = await self._pipeline(script.sha, [batch[i] for i in missing])
+                for i, reply in zip(missing, again, strict=True):
+                    replies[i] = reply
         except Exception as exc:  # every caller hears of it, none hangs
             for *_, future in batch:
                 if not future.done():

@@ -9,9 +9,9 @@ voter's client. It never holds an identity. The receipt is the leaf's RFC 6962 h
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import orjson
-from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)

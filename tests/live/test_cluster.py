@@ -294,11 +294,6 @@ async def test_scripts_lost_by_every_node_are_loaded_again(
             )
 
 
-@pytest.mark.xfail(
-    reason="CastBatcher._send resends the whole batch after a NOSCRIPT, so ballots that "
-    "ran on nodes still holding the script come back already_voted (live/cast.py: resend "
-    "only the calls that failed with NOSCRIPT)"
-)
 async def test_scripts_lost_by_one_node_cost_no_other_ballot_its_ack(
     csvc: Services, cluster: EmbeddedCluster
 ) -> None:
