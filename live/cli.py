@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from live import store
+from live import processes, store
 from live.services import Services, open_services, resolve_redis
 from live.settings import Settings, SettingsError, load_settings
 from rooms.errors import VotingError
@@ -205,7 +205,7 @@ def _record_node(run_file: Path, url: str) -> None:
     live node of the data dir is named there already: a second node must not take over
     the first one's links, nor remove them when it stops."""
     other = _recorded_pid(run_file)
-    if other is not None and other != os.getpid() and _alive(other):
+    if other is not None and other != os.getpid() and processes.alive(other):
         return
     run_file.parent.mkdir(parents=True, exist_ok=True)
     run_file.write_text(json.dumps({"url": url, "pid": os.getpid()}))
@@ -222,16 +222,6 @@ def _recorded_pid(run_file: Path) -> int | None:
         return int(json.loads(run_file.read_text())["pid"])
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:

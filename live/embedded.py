@@ -14,14 +14,14 @@ import contextlib
 import fcntl
 import json
 import logging
-import os
-import signal
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from live import processes
 
 log = logging.getLogger("mvoting.valkey")
 
@@ -48,16 +48,7 @@ class EmbeddedValkey:
         """Stop the server if this process started it (SIGTERM: Valkey saves and exits)."""
         if not self.owned:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGTERM)
-        if self.process is not None:
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        else:
-            _wait_gone(self.pid, timeout)
+        processes.stop(self.pid, self.process, timeout)
         with contextlib.suppress(FileNotFoundError):
             _run_file(self.data_dir).unlink()
         self.owned = False
@@ -77,7 +68,7 @@ def find_running(data_dir: Path) -> EmbeddedValkey | None:
         port, pid = int(info["port"]), int(info["pid"])
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         return None
-    if _alive(pid) and _answers(port):
+    if processes.alive(pid) and _answers(port):
         return EmbeddedValkey(data_dir, port, pid, owned=False)
     return None
 
@@ -174,22 +165,6 @@ def _answers(port: int) -> bool:
             return s.recv(16).startswith((b"+PONG", b"-NOAUTH", b"-LOADING"))
     except OSError:
         return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _wait_gone(pid: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
 
 
 def _tail(path: Path) -> str:

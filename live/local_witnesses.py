@@ -18,8 +18,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +28,7 @@ from pathlib import Path
 
 import httpx
 
+from live import processes
 from live.witness import add_log
 from rooms.cosignature import CosignatureVerifier
 from rooms.notes import Ed25519Verifier
@@ -64,14 +63,7 @@ class LocalWitness:
         """Stop the process if we started it (SIGTERM, then SIGKILL after ``timeout``)."""
         if not self.owned:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGTERM)
-        if self.process is not None:
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        processes.stop(self.pid, self.process, timeout)
         with contextlib.suppress(FileNotFoundError):
             (self.data / "run.json").unlink()
         self.owned = False
@@ -220,7 +212,7 @@ def _find_running(data: Path, client: httpx.Client) -> LocalWitness | None:
         pid, url, vkey = int(info["pid"]), str(info["url"]), str(info["vkey"])
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         return None
-    if not _alive(pid) or _vkey_at(url, client) != vkey:
+    if not processes.alive(pid) or _vkey_at(url, client) != vkey:
         return None
     name = vkey.partition("+")[0]
     return LocalWitness(name, vkey, url, data, pid, owned=False)
@@ -238,13 +230,3 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
