@@ -16,7 +16,6 @@ from starlette.middleware.sessions import SessionMiddleware
 from live import api, console, pages
 from live.broadcaster import Broadcaster
 from live.fanout import Fanout
-from live.frames import CaptureSend
 from live.security import SecurityHeaders
 from live.services import open_services
 from live.settings import Settings
@@ -68,4 +67,4 @@ def create_app(settings: Settings) -> Any:
     )
     app.state.services = None
     app.state.live = live
-    return CaptureSend(socketio.ASGIApp(live.sio, other_asgi_app=app))
+    return socketio.ASGIApp(live.sio, other_asgi_app=app)

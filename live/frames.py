@@ -6,9 +6,10 @@ WebSocket framing) once and then written to each watcher's transport as is, with
 task, queue or coroutine per recipient. python-socketio's ``emit(room)`` spends
 78–113 µs per recipient on that path; this spends a few.
 
-``FrameWriter.for_scope`` recognises uvicorn's websockets-sansio connection behind an
-ASGI ``send`` callable. For any other server (or a long-polling client) it returns
-``None`` and the caller falls back to python-socketio's ordinary emit.
+``FrameWriter.for_environ`` recognises uvicorn's websockets-sansio connection behind the
+ASGI ``send`` callable that engineio keeps in its environ. For any other server (or a
+long-polling client) it returns ``None`` and the caller falls back to python-socketio's
+ordinary emit.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ log = logging.getLogger("mvoting.frames")
 #: A client whose unsent data passes this is not reading: it is dropped, so that it
 #: cannot grow the server's memory.
 MAX_BUFFERED = 1 << 20
-
-SEND_KEY = "mvoting.ws_send"
 
 
 def event_frame(event: str, data: Any) -> bytes:
@@ -59,11 +58,12 @@ class FrameWriter:
         self._transport = proto.transport
 
     @classmethod
-    def for_scope(cls, scope: dict[str, Any] | None) -> FrameWriter | None:
-        """A writer for the websocket connection of this ASGI scope, if it is one we know."""
+    def for_environ(cls, environ: dict[str, Any]) -> FrameWriter | None:
+        """A writer for this engineio connection, if it is a websocket we know."""
+        scope = environ.get("asgi.scope")
         if not scope or scope.get("type") != "websocket":
             return None
-        send = scope.get(SEND_KEY)
+        send = environ.get("asgi.send")
         proto = getattr(send, "__self__", None)
         needed = ("transport", "conn", "close_sent", "handshake_complete", "writable")
         if proto is None or not all(hasattr(proto, a) for a in needed):
@@ -88,19 +88,3 @@ class FrameWriter:
             return False
         transport.write(frame)
         return True
-
-
-class CaptureSend:
-    """ASGI middleware: keeps each websocket's ``send`` in its scope, for ``FrameWriter``."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    def __getattr__(self, name: str) -> Any:
-        # Everything else is the wrapped app's (its ``other_asgi_app``, its state).
-        return getattr(self.app, name)
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "websocket":
-            scope[SEND_KEY] = send
-        await self.app(scope, receive, send)

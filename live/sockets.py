@@ -123,7 +123,7 @@ class LiveSockets:
             cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
             token = cookie[DEVICE_COOKIE].value if DEVICE_COOKIE in cookie else None
         device = verify_device(self.svc.secret, token) or new_id(16)
-        writer = FrameWriter.for_scope(environ.get("asgi.scope"))
+        writer = FrameWriter.for_environ(environ)
         self.conns[sid] = Conn(sid, device, writer)
         return True
 

@@ -228,7 +228,7 @@ class LiveServer(socketio.AsyncServer):  # type: ignore[misc]  # python-socketio
         return LiveEngine
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
-        writer = FrameWriter.for_scope(environ.get("asgi.scope"))
+        writer = FrameWriter.for_environ(environ)
         sock = self.eio.sockets.get(eio_sid)
         if writer is not None and type(sock) is AsyncSocket:
             # Connected over websocket directly: take the lean read loop and direct writes.
