@@ -77,3 +77,12 @@ BENCH_ARGS ?=
 .PHONY: bench
 bench: install
 	$(BIN)/python loadtests/bench.py --attendees $(ATTENDEES) --bursts $(BURSTS) $(BENCH_ARGS)
+
+# Scale-out: one web process against two on the same Valkey, one room spread over both
+# (loadtests/README.md, "Two nodes"). Same ATTENDEES and BURSTS as `make bench`.
+#   make bench-scale ATTENDEES=1000 SCALE_ARGS="--procs 2"
+SCALE_ARGS ?=
+
+.PHONY: bench-scale
+bench-scale: install
+	$(BIN)/python loadtests/scale.py --attendees $(ATTENDEES) --bursts $(BURSTS) $(SCALE_ARGS)

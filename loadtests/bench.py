@@ -236,12 +236,18 @@ def _mvoting_bin() -> str:
     return str(exe)
 
 
-def start_mvoting(tmp: Path, redis_url: str) -> Server:
+def start_mvoting(
+    tmp: Path, redis_url: str, *, name: str = "mvoting", worker: bool = True
+) -> Server:
+    """``mvoting serve`` on ``tmp/mvoting``; more nodes of the same data dir and Valkey
+    under other names (``loadtests/scale.py``), e.g. with ``worker=False``."""
     data = tmp / "mvoting"
     port = _free_port()
-    log = tmp / "mvoting.log"
+    log = tmp / f"{name}.log"
     env = _mvoting_env(redis_url)
     cmd = [_mvoting_bin(), "serve", "--data", str(data), "--port", str(port)]
+    if not worker:
+        cmd.append("--no-worker")
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             cmd,
@@ -311,10 +317,10 @@ def start_mvoting(tmp: Path, redis_url: str) -> Server:
             "close_to_final_s": round(time.monotonic() - t0, 1),
         }
 
-    server = Server("mvoting", url, proc, log, next_target, close_and_check)
-    _wait_ready("mvoting", proc, f"{url}/healthz", log)
+    server = Server(name, url, proc, log, next_target, close_and_check)
+    _wait_ready(name, proc, f"{url}/healthz", log)
     workers = _children(proc.pid)
-    if len(workers) == 1:
+    if worker and len(workers) == 1:
         server.side["worker"] = workers[0]
     server.hand = [
         f"REDIS_URL={redis_url} MVOTING_KEY_PREFIX={MV_PREFIX} {_mvoting_bin()} room create "
