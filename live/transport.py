@@ -199,6 +199,10 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]  # engineio is untyped
 
         writer_task = asyncio.ensure_future(writer())
         limit = server.max_http_buffer_size
+        # python-socketio's handler of Engine.IO messages: text messages go straight to
+        # it, as engineio's ``receive`` would send them (with async_handlers off), minus
+        # a Packet object, a log call and a wrapper coroutine per message.
+        on_message = server.handlers.get("message")
         while True:
             try:
                 data = await ws.wait()
@@ -207,7 +211,12 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]  # engineio is untyped
             if data is None or len(data) > limit:
                 break
             try:
-                await self.receive(eio_packet.Packet(encoded_packet=data))
+                if isinstance(data, str) and data[:1] == "4" and on_message is not None:
+                    await on_message(self.sid, data[1:])
+                elif data == "3":  # PONG
+                    self.schedule_ping()
+                else:
+                    await self.receive(eio_packet.Packet(encoded_packet=data))
             except Exception:
                 server.logger.exception("%s: receive error", self.sid)
                 if self.closed:
