@@ -776,14 +776,19 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     if a.attendees < 1 or a.procs < 1 or a.bursts < (0 if a.keep else 1):
         ap.error("--attendees, --procs and --bursts must be at least 1 (--bursts 0 with --keep)")
+    return run_guarded("bench", run, a)
+
+
+def run_guarded(name: str, run: Callable[[argparse.Namespace], int], a: argparse.Namespace) -> int:
+    """Run a benchmark; SIGTERM as Ctrl-C; exit 2 if it cannot start, 130 if interrupted."""
     try:
         with terminate_as_interrupt():
             return run(a)
     except BenchError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
+        print(f"{name}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("bench: interrupted; everything it started is stopped", file=sys.stderr)
+        print(f"{name}: interrupted; everything it started is stopped", file=sys.stderr)
         return 130
 
 

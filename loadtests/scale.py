@@ -52,8 +52,8 @@ from bench import (
     code_version,
     embedded,
     raise_open_files_limit,
+    run_guarded,
     start_mvoting,
-    terminate_as_interrupt,
     wait_quiet,
 )
 
@@ -355,15 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     if not 2 <= a.attendees <= 20_000 or a.procs < 1 or not 1 <= a.bursts <= 20:
         ap.error("--attendees 2..20,000, --bursts 1..20, --procs at least 1")
-    try:
-        with terminate_as_interrupt():
-            return run(a)
-    except BenchError as exc:
-        print(f"scale: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("scale: interrupted; everything it started is stopped", file=sys.stderr)
-        return 130
+    return run_guarded("scale", run, a)
 
 
 if __name__ == "__main__":
