@@ -7,6 +7,9 @@ the Alembic migrations in ``live/migrations``; these tables mirror them for quer
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -137,10 +140,32 @@ def _alembic_config(url: str) -> Any:
 
 
 def migrate_sync(url: str) -> None:
-    """Bring the archive at ``url`` to the newest schema (blocking; own event loop)."""
+    """Bring the archive at ``url`` to the newest schema (blocking; own event loop).
+
+    Every process migrates at start (``serve`` and its worker at the same moment, several
+    nodes at once), so migrations are serialised: on SQLite by a lock file beside the
+    database, on PostgreSQL by a transaction-scoped advisory lock taken in
+    ``migrations/env.py``. The second process then finds the schema at head.
+    """
     from alembic import command
 
-    command.upgrade(_alembic_config(url), "head")
+    with _sqlite_lock(url):
+        command.upgrade(_alembic_config(url), "head")
+
+
+@contextlib.contextmanager
+def _sqlite_lock(url: str) -> Iterator[None]:
+    if not url.startswith("sqlite"):
+        yield
+        return
+    path = Path(url.split("///", 1)[1] + ".migrate.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 async def migrate(url: str) -> None:

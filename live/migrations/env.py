@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from live.db import create_engine, metadata
+
+MIGRATION_LOCK = 0x6D766F74  # "mvot"
 
 
 def _run(connection: Connection) -> None:
@@ -17,6 +20,10 @@ def _run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Nodes starting together wait here for the first one's migration; the lock
+            # goes with the transaction. (SQLite: a lock file, see live/db.py.)
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

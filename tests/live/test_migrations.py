@@ -1,0 +1,72 @@
+"""Processes that start together migrate one empty archive without tripping over each other."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+PROCESSES = 4
+
+
+async def _migrate_at_once(url: str) -> list[tuple[int, bytes]]:
+    code = f"from live.db import migrate_sync; migrate_sync({url!r})"
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", code, stderr=asyncio.subprocess.PIPE
+        )
+        for _ in range(PROCESSES)
+    ]
+    results = []
+    for p in procs:
+        _, err = await p.communicate()
+        results.append((p.returncode or 0, err))
+    return results
+
+
+async def test_sqlite_archive_is_migrated_once(tmp_path: Path) -> None:
+    db = tmp_path / "mvoting.db"
+    results = await _migrate_at_once(f"sqlite+aiosqlite:///{db}")
+    assert [rc for rc, _ in results] == [0] * PROCESSES, [e.decode()[-400:] for _, e in results]
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select version_num from alembic_version").fetchall() == [(_head(),)]
+        tables = {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
+    assert {"hosts", "rooms", "questions", "ballots", "room_hosts", "invitations"} <= tables
+
+
+@pytest.mark.timeout(90)
+async def test_postgresql_archive_is_migrated_once() -> None:
+    try:
+        admin = await asyncpg.connect(**PG, database="test", timeout=5)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        if os.environ.get("MVOTING_SKIP_EXTERNAL") == "1":
+            pytest.skip(f"PostgreSQL at 127.0.0.1:5432 not reachable: {exc}")
+        raise
+    database = f"mvtest_{secrets.token_hex(6)}"
+    await admin.execute(f'CREATE DATABASE "{database}"')
+    try:
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
+        results = await _migrate_at_once(url)
+        assert [rc for rc, _ in results] == [0] * PROCESSES, [e.decode()[-400:] for _, e in results]
+        conn = await asyncpg.connect(**PG, database=database, timeout=5)
+        try:
+            assert await conn.fetch("select version_num from alembic_version") == [(_head(),)]
+        finally:
+            await conn.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.close()
+
+
+def _head() -> str:
+    versions = Path(__file__).resolve().parents[2] / "live" / "migrations" / "versions"
+    names = sorted(p.name for p in versions.glob("[0-9]*.py"))
+    return names[-1].split("_", 1)[0]
