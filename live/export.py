@@ -17,13 +17,16 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from openpyxl import Workbook  # type: ignore[import-untyped]
 
-from live import db, store
+from live import db, i18n, store
 from live.services import Services
+from rooms.errors import N_
 
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-HEADER = ("Option", "Count", "Percent")
+HEADER = (N_("Option"), N_("Count"), N_("Percent"))
+#: How a question's status reads in an export, in the request's language.
+_STATUS = {"draft": N_("draft"), "open": N_("open"), "closed": N_("closed")}
 
 _UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 _NOT_ASCII_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -109,12 +112,18 @@ def summary(room: dict[str, str], results: list[QuestionResult], at_ms: int) -> 
 
 
 def _head(room_title: str, r: QuestionResult, at: datetime) -> list[tuple[str, Any]]:
+    _ = i18n.gettext
+    status = str(r.question.status)
     return [
-        ("Room", room_title),
-        ("Question", r.question.spec.title),
-        ("Status", str(r.question.status)),
-        ("Exported at (UTC)", at),
+        (_("Room title"), room_title),
+        (_("Question"), r.question.spec.title),
+        (_("Status"), _(_STATUS.get(status, status))),
+        (_("Exported at (UTC)"), at),
     ]
+
+
+def _header() -> list[str]:
+    return [i18n.gettext(h) for h in HEADER]
 
 
 def _csv_text(value: str) -> str:
@@ -132,10 +141,10 @@ def csv_bytes(room_title: str, r: QuestionResult, at: datetime) -> bytes:
         text = value.strftime(TIME_FORMAT) if isinstance(value, datetime) else value
         writer.writerow([label, _csv_text(text)])
     writer.writerow([])
-    writer.writerow(HEADER)
+    writer.writerow(_header())
     for o in r.options:
         writer.writerow([_csv_text(o.label), o.count, f"{o.percent:.1f}"])
-    writer.writerow(["Total", r.total])
+    writer.writerow([i18n.gettext("Total"), r.total])
     return buf.getvalue().encode("utf-8-sig")
 
 
@@ -143,16 +152,16 @@ def xlsx_bytes(room_title: str, r: QuestionResult, at: datetime) -> bytes:
     """One sheet, ``Results``; percentages are fractions shown as ``0.0%``. ``at`` is naive UTC."""
     wb = Workbook()
     ws = wb.active
-    ws.title = "Results"
+    ws.title = i18n.gettext("Results")
     for label, value in _head(room_title, r, at):
         ws.append([label, value])
     ws["B4"].number_format = "yyyy-mm-dd hh:mm:ss"
     ws.append([])
-    ws.append(list(HEADER))
+    ws.append(_header())
     for o in r.options:
         ws.append([o.label, o.count, o.count / r.total if r.total else 0.0])
         ws.cell(row=ws.max_row, column=3).number_format = "0.0%"
-    ws.append(["Total", r.total])
+    ws.append([i18n.gettext("Total"), r.total])
     for row in ws.iter_rows():
         for cell in row:
             if isinstance(cell.value, str) and cell.value.startswith("="):

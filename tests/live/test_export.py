@@ -64,7 +64,7 @@ async def test_csv_export_has_a_bom_and_exact_cells(host: Host, lunch: dict[str,
     exported = datetime.strptime(rows[3][1], "%Y-%m-%d %H:%M:%S")  # noqa: DTZ007 (UTC, naive)
     assert before <= exported <= after
     assert rows == [
-        ["Room", "구청 회의"],
+        ["Room title", "구청 회의"],
         ["Question", "점심 메뉴?"],
         ["Status", "closed"],
         ["Exported at (UTC)", rows[3][1]],
@@ -95,7 +95,7 @@ async def test_xlsx_export_has_exact_cells(host: Host, lunch: dict[str, Any]) ->
     exported = values[3][1]
     assert isinstance(exported, datetime) and before <= exported <= after
     assert values == [
-        ["Room", "구청 회의", None],
+        ["Room title", "구청 회의", None],
         ["Question", "점심 메뉴?", None],
         ["Status", "closed", None],
         ["Exported at (UTC)", exported, None],
@@ -194,3 +194,25 @@ async def test_unknown_exports_are_not_found(host: Host, lunch: dict[str, Any]) 
     r = await host.http.get(f"/api/questions/{lunch['q']['id']}/export.pdf")
     assert_error(r, 404, "not_found")
     assert_error(await host.http.get("/api/rooms/nosuch/summary"), 404, "not_found")
+
+
+async def test_exports_speak_the_hosts_language(host: Host, lunch: dict[str, Any]) -> None:
+    qid = lunch["q"]["id"]
+    r = await host.http.get(f"/api/questions/{qid}/export.csv", headers={"accept-language": "ko"})
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert [row[0] for row in rows if row] == [
+        "방 제목",
+        "질문",
+        "상태",
+        "내보낸 시각 (UTC)",
+        "보기",
+        "김밥",
+        "라면",
+        "'=1+1",
+        "총 투표",
+    ]
+    assert rows[2] == ["상태", "마감"] and rows[5] == ["보기", "득표 수", "비율(%)"]
+    r = await host.http.get(f"/api/questions/{qid}/export.xlsx", headers={"accept-language": "ko"})
+    wb = openpyxl.load_workbook(io.BytesIO(r.content))
+    assert wb.sheetnames == ["결과"]
+    assert wb["결과"]["A1"].value == "방 제목" and wb["결과"]["A10"].value == "총 투표"
