@@ -58,7 +58,8 @@ def create_app(settings: Settings) -> Any:
                 secret_key=settings.secret.reveal().decode(),
                 session_cookie="mv_session",
                 same_site="lax",
-                https_only=False,
+                # Behind TLS (a public https URL) the session cookie is Secure.
+                https_only=(settings.public_url or "").startswith("https://"),
             ),
             Middleware(pages.LocaleMiddleware),
         ],

@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from live.services import Services
-from tests.conftest import Node
+from live.settings import Settings
+from tests.conftest import Node, run_node
 
 
 def _csrf(html: str) -> str:
@@ -171,3 +172,23 @@ async def test_unsafe_requests_from_another_site_are_refused(
             assert r.json()["error"]["code"] == "forbidden"
         rooms = (await c.get("/api/rooms")).json()["rooms"]
         assert len(rooms) == (0 if status == 403 else 1)
+
+
+@pytest.mark.parametrize(
+    ("public_url", "secure"),
+    [
+        pytest.param(None, False, id="plain-http"),
+        pytest.param("https://vote.example.org", True, id="behind-tls"),
+    ],
+)
+async def test_the_session_cookie_is_secure_behind_tls(
+    settings: Settings, public_url: str | None, secure: bool
+) -> None:
+    async with (
+        run_node(settings.with_(public_url=public_url)) as node,
+        httpx.AsyncClient(base_url=node.url) as c,
+    ):
+        r = await c.post("/api/hosts", json={"email": "t@example.org", "password": "x" * 9})
+    cookie = r.headers["set-cookie"].lower()
+    assert "mv_session=" in cookie and "httponly" in cookie
+    assert ("; secure" in cookie) is secure
