@@ -165,6 +165,7 @@ async def room_console(request: Request) -> Response:
             "room": room,
             "urls": urls,
             "page_data": data,
+            "live_script": "console.js",
             "qr": qr_svg(join_url(request, svc, room), i18n.gettext("Scan to join")),
         },
     )

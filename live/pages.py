@@ -171,7 +171,14 @@ async def vote_page(request: Request) -> Response:
         )
     data = {"room": room["number"], "key": room["key"], "strings": _js_strings()}
     return render(
-        request, "vote.html", {"title": room["title"], "number": room["number"], "page_data": data}
+        request,
+        "vote.html",
+        {
+            "title": room["title"],
+            "number": room["number"],
+            "page_data": data,
+            "live_script": "vote.js",
+        },
     )
 
 
@@ -210,6 +217,7 @@ async def presenter_page(request: Request) -> Response:
             "short_url": short,
             "qr": qr_svg(url, i18n.gettext("Scan to join")),
             "page_data": data,
+            "live_script": "present.js",
         },
     )
 
