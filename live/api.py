@@ -196,6 +196,7 @@ async def add_question(request: Request) -> Response:
         description=data.get("description", ""),
         scale=data.get("scale", 5),
         image=data.get("image", ""),
+        receipts=data.get("receipts", True),
     )
     svc = _svc(request)
     _check_images(svc, spec)

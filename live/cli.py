@@ -122,6 +122,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="VKEY",
         help="also witness this log (its key name is its origin); repeat for more",
     )
+    wi.add_argument(
+        "--operator",
+        action="append",
+        default=[],
+        metavar="VKEY",
+        help="also let this operator register logs under its key name (POST /add-log); "
+        "repeat for more",
+    )
     wi.set_defaults(func=cmd_witness)
     return p
 
@@ -351,6 +359,7 @@ def cmd_witness(settings: Settings, args: argparse.Namespace) -> int:
             name=args.name,
             default_name=f"{socket.gethostname()}:{args.port}",
             logs=args.log,
+            operators=args.operator,
         )
     except WitnessSetupError as exc:
         print(f"mvoting: {exc}", file=sys.stderr)

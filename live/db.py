@@ -59,6 +59,8 @@ questions = sa.Table(
     sa.Column("archived_count", sa.Integer, nullable=True),
     sa.Column("tally_total", sa.Integer, nullable=True),
     sa.Column("finalized_ms", sa.BigInteger, nullable=True),
+    # The poll's current transparency log (``ledger_logs.id``); a reset starts another.
+    sa.Column("log_id", sa.String(32), nullable=True),
 )
 
 #: Who may run a room: its owner and the co-hosts who accepted an invitation.
@@ -101,7 +103,59 @@ ballots = sa.Table(
     sa.Column("cast_ms", sa.BigInteger, nullable=False),
     sa.Column("nonce", sa.String(32), nullable=False),
     sa.Column("receipt", sa.String(64), nullable=False),
+    sa.Column("leaf_index", sa.Integer, nullable=True),  #: the ballot's entry in the log
     sa.UniqueConstraint("question_id", "ballot_id", name="uq_ballots_question_ballot"),
+)
+
+#: One transparency log per poll (``rooms.ledger``); ``size`` counts its entries.
+ledger_logs = sa.Table(
+    "ledger_logs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("question_id", sa.String(32), nullable=False, index=True),
+    sa.Column("origin", sa.String(300), nullable=False, unique=True),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("receipts", sa.Boolean, nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("verification", sa.String(16), nullable=True),
+    sa.Column("problem", sa.String(32), nullable=True),
+    sa.Column("problem_fields", sa.JSON, nullable=True),
+    sa.Column("verified_ms", sa.BigInteger, nullable=True),
+)
+
+#: A log's entries in order; ``stream_id`` makes appending a re-read entry a no-op.
+ledger_entries = sa.Table(
+    "ledger_entries",
+    metadata,
+    sa.Column("log_id", sa.String(32), sa.ForeignKey("ledger_logs.id"), nullable=False),
+    sa.Column("idx", sa.Integer, nullable=False),
+    sa.Column("stream_id", sa.String(40), nullable=False),
+    sa.Column("entry", sa.LargeBinary, nullable=False),
+    sa.Column("leaf_hash", sa.String(64), nullable=False, index=True),
+    sa.PrimaryKeyConstraint("log_id", "idx", name="pk_ledger_entries"),
+    sa.UniqueConstraint("log_id", "stream_id", name="uq_ledger_entries_stream"),
+)
+
+#: The checkpoints the log signed, each with the cosignatures gathered for it.
+ledger_checkpoints = sa.Table(
+    "ledger_checkpoints",
+    metadata,
+    sa.Column("log_id", sa.String(32), sa.ForeignKey("ledger_logs.id"), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("root", sa.String(64), nullable=False),
+    sa.Column("note", sa.LargeBinary, nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("log_id", "size", name="pk_ledger_checkpoints"),
+)
+
+#: The size each witness last cosigned for a log: the old size of the next request.
+ledger_witnessed = sa.Table(
+    "ledger_witnessed",
+    metadata,
+    sa.Column("log_id", sa.String(32), sa.ForeignKey("ledger_logs.id"), nullable=False),
+    sa.Column("witness", sa.String(200), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("log_id", "witness", name="pk_ledger_witnessed"),
 )
 
 

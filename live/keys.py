@@ -36,7 +36,8 @@ class Keys:
         return f"{self.prefix}{{q:{question_id}}}:{part}"
 
     def question(self, question_id: str) -> str:
-        """Hash: status, revealed, n, max, room, version, def (public JSON)."""
+        """Hash: status, revealed, n, max, room, version, def (public JSON), log (its
+        ledger log id, once opened), verification (JSON, once its closed log is judged)."""
         return self._q(question_id, "meta")
 
     def voters(self, question_id: str) -> str:
@@ -55,6 +56,10 @@ class Keys:
 
     def dead_letter(self, question_id: str) -> str:
         return self._q(question_id, "dead")
+
+    def ledger_lease(self, question_id: str) -> str:
+        """The worker that appends the question's ballots to its log (one at a time)."""
+        return self._q(question_id, "lease")
 
     # archive worker
     def archiving(self) -> str:

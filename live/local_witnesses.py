@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 
 from live import processes
-from live.witness import add_log
+from live.witness import add_log, add_operator
 from rooms.cosignature import CosignatureVerifier
 from rooms.notes import Ed25519Verifier
 from rooms.tlog_policy import Policy, PolicyGroup, PolicyLog, PolicyWitness
@@ -82,6 +82,11 @@ class LocalWitnesses:
         for witness in self.witnesses:
             add_log(witness.data, vkey)
 
+    def add_operator(self, vkey: str) -> None:
+        """Let the operator ``vkey`` register logs at every local witness (read at once)."""
+        for witness in self.witnesses:
+            add_operator(witness.data, vkey)
+
     def stop(self) -> None:
         for witness in self.witnesses:
             witness.stop()
@@ -94,12 +99,15 @@ def start_local_witnesses(
     threshold: int = 3,
     logs: Sequence[str] = (),
     timeout: float = 20.0,
+    operators: Sequence[str] = (),
 ) -> LocalWitnesses:
     """Start (or find) ``count`` witnesses under ``data_dir`` and write ``DATA/policy``.
 
     ``logs`` are the log vkeys every witness trusts (more can be added later with
-    ``LocalWitnesses.add_log``); they are the policy's log lines too. On failure, the
-    witnesses started so far are stopped.
+    ``LocalWitnesses.add_log``); they are the policy's log lines too. ``operators`` are
+    the operator vkeys every witness lets register logs in their namespace (``POST
+    /add-log``; more with ``LocalWitnesses.add_operator``). On failure, the witnesses
+    started so far are stopped.
     """
     witnesses: list[LocalWitness] = []
     launched: list[_Launch] = []
@@ -110,6 +118,8 @@ def start_local_witnesses(
                 data = data_dir / f"witness-{number}"
                 for vkey in logs:
                     add_log(data, vkey)
+                for vkey in operators:
+                    add_operator(data, vkey)
                 running = _find_running(data, client)
                 if running is None:  # all start at once; the loop below waits for them
                     launched.append(_launch(data, f"witness-{number}.local"))

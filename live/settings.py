@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from rooms.notes import is_key_name
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,28 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MVOTING_REDIS_POOL", "256", "Redis connections per process (a burst needs many)."),
     Setting("MVOTING_TALLY_INTERVAL_MS", "100", "Least time between two tallies of a question."),
     Setting("MVOTING_LOG_LEVEL", "info", "Log level: debug, info, warning, error."),
+    Setting(
+        "MVOTING_LEDGER_NAME",
+        "",
+        "Name of the ledger, the prefix of every poll log's origin; empty: "
+        "<public URL host and path>/ledger, or mvoting.localhost/ledger.",
+    ),
+    Setting(
+        "MVOTING_LEDGER_POLICY",
+        "",
+        "C2SP tlog-policy file of the witnesses and their quorum; empty: DATA/policy "
+        "(written by the local witnesses).",
+    ),
+    Setting(
+        "MVOTING_LOCAL_WITNESSES",
+        "4",
+        "Witnesses `serve` starts on this machine (3-of-4 quorum) when no policy is set; 0: none.",
+    ),
+    Setting(
+        "MVOTING_CHECKPOINT_INTERVAL_MS",
+        "2000",
+        "Least time between two signed checkpoints of a poll's log while ballots arrive.",
+    ),
 )
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
 
@@ -74,6 +99,14 @@ class Settings:
     redis_pool: int
     tally_interval: float
     log_level: str
+    ledger_name: str = "mvoting.localhost/ledger"
+    ledger_policy: Path | None = None  #: None: DATA/policy, if the local witnesses wrote it
+    local_witnesses: int = 4
+    checkpoint_interval: float = 2.0
+
+    @property
+    def policy_path(self) -> Path:
+        return self.ledger_policy or self.data_dir / "policy"
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -144,7 +177,20 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
         redis_pool=integer("MVOTING_REDIS_POOL", 4),
         tally_interval=integer("MVOTING_TALLY_INTERVAL_MS", 10) / 1000,
         log_level=level,
+        ledger_name=_ledger_name(get("MVOTING_LEDGER_NAME"), get("MVOTING_PUBLIC_URL")),
+        ledger_policy=Path(get("MVOTING_LEDGER_POLICY")) if get("MVOTING_LEDGER_POLICY") else None,
+        local_witnesses=integer("MVOTING_LOCAL_WITNESSES", 0),
+        checkpoint_interval=integer("MVOTING_CHECKPOINT_INTERVAL_MS", 10) / 1000,
     )
+
+
+def _ledger_name(configured: str, public_url: str) -> str:
+    """The ledger's name: a log's origin is ``<name>/<log id>`` (a schema-less URL)."""
+    name = configured or urlsplit(public_url).netloc + urlsplit(public_url).path.rstrip("/")
+    name = configured or (f"{name}/ledger" if name else "mvoting.localhost/ledger")
+    if not is_key_name(name):
+        raise SettingsError(f"MVOTING_LEDGER_NAME is a note key name (no spaces or '+'): {name!r}")
+    return name
 
 
 def _async_url(url: str) -> str:

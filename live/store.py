@@ -20,6 +20,7 @@ from live.clock import new_id, now_ms
 from live.services import Services
 from rooms.cohosts import Role
 from rooms.errors import ErrorCode, VotingError
+from rooms.ledger import log_origin
 from rooms.questions import Action, QuestionSpec, QuestionState, Status, apply_action
 from rooms.visibility import Visibility
 
@@ -55,6 +56,9 @@ class LiveQuestion:
     spec: QuestionSpec
     status: Status
     revealed: bool
+    log_id: str | None = None  #: the poll's transparency log, once it opened
+    #: ``{"status", "problem", "reason"}`` once the worker judged the closed poll's log
+    verification: dict[str, Any] | None = None
 
     @property
     def closed(self) -> bool:
@@ -66,6 +70,8 @@ class LiveQuestion:
             **self.spec.as_dict(),
             "status": str(self.status),
             "revealed": self.revealed,
+            "log": self.log_id,
+            "verification": self.verification,
         }
 
 
@@ -207,10 +213,12 @@ async def question_ids(svc: Services, room_id: str) -> list[str]:
 async def load_questions(svc: Services, ids: list[str]) -> list[LiveQuestion]:
     pipe = svc.redis.pipeline(transaction=False)
     for qid in ids:
-        pipe.hmget(svc.keys.question(qid), "room", "def", "status", "revealed")
+        pipe.hmget(
+            svc.keys.question(qid), "room", "def", "status", "revealed", "log", "verification"
+        )
     rows = await pipe.execute()
     out = []
-    for qid, (room, spec, status, revealed) in zip(ids, rows, strict=True):
+    for qid, (room, spec, status, revealed, log_id, verdict) in zip(ids, rows, strict=True):
         if spec is None:
             continue
         out.append(
@@ -220,6 +228,8 @@ async def load_questions(svc: Services, ids: list[str]) -> list[LiveQuestion]:
                 QuestionSpec.from_dict(orjson.loads(spec)),
                 Status(status),
                 revealed == "1",
+                log_id or None,
+                orjson.loads(verdict) if verdict else None,
             )
         )
     return out
@@ -257,19 +267,36 @@ async def act(svc: Services, qid: str, action: Action) -> LiveQuestion:
     new = apply_action(QuestionState(q.status, q.revealed), action)
     if action is Action.RESET:
         await _check_drained(svc, q)
+    at = now_ms()
+    # A poll's first opening starts its transparency log; a reset ends it (the next
+    # opening starts another, since witnesses never see a log shrink).
+    log_id = q.log_id or (secrets.token_hex(8) if action is Action.OPEN else None)
     async with svc.engine.begin() as conn:
         values: dict[str, Any] = {"status": str(new.status), "revealed": new.revealed}
         if action is Action.OPEN:
-            values["opened_ms"] = now_ms()
+            values.update(opened_ms=at, log_id=log_id)
+            if q.log_id is None and log_id is not None:
+                await conn.execute(
+                    db.ledger_logs.insert().values(
+                        id=log_id,
+                        question_id=qid,
+                        origin=log_origin(svc.settings.ledger_name, log_id),
+                        size=0,
+                        receipts=q.spec.receipts,
+                        created_ms=at,
+                    )
+                )
         elif action is Action.CLOSE:
-            values["closed_ms"] = now_ms()
+            values["closed_ms"] = at
         elif action is Action.RESET:
+            log_id = None
             values.update(
                 opened_ms=None,
                 closed_ms=None,
                 archived_count=None,
                 tally_total=None,
                 finalized_ms=None,
+                log_id=None,
             )
             await conn.execute(db.ballots.delete().where(db.ballots.c.question_id == qid))
         await conn.execute(db.questions.update().where(db.questions.c.id == qid).values(**values))
@@ -281,6 +308,7 @@ async def act(svc: Services, qid: str, action: Action) -> LiveQuestion:
             str(new.status),
             "1" if new.revealed else "0",
             "1" if action is Action.RESET else "0",
+            *_ledger_marker(svc, q, action, at, log_id),
         ],
     )
     if not applied:
@@ -291,11 +319,29 @@ async def act(svc: Services, qid: str, action: Action) -> LiveQuestion:
     # The definition as it is now: a draft edited since we read it opens as edited.
     fresh = await load_question(svc, qid)
     spec = fresh.spec if fresh is not None else q.spec
-    updated = LiveQuestion(qid, q.room_id, spec, new.status, new.revealed)
+    updated = LiveQuestion(qid, q.room_id, spec, new.status, new.revealed, log_id)
     await publish_question(svc, updated, reset=action is Action.RESET)
     # A forced snapshot: after a reset the zeros, after a reveal the counts, at once.
     await snapshot(svc, qid, force=True)
     return updated
+
+
+def _ledger_marker(
+    svc: Services, q: LiveQuestion, action: Action, at: int, log_id: str | None
+) -> list[str]:
+    """What the transition writes into the ballot stream for the ledger (``lua/transition``).
+
+    An opening carries the definition and the log; a closing is marked in the same atomic
+    step that stops ballots, so every ballot accepted precedes it in the stream, and the
+    script records the tally at that moment.
+    """
+    if action is Action.OPEN and log_id is not None:
+        origin = log_origin(svc.settings.ledger_name, log_id)
+        definition = orjson.dumps(q.spec.as_dict()).decode()
+        return ["open", str(at), log_id, origin, definition]
+    if action is Action.CLOSE:
+        return ["close", str(at), str(len(q.spec.options))]
+    return [""]
 
 
 async def _check_drained(svc: Services, q: LiveQuestion) -> None:

@@ -17,6 +17,12 @@ HTTP (the submission and the monitoring prefix are both the root)::
                                          "Monitor Retrieval Mechanism": the latest
                                          checkpoint cosigned, with the log's signatures
                                          that verified and ours; 404 if none
+    POST /add-log                        a log operator registers a new log: body a
+                                         registration note (``rooms.log_registration``,
+                                         64 KiB at most, else 413). 200: ``added\n``, or
+                                         ``known\n`` if the log was there already; 400,
+                                         403: a sentence and a newline, ``text/plain``;
+                                         405 for another method
     GET /                                the witness's vkey and a newline
 
 Files, under ``DATA/witness/``:
@@ -26,8 +32,10 @@ Files, under ``DATA/witness/``:
   witness keeps its name for life, and ``--name`` must repeat it;
 - ``logs``: the logs it witnesses, one ``log <vkey> [<url>]`` line each, as in a
   tlog-policy (the URL is ignored); the key's name is the log's origin ("Defining a
-  log"). Re-read when it changes, so logs are added while it runs (``add_log``);
-  ``--log`` adds more for one run;
+  log"). Also the operators that may register logs in their namespace (``POST /add-log``),
+  one ``operator <vkey>`` line each. Re-read when it changes, so logs and operators are
+  added while it runs (``add_log``, ``add_operator``, or a registration); ``--log`` and
+  ``--operator`` add more for one run;
 - ``state.db``: SQLite, the latest cosigned checkpoint per origin.
 
 Concurrent requests for one origin are serialised by an ``asyncio.Lock``, and the record
@@ -49,6 +57,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -58,6 +67,7 @@ from starlette.routing import Route
 
 from rooms.cosignature import Cosigner
 from rooms.ledger_errors import NoteKeyError
+from rooms.log_registration import RegistrationError, open_registration
 from rooms.notes import Ed25519Signer, Ed25519Verifier, format_note
 from rooms.tlog_witness import (
     SIZE_MEDIA_TYPE,
@@ -72,13 +82,13 @@ from rooms.tlog_witness import (
 
 log = logging.getLogger("mvoting.witness")
 
-#: The largest add-checkpoint body read: a checkpoint with a few hundred signature lines
-#: and 63 proof lines is well below it.
+#: The largest request body read: an add-checkpoint request with a few hundred signature
+#: lines and 63 proof lines is well below it, a registration far below.
 MAX_BODY = 64 * 1024
 
 
 class WitnessSetupError(Exception):
-    """The witness cannot start: a bad key file, name, or log key."""
+    """The witness cannot start: a bad key file, name, log key or operator key."""
 
 
 # --- files ---------------------------------------------------------------------------------
@@ -127,23 +137,57 @@ def load_cosigner(home: Path, name: str | None, default_name: str) -> Cosigner:
 def add_log(data_dir: Path, vkey: str) -> bool:
     """Trust the log ``vkey`` (its name is its origin) in the witness of ``data_dir``.
 
-    Writes ``DATA/witness/logs`` whole (temporary file, fsync, rename) under a file lock,
-    so a running witness reads it before or after, never half; it picks it up at its next
+    Writes a ``log`` line (``_add_line``); a running witness picks it up at its next
     request. Returns False if the log was there already.
     """
     parse_log_key(vkey)
-    home = witness_home(data_dir)
+    return _add_line(witness_home(data_dir), "log", vkey)
+
+
+def add_operator(data_dir: Path, vkey: str) -> bool:
+    """Let the operator ``vkey`` register logs under its name at the witness of ``data_dir``.
+
+    Writes an ``operator`` line (``_add_line``); a running witness picks it up at its next
+    request. Returns False if the operator was there already.
+    """
+    parse_operator_key(vkey)
+    return _add_line(witness_home(data_dir), "operator", vkey)
+
+
+def parse_log_key(vkey: str) -> Ed25519Verifier:
+    """A log's vkey: an Ed25519 note key (type 0x01) named after the log's origin."""
+    return _parse_key(vkey, "a log key")
+
+
+def parse_operator_key(vkey: str) -> Ed25519Verifier:
+    """An operator's vkey: an Ed25519 note key (type 0x01) named after its namespace."""
+    return _parse_key(vkey, "an operator key")
+
+
+def _parse_key(vkey: str, what: str) -> Ed25519Verifier:
+    try:
+        return Ed25519Verifier.from_vkey(vkey)
+    except NoteKeyError as error:
+        raise WitnessSetupError(f"not {what}: {error}") from None
+
+
+def _add_line(home: Path, kind: str, vkey: str) -> bool:
+    """Append ``<kind> <vkey>`` to ``home/logs`` unless a line says it already.
+
+    Writes the file whole (temporary file, fsync, rename) under a file lock, so writers
+    in any process take turns and a running witness reads it before or after, never half.
+    """
     home.mkdir(parents=True, exist_ok=True)
     path = home / "logs"
     with _locked(home / "logs.lock"):
         text = path.read_text() if path.exists() else ""
-        if any(line.split()[1:2] == [vkey] for line in text.splitlines()):
+        if any(line.split()[:2] == [kind, vkey] for line in text.splitlines()):
             return False
         if text and not text.endswith("\n"):
             text += "\n"
         temporary = path.with_suffix(".tmp")
         with open(temporary, "w") as f:
-            f.write(f"{text}log {vkey}\n")
+            f.write(f"{text}{kind} {vkey}\n")
             f.flush()
             os.fsync(f.fileno())
         temporary.replace(path)
@@ -151,32 +195,35 @@ def add_log(data_dir: Path, vkey: str) -> bool:
     return True
 
 
-def parse_log_key(vkey: str) -> Ed25519Verifier:
-    """A log's vkey: an Ed25519 note key (type 0x01) named after the log's origin."""
-    try:
-        return Ed25519Verifier.from_vkey(vkey)
-    except NoteKeyError as error:
-        raise WitnessSetupError(f"not a log key: {error}") from None
-
-
 class LogKeys:
-    """The log keys a witness trusts, by origin: fixed ones and the ``logs`` file's.
+    """The keys a witness trusts: logs by origin, and operators; fixed ones and the file's.
 
-    The file is read again when its size, time or inode changes; a file that does not
-    parse then is logged and the previous list kept, so a bad edit refuses no log.
+    The ``logs`` file is read again when its size, time or inode changes; a file that does
+    not parse then is logged and the previous lists kept, so a bad edit refuses no log.
     """
 
-    def __init__(self, path: Path, fixed: Iterable[str] = ()) -> None:
+    def __init__(
+        self, path: Path, fixed: Iterable[str] = (), operators: Iterable[str] = ()
+    ) -> None:
         self._path = path
-        self._fixed = [parse_log_key(vkey) for vkey in fixed]
+        self._fixed = _Trusted(
+            [parse_log_key(vkey) for vkey in fixed],
+            [parse_operator_key(vkey) for vkey in operators],
+        )
         self._seen: tuple[int, int, int] | None = None
         self._by_origin: dict[str, tuple[Ed25519Verifier, ...]] = {}
+        self._operators: tuple[Ed25519Verifier, ...] = ()
         self._index(self._read(strict=True))
 
     def for_origin(self, origin: str) -> tuple[Ed25519Verifier, ...]:
         """The keys trusted for ``origin`` (none: the witness does not know the log)."""
         self._reload()
         return self._by_origin.get(origin, ())
+
+    def operators(self) -> tuple[Ed25519Verifier, ...]:
+        """The operator keys trusted to register logs in their namespace."""
+        self._reload()
+        return self._operators
 
     def _reload(self) -> None:
         try:
@@ -188,36 +235,54 @@ class LogKeys:
             with contextlib.suppress(WitnessSetupError):
                 self._index(self._read(strict=False))
 
-    def _read(self, strict: bool) -> list[Ed25519Verifier]:
+    def _read(self, strict: bool) -> _Trusted:
+        read = _Trusted([], [])
         try:
             stat = self._path.stat()
             text = self._path.read_text()
         except FileNotFoundError:
             self._seen = None
-            return []
+            return read
         self._seen = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        keys = []
         for number, line in enumerate(text.splitlines(), start=1):
-            items = line.split()
-            if not items or items[0].startswith("#"):
-                continue
             try:
-                if items[0] != "log" or len(items) not in (2, 3):
-                    raise WitnessSetupError(f"not a line 'log <vkey> [<url>]': {line!r}")
-                keys.append(parse_log_key(items[1]))
+                read.add(line)
             except WitnessSetupError as error:
                 message = f"{self._path}, line {number}: {error}"
                 if strict:
                     raise WitnessSetupError(message) from None
                 log.error("%s; keeping the logs read before", message)
                 raise
-        return keys
+        return read
 
-    def _index(self, keys: list[Ed25519Verifier]) -> None:
+    def _index(self, read: _Trusted) -> None:
         by_origin: dict[str, dict[Ed25519Verifier, None]] = {}
-        for key in (*self._fixed, *keys):
+        for key in (*self._fixed.logs, *read.logs):
             by_origin.setdefault(key.name, {})[key] = None
         self._by_origin = {origin: tuple(found) for origin, found in by_origin.items()}
+        self._operators = tuple(dict.fromkeys((*self._fixed.operators, *read.operators)))
+
+
+@dataclass
+class _Trusted:
+    """Log and operator keys, in the order read."""
+
+    logs: list[Ed25519Verifier]
+    operators: list[Ed25519Verifier]
+
+    def add(self, line: str) -> None:
+        """Add the key of one line of a ``logs`` file (blank lines and comments: none)."""
+        items = line.split()
+        if not items or items[0].startswith("#"):
+            return
+        if items[0] == "log" and len(items) in (2, 3):
+            self.logs.append(parse_log_key(items[1]))
+        elif items[0] == "operator" and len(items) == 2:
+            self.operators.append(parse_operator_key(items[1]))
+        else:
+            raise WitnessSetupError(
+                f"not a line 'log <vkey> [<url>]' or 'operator <vkey>': {line!r}"
+            )
 
 
 class CheckpointStore:
@@ -317,12 +382,18 @@ def origin_hash(origin: str) -> str:
 
 
 class Witness:
-    """Checks add-checkpoint requests, records the checkpoints it cosigns, cosigns them."""
+    """Checks add-checkpoint requests, records the checkpoints it cosigns, cosigns them.
 
-    def __init__(self, cosigner: Cosigner, logs: LogKeys, store: CheckpointStore) -> None:
+    Also registers the logs its operators announce, in the logs file of ``data_dir``.
+    """
+
+    def __init__(
+        self, cosigner: Cosigner, logs: LogKeys, store: CheckpointStore, data_dir: Path
+    ) -> None:
         self.cosigner = cosigner
         self.logs = logs
         self.store = store
+        self.data_dir = data_dir
         self._locks: dict[str, asyncio.Lock] = {}
 
     @property
@@ -363,18 +434,39 @@ class Witness:
         log.info("cosigned %s at size %d", checkpoint.origin, checkpoint.size)
         return (cosignature.line() + "\n").encode()
 
+    async def register_log(self, body: bytes) -> bool:
+        """Trust the log that the registration ``body`` names: True if new, False if known.
+
+        Raises ``RegistrationError`` unless a trusted operator signed it for a log in its
+        namespace. The log is in the logs file (``add_log``) before this returns, so this
+        witness and any other on its data dir cosign its checkpoints from their next request.
+        """
+        log_key = open_registration(body, self.logs.operators())
+        added = await asyncio.to_thread(add_log, self.data_dir, log_key.vkey())
+        if added:
+            log.info("registered log %s", log_key.vkey())
+        return added
+
     def close(self) -> None:
         self.store.close()
 
 
 def open_witness(
-    data_dir: Path, *, name: str | None, default_name: str, logs: Iterable[str] = ()
+    data_dir: Path,
+    *,
+    name: str | None,
+    default_name: str,
+    logs: Iterable[str] = (),
+    operators: Iterable[str] = (),
 ) -> Witness:
-    """The witness of ``data_dir``: its key (created if new), logs and state."""
+    """The witness of ``data_dir``: its key (created if new), logs, operators and state.
+
+    ``logs`` and ``operators`` are trusted besides those of the logs file, for this run.
+    """
     home = witness_home(data_dir)
     cosigner = load_cosigner(home, name, default_name)
-    keys = LogKeys(home / "logs", logs)
-    return Witness(cosigner, keys, CheckpointStore(home / "state.db"))
+    keys = LogKeys(home / "logs", logs, operators)
+    return Witness(cosigner, keys, CheckpointStore(home / "state.db"), data_dir)
 
 
 # --- HTTP ----------------------------------------------------------------------------------
@@ -393,12 +485,22 @@ def create_witness_app(witness: Witness) -> Starlette:
     async def add_checkpoint(request: Request) -> Response:
         body = await _read_body(request)
         if body is None:
-            return _text(413, f"the request body is larger than {MAX_BODY} bytes")
+            return _too_large()
         try:
             lines = await witness.add_checkpoint(body)
         except WitnessRefusal as refusal:
             return refusal_response(refusal)
         return Response(lines, 200, headers={"content-type": "text/plain; charset=utf-8"})
+
+    async def register_log(request: Request) -> Response:
+        body = await _read_body(request)
+        if body is None:
+            return _too_large()
+        try:
+            added = await witness.register_log(body)
+        except RegistrationError as error:
+            return _text(error.status, str(error))
+        return _text(200, "added" if added else "known")
 
     async def monitor_checkpoint(request: Request) -> Response:
         note = await asyncio.to_thread(witness.store.note, request.path_params["origin_hash"])
@@ -413,6 +515,7 @@ def create_witness_app(witness: Witness) -> Starlette:
         routes=[
             Route("/", info, methods=["GET"]),
             Route("/add-checkpoint", add_checkpoint, methods=["POST"]),
+            Route("/add-log", register_log, methods=["POST"]),
             Route("/{origin_hash:str}/checkpoint", monitor_checkpoint, methods=["GET"]),
         ],
         lifespan=lifespan,
@@ -431,6 +534,10 @@ def refusal_response(refusal: WitnessRefusal) -> Response:
 
 def _text(status: int, message: str) -> Response:
     return PlainTextResponse(message + "\n", status)
+
+
+def _too_large() -> Response:
+    return _text(413, f"the request body is larger than {MAX_BODY} bytes")
 
 
 async def _read_body(request: Request) -> bytes | None:

@@ -9,9 +9,15 @@ stream entry id), and acknowledges them only after the commit. So:
 - entries a dead consumer left pending are taken over with ``XAUTOCLAIM``;
 - an entry the archive refuses goes to the question's dead-letter stream, never nowhere.
 
+The stream also carries the question's openings and closings (``lua/transition.lua``):
+with its ballots, in stream order, they are the entries of the poll's transparency log,
+appended in the transaction that archives the ballots (``live.ledger``). For the order to
+be the stream's, one worker at a time follows a question: it holds the question's lease,
+and a worker taking over an expired lease first claims every entry left pending.
+
 When a question is closed and nothing of its stream is left unread or pending, the
-worker records ``archived_count`` and ``tally_total`` on the question and stops
-following it.
+worker records ``archived_count`` and ``tally_total`` on the question, has the log judged
+(``Ledger.verify``), and stops following it once the verdict is not pending.
 """
 
 from __future__ import annotations
@@ -21,18 +27,23 @@ import logging
 import socket
 from typing import Any
 
+import orjson
 import redis.exceptions
 import sqlalchemy as sa
 
 from live import db
 from live.clock import now_ms
 from live.keys import ARCHIVE_GROUP
+from live.ledger import Item, Ledger
 from live.services import Services
+from rooms.ballots import Ballot
+from rooms.ledger import Problem, Verification, closing_entry, opening_entry
 
 log = logging.getLogger("mvoting.worker")
 
 BATCH = 500
 CLAIM_IDLE_MS = 30_000
+LEASE_MS = 10_000  # a worker that stops renewing its lease loses its questions after this
 IDLE_POLL = 0.5  # seconds between passes when nothing arrives
 
 
@@ -49,14 +60,18 @@ class ArchiveWorker:
         poll: float = 0.05,
         batch: int = BATCH,
         claim_idle_ms: int = CLAIM_IDLE_MS,
+        lease_ms: int = LEASE_MS,
     ) -> None:
         self.svc = svc
         self.name = name or default_name()
         self.poll = poll
         self.batch = batch
         self.claim_idle_ms = claim_idle_ms
+        self.lease_ms = lease_ms
+        self.ledger = Ledger(svc)
         self._groups: set[str] = set()
         self._recovered: set[str] = set()
+        self._taken_over: set[str] = set()
 
     async def run(self) -> None:
         """Pass over the streams for ever: quickly while ballots flow, slowly when idle.
@@ -66,6 +81,12 @@ class ArchiveWorker:
         ack anyway: a burst's first ballots wait at most that long for their row).
         """
         log.info("archive worker %s started", self.name)
+        try:
+            await self._run()
+        finally:
+            await self.ledger.aclose()
+
+    async def _run(self) -> None:
         backoff = 0.1
         pause = self.poll
         while True:
@@ -88,8 +109,20 @@ class ArchiveWorker:
         """One pass over every followed question; True if any ballot was archived."""
         busy = False
         for qid in sorted(await self.svc.redis.smembers(self.svc.keys.archiving())):
-            busy |= await self.drain(qid)
+            if await self._hold_lease(qid):
+                busy |= await self.drain(qid)
         return busy
+
+    async def _hold_lease(self, qid: str) -> bool:
+        """Take or renew the question's lease; False if another worker holds it."""
+        r, key = self.svc.redis, self.svc.keys.ledger_lease(qid)
+        if await r.set(key, self.name, nx=True, px=self.lease_ms):
+            self._taken_over.add(qid)
+            return True
+        if await r.get(key) == self.name:
+            await r.pexpire(key, self.lease_ms)
+            return True
+        return False
 
     async def drain(self, qid: str) -> bool:
         r, k = self.svc.redis, self.svc.keys
@@ -102,15 +135,22 @@ class ArchiveWorker:
             while entries := await self._read(qid, "0"):
                 archived |= await self._archive(qid, entries)
             self._recovered.add(qid)
-        _, claimed, _ = await r.xautoclaim(
-            stream,
-            ARCHIVE_GROUP,
-            self.name,
-            min_idle_time=self.claim_idle_ms,
-            start_id="0-0",
-            count=self.batch,
-        )
-        archived |= await self._archive(qid, claimed)
+        # Taking over the lease, what others left pending comes first, whatever its age:
+        # their holder let the lease expire, so it no longer reads them.
+        idle = 0 if qid in self._taken_over else self.claim_idle_ms
+        while True:
+            _, claimed, _ = await r.xautoclaim(
+                stream,
+                ARCHIVE_GROUP,
+                self.name,
+                min_idle_time=idle,
+                start_id="0-0",
+                count=self.batch,
+            )
+            archived |= await self._archive(qid, claimed)
+            if len(claimed) < self.batch:
+                break
+        self._taken_over.discard(qid)
         while True:
             entries = await self._read(qid, ">")
             if not entries:
@@ -150,31 +190,24 @@ class ArchiveWorker:
     async def _archive(self, qid: str, entries: list[Any]) -> bool:
         if not entries:
             return False
-        rows, dead = [], []
+        items, dead = [], []
         for eid, fields in entries:
             try:
-                rows.append(
-                    {
-                        "question_id": qid,
-                        "ballot_id": eid,
-                        "voter_ref": fields["v"],
-                        "choices": [int(c) for c in fields["c"].split(",")],
-                        "cast_ms": int(fields["t"]),
-                        "nonce": fields["n"],
-                        "receipt": fields["r"],
-                    }
-                )
-            except (KeyError, ValueError):
+                items.append(_item(qid, eid, fields))
+            except (KeyError, ValueError, TypeError, orjson.JSONDecodeError):
                 dead.append((eid, fields))
-        if rows:
+        log_id = None
+        if items:
             async with self.svc.engine.begin() as conn:
-                await conn.execute(db.insert_ignoring_duplicates(conn, db.ballots), rows)
+                log_id = await self.ledger.append(conn, qid, items)
         r, k = self.svc.redis, self.svc.keys
         for eid, fields in dead:
             log.error("ballot %s of %s refused by the archive; kept in dead letters", eid, qid)
             await r.xadd(k.dead_letter(qid), {"id": eid, **fields})
         # Acknowledge only after the commit: an unacknowledged entry is read again.
         await r.xack(k.stream(qid), ARCHIVE_GROUP, *[eid for eid, _ in entries])
+        if log_id is not None:
+            await self.ledger.after_append(log_id)
         return True
 
     async def _finalize_if_closed(self, qid: str) -> None:
@@ -185,7 +218,9 @@ class ArchiveWorker:
         pending = await r.xpending(k.stream(qid), ARCHIVE_GROUP)
         if pending["pending"]:
             return
-        total = int(await r.hget(k.tally(qid), "total") or 0)
+        tally, options = await r.hgetall(k.tally(qid)), await r.hget(k.question(qid), "n")
+        total = int(tally.get("total", 0))
+        counts = [int(tally.get(str(i), 0)) for i in range(int(options or 0))]
         async with self.svc.engine.begin() as conn:
             archived = (
                 await conn.scalar(
@@ -206,9 +241,42 @@ class ArchiveWorker:
             log.error(
                 "question %s: archive holds %d ballots, the tally says %d", qid, archived, total
             )
+        verdict = await self.ledger.verify(qid, counts, total)
+        if verdict is not None and verdict.status is Verification.PENDING:
+            if verdict.problem is not Problem.NO_WITNESSES:
+                return  # asked again at a later pass, with a growing pause
         await r.srem(k.archiving(), qid)
         self._recovered.discard(qid)
         log.info("question %s closed: archived %d == tally %d", qid, archived, total)
+
+
+def _item(qid: str, eid: str, fields: dict[str, str]) -> Item:
+    """A stream entry as the ledger appends it; raises if it is not one."""
+    kind = fields.get("k", "ballot")
+    at = int(fields["t"])
+    if kind == "open":
+        return Item(eid, kind, opening_entry(qid, at, orjson.loads(fields["d"])))
+    if kind == "close":
+        flat = orjson.loads(fields["tally"])  # HGETALL as a list; {} when empty
+        tally = dict(zip(flat[::2], flat[1::2], strict=True)) if flat else {}
+        counts = [int(tally.get(str(i), 0)) for i in range(int(fields["n"]))]
+        return Item(eid, kind, closing_entry(qid, at, counts, int(tally.get("total", 0))))
+    if kind != "ballot":
+        raise ValueError(f"not a stream entry kind: {kind!r}")
+    choices = [int(c) for c in fields["c"].split(",")]
+    ballot = Ballot(qid, tuple(choices), at, fields["v"], fields["n"])
+    if ballot.receipt() != fields["r"]:
+        raise ValueError("the receipt is not the ballot's")
+    row = {
+        "question_id": qid,
+        "ballot_id": eid,
+        "voter_ref": ballot.voter,
+        "choices": choices,
+        "cast_ms": at,
+        "nonce": ballot.nonce,
+        "receipt": fields["r"],
+    }
+    return Item(eid, kind, ballot.leaf(), row)
 
 
 async def run_worker(

@@ -62,6 +62,9 @@ class QuestionSpec:
     visibility: Visibility = Visibility.LIVE
     description: str = ""
     image: str = ""  #: an uploaded image's ``/media/...`` path, or ""
+    #: Voters get a receipt (a proof their ballot is in the log). A receipt that shows the
+    #: choice can prove the vote to a third party, so a host may turn receipts off.
+    receipts: bool = True
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
@@ -73,6 +76,7 @@ class QuestionSpec:
             "options": [o.as_dict() for o in self.options],
             "max_choices": self.max_choices,
             "visibility": str(self.visibility),
+            "receipts": self.receipts,
         }
 
     @classmethod
@@ -88,6 +92,7 @@ class QuestionSpec:
             ),
             max_choices=int(d["max_choices"]),
             visibility=Visibility(d["visibility"]),
+            receipts=bool(d.get("receipts", True)),
         )
 
 
@@ -106,6 +111,7 @@ def build_question(
     description: object = "",
     scale: object = 5,
     image: object = "",
+    receipts: object = True,
 ) -> QuestionSpec:
     """Validate a host's question and return its spec, or raise ``bad_request``."""
     title = _text(title, "title", MAX_TITLE, required=True)
@@ -114,6 +120,8 @@ def build_question(
     kind = _enum(Kind, kind, "kind")
     vis = _enum(Visibility, visibility, "visibility")
     opts = _options(options)
+    if not isinstance(receipts, bool):
+        raise bad_request("receipts is true or false")
     if kind is Kind.RATING:
         if not isinstance(scale, int) or isinstance(scale, bool) or scale not in RATING_SCALES:
             raise bad_request("a rating scale runs from 1 to a number between 2 and 10")
@@ -137,7 +145,7 @@ def build_question(
         if max_choices is not None and (type(max_choices) is not int or max_choices != 1):
             raise bad_request("only a multiple-choice question takes max_choices")
         picks = 1
-    return QuestionSpec(title, kind, opts, picks, vis, description, picture)
+    return QuestionSpec(title, kind, opts, picks, vis, description, picture, receipts)
 
 
 def edit_question(spec: QuestionSpec, changes: Mapping[str, object]) -> QuestionSpec:
@@ -174,6 +182,7 @@ def edit_question(spec: QuestionSpec, changes: Mapping[str, object]) -> Question
         description=changes.get("description", spec.description),
         scale=changes.get("scale", 5),
         image=changes.get("image", spec.image),
+        receipts=changes.get("receipts", spec.receipts),
     )
 
 

@@ -55,6 +55,12 @@ async def live_state(svc: Services, qid: str) -> dict[str, Any]:
     return {
         "tally": await svc.redis.hgetall(k.tally(qid)),
         "voters": sorted(await svc.redis.smembers(k.voters(qid))),
-        "stream": await svc.redis.xlen(k.stream(qid)),
+        "stream": await stream_ballots(svc, qid),
         "status": await svc.redis.hget(k.question(qid), "status"),
     }
+
+
+async def stream_ballots(svc: Services, qid: str) -> int:
+    """Ballots in the question's stream (its openings and closings are entries too)."""
+    entries = await svc.redis.xrange(svc.keys.stream(qid))
+    return sum("k" not in fields for _, fields in entries)

@@ -68,6 +68,11 @@ async def test_archive_equals_tally_after_close(node: Node, svc: Services) -> No
                 receipts[ack["receipt"]] = i % 3
         await store.act(svc, room.q, Action.CLOSE)
         row = await _until(lambda: _finalized(svc, room.q))
+
+        async def followed() -> bool:
+            return not await svc.redis.sismember(svc.keys.archiving(), room.q)
+
+        await _until(followed)
     assert (row.archived_count, row.tally_total) == (12, 12)
     rows = await _rows(svc, room.q)
     assert {r.receipt: r.choices for r in rows} == {k: [v] for k, v in receipts.items()}
@@ -163,15 +168,16 @@ async def test_a_dead_consumers_pending_ballots_are_taken_over(svc: Services) ->
     room = await make_room(svc)
     await _cast_many(svc, room.q, 30)
     stream = svc.keys.stream(room.q)
-    # A consumer that read ballots and died before archiving them.
+    # A worker that took the question's lease, read ballots and died before archiving them.
     await svc.redis.xgroup_create(stream, ARCHIVE_GROUP, id="0", mkstream=True)
-    taken = await svc.redis.xreadgroup(ARCHIVE_GROUP, "dead", {stream: ">"}, count=30)
-    assert len(taken[0][1]) == 30
+    await svc.redis.set(svc.keys.ledger_lease(room.q), "dead", px=200)
+    taken = await svc.redis.xreadgroup(ARCHIVE_GROUP, "dead", {stream: ">"}, count=31)
+    assert len(taken[0][1]) == 31  # the opening and 30 ballots
     await store.act(svc, room.q, Action.CLOSE)
     from live.worker import ArchiveWorker
 
-    worker = ArchiveWorker(svc, "alive", poll=0.02, claim_idle_ms=200)
-    assert await worker.pass_once() is False  # not idle long enough yet: left alone
+    worker = ArchiveWorker(svc, "alive", poll=0.02, claim_idle_ms=60_000)
+    assert await worker.pass_once() is False  # its lease has not expired yet: left alone
     assert await _archived(svc, room.q) == 0
     await asyncio.sleep(0.25)
     assert await worker.pass_once() is True

@@ -14,7 +14,7 @@ from live.services import Services
 from rooms.errors import ErrorCode, VotingError
 from rooms.questions import Action
 from tests.conftest import Node, connect, running_worker
-from tests.live.helpers import live_state, make_room
+from tests.live.helpers import live_state, make_room, stream_ballots
 
 SETTLE = 0.35  # a few broadcast intervals: long enough for a tally that would be sent
 
@@ -157,7 +157,7 @@ async def test_one_ballot_per_voter_when_the_same_voter_sends_on_two_nodes_at_on
     assert sorted(a["ok"] for a in acks) == [False] * (len(acks) - 1) + [True]
     assert {a["error"]["code"] for a in acks if not a["ok"]} == {"already_voted"}
     assert await svc.redis.hget(svc.keys.tally(room.q), "total") == "1"
-    assert await svc.redis.xlen(svc.keys.stream(room.q)) == 1
+    assert await stream_ballots(svc, room.q) == 1
 
 
 @pytest.mark.parametrize("via", ["auth", "cookie"])

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import os
 import random
+import re
 import signal
 import socket
 import sqlite3
@@ -28,6 +29,10 @@ import httpx
 import pytest
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from live.local_witnesses import LocalWitness, LocalWitnesses, start_local_witnesses
 from live.witness import (
@@ -35,13 +40,15 @@ from live.witness import (
     Witness,
     WitnessSetupError,
     add_log,
+    add_operator,
     create_witness_app,
     open_witness,
 )
-from live.witness_client import WitnessConflict, WitnessError, add_checkpoint
+from live.witness_client import WitnessConflict, WitnessError, add_checkpoint, register_log
 from rooms.checkpoint import Checkpoint, open_checkpoint
 from rooms.cosignature import CosignatureVerifier, cosignature_timestamp
 from rooms.ledger_errors import QuorumError
+from rooms.log_registration import registration_note
 from rooms.merkle import EMPTY_ROOT, MerkleLog, leaf_hash
 from rooms.notes import Ed25519Signer, Signature, sign_note
 from rooms.tlog_policy import Policy, PolicyGroup, PolicyLog, PolicyWitness
@@ -60,6 +67,12 @@ LOG = Ed25519Signer(ORIGIN, private_key(1))
 #: A key with the log's name that the witnesses do not trust.
 IMPOSTOR = Ed25519Signer(ORIGIN, private_key(2))
 OTHER = Ed25519Signer("other.test/log", private_key(3))
+#: The operator of the poll logs: it may register the logs named "mvoting.test/poll/<...>".
+OPERATOR = Ed25519Signer("mvoting.test/poll", private_key(4))
+#: A key with the operator's name that the witnesses do not trust.
+NOT_OPERATOR = Ed25519Signer(OPERATOR.name, private_key(5))
+#: A poll's log that the witnesses do not know until it is registered.
+NEW_LOG = Ed25519Signer("mvoting.test/poll/2", private_key(6))
 
 TREE = MerkleLog(leaf_hash(b"entry %d" % i) for i in range(40))
 #: Shares TREE's first 5 leaves, then differs: a fork of the log after size 5.
@@ -75,6 +88,13 @@ def request(old: int, new: int, tree: MerkleLog = TREE) -> bytes:
     """A valid add-checkpoint body from ``old`` to ``new`` in ``tree``."""
     proof = tree.consistency_proof(old, new) if old else []
     return AddCheckpoint(old, tuple(proof), signed(new, tree)).to_bytes()
+
+
+def log_request(log: Ed25519Signer, old: int, new: int) -> bytes:
+    """A valid add-checkpoint body from ``old`` to ``new`` in TREE, for the log of ``log``."""
+    proof = TREE.consistency_proof(old, new) if old else []
+    checkpoint = Checkpoint(log.name, new, TREE.root(new)).sign(log)
+    return AddCheckpoint(old, tuple(proof), checkpoint).to_bytes()
 
 
 def monitor_path(origin: str = ORIGIN) -> str:
@@ -103,6 +123,9 @@ class Running:
     async def post(self, body: bytes) -> httpx.Response:
         return await self.client.post(f"{self.url}/add-checkpoint", content=body)
 
+    async def register(self, body: bytes) -> httpx.Response:
+        return await self.client.post(f"{self.url}/add-log", content=body)
+
     async def latest(self, origin: str = ORIGIN) -> bytes | None:
         """The monitoring endpoint's checkpoint, None on its 404."""
         response = await self.client.get(self.url + monitor_path(origin))
@@ -117,21 +140,27 @@ class Running:
 @contextlib.asynccontextmanager
 async def serving(witness: Witness) -> AsyncIterator[Running]:
     """The witness's app in a uvicorn on a free port, once uvicorn says it has started."""
+    async with serving_app(create_witness_app(witness)) as url:
+        async with httpx.AsyncClient(timeout=10) as client:
+            yield Running(url, witness, client)
+
+
+@contextlib.asynccontextmanager
+async def serving_app(app: Starlette) -> AsyncIterator[str]:
+    """``app`` in a uvicorn on a free port, once uvicorn says it has started: its URL."""
     port = free_port()
     config = uvicorn.Config(
-        create_witness_app(witness), host="127.0.0.1", port=port, lifespan="on",
-        log_level="warning",
+        app, host="127.0.0.1", port=port, lifespan="on", log_level="warning",
     )  # fmt: skip
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
             task.result()
-            raise RuntimeError("the witness stopped before starting")
+            raise RuntimeError("the server stopped before starting")
         await asyncio.sleep(0.01)
     try:
-        async with httpx.AsyncClient(timeout=10) as client:
-            yield Running(f"http://127.0.0.1:{port}", witness, client)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await task
@@ -139,9 +168,12 @@ async def serving(witness: Witness) -> AsyncIterator[Running]:
 
 @contextlib.asynccontextmanager
 async def witness_at(
-    data: Path, name: str = "w1.test", logs: tuple[str, ...] = (LOG.verifier().vkey(),)
+    data: Path,
+    name: str = "w1.test",
+    logs: tuple[str, ...] = (LOG.verifier().vkey(),),
+    operators: tuple[str, ...] = (),
 ) -> AsyncIterator[Running]:
-    witness = open_witness(data, name=name, default_name="unused", logs=logs)
+    witness = open_witness(data, name=name, default_name="unused", logs=logs, operators=operators)
     async with serving(witness) as running:
         yield running
 
@@ -376,6 +408,151 @@ async def test_a_new_log_in_the_logs_file_is_witnessed_without_a_restart(tmp_pat
         await cosigned(w, AddCheckpoint(2, (), other).to_bytes())
     with pytest.raises(WitnessSetupError, match="line 2: not a log key"):
         open_witness(tmp_path, name="w1.test", default_name="unused")
+
+
+# --- registering logs ------------------------------------------------------------------------
+
+
+def _registration_with_a_bad_signature() -> bytes:
+    note = registration_note(OPERATOR, NEW_LOG.verifier().vkey())
+    text, _, line = note.decode().rpartition("\n\n")
+    signature = Signature.parse(line.strip())
+    bad = Signature(signature.name, signature.key_id, bytes(64))
+    return (text + "\n\n" + bad.line() + "\n").encode()
+
+
+async def test_a_registered_log_is_cosigned_at_once_and_registering_it_again_is_known(
+    tmp_path: Path,
+) -> None:
+    logs = tmp_path / "witness" / "logs"
+    note = registration_note(OPERATOR, NEW_LOG.verifier().vkey())
+    async with witness_at(tmp_path) as w:
+        assert (await w.post(log_request(NEW_LOG, 0, 2))).status_code == 404
+        # An operator added to the logs file while the witness runs is trusted at once.
+        assert add_operator(tmp_path, OPERATOR.verifier().vkey()) is True
+        assert add_operator(tmp_path, OPERATOR.verifier().vkey()) is False
+
+        added = await w.register(note)
+        assert (added.status_code, added.text) == (200, "added\n")
+        assert added.headers["content-type"] == "text/plain; charset=utf-8"
+        expected = f"operator {OPERATOR.verifier().vkey()}\nlog {NEW_LOG.verifier().vkey()}\n"
+        assert logs.read_text() == expected
+        cosignature = await cosigned(w, log_request(NEW_LOG, 0, 2))
+        checkpoint = Checkpoint(NEW_LOG.name, 2, TREE.root(2)).sign(NEW_LOG)
+        cosigned_note = checkpoint + (cosignature.line() + "\n").encode()
+        assert open_checkpoint(cosigned_note, [NEW_LOG.verifier()], [w.verifier]).cosignatures
+
+        again = await w.register(note)
+        assert (again.status_code, again.text) == (200, "known\n")
+        assert logs.read_text() == expected
+        # The log's checkpoints go on being cosigned; the first log is untouched.
+        await cosigned(w, log_request(NEW_LOG, 2, 5))
+        await cosigned(w, request(0, 3))
+
+        wrong_method = await w.client.get(f"{w.url}/add-log")
+        assert wrong_method.status_code == 405
+        assert logs.read_text() == expected
+
+
+@dataclass(frozen=True)
+class RefusedRegistration:
+    body: Callable[[], bytes]
+    status: int
+    answer: str
+
+
+REGISTRATION_REFUSALS = [
+    pytest.param(
+        RefusedRegistration(lambda: registration_note(NOT_OPERATOR, NEW_LOG.verifier().vkey()),
+                            403, "not signed by an operator: "
+                            "the note has no signature from a known key\n"),
+        id="unknown-key-with-the-operators-name-403",
+    ),
+    pytest.param(
+        RefusedRegistration(_registration_with_a_bad_signature, 403,
+                            "not signed by an operator: the signature of known key "
+                            f"{OPERATOR.name}+{OPERATOR.key_id:08x} does not verify\n"),
+        id="operator-key-bad-signature-403",
+    ),
+    pytest.param(
+        RefusedRegistration(lambda: registration_note(OPERATOR, OTHER.verifier().vkey()), 403,
+                            "the log 'other.test/log' is not under the namespace of its "
+                            "operator 'mvoting.test/poll'\n"),
+        id="log-outside-the-operators-namespace-403",
+    ),
+    pytest.param(
+        RefusedRegistration(lambda: registration_note(OPERATOR, OPERATOR.verifier().vkey()), 403,
+                            "the log 'mvoting.test/poll' is not under the namespace of its "
+                            "operator 'mvoting.test/poll'\n"),
+        id="the-operators-own-name-403",
+    ),
+    pytest.param(
+        RefusedRegistration(lambda: b"garbage", 400, "not a registration: "
+                            "no blank line between the text and the signatures\n"),
+        id="garbage-400",
+    ),
+    pytest.param(
+        RefusedRegistration(lambda: sign_note(f"{NEW_LOG.verifier().vkey()}\n", [OPERATOR]),
+                            400, "not a registration: the text is not 'mvoting.add-log/v1' "
+                            "and a log vkey, each on a line\n"),
+        id="note-without-the-header-400",
+    ),
+    pytest.param(
+        RefusedRegistration(lambda: registration_note(OPERATOR, NEW_LOG.verifier().vkey())
+                            + b"x" * MAX_BODY, 413,
+                            f"the request body is larger than {MAX_BODY} bytes\n"),
+        id="body-over-64-KiB-413",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", REGISTRATION_REFUSALS)
+async def test_a_refused_registration_says_why_and_leaves_the_logs_file_unchanged(
+    tmp_path: Path, case: RefusedRegistration
+) -> None:
+    add_operator(tmp_path, OPERATOR.verifier().vkey())
+    logs = tmp_path / "witness" / "logs"
+    before = logs.read_bytes()
+    async with witness_at(tmp_path) as w:
+        response = await w.register(case.body())
+        assert (response.status_code, response.text) == (case.status, case.answer)
+        assert response.headers["content-type"] == "text/plain; charset=utf-8"
+
+        assert logs.read_bytes() == before
+        for log_key in (NEW_LOG, OTHER, OPERATOR):
+            assert (await w.post(log_request(log_key, 0, 2))).status_code == 404
+        # The same witness registers the operator's log when asked properly.
+        response = await w.register(registration_note(OPERATOR, NEW_LOG.verifier().vkey()))
+        assert (response.status_code, response.text) == (200, "added\n")
+        await cosigned(w, log_request(NEW_LOG, 0, 2))
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        pytest.param("operator not-a-key", "line 2: not an operator key", id="bad-key"),
+        pytest.param(
+            f"operator {OPERATOR.verifier().vkey()} https://x.test/",
+            "line 2: not a line 'log <vkey> [<url>]' or 'operator <vkey>'",
+            id="operator-with-a-url",
+        ),
+        pytest.param(
+            f"witness {OPERATOR.verifier().vkey()}",
+            "line 2: not a line 'log <vkey> [<url>]' or 'operator <vkey>'",
+            id="another-kind",
+        ),
+    ],
+)
+def test_a_logs_file_with_a_bad_operator_line_stops_the_witness(
+    tmp_path: Path, line: str, error: str
+) -> None:
+    add_log(tmp_path, LOG.verifier().vkey())
+    logs = tmp_path / "witness" / "logs"
+    logs.write_text(logs.read_text() + line + "\n")
+    with pytest.raises(WitnessSetupError, match=re.escape(error)):
+        open_witness(tmp_path, name="w1.test", default_name="unused")
+    with pytest.raises(WitnessSetupError, match="not an operator key"):
+        add_operator(tmp_path, LOG.verifier().vkey() + "x")
 
 
 # --- forks and quorums -------------------------------------------------------------------------
@@ -668,6 +845,49 @@ def test_the_command_refuses_another_name_for_its_key(tmp_path: Path) -> None:
     assert done.stdout == ""
 
 
+async def test_the_command_lets_its_operators_register_logs_for_that_run(tmp_path: Path) -> None:
+    data, logs = tmp_path / "data", tmp_path / "data" / "witness" / "logs"
+    operator_flag = ("--operator", OPERATOR.verifier().vkey())
+    with witness_command(data, tmp_path / "1.out", "--name", "w.test", *operator_flag) as first:
+        vkey = first.wait_for("witness w.test vkey ").removeprefix("witness w.test vkey ")
+        with pytest.raises(WitnessError) as outside:
+            await register_log(first.url, registration_note(OPERATOR, OTHER.verifier().vkey()), 10)
+        assert outside.value.status == 403
+        assert not logs.exists()
+        note = registration_note(OPERATOR, NEW_LOG.verifier().vkey())
+        assert await register_log(first.url, note, 10) is True
+        assert await register_log(first.url, note, 10) is False
+        # The log is written down; the operator of the command line is not.
+        assert logs.read_text() == f"log {NEW_LOG.verifier().vkey()}\n"
+        checkpoint = Checkpoint(NEW_LOG.name, 2, TREE.root(2)).sign(NEW_LOG)
+        lines = await add_checkpoint(first.url, 0, [], checkpoint, 10)
+        verifier = CosignatureVerifier.from_vkey(vkey)
+        assert open_checkpoint(checkpoint + lines, [NEW_LOG.verifier()], [verifier]).cosignatures
+
+    # Restarted without --operator: the log is still witnessed, the operator not trusted.
+    with witness_command(data, tmp_path / "2.out") as second:
+        second.wait_for("witness w.test vkey ")
+        await add_checkpoint(second.url, 2, [], checkpoint, 10)  # the same checkpoint again
+        later = registration_note(OPERATOR, Ed25519Signer("mvoting.test/poll/3", private_key(7))
+                                  .verifier().vkey())  # fmt: skip
+        with pytest.raises(WitnessError) as unknown:
+            await register_log(second.url, later, 10)
+        assert unknown.value.status == 403
+        assert logs.read_text() == f"log {NEW_LOG.verifier().vkey()}\n"
+
+
+def test_the_command_refuses_an_operator_that_is_not_a_key(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*CLI, "witness", "--data", str(tmp_path), "--port", str(free_port()),
+         "--operator", LOG.verifier().vkey(), "--operator", "not-a-key"],
+        cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "mvoting: not an operator key: not a vkey: 'not-a-key'" in done.stderr
+    assert done.stdout == ""
+    assert not (tmp_path / "witness" / "logs").exists()
+
+
 async def test_the_client_reports_refusals_and_silence(tmp_path: Path) -> None:
     async with witness_at(tmp_path) as w:
         await add_checkpoint(w.url + "/", 0, [], signed(3), 10, client=w.client)
@@ -683,6 +903,44 @@ async def test_the_client_reports_refusals_and_silence(tmp_path: Path) -> None:
     assert silent.value.status == 0
 
 
+async def test_the_client_maps_registration_answers(tmp_path: Path) -> None:
+    logs = tmp_path / "witness" / "logs"
+    note = registration_note(OPERATOR, NEW_LOG.verifier().vkey())
+    async with witness_at(tmp_path, operators=(OPERATOR.verifier().vkey(),)) as w:
+        assert await register_log(w.url + "/", note, 10, client=w.client) is True
+        assert await register_log(w.url, note, 10) is False
+        before = logs.read_bytes()
+        refusals = [
+            (registration_note(NOT_OPERATOR, NEW_LOG.verifier().vkey()), 403,
+             "403: not signed by an operator: the note has no signature from a known key"),
+            (registration_note(OPERATOR, OTHER.verifier().vkey()), 403,
+             "403: the log 'other.test/log' is not under the namespace of its operator"),
+            (b"garbage", 400, "400: not a registration: no blank line"),
+            (note + b"x" * MAX_BODY, 413, f"413: the request body is larger than {MAX_BODY}"),
+        ]  # fmt: skip
+        for body, status, message in refusals:
+            with pytest.raises(WitnessError) as refused:
+                await register_log(w.url, body, 10, client=w.client)
+            assert refused.value.status == status
+            assert f"witness {w.url}: {message}" in str(refused.value)
+            assert logs.read_bytes() == before
+    with pytest.raises(WitnessError) as silent:
+        await register_log(f"http://127.0.0.1:{free_port()}", note, 5)
+    assert silent.value.status == 0
+
+
+async def test_the_client_refuses_a_200_that_is_neither_added_nor_known() -> None:
+    async def agreeable(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("yes\n")
+
+    app = Starlette(routes=[Route("/add-log", agreeable, methods=["POST"])])
+    async with serving_app(app) as url:
+        with pytest.raises(WitnessError) as odd:
+            await register_log(url, registration_note(OPERATOR, NEW_LOG.verifier().vkey()), 10)
+    assert odd.value.status == 200
+    assert "the answer is not 'added' or 'known': 'yes\\n'" in str(odd.value)
+
+
 # --- local witnesses for `make run` -------------------------------------------------------------
 
 
@@ -690,7 +948,8 @@ def test_local_witnesses_and_their_policy_make_a_quorum(tmp_path: Path) -> None:
     data = tmp_path / "data"
     started: list[LocalWitnesses] = []
     try:
-        local = start_local_witnesses(data, logs=[LOG.verifier().vkey()])
+        operators = [OPERATOR.verifier().vkey()]
+        local = start_local_witnesses(data, logs=[LOG.verifier().vkey()], operators=operators)
         started.append(local)
         assert [w.name for w in local.witnesses] == [f"witness-{i}.local" for i in range(1, 5)]
         assert all(w.owned for w in local.witnesses)
@@ -709,7 +968,7 @@ def test_local_witnesses_and_their_policy_make_a_quorum(tmp_path: Path) -> None:
         assert len(policy.open_checkpoint(three).cosignatures) == 3
 
         # A second start on the same data dir uses the running witnesses.
-        again = start_local_witnesses(data, logs=[LOG.verifier().vkey()])
+        again = start_local_witnesses(data, logs=[LOG.verifier().vkey()], operators=operators)
         assert [(w.url, w.vkey, w.owned) for w in again.witnesses] == [
             (w.url, w.vkey, False) for w in local.witnesses
         ]
@@ -719,6 +978,18 @@ def test_local_witnesses_and_their_policy_make_a_quorum(tmp_path: Path) -> None:
         other = Checkpoint(OTHER.name, 1, TREE.root(1)).sign(OTHER)
         for w in local.witnesses:
             asyncio.run(add_checkpoint(w.url, 0, [], other, 10))
+        # A log registered by the operator given at the start, or by one added later, too.
+        elections = Ed25519Signer("mvoting.test/election", private_key(8))
+        local.add_operator(elections.verifier().vkey())
+        for operator, log_key in [
+            (OPERATOR, NEW_LOG),
+            (elections, Ed25519Signer("mvoting.test/election/1", private_key(9))),
+        ]:
+            note = registration_note(operator, log_key.verifier().vkey())
+            checkpoint = Checkpoint(log_key.name, 1, TREE.root(1)).sign(log_key)
+            for w in local.witnesses:
+                assert asyncio.run(register_log(w.url, note, 10)) is True
+                asyncio.run(add_checkpoint(w.url, 0, [], checkpoint, 10))
     finally:
         for local in started:
             local.stop()

@@ -688,6 +688,7 @@ def test_spec_as_dict_is_plain_json_data() -> None:
         ],
         "max_choices": 2,
         "visibility": "after_vote",
+        "receipts": True,
     }
     assert type(d["kind"]) is str
     assert type(d["visibility"]) is str
@@ -937,3 +938,15 @@ def test_bad_edit_is_refused_with_the_creation_detail(
 
     assert caught.value.code is ErrorCode.BAD_REQUEST
     assert caught.value.fields == {"detail": detail}
+
+
+def test_receipts_are_on_by_default_and_a_host_may_turn_them_off() -> None:
+    assert build_question("Q", "yesno").receipts is True
+    spec = build_question("Q", "yesno", receipts=False)
+    assert spec.receipts is False and spec.as_dict()["receipts"] is False
+    assert QuestionSpec.from_dict(spec.as_dict()) == spec
+    assert edit_question(spec, {"title": "R"}).receipts is False
+    assert edit_question(spec, {"receipts": True}).receipts is True
+    with pytest.raises(VotingError) as e:
+        build_question("Q", "yesno", receipts="no")
+    assert e.value.code is ErrorCode.BAD_REQUEST
