@@ -73,6 +73,9 @@ SETTINGS: tuple[Setting, ...] = (
 )
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
 
+#: The ledger's name when no public URL gives one.
+DEFAULT_LEDGER_NAME = "mvoting.localhost/ledger"
+
 
 class Secret:
     """A value that does not print itself."""
@@ -99,7 +102,7 @@ class Settings:
     redis_pool: int
     tally_interval: float
     log_level: str
-    ledger_name: str = "mvoting.localhost/ledger"
+    ledger_name: str = "mvoting.localhost/ledger"  # DEFAULT_LEDGER_NAME
     ledger_policy: Path | None = None  #: None: DATA/policy, if the local witnesses wrote it
     local_witnesses: int = 4
     checkpoint_interval: float = 2.0
@@ -187,7 +190,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
 def _ledger_name(configured: str, public_url: str) -> str:
     """The ledger's name: a log's origin is ``<name>/<log id>`` (a schema-less URL)."""
     name = configured or urlsplit(public_url).netloc + urlsplit(public_url).path.rstrip("/")
-    name = configured or (f"{name}/ledger" if name else "mvoting.localhost/ledger")
+    name = configured or (f"{name}/ledger" if name else DEFAULT_LEDGER_NAME)
     if not is_key_name(name):
         raise SettingsError(f"MVOTING_LEDGER_NAME is a note key name (no spaces or '+'): {name!r}")
     return name

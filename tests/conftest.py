@@ -18,9 +18,11 @@ import uvicorn
 
 from live import embedded
 from live.app import create_app
+from live.local_witnesses import LocalWitnesses, start_local_witnesses
 from live.services import Services, open_services
-from live.settings import Settings, load_settings
+from live.settings import DEFAULT_LEDGER_NAME, Settings, load_settings
 from live.worker import ArchiveWorker
+from rooms.ledger import derive_signer
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +36,23 @@ def valkey() -> Iterator[embedded.EmbeddedValkey]:
 
 
 _counter = iter(range(1_000_000))
+
+
+@pytest.fixture(scope="session")
+def witnesses() -> Iterator[LocalWitnesses]:
+    """Four local witnesses for the session, with a 3-of-4 policy, trusting the operator
+    key of the tests' secret (``settings``), so that every test's polls can register."""
+    operator = derive_signer(b"test-secret", DEFAULT_LEDGER_NAME)
+    with tempfile.TemporaryDirectory(prefix="mvoting-witnesses-") as d:
+        found = start_local_witnesses(Path(d), operators=[operator.verifier().vkey()])
+        yield found
+        found.stop()
+
+
+@pytest.fixture
+def witnessed(settings: Settings, witnesses: LocalWitnesses) -> Settings:
+    """``settings`` with the session's witnesses as the ledger's policy."""
+    return settings.with_(ledger_policy=witnesses.policy_path)
 
 
 @pytest.fixture
