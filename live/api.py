@@ -51,7 +51,7 @@ async def handle_voting_error(request: Request, exc: Exception) -> Response:
     return _Json(error_body(exc), status_code=status_of(exc))
 
 
-def _svc(request: Request) -> Services:
+def services(request: Request) -> Services:
     svc: Services | None = request.app.state.services
     if svc is None:
         raise VotingError(ErrorCode.UNAVAILABLE)
@@ -87,7 +87,7 @@ async def room_for_host(request: Request, room_id: str) -> dict[str, str]:
     ``not_found`` for no such room, ``forbidden`` for a host who neither owns nor co-hosts it.
     """
     host_id = _host_id(request)
-    svc = _svc(request)
+    svc = services(request)
     room = await store.room_by_id(svc, room_id)
     if room is None:
         raise VotingError(ErrorCode.NOT_FOUND, what="room", id=room_id)
@@ -97,7 +97,7 @@ async def room_for_host(request: Request, room_id: str) -> dict[str, str]:
 
 async def _question_for_host(request: Request) -> tuple[store.LiveQuestion, dict[str, str]]:
     qid = request.path_params["question_id"]
-    q = await store.load_question(_svc(request), qid)
+    q = await store.load_question(services(request), qid)
     if q is None:
         raise VotingError(ErrorCode.NOT_FOUND, what="question", id=qid)
     return q, await room_for_host(request, q.room_id)
@@ -118,7 +118,7 @@ def public_urls(request: Request | None, svc: Services, room: dict[str, str]) ->
 async def sign_up(request: Request) -> Response:
     data = await _body(request)
     host = await hosts.sign_up(
-        _svc(request), data.get("email"), data.get("password"), data.get("name", "")
+        services(request), data.get("email"), data.get("password"), data.get("name", "")
     )
     request.session["host"] = host.id
     return ok({"host": {"id": host.id, "email": host.email, "name": host.name}}, 201)
@@ -126,7 +126,7 @@ async def sign_up(request: Request) -> Response:
 
 async def sign_in(request: Request) -> Response:
     data = await _body(request)
-    host = await hosts.sign_in(_svc(request), data.get("email"), data.get("password"))
+    host = await hosts.sign_in(services(request), data.get("email"), data.get("password"))
     request.session["host"] = host.id
     return ok({"host": {"id": host.id, "email": host.email, "name": host.name}})
 
@@ -137,7 +137,7 @@ async def sign_out(request: Request) -> Response:
 
 
 async def list_rooms(request: Request) -> Response:
-    return ok({"rooms": await rooms_of(_svc(request), _host_id(request))})
+    return ok({"rooms": await rooms_of(services(request), _host_id(request))})
 
 
 async def create_room(request: Request) -> Response:
@@ -149,7 +149,7 @@ async def create_room(request: Request) -> Response:
     title = data.get("title")
     if not isinstance(title, str):
         raise bad_request("title must be text")
-    svc = _svc(request)
+    svc = services(request)
     info = await store.create_room(svc, title=title, password=password, owner_id=host_id)
     room = await store.room_by_id(svc, info.id)
     assert room is not None
@@ -158,7 +158,7 @@ async def create_room(request: Request) -> Response:
 
 async def get_room(request: Request) -> Response:
     room = await room_for_host(request, request.path_params["room_id"])
-    svc = _svc(request)
+    svc = services(request)
     qs = await store.load_questions(svc, await store.question_ids(svc, room["id"]))
     current = await store.tallies(svc, qs)
     return ok(
@@ -198,7 +198,7 @@ async def add_question(request: Request) -> Response:
         image=data.get("image", ""),
         receipts=data.get("receipts", True),
     )
-    svc = _svc(request)
+    svc = services(request)
     _check_images(svc, spec)
     q = await store.add_question(svc, room["id"], spec)
     return ok({"question": q.public()}, 201)
@@ -207,7 +207,7 @@ async def add_question(request: Request) -> Response:
 async def edit_question(request: Request) -> Response:
     q, _ = await _question_for_host(request)
     data = await _body(request)
-    svc = _svc(request)
+    svc = services(request)
     q = await drafts.draft(svc, q.id, "edit")
     spec = edit_question_spec(q.spec, data)
     _check_images(svc, spec)
@@ -217,7 +217,7 @@ async def edit_question(request: Request) -> Response:
 
 async def delete_question(request: Request) -> Response:
     q, _ = await _question_for_host(request)
-    svc = _svc(request)
+    svc = services(request)
     q = await drafts.draft(svc, q.id, "delete")
     order = await drafts.delete(svc, q)
     return ok({"questions": order})
@@ -226,18 +226,18 @@ async def delete_question(request: Request) -> Response:
 async def reorder(request: Request) -> Response:
     room = await room_for_host(request, request.path_params["room_id"])
     data = await _body(request)
-    order = await agenda.reorder(_svc(request), room["id"], data.get("questions"))
+    order = await agenda.reorder(services(request), room["id"], data.get("questions"))
     return ok({"questions": order})
 
 
 async def next_question(request: Request) -> Response:
     room = await room_for_host(request, request.path_params["room_id"])
-    closed, opened = await agenda.advance(_svc(request), room["id"])
+    closed, opened = await agenda.advance(services(request), room["id"])
     return ok({"closed": closed.public() if closed else None, "opened": opened.public()})
 
 
 async def question_action(request: Request) -> Response:
-    svc = _svc(request)
+    svc = services(request)
     qid = request.path_params["question_id"]
     try:
         action = Action(request.path_params["action"])
@@ -256,7 +256,7 @@ async def question_action(request: Request) -> Response:
 async def create_invitation(request: Request) -> Response:
     room = await room_for_host(request, request.path_params["room_id"])
     check_owner(Role(room["role"]))
-    svc = _svc(request)
+    svc = services(request)
     inv = await cohosts.invite(svc, room["id"], _host_id(request))
     url = f"{_base_url(request, svc)}/host/invite/{inv.token}"
     return ok({"invitation": {"token": inv.token, "url": url}}, 201)
@@ -264,7 +264,7 @@ async def create_invitation(request: Request) -> Response:
 
 async def accept_invitation(request: Request) -> Response:
     host_id = _host_id(request)
-    svc = _svc(request)
+    svc = services(request)
     room_id, role = await cohosts.accept(svc, request.path_params["token"], host_id)
     room = await store.room_by_id(svc, room_id)
     if room is None:
@@ -281,7 +281,7 @@ async def list_hosts(request: Request) -> Response:
     room = await room_for_host(request, request.path_params["room_id"])
     return ok(
         {
-            "hosts": await cohosts.hosts_of(_svc(request), room["id"]),
+            "hosts": await cohosts.hosts_of(services(request), room["id"]),
             "can_manage": room["role"] == Role.OWNER,
         }
     )
@@ -290,7 +290,7 @@ async def list_hosts(request: Request) -> Response:
 async def remove_host(request: Request) -> Response:
     room = await room_for_host(request, request.path_params["room_id"])
     check_owner(Role(room["role"]))
-    svc = _svc(request)
+    svc = services(request)
     await cohosts.remove(svc, room["id"], request.path_params["host_id"])
     return ok({"hosts": await cohosts.hosts_of(svc, room["id"])})
 
@@ -300,7 +300,7 @@ async def remove_host(request: Request) -> Response:
 
 async def upload_media(request: Request) -> Response:
     _host_id(request)
-    svc = _svc(request)
+    svc = services(request)
     saved = await media.save(svc.settings, await _upload(request))
     return ok({"media": saved.as_dict()}, 201)
 
@@ -349,7 +349,7 @@ async def _drain(request: Request) -> None:
 
 async def serve_media(request: Request) -> Response:
     name = request.path_params["name"]
-    path = media.file_of(_svc(request).settings, name)
+    path = media.file_of(services(request).settings, name)
     if path is None:
         raise VotingError(ErrorCode.NOT_FOUND, what="image", id=name)
     return FileResponse(
@@ -371,7 +371,7 @@ async def export_question(request: Request) -> Response:
     if fmt not in ("csv", "xlsx"):
         raise VotingError(ErrorCode.NOT_FOUND, what="export format", id=fmt)
     q, room = await _question_for_host(request)
-    (result,) = await export.collect(_svc(request), [q])
+    (result,) = await export.collect(services(request), [q])
     at = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
     if fmt == "csv":
         body, kind = export.csv_bytes(room["title"], result, at), export.CSV_TYPE
@@ -389,7 +389,7 @@ async def export_question(request: Request) -> Response:
 
 async def room_summary(request: Request) -> Response:
     room = await room_for_host(request, request.path_params["room_id"])
-    svc = _svc(request)
+    svc = services(request)
     qs = await store.load_questions(svc, await store.question_ids(svc, room["id"]))
     results = await export.collect(svc, qs)
     return ok({"summary": export.summary(room, results, now_ms())})

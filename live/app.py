@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 
-from live import api, console, pages
+from live import api, console, ledger_http, pages
 from live.broadcaster import Broadcaster
 from live.fanout import Fanout
 from live.security import SecurityHeaders
@@ -50,7 +50,7 @@ def create_app(settings: Settings) -> Any:
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     app = Starlette(
-        routes=[*api.routes, *pages.routes, *console.routes],
+        routes=[*api.routes, *ledger_http.routes, *pages.routes, *console.routes],
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(

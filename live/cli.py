@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from live import processes, store
+from live.local_witnesses import LocalWitnesses, start_local_witnesses
 from live.services import Services, open_services, resolve_redis
 from live.settings import Settings, SettingsError, load_settings
 from rooms.errors import VotingError
+from rooms.ledger import derive_signer
 from rooms.questions import Action, build_question
 
 log = logging.getLogger("mvoting")
@@ -147,6 +149,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if valkey is not None:
         # The node and its worker must use this very server, whoever started it.
         settings = settings.with_(redis_url=url)
+    witnesses = _start_local_witnesses(settings)
     worker = None
     if not args.no_worker:
         # Named after this node: stable across restarts (it re-reads its own pending
@@ -203,9 +206,30 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
                 worker.wait(10)
             except subprocess.TimeoutExpired:
                 worker.kill()
+        if witnesses is not None:
+            witnesses.stop()
         if valkey is not None:
             valkey.stop()
     return 0
+
+
+def _start_local_witnesses(settings: Settings) -> LocalWitnesses | None:
+    """Without a policy of its own, a node runs witnesses here, so the ledger works on a
+    laptop: ``MVOTING_LOCAL_WITNESSES`` of them (3 of 4 by default) trusting this
+    deployment's operator key, and their policy in ``DATA/policy``."""
+    count = settings.local_witnesses
+    if settings.ledger_policy is not None or count == 0:
+        return None
+    operator = derive_signer(settings.secret.reveal(), settings.ledger_name)
+    threshold = max(1, (3 * count + 3) // 4)
+    witnesses = start_local_witnesses(
+        settings.data_dir, count=count, threshold=threshold, operators=[operator.verifier().vkey()]
+    )
+    print(
+        f"{count} local witnesses, {threshold} of {count} must cosign: {witnesses.policy_path}",
+        flush=True,
+    )
+    return witnesses
 
 
 def _record_node(run_file: Path, url: str) -> None:

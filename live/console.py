@@ -16,15 +16,7 @@ from starlette.routing import Route
 from live import api, cohosts, db, hosts, i18n, store
 from live.pages import _js_strings, error_text, join_url, qr_svg, render
 from live.security import check_csrf
-from live.services import Services
 from rooms.errors import ErrorCode, VotingError
-
-
-def _svc(request: Request) -> Services:
-    svc: Services | None = request.app.state.services
-    if svc is None:
-        raise VotingError(ErrorCode.UNAVAILABLE)
-    return svc
 
 
 def _signed_in(request: Request) -> str | None:
@@ -52,7 +44,7 @@ async def sign_in(request: Request) -> Response:
     nxt = _safe_next(form.get("next"))
     try:
         await check_csrf(request, form)
-        host = await hosts.sign_in(_svc(request), form.get("email"), form.get("password"))
+        host = await hosts.sign_in(api.services(request), form.get("email"), form.get("password"))
     except VotingError as err:
         return render(
             request,
@@ -76,7 +68,7 @@ async def sign_up(request: Request) -> Response:
     try:
         await check_csrf(request, form)
         host = await hosts.sign_up(
-            _svc(request), form.get("email"), form.get("password"), form.get("name", "")
+            api.services(request), form.get("email"), form.get("password"), form.get("name", "")
         )
     except VotingError as err:
         return render(
@@ -108,7 +100,7 @@ async def my_rooms(request: Request) -> Response:
     host_id = _signed_in(request)
     if host_id is None:
         return _to_sign_in(request)
-    rooms = await api.rooms_of(_svc(request), host_id)
+    rooms = await api.rooms_of(api.services(request), host_id)
     return render(request, "host/rooms.html", {"rooms": rooms})
 
 
@@ -117,7 +109,7 @@ async def create_room(request: Request) -> Response:
     if host_id is None:
         return _to_sign_in(request)
     form = await request.form()
-    svc = _svc(request)
+    svc = api.services(request)
     try:
         await check_csrf(request, form)
         password = str(form.get("password") or "") or None
@@ -151,7 +143,7 @@ async def room_console(request: Request) -> Response:
     if refusal is not None:
         return refusal
     assert room is not None
-    svc = _svc(request)
+    svc = api.services(request)
     urls = api.public_urls(request, svc, room)
     data = {
         "room": {"id": room["id"], "number": room["number"], "title": room["title"]},
@@ -176,7 +168,7 @@ async def summary(request: Request) -> Response:
     if refusal is not None:
         return refusal
     assert room is not None
-    svc = _svc(request)
+    svc = api.services(request)
     qs = await store.load_questions(svc, await store.question_ids(svc, room["id"]))
     results = {r["id"]: r for r in await store.results(svc, room["id"])}
     items = []
@@ -219,7 +211,9 @@ async def accept_invitation(request: Request) -> Response:
     form = await request.form()
     try:
         await check_csrf(request, form)
-        room_id, _role = await cohosts.accept(_svc(request), request.path_params["token"], host_id)
+        room_id, _role = await cohosts.accept(
+            api.services(request), request.path_params["token"], host_id
+        )
     except VotingError as err:
         return render(
             request,

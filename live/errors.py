@@ -26,6 +26,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.TOO_MANY_CHOICES: 422,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.UNAVAILABLE: 503,
+    ErrorCode.NOT_LOGGED_YET: 404,
+    ErrorCode.RECEIPTS_OFF: 403,
 }
 
 

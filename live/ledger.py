@@ -44,6 +44,7 @@ from rooms.ledger import (
     judge,
 )
 from rooms.ledger_errors import LedgerError
+from rooms.log_export import LogExport
 from rooms.log_registration import registration_note
 from rooms.merkle import MerkleLog, leaf_hash
 from rooms.notes import Ed25519Signer
@@ -131,10 +132,14 @@ class Ledger:
     def log_policy(self, info: LogInfo) -> Policy | None:
         """The policy a voter checks this log's receipts with: its key, witnesses, quorum."""
         policy = self.policy()
-        key = PolicyLog(self.signer(info.origin).verifier())
         if policy is None:
             return None
+        key = PolicyLog(self.signer(info.origin).verifier())
         return Policy((key,), policy.witnesses, policy.groups, policy.quorum)
+
+    async def log_of_question(self, qid: str) -> LogInfo | None:
+        log_id = await self._question_log(qid)
+        return None if log_id is None else await self.log_info(log_id)
 
     # --- appending ------------------------------------------------------------------------
 
@@ -540,6 +545,31 @@ class Ledger:
         tree = await self.tree(log_id)
         proof = TlogProof(index, tuple(tree.inclusion_proof(index, size)), note, entry)
         return info, proof.to_bytes()
+
+
+async def export_log(ledger: Ledger, info: LogInfo) -> LogExport | None:
+    """The whole log with its latest checkpoint and policy (``mvoting recount`` reads it);
+    None while it has no checkpoint."""
+    stored = await ledger.stored_checkpoint(info.id)
+    policy = ledger.log_policy(info)
+    if stored is None:
+        return None
+    entries = db.ledger_entries
+    async with ledger.svc.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(entries.c.entry)
+                .where(entries.c.log_id == info.id, entries.c.idx < stored[0])
+                .order_by(entries.c.idx)
+            )
+        ).scalars()
+        return LogExport(
+            info.origin,
+            info.question_id,
+            policy.to_bytes() if policy is not None else b"",
+            stored[1],
+            tuple(bytes(e) for e in rows),
+        )
 
 
 def verdict_dict(verdict: Verdict) -> dict[str, Any]:

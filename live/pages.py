@@ -24,6 +24,7 @@ from live import i18n, store
 from live.security import check_csrf, csrf_token
 from live.services import Services
 from rooms.errors import ErrorCode, VotingError
+from rooms.ledger import PROBLEMS, Problem
 from rooms.protocol import parse_join
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,6 +126,16 @@ def _js_strings() -> dict[str, Any]:
         "sending": _("Sending your vote…"),
         "results": _("Results"),
         "error": _("Something went wrong. Please try again."),
+        "verification_completed": _("Verification completed"),
+        "verification_failed": _("Verification failed"),
+        "verification_pending": _("Verification pending"),
+        "receipt_download": _("Download the proof"),
+        "receipt_verify": _("Check a receipt"),
+        "receipt_note": _(
+            "The receipt proves that your ballot is in this poll's public log, unchanged, and "
+            "was counted. It also shows how you voted: anyone you show it to can see your choice."
+        ),
+        "problems": {p.value: i18n.gettext(PROBLEMS[p]) for p in Problem},
         "errors": {c.value: i18n.gettext(VotingError(c).template) for c in ErrorCode},
     }
 
@@ -222,8 +233,27 @@ async def presenter_page(request: Request) -> Response:
     )
 
 
+async def verify_page(request: Request) -> Response:
+    """Check a receipt in the browser (``static/js/verify.js``)."""
+    _ = i18n.gettext
+    strings = {
+        "checking": _("Checking…"),
+        "valid": _("This receipt is valid."),
+        "invalid": _("This receipt does not check out."),
+        "not_a_receipt": _("This is not a receipt of this server's polls."),
+        "unknown_log": _("This server does not know the receipt's log."),
+        "ballot_line": _("Ballot {code} chose {choices} in “{title}”."),
+        "entry_line": _("It is entry {index} of the log's first {size} entries."),
+        "cosigned_line": _("Cosigned by the witnesses {witnesses}."),
+        "final_line": _("The poll is closed: its final log of {size} entries contains it."),
+        "open_line": _("The poll is still open; check again after it closes."),
+    }
+    return render(request, "verify.html", {"page_data": {"strings": strings}})
+
+
 routes = [
     Route("/", join_form, methods=["GET"]),
+    Route("/verify", verify_page, methods=["GET"]),
     Route("/join", join_submit, methods=["POST"]),
     # The form re-rendered after a refusal lives at /join; its language links GET it.
     Route(

@@ -412,9 +412,22 @@ async def results(svc: Services, room_id: str) -> list[dict[str, Any]]:
                 "total": t["total"],
                 "archived": archived.get(q.id, 0),
                 "finalized": bool(f is not None and f.finalized_ms is not None),
+                "log": q.log_id,
+                **verification_of(q),
             }
         )
     return out
+
+
+def verification_of(q: LiveQuestion) -> dict[str, Any]:
+    """``{"verification", "reason"}``: the worker's verdict on the poll's log; pending until
+    it has judged the closed poll; None for a poll without a log (never opened)."""
+    if q.verification is not None:
+        return {"verification": q.verification["status"], "reason": q.verification["reason"]}
+    if q.log_id is None:
+        return {"verification": None, "reason": ""}
+    reason = "The poll is open." if q.status is Status.OPEN else "The log is being checked."
+    return {"verification": "pending", "reason": reason}
 
 
 def visibility_of(q: LiveQuestion) -> Visibility:

@@ -35,6 +35,8 @@ class ErrorCode(StrEnum):
     INVALID_STATE = "invalid_state"  #: the action does not apply in the current state
     NOT_DRAINED = "not_drained"  #: the archive has not caught up with the tally yet
     UNAVAILABLE = "unavailable"  #: a backing service is not reachable
+    NOT_LOGGED_YET = "not_logged_yet"  #: the ballot counts; its log entry is being written
+    RECEIPTS_OFF = "receipts_off"  #: the host turned receipts off for the question
 
 
 def N_(message: str) -> str:
@@ -62,6 +64,11 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.INVALID_STATE: N_("Cannot {action} a question that is {status}."),
     ErrorCode.NOT_DRAINED: N_("Ballots are still being archived; try again in a moment."),
     ErrorCode.UNAVAILABLE: N_("The service is not available right now; try again."),
+    ErrorCode.NOT_LOGGED_YET: N_(
+        "Your ballot is counted. Its proof is ready a few seconds after it is written to the "
+        "log; try again in a moment."
+    ),
+    ErrorCode.RECEIPTS_OFF: N_("The host turned receipts off for this question."),
 }
 
 

@@ -76,5 +76,21 @@ window.mv = (function () {
     return q.visibility === "live" || q.revealed || q.status === "closed";
   }
 
-  return { data, S, el, Tallies, drawBars, setConnection, errorText, resultsPublic, percent };
+  /** The badge of a closed poll's verification (its log checked, cosigned), or null. */
+  function verificationBadge(q) {
+    if (q.status !== "closed" || !q.log) return null;
+    const v = q.verification || { status: "pending", problem: null, fields: {}, reason: "" };
+    const label = { completed: S.verification_completed, failed: S.verification_failed,
+      pending: S.verification_pending }[v.status];
+    const template = v.problem && S.problems[v.problem];
+    const reason = template
+      ? template.replace(/\{(\w+)\}/g, (m, k) => (k in v.fields ? String(v.fields[k]) : m))
+      : v.reason;
+    return el("p", { class: `verification ${v.status}`, role: "status", "data-testid": "verification",
+      "data-status": v.status },
+      el("strong", { text: label }), reason ? el("span", { class: "reason", text: " " + reason }) : null);
+  }
+
+  return { data, S, el, Tallies, drawBars, setConnection, errorText, resultsPublic, percent,
+    verificationBadge };
 })();

@@ -2,13 +2,14 @@
 "use strict";
 
 (function () {
-  const { data, S, Tallies, drawBars, setConnection, resultsPublic } = window.mv;
+  const { data, S, Tallies, drawBars, setConnection, resultsPublic, verificationBadge } = window.mv;
   const conn = document.getElementById("conn");
   const title = document.getElementById("q-title");
   const desc = document.getElementById("q-desc");
   const bars = document.getElementById("bars");
   const total = document.getElementById("total");
   const hiddenNote = document.getElementById("hidden-note");
+  const verification = document.getElementById("verification");
   const tallies = Tallies();
   const questions = new Map();
   let current = null;
@@ -50,6 +51,8 @@
     hiddenNote.hidden = shown;
     hiddenNote.textContent = shown ? "" : S.hidden;
     drawBars(bars, q, shown ? t : null);
+    const badge = verificationBadge(q);
+    verification.replaceChildren(...(badge ? [badge] : []));
   }
 
   document.getElementById("fullscreen").addEventListener("click", () => {

@@ -4,7 +4,8 @@
 "use strict";
 
 (function () {
-  const { data, S, el, Tallies, drawBars, setConnection, errorText, resultsPublic } = window.mv;
+  const { data, S, el, Tallies, drawBars, setConnection, errorText, resultsPublic,
+    verificationBadge } = window.mv;
   const stage = document.getElementById("stage");
   const conn = document.getElementById("conn");
   const tallies = Tallies();
@@ -110,10 +111,7 @@
     if (voted.has(q.id)) {
       parts.push(el("p", { class: "confirm", role: "status", text: S.vote_counted }));
       const r = receipts.get(q.id);
-      if (r) {
-        parts.push(el("p", { class: "receipt" }, el("span", { text: S.receipt + " " }),
-          el("code", { "data-testid": "receipt", text: r.slice(0, 16) })));
-      }
+      if (r && q.receipts !== false) parts.push(receiptBox(r));
     } else if (q.status === "closed") {
       parts.push(el("p", { class: "notice", text: S.closed }));
     } else if (q.status === "open") {
@@ -121,10 +119,25 @@
     } else {
       parts.push(el("p", { class: "waiting", text: S.waiting }));
     }
+    const badge = verificationBadge(q);
+    if (badge) parts.push(badge);
     if (notice) parts.push(el("p", { class: isPending ? "notice" : "alert", role: "status", text: notice }));
     parts.push(el("div", { id: "results", class: "results" }));
     stage.replaceChildren(...parts);
     renderResults();
+  }
+
+  /** The receipt: its short code, the proof to download, what it proves and what not. */
+  function receiptBox(r) {
+    return el("div", { class: "receipt" },
+      el("p", {}, el("span", { text: S.receipt + " " }),
+        el("code", { "data-testid": "receipt", text: r.slice(0, 12) })),
+      el("p", { class: "receipt-links" },
+        el("a", { href: `/ledger/receipt/${r}`, download: `receipt-${r.slice(0, 12)}.tlog-proof`,
+          "data-testid": "receipt-download", text: S.receipt_download }),
+        " · ",
+        el("a", { href: "/verify", text: S.receipt_verify })),
+      el("p", { class: "hint", text: S.receipt_note }));
   }
 
   function options(q, disabled) {
