@@ -126,6 +126,13 @@ async def node(settings: Settings) -> AsyncIterator[Node]:
 
 
 @pytest.fixture
+async def witnessed_node(witnessed: Settings) -> AsyncIterator[Node]:
+    """A web node whose ledger trusts the session's witnesses."""
+    async with run_node(witnessed) as n:
+        yield n
+
+
+@pytest.fixture
 async def node_b(settings: Settings) -> AsyncIterator[Node]:
     """A second web node on the same Redis and archive."""
     async with run_node(settings) as n:
