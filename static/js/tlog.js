@@ -45,7 +45,6 @@
   // What Python's str.isspace() calls a space, and the other controls: not in key names.
   const SPACE_OR_CONTROL =
     /[\x00-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
-  const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
   const POLICY_OCTET = /[^\x09\x0a\x20-\x7e\x80-\xff]/; // on a string of octets
   const POLICY_SPACES = /[ \t]+/;
 
@@ -87,10 +86,22 @@
   const fromOctets = (text) => Uint8Array.from(text, (c) => c.charCodeAt(0));
   const uint32 = (b) => ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
 
+  /** Whether a string is Unicode text: no lone surrogate, so UTF-8 can carry it. */
+  function isWellFormed(text) {
+    for (let i = 0; i < text.length; i++) {
+      const unit = text.charCodeAt(i);
+      if (unit < 0xd800 || unit > 0xdfff) continue;
+      const next = text.charCodeAt(i + 1);
+      if (unit > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) return false;
+      i++;
+    }
+    return true;
+  }
+
   /** A string as UTF-8, or bytes as they are; `code` refuses anything else. */
   function toBytes(value, code) {
     if (typeof value === "string") {
-      if (LONE_SURROGATE.test(value)) fail(code, "the text is not Unicode (a lone surrogate)");
+      if (!isWellFormed(value)) fail(code, "the text is not Unicode (a lone surrogate)");
       return utf8.encode(value);
     }
     if (value instanceof Uint8Array) return value;
@@ -303,7 +314,7 @@
 
   function isKeyName(name) {
     return name !== "" && !name.includes("+") && !SPACE_OR_CONTROL.test(name) &&
-      !LONE_SURROGATE.test(name);
+      isWellFormed(name);
   }
 
   function parseSignatureLine(line) {
@@ -323,6 +334,12 @@
   /** Reads a signed note (text or UTF-8 bytes) without verifying it: {text, signatures:
    * [{name, keyId, signature}]}; the text ends at the last blank line. */
   function parseNote(message) {
+    const { text, lines } = splitNote(message);
+    return { text, signatures: lines.map(parseSignatureLine) };
+  }
+
+  /** The note's text and its signature lines, not yet parsed. */
+  function splitNote(message) {
     const decoded = toText(message, "malformed", "a note");
     if (CONTROL.test(decoded)) {
       fail("malformed", "a note has no control characters other than newline");
@@ -336,7 +353,7 @@
     if (lines.length > MAX_SIGNATURES) {
       fail("malformed", `more than ${MAX_SIGNATURES} signature lines`);
     }
-    return { text, signatures: lines.map(parseSignatureLine) };
+    return { text, lines };
   }
 
   async function keyId(name, type, publicKey) {
@@ -582,6 +599,12 @@
 
   /** The policy's keys as note verifiers: {name, keyId, verify(text, signature), witness}. */
   async function policyVerifiers(policy) {
+    const keys = [...policy.logs, ...policy.witnesses.map((w) => ({ ...w, name: w.keyName }))];
+    keys.forEach((key, i) => {
+      if (keys.findIndex((k) => k.name === key.name && k.keyId === key.keyId) !== i) {
+        fail("bad_policy", `two keys are named ${key.name}+${hex8(key.keyId)}`);
+      }
+    });
     const verifiers = [];
     for (const log of policy.logs) {
       const key = await importKey(log.publicKey, log.vkey);
@@ -615,21 +638,20 @@
   /** Policy.open_checkpoint: signatures by known keys verify, the log named as the origin
    * signed, and the cosigners make the quorum. Resolves {origin, size, root, cosigners}. */
   async function openCheckpoint(message, policy, verifiers) {
-    const note = parseNote(message);
+    const note = splitNote(message);
     const signed = utf8.encode(note.text);
-    const checks = note.signatures.map((s) => {
-      const verifier = verifiers.find((v) => v.name === s.name && v.keyId === s.keyId);
-      return verifier ? verifier.verify(signed, s.signature) : null; // unknown keys: ignored
-    });
-    const results = await Promise.all(checks);
     const verified = [];
-    note.signatures.forEach((s, i) => {
-      if (results[i] === null) return;
-      if (!results[i]) {
+    // Line by line, as Python's open_note: a known key's bad signature is refused before a
+    // later line is read.
+    for (const line of note.lines) {
+      const s = parseSignatureLine(line);
+      const verifier = verifiers.find((v) => v.name === s.name && v.keyId === s.keyId);
+      if (!verifier) continue; // unknown keys are ignored
+      if (!(await verifier.verify(signed, s.signature))) {
         fail("bad_signature", `the signature of known key ${s.name}+${hex8(s.keyId)} does not verify`);
       }
-      verified.push(verifiers.find((v) => v.name === s.name && v.keyId === s.keyId));
-    });
+      verified.push(verifier);
+    }
     if (!verified.length) fail("unknown_log", "no key of the policy signed the checkpoint");
     const checkpoint = parseCheckpoint(note.text);
     const byLogs = verified.filter((v) => v.witness === null);
