@@ -245,6 +245,7 @@ def _console_strings() -> dict[str, Any]:
         "saved": _("Saved."),
         "export_csv": _("CSV"),
         "export_xlsx": _("Excel"),
+        "export_log": _("Log for recount"),
         "invite_link": _("Invitation link (valid once):"),
         "remove": _("Remove"),
         "owner": _("Owner"),

@@ -3,7 +3,7 @@
 "use strict";
 
 (function () {
-  const { data, S, el, Tallies, drawBars, setConnection, errorText } = window.mv;
+  const { data, S, el, Tallies, drawBars, setConnection, errorText, verificationBadge } = window.mv;
   const roomId = data.room.id;
   const list = document.getElementById("question-list");
   const status = document.getElementById("console-status");
@@ -70,11 +70,14 @@
       { disabled: i === questions.length - 1, "aria-label": `${S.move_down}: ${q.title}` });
     actions.append(el("a", { href: `/api/questions/${q.id}/export.csv`, text: S.export_csv }));
     actions.append(el("a", { href: `/api/questions/${q.id}/export.xlsx`, text: S.export_xlsx }));
+    if (q.status === "closed" && q.log) {
+      actions.append(el("a", { href: `/ledger/${q.log}/export`, text: S.export_log }));
+    }
     const bars = el("ol", { class: "bars small", "aria-label": `${S.live_results}: ${q.title}` });
     drawBars(bars, q, tallies.get(q.id));
     const t = tallies.get(q.id);
     return el("li", { class: "question-item", "data-status": q.status, "data-question": q.id },
-      el("h3", { text: q.title }), badges, bars,
+      el("h3", { text: q.title }), badges, verificationBadge(q), bars,
       el("p", { class: "total-line" }, el("span", { text: S.total + " " }),
         el("strong", { class: "total", text: String(t ? t.total : 0) })),
       actions);
@@ -182,7 +185,7 @@
     const k = kind.value;
     const body = {
       title: form.title.value, description: form.description.value, kind: k,
-      visibility: form.visibility.value,
+      visibility: form.visibility.value, receipts: form.receipts.checked,
     };
     if (questionImage) body.image = questionImage;
     if (k === "multiple") body.max_choices = Number(form.max_choices.value);
@@ -220,6 +223,7 @@
     form.description.value = q.description || "";
     kind.value = q.kind;
     form.visibility.value = q.visibility;
+    form.receipts.checked = q.receipts !== false;
     form.max_choices.value = q.max_choices;
     if (q.kind === "rating") form.scale.value = q.options.length;
     questionImage = q.image || "";

@@ -52,7 +52,10 @@ async def test_a_host_prepares_and_runs_a_room_from_the_console(
     await expect(console.locator("#console-status")).to_have_text("Saved.")
     await console.locator(".opt-desc").first.fill("Steamed, with kimchi")
     await _add_question(console, "Lunch?", "single", ["Rice", "Noodles", "Salad"])
+    # A question without receipts: voters then get no code and no proof to show anyone.
+    await console.get_by_label("Offer voters a receipt").uncheck()
     await _add_question(console, "Was the pace right?", "yesno", [])
+    await expect(console.get_by_label("Offer voters a receipt")).to_be_checked()  # form reset
     items = console.locator(".question-item h3")
     await expect(items).to_have_text(["Lunch?", "Was the pace right?"])
     await console.get_by_role("button", name="Move down: Lunch?").click()
@@ -89,6 +92,13 @@ async def test_a_host_prepares_and_runs_a_room_from_the_console(
     await expect(screen.locator("#q-title")).to_have_text("Was the pace right?")
     await phone.get_by_role("button", name="Yes").click()
     await expect(screen.get_by_test_id("total")).to_have_text("1")
+    await expect(phone.get_by_text("Your vote was counted.")).to_be_visible()
+    await expect(phone.get_by_test_id("receipt")).to_have_count(0)
+    # The closed question: its log is being judged (no worker here) and can be exported.
+    await expect(first.get_by_test_id("verification")).to_have_attribute("data-status", "pending")
+    await expect(first.get_by_role("link", name="Log for recount")).to_have_attribute(
+        "href", re.compile(r"^/ledger/[0-9a-f]{16}/export$")
+    )
     await shot(console, "console.png")
 
     # Exports and the printable summary carry the counts.
