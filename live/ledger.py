@@ -90,15 +90,18 @@ class Ledger:
         self._policy: Policy | None = None
         self._policy_seen: tuple[int, int] | None = None
         self._signed_at: dict[str, float] = {}
+        self._unsigned: set[str] = set()  # logs appended to since their last checkpoint
         self._cosigning: dict[str, asyncio.Task[Witnessing]] = {}
         #: log -> (next try, pause, the pending verdict) for a poll not yet decided
         self._retry: dict[str, tuple[float, float, Verdict]] = {}
         self._client: httpx.AsyncClient | None = None
 
     async def aclose(self) -> None:
-        for task in self._cosigning.values():
+        # A copy: each task's done callback removes it from the dict as it ends.
+        tasks = list(self._cosigning.values())
+        for task in tasks:
             task.cancel()
-        for task in self._cosigning.values():
+        for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
         if self._client is not None:
@@ -206,9 +209,21 @@ class Ledger:
 
     async def after_append(self, log_id: str) -> None:
         """Sign a checkpoint if the last is older than the interval; cosign it meanwhile."""
+        self._unsigned.add(log_id)
+        await self._maybe_checkpoint(log_id)
+
+    async def flush(self) -> None:
+        """Sign the logs that grew since their last checkpoint, once the interval passed:
+        the last ballots of a burst get a checkpoint (and their receipts) without waiting
+        for more ballots or the close. The worker calls it after every pass."""
+        for log_id in sorted(self._unsigned):
+            await self._maybe_checkpoint(log_id)
+
+    async def _maybe_checkpoint(self, log_id: str) -> None:
         last = self._signed_at.get(log_id, 0.0)
         if time.monotonic() - last < self.svc.settings.checkpoint_interval:
             return
+        self._unsigned.discard(log_id)
         info = await self.log_info(log_id)
         if info is None:
             return

@@ -89,7 +89,13 @@ class ArchiveWorker:
     async def _run(self) -> None:
         backoff = 0.1
         pause = self.poll
+        task = asyncio.current_task()
         while True:
+            # Python 3.11's asyncio.wait_for, which redis-py wraps around each command,
+            # drops a cancellation that arrives as the command completes: the worker,
+            # told to stop, would pass on for ever. The request is still counted.
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
             try:
                 busy = await self.pass_once()
                 backoff = 0.1
@@ -111,6 +117,7 @@ class ArchiveWorker:
         for qid in sorted(await self.svc.redis.smembers(self.svc.keys.archiving())):
             if await self._hold_lease(qid):
                 busy |= await self.drain(qid)
+        await self.ledger.flush()
         return busy
 
     async def _hold_lease(self, qid: str) -> bool:
@@ -216,7 +223,7 @@ class ArchiveWorker:
         if status == "open":
             return
         pending = await r.xpending(k.stream(qid), ARCHIVE_GROUP)
-        if pending["pending"]:
+        if pending["pending"] or not await self._all_read(qid):
             return
         tally, options = await r.hgetall(k.tally(qid)), await r.hget(k.question(qid), "n")
         total = int(tally.get("total", 0))
@@ -230,8 +237,6 @@ class ArchiveWorker:
                 )
                 or 0
             )
-            if archived < total:
-                return  # entries still in flight between XADD and our read
             await conn.execute(
                 db.questions.update()
                 .where(db.questions.c.id == qid)
@@ -248,6 +253,27 @@ class ArchiveWorker:
         await r.srem(k.archiving(), qid)
         self._recovered.discard(qid)
         log.info("question %s closed: archived %d == tally %d", qid, archived, total)
+
+    async def _all_read(self, qid: str) -> bool:
+        """Whether our group has read the stream's last entry.
+
+        The question was seen closed before this is asked, so every ballot it accepted
+        is in the stream by now; one cast after our last read is still to come. (The
+        archive's count against the tally cannot tell: a row deleted from the archive or
+        a tally changed in Valkey would leave the poll waiting for ever, never judged.)
+        """
+        r, stream = self.svc.redis, self.svc.keys.stream(qid)
+        last = await r.xrevrange(stream, count=1)
+        if not last:
+            return True
+        groups = await r.xinfo_groups(stream)
+        read = next((g["last-delivered-id"] for g in groups if g["name"] == ARCHIVE_GROUP), "0-0")
+        return _stream_id(last[0][0]) <= _stream_id(read)
+
+
+def _stream_id(value: str) -> tuple[int, int]:
+    ms, _, seq = value.partition("-")
+    return int(ms), int(seq or 0)
 
 
 def _item(qid: str, eid: str, fields: dict[str, str]) -> Item:

@@ -239,7 +239,8 @@ def _read(raw: bytes, index: int) -> dict[str, Any]:
         entry = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise LedgerCheckError(Problem.MALFORMED_ENTRY, index=index) from None
-    shape = _SHAPES.get(entry.get("e", "ballot")) if isinstance(entry, dict) else None
+    kind = entry.get("e", "ballot") if isinstance(entry, dict) else None
+    shape = _SHAPES.get(kind) if isinstance(kind, str) else None  # {"e": []} is unhashable
     if (
         shape is None
         or entry.keys() != shape.keys()
