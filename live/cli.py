@@ -2,7 +2,8 @@
 
 Every command works against a data directory (``--data``, default ``./var``) or the
 external servers of ``REDIS_URL`` / ``DATABASE_URL``, the same ones a running ``serve``
-uses.
+uses; except ``recount`` and ``verify``, which anyone runs on a file they were given
+(an exported log, a receipt), with no data directory and no settings.
 """
 
 from __future__ import annotations
@@ -21,19 +22,29 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from live import processes, store
 from live.local_witnesses import LocalWitnesses, start_local_witnesses
+from live.receipt_check import HTTP_TIMEOUT, check_receipt
 from live.services import Services, open_services, resolve_redis
 from live.settings import Settings, SettingsError, load_settings
-from rooms.errors import VotingError
+from rooms.errors import ErrorCode, VotingError
 from rooms.ledger import derive_signer
-from rooms.questions import Action, build_question
+from rooms.ledger_errors import PolicyError
+from rooms.log_export import ExportError, LogExport, recount_export
+from rooms.questions import Action, Status, build_question
+from rooms.tlog_policy import Policy
 
 log = logging.getLogger("mvoting")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    alone = getattr(args, "alone", None)
+    if alone is not None:  # loading settings would write a secret into ./var
+        code: int = alone(args)
+        return code
     try:
         settings = load_settings(MVOTING_DATA=args.data) if args.data else load_settings()
     except SettingsError as exc:
@@ -43,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per witness request
     try:
         result: int = args.func(settings, args)
         return result
@@ -79,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     w.set_defaults(func=cmd_worker)
 
-    room = sub.add_parser("room", help="create rooms, read results").add_subparsers(
+    room = sub.add_parser("room", help="create and close rooms, read results").add_subparsers(
         dest="room_command", required=True
     )
     c = room.add_parser("create", parents=[common], help="create a room with a question")
@@ -97,16 +109,60 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_room_create)
 
-    r = room.add_parser("results", parents=[common], help="counts, totals and archive counts")
-    r.add_argument("room", help="room number")
+    r = room.add_parser(
+        "results", parents=[common], help="counts, totals, archive counts and verification"
+    )
+    r.add_argument("room", help="room number or id")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_room_results)
+
+    rc = room.add_parser("close", parents=[common], help="close every open question of a room")
+    rc.add_argument("room", help="room number or id")
+    rc.add_argument("--json", action="store_true")
+    rc.set_defaults(func=cmd_room_close)
 
     q = sub.add_parser("question", parents=[common], help="open, close, reveal or reset")
     q.add_argument("action", choices=[a.value for a in Action])
     q.add_argument("question", help="question id")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_question)
+
+    lg = sub.add_parser("log", help="a poll's transparency log").add_subparsers(
+        dest="log_command", required=True
+    )
+    le = lg.add_parser(
+        "export", parents=[common], help="write a closed question's log to stdout (for recount)"
+    )
+    le.add_argument("question", help="question id")
+    le.set_defaults(func=cmd_log_export)
+
+    rc = sub.add_parser("recount", help="recount an exported log alone (no server, no data)")
+    rc.add_argument("file", type=Path, help="the file of `mvoting log export` or /export")
+    rc.add_argument(
+        "--policy",
+        type=Path,
+        metavar="POLICYFILE",
+        help="the tlog-policy you trust (default: the file's own, which only shows that "
+        "the file is consistent with itself)",
+    )
+    rc.add_argument("--json", action="store_true")
+    rc.set_defaults(alone=cmd_recount)
+
+    v = sub.add_parser("verify", help="check a ballot's receipt (a C2SP tlog-proof)")
+    v.add_argument("receipt", type=Path, help="the receipt file")
+    v.add_argument(
+        "--policy",
+        type=Path,
+        metavar="FILE",
+        help="the tlog-policy you trust (default: the one the server publishes for the log)",
+    )
+    v.add_argument(
+        "--server",
+        metavar="URL",
+        help="the server of the receipt's log (default: from the log's origin)",
+    )
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(alone=cmd_verify)
 
     wi = sub.add_parser(
         "witness", parents=[common], help="run a transparency log witness (C2SP tlog-witness)"
@@ -336,25 +392,44 @@ def cmd_room_create(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _room(svc: Services, ref: str) -> dict[str, str]:
+    """The room of number or id ``ref``; ``unknown_room`` if there is none."""
+    room = await store.room_by_number(svc, ref) or await store.room_by_id(svc, ref)
+    if room is None:
+        raise VotingError(ErrorCode.UNKNOWN_ROOM, room=ref)
+    return room
+
+
 def cmd_room_results(settings: Settings, args: argparse.Namespace) -> int:
-    async def work(svc: Services) -> dict[str, Any] | None:
-        room = await store.room_by_number(svc, args.room) or await store.room_by_id(svc, args.room)
-        if room is None:
-            return None
+    async def work(svc: Services) -> dict[str, Any]:
+        room = await _room(svc, args.room)
         return {"room": room["number"], "questions": await store.results(svc, room["id"])}
 
     body = _run(settings, work)
-    if body is None:
-        from rooms.errors import ErrorCode
-
-        raise VotingError(ErrorCode.UNKNOWN_ROOM, room=args.room)
     lines = [f"room {body['room']}"]
     for q in body["questions"]:
+        verification = f" verification={q['verification']}" if q["verification"] else ""
         lines.append(
             f"  {q['id']} {q['title']!r} [{q['status']}] counts={q['counts']} "
-            f"total={q['total']} archived={q['archived']}"
+            f"total={q['total']} archived={q['archived']}{verification}"
         )
     _print(args, body, "\n".join(lines))
+    return 0
+
+
+def cmd_room_close(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(svc: Services) -> dict[str, Any]:
+        room = await _room(svc, args.room)
+        closed = []
+        for q in await store.load_questions(svc, await store.question_ids(svc, room["id"])):
+            if q.status is Status.OPEN:
+                await store.act(svc, q.id, Action.CLOSE)
+                closed.append({"id": q.id, "title": q.spec.title})
+        return {"ok": True, "room": room["number"], "closed": closed}
+
+    body = _run(settings, work)
+    lines = [f"closed {q['id']} {q['title']!r}" for q in body["closed"]]
+    _print(args, body, "\n".join(lines or [f"room {body['room']} has no open question"]))
     return 0
 
 
@@ -366,6 +441,126 @@ def cmd_question(settings: Settings, args: argparse.Namespace) -> int:
     body = _run(settings, work)
     _print(args, body, f"{args.question}: {body['question']['status']}")
     return 0
+
+
+# --- the ledger -------------------------------------------------------------------------
+
+
+def cmd_log_export(settings: Settings, args: argparse.Namespace) -> int:
+    """The closed question's log, as ``GET /ledger/<log>/export`` serves it."""
+    from live.ledger import Ledger, export_log
+
+    async def work(svc: Services) -> bytes:
+        q = await store.load_question(svc, args.question)
+        if q is None:
+            raise VotingError(ErrorCode.NOT_FOUND, what="question", id=args.question)
+        if q.status is Status.OPEN:  # not final: each ballot still adds an entry
+            raise VotingError(ErrorCode.INVALID_STATE, action="export the log of", status="open")
+        ledger = Ledger(svc)
+        try:
+            info = await ledger.log_of_question(q.id)
+            export = None if info is None else await export_log(ledger, info)
+        finally:
+            await ledger.aclose()
+        if info is None:
+            raise VotingError(ErrorCode.NOT_FOUND, what="log of question", id=q.id)
+        if export is None:
+            raise VotingError(ErrorCode.NOT_FOUND, what="checkpoint of log", id=info.id)
+        return export.to_bytes()
+
+    data: bytes = _run(settings, work)
+    sys.stdout.buffer.write(data + b"\n")
+    return 0
+
+
+def cmd_recount(args: argparse.Namespace) -> int:
+    """Exit 0 if the export verifies, 1 if it does not, 2 if a file is not what it should be."""
+    unread = {"counts": None, "total": None}
+    try:
+        export = LogExport.parse(args.file.read_bytes())
+        policy = _trusted_policy(args.policy)
+    except OSError as error:
+        return _unusable(args, f"{error.filename}: {error.strerror}", unread)
+    except ExportError as error:
+        return _unusable(args, f"{args.file} is not a log export: {error}", unread)
+    except _Unusable as error:
+        return _unusable(args, str(error), unread)
+    result = recount_export(export, policy)
+    if args.json:
+        print(json.dumps(result))
+        return 0 if result["verified"] else 1
+    print(f"log {export.origin}, question {export.question}: {len(export.entries)} entries")
+    if result["counts"] is not None:
+        print(f"counts {result['counts']}, total {result['total']}")
+    if not result["verified"]:
+        print(f"NOT verified: {result['reason']}")
+    elif policy is None:
+        print(
+            "verified against the file's own policy, which only shows that the file is "
+            "consistent with itself; pass --policy with one you trust"
+        )
+    else:
+        print(f"verified against the policy {args.policy}")
+    return 0 if result["verified"] else 1
+
+
+class _Unusable(Exception):
+    """A file named on the command line is not what the command reads."""
+
+
+def _trusted_policy(path: Path | None) -> Policy | None:
+    if path is None:
+        return None
+    try:
+        return Policy.parse(path.read_bytes())
+    except PolicyError as error:
+        raise _Unusable(f"{path} is not a tlog-policy: {error}") from None
+
+
+def _unusable(args: argparse.Namespace, reason: str, fields: dict[str, Any] | None = None) -> int:
+    if args.json:
+        print(json.dumps({**(fields or {}), "verified": False, "reason": reason}))
+    else:
+        print(f"mvoting: {reason}", file=sys.stderr)
+    return 2
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Exit 0 if the receipt verifies, 1 if it does not, 2 if a file cannot be read."""
+    try:
+        data = args.receipt.read_bytes()
+        policy = _trusted_policy(args.policy)
+    except OSError as error:
+        return _unusable(args, f"{error.filename}: {error.strerror}")
+    except _Unusable as error:
+        return _unusable(args, str(error))
+    with httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=True) as http:
+        result = check_receipt(data, policy, args.server, http)
+    print(json.dumps(result) if args.json else _receipt_summary(result))
+    return 0 if result["verified"] else 1
+
+
+def _receipt_summary(result: dict[str, Any]) -> str:
+    code = result["receipt"] or "?"
+    if not result["verified"]:
+        return f"receipt {code}: NOT verified: {result['reason']}"
+    choices = ", ".join(result["labels"] or [f"#{c + 1}" for c in result["choices"]])
+    question = f"question {result['question']}"
+    if result["title"]:
+        question = f"{result['title']!r} ({question})"
+    lines = [
+        f"receipt {code}: verified",
+        f"  ballot: {choices} on {question}",
+        f"  entry {result['index'] + 1} (index {result['index']}) of the first "
+        f"{result['size']} entries of the log {result['origin']}",
+        f"  cosigned by {', '.join(result['cosigners']) or 'no witness'}",
+        f"  {result['final']['message']}",
+    ]
+    final = result["final"]
+    if final.get("verification"):
+        reason = f": {final['verification_reason']}" if final.get("verification_reason") else ""
+        lines.append(f"  the server's verdict on the poll: {final['verification']}{reason}")
+    return "\n".join(lines)
 
 
 # --- witness ----------------------------------------------------------------------------

@@ -47,7 +47,7 @@ from rooms.ledger_errors import LedgerError
 from rooms.log_export import LogExport
 from rooms.log_registration import registration_note
 from rooms.merkle import MerkleLog, leaf_hash
-from rooms.notes import Ed25519Signer
+from rooms.notes import Ed25519Signer, Signature
 from rooms.tlog_policy import Policy, PolicyLog, PolicyWitness
 from rooms.tlog_proof import TlogProof
 
@@ -228,7 +228,11 @@ class Ledger:
         if info is None:
             return
         size = await self.checkpoint(info)
-        if size and log_id not in self._cosigning and self.policy() is not None:
+        if size and log_id in self._cosigning:
+            # The witnesses are still on an earlier one: ask again at a later pass, else
+            # the last checkpoint of a burst stays without cosignatures until the close.
+            self._unsigned.add(log_id)
+        elif size and self.policy() is not None:
             task = asyncio.create_task(self.cosign(info, size))
             self._cosigning[log_id] = task
             task.add_done_callback(lambda _: self._cosigning.pop(log_id, None))
@@ -326,7 +330,7 @@ class Ledger:
             for w, a in zip(asked, answers, strict=True)
             if isinstance(a, tuple) and a[0]
         }
-        cosigned_note = note + lines
+        cosigned_note = _with_signatures(note, lines)
         try:
             signed = policy.open_checkpoint(cosigned_note, [self.signer(info.origin).verifier()])
             names = _cosigners(policy, signed.cosignatures)
@@ -598,6 +602,17 @@ def verdict_dict(verdict: Verdict) -> dict[str, Any]:
 
 def _leaf_hex(entry: bytes) -> str:
     return leaf_hash(entry).hex()
+
+
+def _with_signatures(note: bytes, lines: bytes) -> bytes:
+    """``note`` with the signature ``lines`` added; one line per key, the newest kept
+    (a checkpoint cosigned again keeps one cosignature of each witness)."""
+    text, _, block = note.partition(b"\n\n")
+    by_key: dict[tuple[str, int], bytes] = {}
+    for line in (block + lines).splitlines():
+        signature = Signature.parse(line.decode())
+        by_key[(signature.name, signature.key_id)] = line + b"\n"
+    return text + b"\n\n" + b"".join(by_key.values())
 
 
 def _cosigners(policy: Policy, cosignatures: Any) -> set[str]:

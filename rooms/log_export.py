@@ -7,9 +7,11 @@ The file is JSON::
      "checkpoint": <the final checkpoint note, with its cosignatures>,
      "entries": [<each entry, canonical JSON text>, ...]}
 
-``recount_export`` rebuilds the tree from the entries, checks the checkpoint's signatures
-against the policy (the file's, or one the reader trusts), that the tree is the one the
-checkpoint names, and recounts the ballots (``rooms.ledger.recount``).
+``recount_export`` recounts the ballots (``rooms.ledger.recount``: a well-formed poll of the
+file's question), checks the checkpoint's signatures against the policy (the file's, or one
+the reader trusts), that the tree rebuilt from the entries is the one the checkpoint names,
+and that the log ends with the closing. The policy is empty when the exporting server had
+no witnesses; the file's own policy only shows that the file is consistent with itself.
 """
 
 from __future__ import annotations
@@ -77,25 +79,37 @@ class LogExport:
 
 def recount_export(export: LogExport, policy: Policy | None = None) -> dict[str, Any]:
     """``{"counts", "total", "verified", "reason"}`` of an export, checked against ``policy``
-    (default: the file's own, which then only shows the file is self-consistent)."""
+    (default: the file's own, which then only shows the file is self-consistent).
+
+    The counts are the recount of the entries whenever they are a well-formed poll, even if
+    a later check fails: ``verified`` says whether they are the log the checkpoint names.
+    """
     result: dict[str, Any] = {"counts": None, "total": None, "verified": False, "reason": None}
+    # Two roots, neither under the other: LedgerError refuses an artefact of the file (the
+    # policy, a signature, the quorum); LedgerCheckError, the poll the entries make.
     try:
         counted = recount(export.entries)
         result.update(counted.as_dict())
-        trusted = policy or Policy.parse(export.policy)
-        signed = trusted.open_checkpoint(export.checkpoint)
-        tree = MerkleLog(map(leaf_hash, export.entries))
-        checkpoint = signed.checkpoint
+        if counted.question != export.question:
+            raise ExportError(
+                f"the entries are of question {counted.question!r}, not {export.question!r}"
+            )
+        if policy is None and not export.policy:
+            raise ExportError("the export has no policy (its server had no witnesses)")
+        trusted = policy if policy is not None else Policy.parse(export.policy)
+        checkpoint = trusted.open_checkpoint(export.checkpoint).checkpoint
         if checkpoint.origin != export.origin:
             raise ExportError(f"the checkpoint is of {checkpoint.origin!r}, not {export.origin!r}")
-        if checkpoint.size != tree.size or checkpoint.root != tree.root():
+        tree = MerkleLog(map(leaf_hash, export.entries))
+        if checkpoint.size != tree.size:
+            raise ExportError(
+                f"the checkpoint is of {checkpoint.size} entries; the file holds {tree.size}"
+            )
+        if checkpoint.root != tree.root():
             raise LedgerCheckError(Problem.REWRITTEN, size=checkpoint.size)
         if not counted.closed:
             raise LedgerCheckError(Problem.NOT_CLOSED)
-    except LedgerError as error:
-        result["reason"] = str(error)
-        return result
-    except LedgerCheckError as error:
+    except (LedgerError, LedgerCheckError) as error:
         result["reason"] = str(error)
         return result
     result["verified"] = True

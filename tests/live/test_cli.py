@@ -431,13 +431,19 @@ def test_burst_of_300_then_close_and_archive(shared: Shared) -> None:
     live = question_results(data, room["room"], qid)
     assert (live["title"], live["status"], live["total"]) == ("Lunch?", "open", 300)
     assert len(live["counts"]) == 4 and sum(live["counts"]) == 300
+    assert (live["verification"], live["reason"]) == ("pending", "The poll is open.")
 
     done = mvoting("question", "close", qid, "--data", str(data))
     assert (done.returncode, done.stdout) == (0, f"{qid}: closed\n"), done.stderr
 
+    # serve's local witnesses cosign the poll's log; the verdict follows the archiving.
     final = poll(
-        "the worker to finalize the question",
-        lambda: (r := question_results(data, room["room"], qid))["finalized"] and r,
+        "the worker to finalize the question and judge its log",
+        lambda: (
+            (r := question_results(data, room["room"], qid))["verification"] != "pending"
+            and r["finalized"]
+            and r
+        ),
         timeout=20,
         every=0.2,
     )
@@ -449,6 +455,9 @@ def test_burst_of_300_then_close_and_archive(shared: Shared) -> None:
         "total": 300,
         "archived": 300,
         "finalized": True,
+        "log": live["log"],
+        "verification": "completed",
+        "reason": "",
     }
 
 

@@ -97,6 +97,11 @@ async def test_the_ledger_over_http_gives_status_policy_checkpoint_proofs_and_ex
         checkpoint = (await http.get(f"{log_url}/checkpoint")).content
         signed = policy.open_checkpoint(checkpoint)
         assert signed.checkpoint.size == 3 and len(signed.cosignatures) >= 3
+        # Cosigned during the poll and again at close: one line per key all the same.
+        lines = checkpoint.split(b"\n\n")[1].splitlines()
+        assert (
+            len(lines) == len({line.split()[1] for line in lines}) == 1 + len(signed.cosignatures)
+        )
         proof = await http.get(f"/ledger/receipt/{ack['receipt']}")
         assert proof.status_code == 200
         assert "attachment" in proof.headers["content-disposition"]
