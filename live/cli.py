@@ -135,6 +135,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     le.add_argument("question", help="question id")
     le.set_defaults(func=cmd_log_export)
+    lk = lg.add_parser(
+        "operator-key",
+        parents=[common],
+        help="print the operator vkey the witnesses trust to register this ledger's logs",
+    )
+    lk.set_defaults(func=cmd_log_operator_key)
 
     rc = sub.add_parser("recount", help="recount an exported log alone (no server, no data)")
     rc.add_argument("file", type=Path, help="the file of `mvoting log export` or /export")
@@ -444,6 +450,14 @@ def cmd_question(settings: Settings, args: argparse.Namespace) -> int:
 
 
 # --- the ledger -------------------------------------------------------------------------
+
+
+def cmd_log_operator_key(settings: Settings, args: argparse.Namespace) -> int:
+    """The vkey a witness takes with ``--operator``: derived from the secret and the
+    ledger's name, so every node of the deployment prints the same."""
+    operator = derive_signer(settings.secret.reveal(), settings.ledger_name)
+    print(operator.verifier().vkey())
+    return 0
 
 
 def cmd_log_export(settings: Settings, args: argparse.Namespace) -> int:

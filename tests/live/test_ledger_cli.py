@@ -463,3 +463,20 @@ async def test_a_question_without_receipts_refuses_the_download(poll: Poll) -> N
 )
 def test_the_server_of_a_log_is_found_from_its_origin(origin: str, server: str) -> None:
     assert server_of(origin) == server
+
+
+async def test_the_operator_key_is_the_one_the_witnesses_are_given(
+    witnesses: LocalWitnesses, tmp_path: Path
+) -> None:
+    # The tests' witnesses trust the operator of the tests' secret and default ledger name.
+    (tmp_path / ".env").write_text("MVOTING_SECRET=test-secret\n")
+    done = await mvoting("log", "operator-key", "--data", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    vkey = done.stdout.strip()
+    logs = (witnesses.witnesses[0].data / "witness" / "logs").read_text().split("\n")
+    assert f"operator {vkey}" in logs
+    assert vkey.startswith("mvoting.localhost/ledger+")
+    # Another ledger name, another key: a witness of one deployment takes no other's logs.
+    (tmp_path / ".env").write_text("MVOTING_SECRET=test-secret\nMVOTING_LEDGER_NAME=x.org/l\n")
+    other = (await mvoting("log", "operator-key", "--data", str(tmp_path))).stdout.strip()
+    assert other.startswith("x.org/l+") and other != vkey
