@@ -53,6 +53,9 @@ from rooms.tlog_proof import TlogProof
 
 log = logging.getLogger("mvoting.ledger")
 
+#: How each signature line of a note starts ("\n— ").
+_SIGNATURE_LINE = "\n\u2014 ".encode()
+
 #: Seconds a witness has to answer one request.
 WITNESS_TIMEOUT = 5.0
 #: Seconds between two tries at a poll whose verdict is pending (it doubles up to the cap).
@@ -343,7 +346,7 @@ class Ledger:
         missing = tuple(
             w.name for w in policy.witnesses if w.name not in names and w.name not in refused
         )
-        return Witnessing(met, tuple(sorted(names)), missing, refused, policy.quorum)
+        return Witnessing(met, tuple(sorted(names)), missing, refused, _quorum_text(policy))
 
     async def _ask(
         self,
@@ -557,10 +560,22 @@ class Ledger:
             return None
         log_id, index, entry = str(row[0]), int(row[1]), bytes(row[2])
         info = await self.log_info(log_id)
-        stored = await self.stored_checkpoint(log_id)
-        if info is None or stored is None or stored[0] <= index:
+        cps = db.ledger_checkpoints
+        async with self.svc.engine.connect() as conn:
+            holding = (
+                await conn.execute(
+                    sa.select(cps.c.size, cps.c.note)
+                    .where(cps.c.log_id == log_id, cps.c.size > index)
+                    .order_by(cps.c.size.desc())
+                )
+            ).all()
+        if info is None or not holding:
             return None
-        size, note = stored
+        # The newest cosigned one: a checkpoint just signed has no cosignatures yet.
+        size, note = next(
+            ((int(n), bytes(c)) for n, c in holding if bytes(c).count(_SIGNATURE_LINE) > 1),
+            (int(holding[0][0]), bytes(holding[0][1])),
+        )
         tree = await self.tree(log_id)
         proof = TlogProof(index, tuple(tree.inclusion_proof(index, size)), note, entry)
         return info, proof.to_bytes()
@@ -602,6 +617,14 @@ def verdict_dict(verdict: Verdict) -> dict[str, Any]:
 
 def _leaf_hex(entry: bytes) -> str:
     return leaf_hash(entry).hex()
+
+
+def _quorum_text(policy: Policy) -> str:
+    """The quorum as a reader says it: "3 of 4 (local-witnesses)" for a group."""
+    for group in policy.groups:
+        if group.name == policy.quorum:
+            return f"{group.threshold} of {len(group.members)} ({group.name})"
+    return policy.quorum
 
 
 def _with_signatures(note: bytes, lines: bytes) -> bytes:

@@ -187,6 +187,7 @@ class ArchiveWorker:
         except redis.exceptions.ResponseError as exc:
             if "NOGROUP" in str(exc):  # the question was reset: its stream is new
                 self._groups.discard(qid)
+                await self._ensure_group(qid)  # else this pass's XAUTOCLAIM fails on it
                 return []
             raise
         if not reply:
@@ -251,6 +252,9 @@ class ArchiveWorker:
             if verdict.problem is not Problem.NO_WITNESSES:
                 return  # asked again at a later pass, with a growing pause
         await r.srem(k.archiving(), qid)
+        # A host who reopened it since we read its status may have added it back first.
+        if await r.hget(k.question(qid), "status") == "open":
+            await r.sadd(k.archiving(), qid)
         self._recovered.discard(qid)
         log.info("question %s closed: archived %d == tally %d", qid, archived, total)
 

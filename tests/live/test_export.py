@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -142,6 +143,14 @@ async def test_summary_has_every_question_with_counts_and_archive(
     generated = summary.pop("generated_ms")
     assert abs(generated - datetime.now(UTC).timestamp() * 1000) < 60_000
     q = lunch["q"]
+    # The run poll has a log, judged without witnesses here; the draft has none yet.
+    first, second = ({k: x.pop(k) for k in ("log", "verification")} for x in summary["questions"])
+    assert re.fullmatch(r"[0-9a-f]{16}", first["log"])
+    verdict = first["verification"]  # None until judged, a moment after the archive count
+    assert verdict is None or verdict["problem"] == "no_witnesses"
+    assert second == {"log": None, "verification": None}
+    q = {k: v for k, v in q.items() if k not in ("log", "verification")}
+    other = {k: v for k, v in other.items() if k not in ("log", "verification")}
     assert summary == {
         "room": {"id": room["id"], "number": room["number"], "title": "구청 회의"},
         "questions": [

@@ -23,9 +23,11 @@ import pytest
 import redis.asyncio as aioredis
 
 from live import store
+from live.local_witnesses import LocalWitnesses
 from live.services import open_services
 from live.settings import load_settings
 from rooms.identity import voter_ref
+from rooms.ledger import derive_signer
 from rooms.questions import Action, build_question
 from tests.conftest import connect, run_node, running_worker
 
@@ -114,7 +116,9 @@ async def poll(what: str, probe: Any, timeout: float = 20.0) -> Any:
     return value
 
 
-async def test_production_mode_archives_into_postgresql(external: External, tmp_path: Path) -> None:
+async def test_production_mode_archives_into_postgresql(
+    external: External, tmp_path: Path, witnesses: LocalWitnesses
+) -> None:
     if external.problem:
         pytest.fail(external.problem, pytrace=False)
     settings = load_settings(
@@ -126,6 +130,9 @@ async def test_production_mode_archives_into_postgresql(external: External, tmp_
         MVOTING_KEY_PREFIX=external.prefix,
     )
     assert settings.archive_url.startswith("postgresql+asyncpg://")
+    # The ledger on PostgreSQL too, witnessed by the session's witnesses.
+    witnesses.add_operator(derive_signer(SECRET.encode(), settings.ledger_name).verifier().vkey())
+    settings = settings.with_(ledger_policy=witnesses.policy_path)
     picks = [0, 1, 0, 2, 0, 1, 2, 0, 0, 1]  # ten voters: counts [5, 3, 2]
 
     async with open_services(settings) as svc, run_node(settings) as node, running_worker(svc):
@@ -169,6 +176,18 @@ async def test_production_mode_archives_into_postgresql(external: External, tmp_
                 "tally_total": 10,
                 "closed": True,
             }
+            judged = await poll(
+                "the worker to judge the poll's log",
+                lambda: pg.fetchrow(
+                    "SELECT id, verification, (SELECT count(*) FROM ledger_entries e"
+                    " WHERE e.log_id = l.id) AS entries FROM ledger_logs l"
+                    " WHERE question_id = $1 AND verification IS NOT NULL",
+                    q.id,
+                ),
+            )
+            # The opening, ten ballots, the closing: judged completed on PostgreSQL.
+            assert (judged["verification"], judged["entries"]) == ("completed", 12)
+            q_log = judged["id"]
             rows = await pg.fetch(
                 "SELECT voter_ref, choices, receipt FROM ballots WHERE question_id = $1", q.id
             )
@@ -193,6 +212,9 @@ async def test_production_mode_archives_into_postgresql(external: External, tmp_
                 "total": 10,
                 "archived": 10,
                 "finalized": True,
+                "log": q_log,
+                "verification": "completed",
+                "reason": "",
             }
         ]
         # The live state is on the external Redis, under this session's prefix.

@@ -252,7 +252,9 @@ async def test_editing_a_draft_changes_archive_live_state_and_what_attendees_see
     meta = await svc.redis.hgetall(svc.keys.question(q))
     assert (meta["n"], meta["max"]) == ("4", "4")
     assert orjson.loads(meta["def"]) == {
-        k: v for k, v in edited.items() if k not in ("id", "status", "revealed")
+        k: v
+        for k, v in edited.items()
+        if k not in ("id", "status", "revealed", "log", "verification")
     }
     async with svc.engine.connect() as conn:
         stored = await conn.scalar(sa.select(db.questions.c.spec).where(db.questions.c.id == q))

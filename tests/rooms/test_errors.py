@@ -27,6 +27,9 @@ MESSAGE_WITHOUT_FIELDS = {
     ErrorCode.INVALID_STATE: "Cannot {action} a question that is {status}.",
     ErrorCode.NOT_DRAINED: "Ballots are still being archived; try again in a moment.",
     ErrorCode.UNAVAILABLE: "The service is not available right now; try again.",
+    ErrorCode.NOT_LOGGED_YET: "Your ballot is counted. Its proof is ready a few seconds after it "
+    "is written to the log; try again in a moment.",
+    ErrorCode.RECEIPTS_OFF: "The host turned receipts off for this question.",
 }
 
 
