@@ -334,19 +334,22 @@ class Ledger:
             if isinstance(a, tuple) and a[0]
         }
         cosigned_note = _with_signatures(note, lines)
-        try:
-            signed = policy.open_checkpoint(cosigned_note, [self.signer(info.origin).verifier()])
-            names = _cosigners(policy, signed.cosignatures)
-            met = True
-        except LedgerError:  # the quorum is not met: find who did cosign
-            names = _verified_cosigners(policy, cosigned_note, self.signer(info.origin))
-            met = False
+        # Our own note, with the lines the witnesses sent: only theirs can fail to verify,
+        # and those are ignored, as the spec suggests.
+        signed = open_checkpoint(
+            cosigned_note,
+            [self.signer(info.origin).verifier()],
+            [w.verifier for w in policy.witnesses],
+        )
+        names = policy.cosigners(signed)
         if names:
             await self._store_note(info.id, size, cosigned_note)
         missing = tuple(
             w.name for w in policy.witnesses if w.name not in names and w.name not in refused
         )
-        return Witnessing(met, tuple(sorted(names)), missing, refused, _quorum_text(policy))
+        return Witnessing(
+            policy.witnessed(names), tuple(sorted(names)), missing, refused, _quorum_text(policy)
+        )
 
     async def _ask(
         self,
@@ -636,16 +639,3 @@ def _with_signatures(note: bytes, lines: bytes) -> bytes:
         signature = Signature.parse(line.decode())
         by_key[(signature.name, signature.key_id)] = line + b"\n"
     return text + b"\n\n" + b"".join(by_key.values())
-
-
-def _cosigners(policy: Policy, cosignatures: Any) -> set[str]:
-    by_key = {(w.verifier.name, w.verifier.key_id): w.name for w in policy.witnesses}
-    return {by_key[(s.name, s.key_id)] for s in cosignatures}
-
-
-def _verified_cosigners(policy: Policy, note: bytes, signer: Ed25519Signer) -> set[str]:
-    try:
-        signed = open_checkpoint(note, [signer.verifier()], [w.verifier for w in policy.witnesses])
-    except LedgerError:
-        return set()
-    return _cosigners(policy, signed.cosignatures)

@@ -75,7 +75,7 @@ def check_receipt(
         if policy is None:
             policy = Policy.parse(_get(http, f"{log_url}/policy", "the log's policy"))
         signed = proof.verify(leaf, policy)
-        out.update(size=signed.checkpoint.size, cosigners=_cosigners(policy, signed))
+        out.update(size=signed.checkpoint.size, cosigners=list(policy.cosigners(signed)))
         status = _log_status(http, log_url)
         if status is not None:
             if status.get("question") != ballot["q"]:
@@ -123,13 +123,6 @@ def _ballot(entry: bytes) -> dict[str, Any]:
     ):
         raise _Refused("the receipt's extra line is not a ballot")
     return ballot
-
-
-def _cosigners(policy: Policy, signed: SignedCheckpoint) -> list[str]:
-    """The policy's names of the witnesses that cosigned, each once (a witness asked again
-    adds a cosignature of another time)."""
-    names = {(w.verifier.name, w.verifier.key_id): w.name for w in policy.witnesses}
-    return list(dict.fromkeys(names[(s.name, s.key_id)] for s in signed.cosignatures))
 
 
 def _get(http: httpx.Client, url: str, what: str) -> bytes:
@@ -199,7 +192,7 @@ def _final_check(
         "checked": True,
         "final": final,
         "size": new.size,
-        "cosigners": _cosigners(policy, last),
+        "cosigners": list(policy.cosigners(last)),
         "verification": status.get("verification"),
         "verification_reason": status.get("reason"),
         "message": message,

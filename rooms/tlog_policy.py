@@ -124,6 +124,12 @@ class Policy:
             done[group.name] = count >= group.threshold
         return done.get(self.quorum, False)
 
+    def cosigners(self, signed: SignedCheckpoint) -> tuple[str, ...]:
+        """The policy's names of the witnesses whose cosignatures verified, each once (a
+        witness asked again adds a cosignature of another time)."""
+        names = {(w.verifier.name, w.verifier.key_id): w.name for w in self.witnesses}
+        return tuple(dict.fromkeys(names[(s.name, s.key_id)] for s in signed.cosignatures))
+
     def open_checkpoint(
         self, message: bytes, logs: Iterable[NoteVerifier] = ()
     ) -> SignedCheckpoint:
@@ -134,7 +140,6 @@ class Policy:
         as the origin signed, then ``QuorumError`` if the witnesses whose cosignatures
         verified do not satisfy the quorum.
         """
-        witnesses = {(w.verifier.name, w.verifier.key_id): w.name for w in self.witnesses}
         signed = open_checkpoint(
             message,
             [*(log.verifier for log in self.logs), *logs],
@@ -143,7 +148,7 @@ class Policy:
         origin = signed.checkpoint.origin
         if all(s.name != origin for s in signed.log_signatures):  # "Defining a log"
             raise CheckpointError(f"no log key named {origin!r} signed its checkpoint")
-        cosigners = [witnesses[(s.name, s.key_id)] for s in signed.cosignatures]
+        cosigners = self.cosigners(signed)
         if not self.witnessed(cosigners):
             raise QuorumError(f"the quorum {self.quorum!r} is not met by {sorted(cosigners)}")
         return signed

@@ -283,6 +283,13 @@ def test_three_cosignatures_open_the_checkpoint() -> None:
     assert [s.name for s in signed.cosignatures] == [W1.name, W3.name, W4.name]
 
 
+def test_cosigners_are_named_by_the_policy_each_once() -> None:
+    again = sign_note(CHECKPOINT.text(), [W3.at(1_800_000_000)]).split(b"\n\n")[1]
+    signed = POLICY.open_checkpoint(_cosigned(W1, W3, W4) + again)
+    assert len(signed.cosignatures) == 4
+    assert POLICY.cosigners(signed) == ("w1", "w3", "w4")
+
+
 def test_two_cosignatures_are_not_a_quorum() -> None:
     stranger = Cosigner("witness9.example", private_key(99))
     with pytest.raises(QuorumError, match=r"\['w1', 'w2'\]"):
