@@ -70,6 +70,7 @@ class Item:
     kind: str  #: "open", "ballot" or "close"
     entry: bytes
     ballot: dict[str, Any] | None = None  #: the ``ballots`` row, for a ballot
+    leaf_hex: str = ""  #: the entry's leaf hash when known (a ballot's receipt)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +191,7 @@ class Ledger:
                     "idx": index,
                     "stream_id": item.stream_id,
                     "entry": item.entry,
-                    "leaf_hash": _leaf_hex(item.entry),
+                    "leaf_hash": item.leaf_hex or leaf_hash(item.entry).hex(),
                 }
             )
             if item.ballot is not None:
@@ -616,10 +617,6 @@ def verdict_dict(verdict: Verdict) -> dict[str, Any]:
         "fields": dict(verdict.fields),
         "reason": verdict.reason,
     }
-
-
-def _leaf_hex(entry: bytes) -> str:
-    return leaf_hash(entry).hex()
 
 
 def _quorum_text(policy: Policy) -> str:

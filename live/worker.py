@@ -38,6 +38,7 @@ from live.ledger import Item, Ledger
 from live.services import Services
 from rooms.ballots import Ballot
 from rooms.ledger import Problem, Verification, closing_entry, opening_entry
+from rooms.merkle import leaf_hash
 
 log = logging.getLogger("mvoting.worker")
 
@@ -228,7 +229,7 @@ class ArchiveWorker:
             return
         tally, options = await r.hgetall(k.tally(qid)), await r.hget(k.question(qid), "n")
         total = int(tally.get("total", 0))
-        counts = [int(tally.get(str(i), 0)) for i in range(int(options or 0))]
+        counts = _counts(tally, int(options or 0))
         async with self.svc.engine.begin() as conn:
             archived = (
                 await conn.scalar(
@@ -280,6 +281,11 @@ def _stream_id(value: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
+def _counts(tally: dict[str, str], options: int) -> list[int]:
+    """Each option's count in a tally hash (``{"0": n, ..., "total": n}``)."""
+    return [int(tally.get(str(i), 0)) for i in range(options)]
+
+
 def _item(qid: str, eid: str, fields: dict[str, str]) -> Item:
     """A stream entry as the ledger appends it; raises if it is not one."""
     kind = fields.get("k", "ballot")
@@ -289,13 +295,14 @@ def _item(qid: str, eid: str, fields: dict[str, str]) -> Item:
     if kind == "close":
         flat = orjson.loads(fields["tally"])  # HGETALL as a list; {} when empty
         tally = dict(zip(flat[::2], flat[1::2], strict=True)) if flat else {}
-        counts = [int(tally.get(str(i), 0)) for i in range(int(fields["n"]))]
+        counts = _counts(tally, int(fields["n"]))
         return Item(eid, kind, closing_entry(qid, at, counts, int(tally.get("total", 0))))
     if kind != "ballot":
         raise ValueError(f"not a stream entry kind: {kind!r}")
     choices = [int(c) for c in fields["c"].split(",")]
     ballot = Ballot(qid, tuple(choices), at, fields["v"], fields["n"])
-    if ballot.receipt() != fields["r"]:
+    leaf = ballot.leaf()
+    if leaf_hash(leaf).hex() != fields["r"]:  # the receipt its voter was given
         raise ValueError("the receipt is not the ballot's")
     row = {
         "question_id": qid,
@@ -306,7 +313,7 @@ def _item(qid: str, eid: str, fields: dict[str, str]) -> Item:
         "nonce": ballot.nonce,
         "receipt": fields["r"],
     }
-    return Item(eid, kind, ballot.leaf(), row)
+    return Item(eid, kind, leaf, row, fields["r"])
 
 
 async def run_worker(
