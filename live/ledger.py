@@ -549,8 +549,9 @@ class Ledger:
     # --- receipts -------------------------------------------------------------------------
 
     async def receipt(self, leaf_hex: str) -> tuple[LogInfo, bytes] | None:
-        """The tlog-proof of the entry with leaf hash ``leaf_hex`` against the latest
-        checkpoint that holds it (with its cosignatures), or None if there is none yet."""
+        """The tlog-proof of the entry with leaf hash ``leaf_hex`` against the newest
+        cosigned checkpoint that holds it, or None if there is none yet; an empty proof
+        (not built) if the poll's receipts are off."""
         entries = db.ledger_entries
         async with self.svc.engine.connect() as conn:
             row = (
@@ -564,6 +565,8 @@ class Ledger:
             return None
         log_id, index, entry = str(row[0]), int(row[1]), bytes(row[2])
         info = await self.log_info(log_id)
+        if info is not None and not info.receipts:
+            return info, b""
         cps = db.ledger_checkpoints
         async with self.svc.engine.connect() as conn:
             holding = (

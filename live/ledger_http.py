@@ -29,9 +29,7 @@ from live.api import ok, services
 from live.ledger import Ledger, LogInfo, export_log
 from rooms._text import encode_base64
 from rooms.errors import ErrorCode, VotingError, bad_request
-from rooms.ledger import receipt_code
 from rooms.questions import Status
-from rooms.tlog_proof import TlogProof
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _LOG_ID = re.compile(r"[0-9a-f]{16}")
@@ -132,7 +130,7 @@ async def receipt(request: Request) -> Response:
     info, proof = found
     if not info.receipts:
         raise VotingError(ErrorCode.RECEIPTS_OFF)
-    name = f"receipt-{receipt_code(TlogProof.parse(proof).extra or b'')}.tlog-proof"
+    name = f"receipt-{leaf[:12]}.tlog-proof"  # the code the voter saw (``receipt_code``)
     return Response(
         proof,
         media_type=TEXT,
