@@ -308,7 +308,7 @@ async def act(svc: Services, qid: str, action: Action) -> LiveQuestion:
             str(new.status),
             "1" if new.revealed else "0",
             "1" if action is Action.RESET else "0",
-            *_ledger_marker(svc, q, action, at, log_id),
+            *_ledger_marker(q, action, at, log_id),
         ],
     )
     if not applied:
@@ -326,9 +326,7 @@ async def act(svc: Services, qid: str, action: Action) -> LiveQuestion:
     return updated
 
 
-def _ledger_marker(
-    svc: Services, q: LiveQuestion, action: Action, at: int, log_id: str | None
-) -> list[str]:
+def _ledger_marker(q: LiveQuestion, action: Action, at: int, log_id: str | None) -> list[str]:
     """What the transition writes into the ballot stream for the ledger (``lua/transition``).
 
     An opening carries the definition and the log; a closing is marked in the same atomic
@@ -336,9 +334,7 @@ def _ledger_marker(
     script records the tally at that moment.
     """
     if action is Action.OPEN and log_id is not None:
-        origin = log_origin(svc.settings.ledger_name, log_id)
-        definition = orjson.dumps(q.spec.as_dict()).decode()
-        return ["open", str(at), log_id, origin, definition]
+        return ["open", str(at), log_id, orjson.dumps(q.spec.as_dict()).decode()]
     if action is Action.CLOSE:
         return ["close", str(at), str(len(q.spec.options))]
     return [""]

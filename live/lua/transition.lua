@@ -9,7 +9,7 @@
 -- ARGV[4] "1" to clear the ballots (reset)
 -- ARGV[5] the ledger marker to add to the stream: "open", "close" or "" (none)
 -- ARGV[6] the time of the action (ms)
--- ARGV[7..9] for "open": the log id, its origin, the definition (JSON);
+-- ARGV[7..8] for "open": the log id, the definition (JSON);
 --           for "close": ARGV[7] the number of options
 -- Returns 1, or 0 if the status changed meanwhile (the caller reports a conflict).
 --
@@ -26,8 +26,7 @@ end
 if ARGV[5] == 'open' then
   redis.call('HSET', KEYS[1], 'log', ARGV[7])
   redis.call('HDEL', KEYS[1], 'verification')
-  redis.call('XADD', KEYS[4], '*', 'k', 'open', 't', ARGV[6], 'log', ARGV[7], 'o', ARGV[8],
-    'd', ARGV[9])
+  redis.call('XADD', KEYS[4], '*', 'k', 'open', 't', ARGV[6], 'log', ARGV[7], 'd', ARGV[8])
 elseif ARGV[5] == 'close' then
   local tally = redis.call('HGETALL', KEYS[3])
   redis.call('XADD', KEYS[4], '*', 'k', 'close', 't', ARGV[6], 'n', ARGV[7],

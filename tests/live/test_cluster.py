@@ -270,7 +270,9 @@ async def _until_finalized(svc: Services, ids: list[str], timeout: float = 20) -
             done = await conn.scalar(
                 sa.select(sa.func.count()).where(q.c.id.in_(ids), q.c.finalized_ms.is_not(None))
             )
-        if done == len(ids):
+        # Finalized, then judged and no longer followed by the worker.
+        following = await svc.redis.smembers(svc.keys.archiving())
+        if done == len(ids) and not following & set(ids):
             return
         assert asyncio.get_running_loop().time() < deadline, "the worker did not finalize"
         await asyncio.sleep(0.05)
