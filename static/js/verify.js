@@ -26,11 +26,9 @@
       ...lines.map((line) => el("p", { text: line }))));
   }
 
-  /** The log id: the last path segment of the checkpoint's origin (its first line). */
-  function logOf(text) {
-    const at = text.indexOf("\n\n");
-    const origin = at < 0 ? "" : text.slice(at + 2).split("\n")[0];
-    return origin.split("/").pop();
+  /** A note's checkpoint, read (not yet verified) with Tlog's parsers. */
+  function checkpointOf(note) {
+    return window.Tlog.parseCheckpoint(window.Tlog.parseNote(note).text);
   }
 
   async function fetchText(url) {
@@ -41,7 +39,14 @@
 
   async function check(text) {
     out.replaceChildren(el("p", { text: S.checking }));
-    const log = logOf(text);
+    let mine;
+    try {
+      mine = checkpointOf(window.Tlog.parseProof(text).checkpoint);
+    } catch (e) {
+      show(false, S.invalid, [S.not_a_receipt]);
+      return;
+    }
+    const log = mine.origin.split("/").pop();  // the origin is <ledger name>/<log id>
     if (!/^[0-9a-f]{16}$/.test(log)) {
       show(false, S.invalid, [S.not_a_receipt]);
       return;
@@ -58,9 +63,8 @@
     if (status && status.status === "closed") {
       try {
         args.final = await fetchText(`/ledger/${log}/checkpoint`);
-        const size = Number(/\n(\d+)\n/.exec(args.final.split("\n\n")[0] + "\n")?.[1] ?? 0);
-        const first = Number(/\n(\d+)\n/.exec(text.split("\n\n").slice(1).join("\n\n"))?.[1] ?? 0);
-        args.consistency = (await fetchText(`/ledger/${log}/consistency?old=${first}&new=${size}`))
+        const size = checkpointOf(args.final).size;
+        args.consistency = (await fetchText(`/ledger/${log}/consistency?old=${mine.size}&new=${size}`))
           .split("\n").filter(Boolean);
       } catch (e) { delete args.final; }
     }
