@@ -39,6 +39,7 @@ from engineio import packet as eio_packet
 from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 
+from live.client_manager import LiveManager
 from live.frames import FrameWriter, text_frame
 
 
@@ -230,6 +231,7 @@ class LiveServer(socketio.AsyncServer):  # type: ignore[misc]  # python-socketio
     """python-socketio's server with the leaner websocket path of this module."""
 
     def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("client_manager", LiveManager())
         super().__init__(**kwargs)
         self.frame_writers: dict[str, FrameWriter] = {}  # engine.io sid -> writer
 
