@@ -32,6 +32,11 @@ def event_frame(event: str, data: Any) -> bytes:
     return _frame(b'42["' + event.encode() + b'",' + orjson.dumps(data) + b"]")
 
 
+def ack_frame(ack_id: int, args: list[Any]) -> bytes:
+    """``43<id>[...]`` (Engine.IO message, Socket.IO ack of the default namespace)."""
+    return _frame(b"43" + str(ack_id).encode() + orjson.dumps(args))
+
+
 def text_frame(text: str) -> bytes:
     """An Engine.IO packet already encoded as text, in one unmasked text frame."""
     return _frame(text.encode())

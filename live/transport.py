@@ -10,6 +10,10 @@ frames (``live.frames``):
 - each ack: python-socketio queues it for the socket's writer task, which wakes, encodes
   and frames it. ``LiveServer`` writes acks and events to a connection that takes ready
   frames at once, encoded and framed in one step.
+- each event: python-socketio decodes it into a ``Packet``, logs it, looks its handler up
+  through four tables and wraps the call, then builds and encodes an ack ``Packet``.
+  ``LiveServer`` reads ``2<id>["event",...]`` of the default namespace itself, calls the
+  handler and writes ``3<id>[...]`` as one frame; anything else takes upstream's path.
 
 Only sockets that connected over websocket directly take these paths; a long-polling
 client, and one that upgraded from long-polling, keep python-socketio's own.
@@ -34,13 +38,14 @@ from collections import deque
 from typing import Any
 
 import engineio
+import orjson
 import socketio
 from engineio import packet as eio_packet
 from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 
 from live.client_manager import LiveManager
-from live.frames import FrameWriter, text_frame
+from live.frames import FrameWriter, ack_frame, text_frame
 
 
 class LeanQueue:
@@ -251,6 +256,48 @@ class LiveServer(socketio.AsyncServer):  # type: ignore[misc]  # python-socketio
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> Any:
         self.frame_writers.pop(eio_sid, None)
         return await super()._handle_eio_disconnect(eio_sid, reason)
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        writer = self.frame_writers.get(eio_sid)
+        call = self._plain_event(data) if writer is not None else None
+        if writer is None or call is None or eio_sid in self._binary_packet:
+            await super()._handle_eio_message(eio_sid, data)
+            return
+        ack_id, args = call
+        handler = self.handlers.get("/", {}).get(args[0])
+        sid = self.manager.sid_from_eio_sid(eio_sid, "/")
+        if handler is None or not self.manager.is_connected(sid, "/"):
+            await super()._handle_eio_message(eio_sid, data)  # upstream's answers to these
+            return
+        result = await handler(sid, *args[1:])
+        if ack_id is None:
+            return
+        reply = [] if result is None else list(result) if isinstance(result, tuple) else [result]
+        try:
+            frame = ack_frame(ack_id, reply)
+        except TypeError:  # not JSON (binary): upstream encodes it
+            frame = None
+        if frame is None or not writer.write(frame):
+            await super()._send_packet(
+                eio_sid, self.packet_class(sio_packet.ACK, namespace="/", id=ack_id, data=reply)
+            )
+
+    @staticmethod
+    def _plain_event(data: Any) -> tuple[int | None, list[Any]] | None:
+        """``(ack id, [event, *args])`` of ``2<id>[...]`` on the default namespace, or None."""
+        if not isinstance(data, str) or data[:1] != "2":
+            return None
+        start = data.find("[", 1, 13)
+        digits = data[1:start]
+        if start < 0 or (digits and not (digits.isascii() and digits.isdigit())):
+            return None
+        try:
+            args = orjson.loads(data[start:])
+        except orjson.JSONDecodeError:
+            return None  # upstream raises its own error
+        if not isinstance(args, list) or not args or not isinstance(args[0], str):
+            return None
+        return (int(digits) if digits else None), args
 
     async def _send_packet(self, eio_sid: str, pkt: Any) -> None:
         # Acks and events only: a CONNECT reply goes through the socket's queue, behind

@@ -1,0 +1,106 @@
+"""Socket.IO packets on a raw websocket: the ones the server reads itself and the rest.
+
+Events of the default namespace (``2<id>[...]``) are read and acked by mvoting's own
+path; everything else (long ack ids, other namespaces, malformed packets, unknown events)
+takes python-socketio's. Either way the answers are the protocol's, and a bad packet
+leaves the connection and the state as they were.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import orjson
+import websockets
+
+from live.services import Services
+from tests.conftest import Node
+from tests.live.helpers import live_state, make_room
+
+
+async def _connected(node: Node) -> websockets.ClientConnection:
+    url = node.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    ws = await websockets.connect(url, ping_interval=None)
+    assert str(await ws.recv()).startswith("0{")
+    await ws.send("40")
+    assert str(await ws.recv()).startswith("40{")
+    return ws
+
+
+async def _next(ws: websockets.ClientConnection, prefix: str, timeout: float = 5) -> str:
+    """The next text message that starts with ``prefix`` (tallies and events skipped)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            msg = str(await ws.recv())
+            if msg.startswith(prefix):
+                return msg
+
+
+async def _silent(ws: websockets.ClientConnection, prefix: str, wait: float = 0.3) -> bool:
+    try:
+        await _next(ws, prefix, timeout=wait)
+    except TimeoutError:
+        return True
+    return False
+
+
+def _ack(msg: str, prefix: str) -> Any:
+    return orjson.loads(msg[len(prefix) :])
+
+
+async def test_acks_carry_the_id_they_were_asked_with(node: Node, svc: Services) -> None:
+    room = await make_room(svc)
+    ws = await _connected(node)
+    join = json.dumps(["join", {"room": room.number, "password": "pw"}])
+    await ws.send("427" + join)
+    [joined] = _ack(await _next(ws, "437["), "437")
+    assert joined["ok"] is True and joined["room"]["number"] == room.number
+    # An id longer than the server reads itself still gets its ack (python-socketio's path).
+    await ws.send("42123456789012345" + join)
+    [again] = _ack(await _next(ws, "43123456789012345["), "43123456789012345")
+    assert again["ok"] is True
+    await ws.send("429" + json.dumps(["vote", {"question": room.q, "choices": [1]}]))
+    [voted] = _ack(await _next(ws, "439["), "439")
+    assert voted["ok"] is True and len(voted["receipt"]) == 64
+    await ws.send("4210" + json.dumps(["vote", {"question": room.q, "choices": [0]}]))
+    [second] = _ack(await _next(ws, "4310["), "4310")
+    assert second["ok"] is False and second["error"]["code"] == "already_voted"
+    assert (await live_state(svc, room.q))["tally"] == {"1": "1", "total": "1"}
+    await ws.close()
+
+
+async def test_an_event_without_an_id_is_handled_and_not_acked(node: Node, svc: Services) -> None:
+    room = await make_room(svc)
+    ws = await _connected(node)
+    await ws.send("42" + json.dumps(["join", {"room": room.number, "password": "pw"}]))
+    await ws.send("42" + json.dumps(["vote", {"question": room.q, "choices": [2]}]))
+    assert await _silent(ws, "43")
+    assert (await live_state(svc, room.q))["tally"] == {"2": "1", "total": "1"}
+    await ws.close()
+
+
+async def test_bad_packets_get_no_answer_and_change_nothing(node: Node, svc: Services) -> None:
+    room = await make_room(svc)
+    ws = await _connected(node)
+    await ws.send("421" + json.dumps(["join", {"room": room.number, "password": "pw"}]))
+    await _next(ws, "431[")
+    before = await live_state(svc, room.q)
+    bad = [
+        '422["vote",{"question":',  # malformed JSON
+        '423["no_such_event",{}]',  # nobody handles it
+        "424[]",  # no event name
+        '425[7,{"question":"x"}]',  # event name not a string
+        '426{"vote":1}',  # not an array
+        '42/elsewhere,5["vote",{"question":"x","choices":[0]}]',  # namespace not joined
+    ]
+    for packet in bad:
+        await ws.send(packet)
+    assert await _silent(ws, "43")
+    assert await live_state(svc, room.q) == before
+    # The connection still works.
+    await ws.send("428" + json.dumps(["vote", {"question": room.q, "choices": [0]}]))
+    [voted] = _ack(await _next(ws, "438["), "438")
+    assert voted["ok"] is True
+    await ws.close()
