@@ -205,6 +205,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from live.app import create_app
+    from live.websocket_protocol import LeanWebSocketProtocol
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url, valkey = resolve_redis(settings)
@@ -243,6 +244,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             lifespan="on",
+            ws=LeanWebSocketProtocol,
             ws_per_message_deflate=False,
             log_level="warning",
             timeout_graceful_shutdown=5,

@@ -25,16 +25,17 @@ anew after every pong) and checks ping timeouts with a ``wait_for`` per socket. 
 ready PING frame; ``LiveEngine._service_task`` checks every socket's deadline once a
 second inline.
 
-Memory: every connection keeps a send queue. ``asyncio.Queue`` is four deques and an
-event (about 3 KiB); ``LeanQueue`` serves engineio's single consumer with one deque and a
-future made only while the writer waits.
+Memory: every connection keeps a send queue, engineio's ``asyncio.Queue`` (about 3 KiB);
+``live.lean_async.LeanQueue`` serves its single consumer. Once the websocket is open, the
+handshake's leftovers go: engineio's environ keeps what the Socket.IO connect reads (the
+cookie, the ASGI callables) and drops the rest, among them a class engineio makes per
+request; the ASGI scope drops its header list.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from typing import Any
 
 import engineio
@@ -46,59 +47,7 @@ from socketio import packet as sio_packet
 
 from live.client_manager import LiveManager
 from live.frames import FrameWriter, ack_frame, text_frame
-
-
-class LeanQueue:
-    """The part of ``asyncio.Queue`` engineio uses, for one consumer at a time."""
-
-    __slots__ = ("_items", "_waiter", "_unfinished", "_joined")
-
-    def __init__(self) -> None:
-        self._items: deque[Any] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-        self._unfinished = 0
-        self._joined: asyncio.Future[None] | None = None
-
-    def qsize(self) -> int:
-        return len(self._items)
-
-    def empty(self) -> bool:
-        return not self._items
-
-    def put_nowait(self, item: Any) -> None:
-        self._items.append(item)
-        self._unfinished += 1
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def put(self, item: Any) -> None:
-        self.put_nowait(item)
-
-    def get_nowait(self) -> Any:
-        if not self._items:
-            raise asyncio.QueueEmpty
-        return self._items.popleft()
-
-    async def get(self) -> Any:
-        while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self._items.popleft()
-
-    def task_done(self) -> None:
-        self._unfinished -= 1
-        if self._unfinished <= 0 and self._joined is not None and not self._joined.done():
-            self._joined.set_result(None)
-
-    async def join(self) -> None:
-        if self._unfinished > 0:
-            self._joined = asyncio.get_running_loop().create_future()
-            await self._joined
-
+from live.lean_async import LeanQueue
 
 PING_FRAME = text_frame("2")
 
@@ -159,8 +108,40 @@ class LiveEngine(engineio.AsyncServer):  # type: ignore[misc]  # engineio is unt
                     await sock.check_ping_timeout()  # closes it
 
 
+#: What engineio's environ of a websocket still serves once the socket is open: the
+#: Socket.IO connect reads the cookie and ``live.frames`` the ASGI callables.
+_ENVIRON_KEPT = frozenset(
+    (
+        "asgi.receive",
+        "asgi.send",
+        "asgi.scope",
+        "HTTP_COOKIE",
+        "REMOTE_ADDR",
+        "PATH_INFO",
+        "QUERY_STRING",
+        "REQUEST_METHOD",
+        "wsgi.url_scheme",
+    )
+)
+
+
+def _drop_handshake(environ: dict[str, Any]) -> None:
+    """Free what the websocket handshake left in ``environ`` and its ASGI scope.
+
+    The dict is shared (python-socketio keeps it per connection, engineio's frames hold
+    it), so it is trimmed in place; ``clear`` releases its table.
+    """
+    kept = {k: v for k, v in environ.items() if k in _ENVIRON_KEPT}
+    environ.clear()
+    environ.update(kept)
+    scope = kept.get("asgi.scope")
+    if isinstance(scope, dict):
+        scope["headers"] = []  # read once, into the environ, at the handshake
+
+
 class LeanSocket(AsyncSocket):  # type: ignore[misc]  # engineio is untyped
     frame_writer: FrameWriter
+    handshake_environ: dict[str, Any] | None
 
     def schedule_ping(self) -> None:
         # As upstream: a new ping only once the previous one was answered.
@@ -182,6 +163,9 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]  # engineio is untyped
         self.connected = True
         self.upgraded = True
         server = self.server
+        if self.handshake_environ is not None:
+            _drop_handshake(self.handshake_environ)
+            self.handshake_environ = None
 
         async def writer() -> None:
             # Waits on the queue with no deadline: pings no longer pass through it, so
@@ -250,6 +234,7 @@ class LiveServer(socketio.AsyncServer):  # type: ignore[misc]  # python-socketio
             # Connected over websocket directly: take the lean read loop and direct writes.
             sock.__class__ = LeanSocket
             sock.frame_writer = writer
+            sock.handshake_environ = environ
             self.frame_writers[eio_sid] = writer
         return await super()._handle_eio_connect(eio_sid, environ)
 

@@ -21,6 +21,7 @@ from live.app import create_app
 from live.local_witnesses import LocalWitnesses, start_local_witnesses
 from live.services import Services, open_services
 from live.settings import DEFAULT_LEDGER_NAME, Settings, load_settings
+from live.websocket_protocol import LeanWebSocketProtocol
 from live.worker import ArchiveWorker
 from rooms.ledger import derive_signer
 
@@ -98,6 +99,7 @@ async def run_node(settings: Settings) -> AsyncIterator[Node]:
         host="127.0.0.1",
         port=port,
         lifespan="on",
+        ws=LeanWebSocketProtocol,
         ws_per_message_deflate=False,
         log_level="warning",
         # python-engineio leaves a closed long-poll session's last GET open until
