@@ -26,6 +26,10 @@ log = logging.getLogger("mvoting.cast")
 
 MAX_BATCH = 256
 
+#: A batch that takes longer fails for every ballot in it (each voter hears "unavailable"
+#: and may send again: a ballot that did count is then "already voted", never twice).
+BATCH_TIMEOUT = 10.0
+
 _Call = tuple[list[str], list[Any], "asyncio.Future[Any]"]
 
 
@@ -81,10 +85,11 @@ class CastBatcher:
                 future.set_result(reply)
 
     async def _pipeline(self, sha: str, batch: list[_Call]) -> list[Any]:
-        pipe = self.svc.redis.pipeline(transaction=False)
+        pipe = (self.svc.cast_redis or self.svc.redis).pipeline(transaction=False)
         for keys, args, _ in batch:
             pipe.evalsha(sha, len(keys), *keys, *args)
-        replies: list[Any] = await pipe.execute(raise_on_error=False)
+        async with asyncio.timeout(BATCH_TIMEOUT):  # one timer per batch, not per reply
+            replies: list[Any] = await pipe.execute(raise_on_error=False)
         return replies
 
 

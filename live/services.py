@@ -52,6 +52,9 @@ class Services:
     scripts: Scripts
     redis_url: str
     valkey: embedded.EmbeddedValkey | None = None
+    # The cast batcher's client (``live.cast``): one pipeline in flight, timed as a whole,
+    # so without redis-py's timer per reply. On a cluster, ``redis`` itself.
+    cast_redis: Any = None
 
     @property
     def secret(self) -> bytes:
@@ -63,17 +66,23 @@ def _load_script(client: Redis | RedisCluster, name: str) -> Any:
     return client.register_script(source)
 
 
-def redis_client(url: str, pool_size: int, *, cluster: bool = False) -> Redis | RedisCluster:
+def redis_client(
+    url: str, pool_size: int, *, cluster: bool = False, timed_per_reply: bool = True
+) -> Redis | RedisCluster:
     """A client of one server, or of the cluster ``url`` names one node of.
 
     A burst of thousands of ballots must queue for a connection, not fail with "Too many
     connections" as redis-py's default (non-blocking) pool does, and as its cluster
     client does when a node's pool is used up: see ``ClusterClient``.
+
+    ``timed_per_reply=False``: no read timeout of redis-py's (it arms a timer for every
+    reply, a pipeline of 256 casts included); the caller times its calls as a whole.
     """
     if cluster:
         return ClusterClient.from_url(url, pool_size=pool_size, decode_responses=True)
+    extra: dict[str, Any] = {} if timed_per_reply else {"socket_timeout": None}
     pool = aioredis.BlockingConnectionPool.from_url(
-        url, max_connections=pool_size, timeout=30, decode_responses=True
+        url, max_connections=pool_size, timeout=30, decode_responses=True, **extra
     )
     return aioredis.Redis.from_pool(pool)  # the client owns the pool and closes it
 
@@ -99,6 +108,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
     """Open Redis and the archive; stop a bundled Valkey this call started on exit."""
     url, valkey = resolve_redis(settings)
     client = redis_client(url, settings.redis_pool, cluster=settings.redis_cluster)
+    cast_client = client if settings.redis_cluster else redis_client(url, 2, timed_per_reply=False)
     engine = db.create_engine(settings.archive_url)
     try:
         await client.ping()
@@ -109,8 +119,12 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         # ballots of a burst find the cast script on some nodes and not on others.
         for f in fields(Scripts):
             await client.script_load(getattr(scripts, f.name).script)
-        yield Services(settings, client, engine, Keys(settings.key_prefix), scripts, url, valkey)
+        yield Services(
+            settings, client, engine, Keys(settings.key_prefix), scripts, url, valkey, cast_client
+        )
     finally:
+        if cast_client is not client:
+            await cast_client.aclose()
         await client.aclose()
         await engine.dispose()
         if valkey is not None:
