@@ -140,6 +140,19 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _subcommand(pid: int) -> str | None:
+    """The mvoting subcommand process ``pid`` runs (``worker``, ``witness``), if any."""
+    try:
+        argv = (Path("/proc") / str(pid) / "cmdline").read_bytes().split(b"\0")
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    names = [Path(a.decode(errors="replace")).name for a in argv]
+    for entry in ("mvoting", "live.cli"):  # the script, or ``python -m live.cli``
+        if entry in names[:3] and names.index(entry) + 1 < len(names):
+            return names[names.index(entry) + 1]
+    return None
+
+
 def _free_port() -> int:
     while True:
         with socket.socket() as s:
@@ -319,7 +332,9 @@ def start_mvoting(
 
     server = Server(name, url, proc, log, next_target, close_and_check)
     _wait_ready(name, proc, f"{url}/healthz", log)
-    workers = _children(proc.pid)
+    # serve's children: the archive worker and, unless a policy is configured, the local
+    # witnesses (``mvoting witness``); the worker is the one run as ``mvoting worker``.
+    workers = [pid for pid in _children(proc.pid) if _subcommand(pid) == "worker"]
     if worker and len(workers) == 1:
         server.side["worker"] = workers[0]
     server.hand = [
