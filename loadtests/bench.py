@@ -486,6 +486,49 @@ def clean(result: dict[str, Any], attendees: int) -> bool:
 
 # --- report -----------------------------------------------------------------------------
 
+
+Clean = Callable[[dict[str, Any], int], bool]
+
+
+def unclean_bursts(
+    runs: dict[str, tuple[dict[str, Any] | None, list[dict[str, Any]]]],
+    attendees: int,
+    is_clean: Clean = clean,
+) -> list[str]:
+    """``"<name> warm-up"``, ``"<name> burst 2"``: the runs that ``is_clean`` refuses."""
+    return [
+        f"{name} {label}"
+        for name, (warmup, bursts) in runs.items()
+        for label, r in [
+            ("warm-up", warmup or {}),
+            *((f"burst {i + 1}", b) for i, b in enumerate(bursts)),
+        ]
+        if not is_clean(r, attendees)
+    ]
+
+
+def report_logs(prog: str, servers: list[Server]) -> None:
+    """Say which servers logged warnings or errors, with the first one."""
+    for s in servers:
+        noted = [
+            ln
+            for ln in _tail(s.log, 100_000).splitlines()
+            if "ERROR" in ln or "Traceback" in ln or "WARNING" in ln
+        ]
+        if noted:
+            print(f"{prog}: {s.name}'s log has {len(noted)} warning/error lines: {noted[0][:200]}")
+
+
+def report_load(prog: str, before: tuple[float, ...], why: str) -> list[float]:
+    """Print the load average before and after the run; return both, rounded."""
+    after = os.getloadavg()
+    print(
+        f"{prog}: load average {before[0]:.2f} before, {after[0]:.2f} after "
+        f"({os.cpu_count()} CPUs; {why})"
+    )
+    return [round(before[0], 2), round(after[0], 2)]
+
+
 MEDIANS = (
     "burst_s", "ballots_per_s", "cpu_ms_per_1k", "tally_lag_s", "final_tally_s",
     "ack_p50_ms", "ack_p99_ms", "worker_cpu_ms_per_1k", "valkey_cpu_ms_per_1k",
@@ -685,31 +728,9 @@ def run(a: argparse.Namespace) -> int:
                 print(burst_line(s.name, f"burst {i}", r), flush=True)
 
         report = summary(servers, a)
-        failed = [
-            f"{s.name} {label}"
-            for s in servers
-            for label, r in [
-                ("warm-up", s.warmup or {}),
-                *((f"burst {i + 1}", b) for i, b in enumerate(s.bursts)),
-            ]
-            if not clean(r, a.attendees)
-        ]
-        for s in servers:
-            noted = [
-                ln
-                for ln in _tail(s.log, 100_000).splitlines()
-                if "ERROR" in ln or "Traceback" in ln or "WARNING" in ln
-            ]
-            if noted:
-                print(
-                    f"bench: {s.name}'s log has {len(noted)} warning/error lines, "
-                    f"e.g. {noted[0][:200]}"
-                )
-        load1 = os.getloadavg()
-        print(
-            f"bench: load average {load0[0]:.2f} before, {load1[0]:.2f} after "
-            f"({os.cpu_count()} CPUs; other work on the machine makes the figures noisy)"
-        )
+        failed = unclean_bursts({s.name: (s.warmup, s.bursts) for s in servers}, a.attendees)
+        report_logs("bench", servers)
+        loadavg = report_load("bench", load0, "other work on the machine makes the figures noisy")
         if failed:
             print(
                 f"bench: FAILED (errors, accepted != {a.attendees}, or no full count): "
@@ -723,7 +744,7 @@ def run(a: argparse.Namespace) -> int:
             "procs": a.procs,
             "cpus": os.cpu_count(),
             "code": version,
-            "loadavg": [round(load0[0], 2), round(load1[0], 2)],
+            "loadavg": loadavg,
             "metered": "web process only (mvoting: uvicorn; worker and valkey apart)",
             **report,
             "servers": {
@@ -738,14 +759,19 @@ def run(a: argparse.Namespace) -> int:
             keep_running(servers, a, valkey.url, valkey.pid)
         return 1 if failed else 0
     finally:
-        for s in servers:
-            _stop(s.proc, 20)
-            for pid in s.side.values():  # a worker its server failed to stop
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-        if valkey is not None:
-            valkey.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop_all(servers, valkey, tmp)
+
+
+def stop_all(servers: list[Server], valkey: Any, tmp: Path) -> None:
+    """Stop the servers (and any side process one failed to stop), Valkey; remove ``tmp``."""
+    for s in servers:
+        _stop(s.proc, 20)
+        for pid in s.side.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    if valkey is not None:
+        valkey.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def keep_running(servers: list[Server], a: argparse.Namespace, redis_url: str, vpid: int) -> None:

@@ -28,11 +28,8 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -48,12 +45,15 @@ from bench import (
     _die_with_parent,
     _fmt,
     _stop,
-    _tail,
     code_version,
     embedded,
     raise_open_files_limit,
+    report_load,
+    report_logs,
     run_guarded,
     start_mvoting,
+    stop_all,
+    unclean_bursts,
     wait_quiet,
 )
 
@@ -284,30 +284,11 @@ def run(a: argparse.Namespace) -> int:
                 print(burst_line(f"burst {i}", r), flush=True)
 
         report = summary(results, a)
-        failed = [
-            f"{MODES[mode]} {label}"
-            for mode in MODES
-            for label, r in [
-                ("warm-up", warmups[mode]),
-                *((f"burst {i + 1}", b) for i, b in enumerate(results[mode])),
-            ]
-            if not clean(r, a.attendees)
-        ]
-        for s in nodes:
-            noted = [
-                ln
-                for ln in _tail(s.log, 100_000).splitlines()
-                if "ERROR" in ln or "Traceback" in ln or "WARNING" in ln
-            ]
-            if noted:
-                print(
-                    f"scale: {s.name}'s log has {len(noted)} warning/error lines: {noted[0][:200]}"
-                )
-        load1 = os.getloadavg()
-        print(
-            f"scale: load average {load0[0]:.2f} before, {load1[0]:.2f} after "
-            f"({os.cpu_count()} CPUs, shared by the load generator, Valkey and the nodes)"
+        failed = unclean_bursts(
+            {MODES[m]: (warmups[m], results[m]) for m in MODES}, a.attendees, clean
         )
+        report_logs("scale", nodes)
+        loadavg = report_load("scale", load0, "shared by the load generator, Valkey and the nodes")
         if failed:
             print(
                 "scale: FAILED (errors, accepted/total/archived != "
@@ -323,7 +304,7 @@ def run(a: argparse.Namespace) -> int:
                     "procs": a.procs,
                     "cpus": os.cpu_count(),
                     "code": version,
-                    "loadavg": [round(load0[0], 2), round(load1[0], 2)],
+                    "loadavg": loadavg,
                     **report,
                     "warmups": warmups,
                     "results": results,
@@ -335,14 +316,7 @@ def run(a: argparse.Namespace) -> int:
         )
         return 1 if failed else 0
     finally:
-        for s in nodes:
-            _stop(s.proc, 20)
-            for pid in s.side.values():  # a worker its node failed to stop
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-        if valkey is not None:
-            valkey.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop_all(nodes, valkey, tmp)
 
 
 def main(argv: list[str] | None = None) -> int:
