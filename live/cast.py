@@ -85,7 +85,7 @@ class CastBatcher:
                 future.set_result(reply)
 
     async def _pipeline(self, sha: str, batch: list[_Call]) -> list[Any]:
-        pipe = (self.svc.cast_redis or self.svc.redis).pipeline(transaction=False)
+        pipe = self.svc.cast_redis.pipeline(transaction=False)
         for keys, args, _ in batch:
             pipe.evalsha(sha, len(keys), *keys, *args)
         async with asyncio.timeout(BATCH_TIMEOUT):  # one timer per batch, not per reply

@@ -51,10 +51,10 @@ class Services:
     keys: Keys
     scripts: Scripts
     redis_url: str
-    valkey: embedded.EmbeddedValkey | None = None
     # The cast batcher's client (``live.cast``): one pipeline in flight, timed as a whole,
     # so without redis-py's timer per reply. On a cluster, ``redis`` itself.
-    cast_redis: Any = None
+    cast_redis: Any
+    valkey: embedded.EmbeddedValkey | None = None
 
     @property
     def secret(self) -> bytes:
@@ -120,7 +120,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         for f in fields(Scripts):
             await client.script_load(getattr(scripts, f.name).script)
         yield Services(
-            settings, client, engine, Keys(settings.key_prefix), scripts, url, valkey, cast_client
+            settings, client, engine, Keys(settings.key_prefix), scripts, url, cast_client, valkey
         )
     finally:
         if cast_client is not client:

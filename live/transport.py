@@ -244,8 +244,10 @@ class LiveServer(socketio.AsyncServer):  # type: ignore[misc]  # python-socketio
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         writer = self.frame_writers.get(eio_sid)
-        call = self._plain_event(data) if writer is not None else None
-        if writer is None or call is None or eio_sid in self._binary_packet:
+        call = None
+        if writer is not None and eio_sid not in self._binary_packet:
+            call = self._plain_event(data)
+        if writer is None or call is None:
             await super()._handle_eio_message(eio_sid, data)
             return
         ack_id, args = call

@@ -403,6 +403,35 @@ def burst_command(server: Server, target: Target, a: argparse.Namespace) -> list
     ]  # fmt: skip
 
 
+def run_json(
+    cmd: list[str], timeout: float, name: str, meanwhile: Callable[[], None] | None = None
+) -> tuple[dict[str, Any] | None, str]:
+    """Run a load generator; return its last output line as JSON, or None and why not.
+
+    ``meanwhile`` runs once it has started, before waiting for it (to meter from then)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )  # fmt: skip
+        try:
+            if meanwhile is not None:
+                meanwhile()
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            err.write(f"\n{name} timed out".encode())
+        finally:
+            _stop(proc, 5)
+        out.seek(0)
+        err.seek(0)
+        lines = out.read().decode(errors="replace").strip().splitlines()
+        tail = err.read().decode(errors="replace").strip().splitlines()[-5:]
+    try:
+        return json.loads(lines[-1]), ""
+    except (IndexError, ValueError):
+        return None, " | ".join(tail) or f"{name} exited {proc.returncode}"
+
+
 def wait_quiet(pids: list[int]) -> float:
     """Wait until ``pids`` together use under QUIET_CPU of a core; the seconds waited."""
     start = time.monotonic()
@@ -434,31 +463,22 @@ def run_burst(server: Server, n: int, a: argparse.Namespace, valkey_pid: int) ->
     wait_quiet(everyone)
     idle = idle_rates(side)
     ballots_at = time.monotonic() + 0.5 + a.attendees / CONNECT_RATE + 3.0
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            burst_command(server, target, a), cwd=ROOT, stdout=out, stderr=err,
-            stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
-        )  # fmt: skip
-        try:
-            time.sleep(max(0.0, ballots_at - time.monotonic()))
-            before = {k: _cpu_seconds(p) for k, p in side.items()}
-            t0 = time.monotonic()
-            proc.wait(timeout=120 + a.attendees / 50)
-        except subprocess.TimeoutExpired:
-            err.write(b"\nburst.py timed out")
-        finally:
-            _stop(proc, 5)
-        out.seek(0)
-        err.seek(0)
-        lines = out.read().decode(errors="replace").strip().splitlines()
-        tail = err.read().decode(errors="replace").strip().splitlines()[-5:]
+    start: dict[str, Any] = {}
+
+    def when_ballots_start() -> None:
+        time.sleep(max(0.0, ballots_at - time.monotonic()))
+        start["cpu"] = {k: _cpu_seconds(p) for k, p in side.items()}
+        start["t0"] = time.monotonic()
+
+    done, failure = run_json(
+        burst_command(server, target, a), 120 + a.attendees / 50, "burst.py", when_ballots_start
+    )
     result: dict[str, Any] = {"question": target.question}
-    try:
-        result.update(json.loads(lines[-1]))
-    except (IndexError, ValueError):
-        failure = " | ".join(tail) or f"burst.py exited {proc.returncode}"
+    if done is None:
         result.update({"failed": failure, "errors": 1, "accepted": 0, "connected": 0})
         return result
+    result.update(done)
+    before, t0 = start["cpu"], start["t0"]
     result["quiet_after_s"] = round(wait_quiet(everyone), 1)
     elapsed = time.monotonic() - t0
     final, burst = result.get("final_tally_s"), result.get("burst_s")

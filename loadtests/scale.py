@@ -31,30 +31,30 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from bench import (
-    ROOT,
     BenchError,
     Server,
     Target,
-    _die_with_parent,
     _fmt,
-    _stop,
     code_version,
     embedded,
     raise_open_files_limit,
     report_load,
     report_logs,
     run_guarded,
+    run_json,
     start_mvoting,
     stop_all,
     unclean_bursts,
     wait_quiet,
+)
+from bench import (
+    clean as bench_clean,
 )
 
 MULTIBURST = Path(__file__).resolve().parent / "multiburst.py"
@@ -77,29 +77,9 @@ def run_burst(
         "--attendees", str(a.attendees), "--procs", str(a.procs),
         *(x for k, p in meters.items() for x in ("--meter", f"{k}={p}")),
     ]  # fmt: skip
-    done = None
-    try:
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            proc = subprocess.Popen(
-                cmd, cwd=ROOT, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,
-            )  # fmt: skip
-            try:
-                proc.wait(timeout=120 + a.attendees / 50)
-            except subprocess.TimeoutExpired:
-                err.write(b"\nmultiburst.py timed out")
-            finally:
-                _stop(proc, 5)
-            out.seek(0)
-            err.seek(0)
-            lines = out.read().decode(errors="replace").strip().splitlines()
-            tail = err.read().decode(errors="replace").strip().splitlines()[-5:]
-        done = json.loads(lines[-1])
-    except (IndexError, ValueError):
-        pass
+    done, failure = run_json(cmd, 120 + a.attendees / 50, "multiburst.py")
     result: dict[str, Any] = {"mode": mode, "question": target.question}
     if done is None:
-        failure = " | ".join(tail) or f"multiburst.py exited {proc.returncode}"
         return {**result, "failed": failure, "errors": 1, "accepted": 0, "connected": 0}
     result.update(done)
     accepted = result["accepted"] or 0
@@ -128,12 +108,10 @@ def run_burst(
 
 
 def clean(r: dict[str, Any], attendees: int) -> bool:
+    """``bench.clean``, and every attendee connected, versions in order, all archived."""
     return (
-        "failed" not in r
-        and r.get("errors") == 0
+        bench_clean(r, attendees)
         and r.get("connected") == attendees
-        and r.get("accepted") == attendees
-        and r.get("final_tally_s") is not None
         and r.get("versions_monotonic") is True
         and r.get("tally_total") == attendees
         and r.get("archived") == attendees
