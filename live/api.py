@@ -6,6 +6,7 @@ and removing hosts is the owner's alone.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -314,7 +315,7 @@ async def _upload(request: Request) -> bytes:
         if declared is None:
             raise bad_request("send a Content-Length")
         if declared > MAX_BYTES + _FORM_OVERHEAD:
-            await _drain(request)
+            await _drain(request.stream())
             check_upload_size(declared)
         try:
             async with request.form(max_files=1, max_fields=8) as form:
@@ -325,23 +326,26 @@ async def _upload(request: Request) -> bytes:
                 return await file.read()
         except (HTTPException, MultiPartException):
             raise bad_request("the form is not valid multipart") from None
+    body = request.stream()
     if declared is not None and declared > MAX_BYTES:
-        await _drain(request)
+        await _drain(body)
         check_upload_size(declared)
     chunks, size = [], 0
-    async for chunk in request.stream():
+    async for chunk in body:
         size += len(chunk)
         if size > MAX_BYTES:
-            await _drain(request)
+            # The rest of this same stream: asking the request for a new one would fail
+            # once its last chunk has arrived ("Stream consumed").
+            await _drain(body)
             check_upload_size(size)
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-async def _drain(request: Request) -> None:
+async def _drain(body: AsyncIterator[bytes]) -> None:
     """Read and drop the rest of a refused upload, so the client reads our answer."""
     seen = 0
-    async for chunk in request.stream():
+    async for chunk in body:
         seen += len(chunk)
         if seen > _DRAIN_LIMIT:
             return

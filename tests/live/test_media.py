@@ -196,7 +196,8 @@ async def test_a_refused_upload_stores_nothing(
     ("data", "status"),
     [
         pytest.param(_image("PNG"), 201, id="small"),
-        pytest.param(b"\0" * (MAX_BYTES + 1), 400, id="too-large"),
+        pytest.param(b"\0" * (MAX_BYTES + 1), 400, id="too-large"),  # over in the last chunk
+        pytest.param(b"\0" * (MAX_BYTES + 300_000), 400, id="too-large-then-more"),
     ],
 )
 async def test_a_chunked_raw_upload_is_measured_as_it_arrives(
