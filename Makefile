@@ -60,8 +60,8 @@ test: install $(JS_STAMP) browser nginx
 # Re-extract the translatable text and merge it into the Korean catalog.
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k N_ -k ngettext:1,2 \
-		--no-location --sort-output --omit-header -o live/locales/messages.pot .
-	$(BIN)/pybabel update -i live/locales/messages.pot -d live/locales -l ko \
+		--no-location --sort-output --omit-header -o live/web/locales/messages.pot .
+	$(BIN)/pybabel update -i live/web/locales/messages.pot -d live/web/locales -l ko \
 		--no-fuzzy-matching --width 100
 
 clean:

@@ -12,7 +12,8 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from live import db, store
+from live import store
+from live.engines import db
 from live.services import Services
 from rooms.agenda import check_order, next_draft
 from rooms.errors import ErrorCode, VotingError

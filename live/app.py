@@ -13,13 +13,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 
-from live import api, console, ledger_http, pages
 from live.broadcaster import Broadcaster
 from live.fanout import Fanout
-from live.security import SecurityHeaders
 from live.services import open_services
 from live.settings import Settings
 from live.sockets import LiveSockets
+from live.web import api, console, ledger, pages
+from live.web.security import SecurityHeaders
 from rooms.errors import VotingError
 
 log = logging.getLogger("mvoting")
@@ -50,7 +50,7 @@ def create_app(settings: Settings) -> Any:
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     app = Starlette(
-        routes=[*api.routes, *ledger_http.routes, *pages.routes, *console.routes],
+        routes=[*api.routes, *ledger.routes, *pages.routes, *console.routes],
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(

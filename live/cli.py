@@ -24,17 +24,18 @@ from typing import Any
 
 import httpx
 
-from live import processes, store
-from live.local_witnesses import LocalWitnesses, start_local_witnesses
-from live.receipt_check import HTTP_TIMEOUT, check_receipt
+from live import store
+from live.engines import processes
+from live.ledger.local_witnesses import LocalWitnesses, start_local_witnesses
+from live.ledger.receipt_check import HTTP_TIMEOUT, check_receipt
 from live.services import Services, open_services, resolve_redis
 from live.settings import Settings, SettingsError, load_settings
 from rooms.errors import ErrorCode, VotingError
 from rooms.ledger import derive_signer
-from rooms.ledger_errors import PolicyError
 from rooms.log_export import ExportError, LogExport, recount_export
 from rooms.questions import Action, Status, build_question
-from rooms.tlog_policy import Policy
+from rooms.tlog.errors import PolicyError
+from rooms.tlog.policy import Policy
 
 log = logging.getLogger("mvoting")
 
@@ -205,7 +206,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from live.app import create_app
-    from live.websocket_protocol import LeanWebSocketProtocol
+    from live.wire.websocket_protocol import LeanWebSocketProtocol
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url, valkey = resolve_redis(settings)
@@ -464,7 +465,7 @@ def cmd_log_operator_key(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_log_export(settings: Settings, args: argparse.Namespace) -> int:
     """The closed question's log, as ``GET /ledger/<log>/export`` serves it."""
-    from live.ledger import Ledger, export_log
+    from live.ledger.log import Ledger, export_log
 
     async def work(svc: Services) -> bytes:
         q = await store.load_question(svc, args.question)
@@ -583,10 +584,10 @@ def _receipt_summary(result: dict[str, Any]) -> str:
 
 
 def cmd_witness(settings: Settings, args: argparse.Namespace) -> int:
-    """A witness on ``DATA/witness`` (``live.witness``); prints its vkey once it listens."""
+    """A witness on ``DATA/witness`` (``live.ledger.witness``); prints its vkey once it listens."""
     import uvicorn
 
-    from live.witness import WitnessSetupError, create_witness_app, open_witness
+    from live.ledger.witness import WitnessSetupError, create_witness_app, open_witness
 
     try:
         witness = open_witness(

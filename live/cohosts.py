@@ -13,8 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from live import db
 from live.clock import now_ms
+from live.engines import db
 from live.services import Services
 from rooms.cohosts import Acceptance, Role, check_removal, decide_acceptance
 from rooms.errors import ErrorCode, VotingError

@@ -14,7 +14,8 @@ from __future__ import annotations
 import orjson
 import sqlalchemy as sa
 
-from live import agenda, db, store
+from live import agenda, store
+from live.engines import db
 from live.services import Services
 from rooms.errors import ErrorCode, VotingError
 from rooms.questions import QuestionSpec, Status

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from live import db
 from live.clock import new_id, now_ms
+from live.engines import db
 from live.services import Services
 from rooms.errors import ErrorCode, VotingError, bad_request
 

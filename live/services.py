@@ -18,8 +18,8 @@ from redis.asyncio.client import Redis
 from redis.asyncio.cluster import RedisCluster
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from live import db, embedded
-from live.cluster import ClusterClient
+from live.engines import bundled, db
+from live.engines.cluster import ClusterClient
 from live.keys import Keys
 from live.settings import Settings
 
@@ -54,7 +54,7 @@ class Services:
     # The cast batcher's client (``live.cast``): one pipeline in flight, timed as a whole,
     # so without redis-py's timer per reply. On a cluster, ``redis`` itself.
     cast_redis: Any
-    valkey: embedded.EmbeddedValkey | None = None
+    valkey: bundled.EmbeddedValkey | None = None
 
     @property
     def secret(self) -> bytes:
@@ -89,16 +89,16 @@ def redis_client(
 
 def resolve_redis(
     settings: Settings, *, start: bool = True
-) -> tuple[str, embedded.EmbeddedValkey | None]:
+) -> tuple[str, bundled.EmbeddedValkey | None]:
     """The Redis URL to use: ``REDIS_URL``, or the data dir's bundled Valkey."""
     if settings.redis_url:
         return settings.redis_url, None
     if start:
-        valkey = embedded.find_or_start(settings.data_dir)
+        valkey = bundled.find_or_start(settings.data_dir)
     else:
-        found = embedded.find_running(settings.data_dir)
+        found = bundled.find_running(settings.data_dir)
         if found is None:
-            raise embedded.EmbeddedError(f"no bundled Valkey runs for {settings.data_dir}")
+            raise bundled.EmbeddedError(f"no bundled Valkey runs for {settings.data_dir}")
         valkey = found
     return valkey.url, valkey
 

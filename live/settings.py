@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from rooms.notes import is_key_name
+from rooms.tlog.notes import is_key_name
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,10 @@
 Who gets what on this node:
 - the Socket.IO room ``r:<room id>`` holds every connection that joined the room
   (``question`` and ``order`` events go there by python-socketio's emit);
-- ``live.delivery.Watchers`` holds, per question, the connections that may see its tally
+- ``live.wire.delivery.Watchers`` holds, per question, the connections that may see its tally
   now; membership follows ``rooms.visibility``: recomputed on join, after a vote, and
   whenever a question changes state. A tally is encoded once and written to each
-  watcher's socket as a ready frame (``live.frames``).
+  watcher's socket as a ready frame (``live.wire.frames``).
 """
 
 from __future__ import annotations
@@ -22,9 +22,7 @@ import orjson
 from live.broadcaster import Broadcaster
 from live.cast import CastBatcher, do_cast
 from live.clock import new_id
-from live.delivery import Watchers
 from live.errors import error_body
-from live.frames import FrameWriter, event_frame
 from live.roomcache import RoomCache
 from live.services import Services
 from live.store import (
@@ -33,7 +31,9 @@ from live.store import (
     password_matches,
     tallies,
 )
-from live.transport import LiveServer
+from live.wire.delivery import Watchers
+from live.wire.frames import FrameWriter, event_frame
+from live.wire.transport import LiveServer
 from rooms.errors import ErrorCode, VotingError
 from rooms.identity import sign_device, verify_device, voter_ref
 from rooms.protocol import parse_join, parse_vote

@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from live import db
 from live.clock import new_id, now_ms
+from live.engines import db
 from live.services import Services
 from rooms.cohosts import Role
 from rooms.errors import ErrorCode, VotingError

@@ -11,7 +11,7 @@ stream entry id), and acknowledges them only after the commit. So:
 
 The stream also carries the question's openings and closings (``lua/transition.lua``):
 with its ballots, in stream order, they are the entries of the poll's transparency log,
-appended in the transaction that archives the ballots (``live.ledger``). For the order to
+appended in the transaction that archives the ballots (``live.ledger.log``). For the order to
 be the stream's, one worker at a time follows a question: it holds the question's lease,
 and a worker taking over an expired lease first claims every entry left pending.
 
@@ -31,14 +31,14 @@ import orjson
 import redis.exceptions
 import sqlalchemy as sa
 
-from live import db
 from live.clock import now_ms
+from live.engines import db
 from live.keys import ARCHIVE_GROUP
-from live.ledger import Item, Ledger
+from live.ledger.log import Item, Ledger
 from live.services import Services
 from rooms.ballots import Ballot
 from rooms.ledger import Problem, Verification, closing_entry, opening_entry
-from rooms.merkle import leaf_hash
+from rooms.tlog.merkle import leaf_hash
 
 log = logging.getLogger("mvoting.worker")
 

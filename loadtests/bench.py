@@ -3,17 +3,17 @@
 
 It starts everything it needs and stops it all at the end (also on Ctrl-C or failure):
 
-- one bundled Valkey (``live.embedded.find_or_start``) in a temporary data directory,
+- one bundled Valkey (``live.engines.bundled.find_or_start``) in a temporary data directory,
   shared by both servers under distinct key prefixes (mvoting ``bench:mv:``, the peer its
   own ``bq:<run>:``);
 - mvoting: ``mvoting serve --data <tmp> --port P`` (its archive worker beside it) with
   ``REDIS_URL`` pointing at that Valkey;
-- the peer: ``node server.js P REDIS_URL`` from a copy of ``../shared/bench/baseline-node``
-  kept in ``loadtests/.baseline-node/`` (``npm ci`` there when the lock file changes).
+- the peer: ``node server.js P REDIS_URL`` from a copy of ``loadtests/peer`` kept in
+  ``loadtests/.peer/`` (``npm ci`` there when its files change).
 
 For each server, on one fresh process: a warm-up burst (its ``kib_per_conn`` is the memory
 figure), then ``--bursts`` measured bursts, each on a fresh question, every one run by
-``../shared/bench/burst.py --attendees N --pid <web pid>``. The measured bursts of the two
+``loadtests/burst.py --attendees N --pid <web pid>``. The measured bursts of the two
 servers alternate (mvoting, peer, mvoting, ...) so that the other load on the machine
 weighs on both alike; before each burst the benchmark waits until the server, its worker
 and Valkey are quiet (the previous burst's archiving done).
@@ -32,6 +32,12 @@ archive does not hold every accepted ballot; 2 when something could not be start
 
 Usage:
   bench.py [--attendees 2000] [--bursts 3] [--procs 1] [--only mvoting|peer] [--keep]
+           [--burst-client PATH] [--peer DIR]
+
+``--burst-client`` and ``--peer`` swap in another load generator (same command line and
+JSON line as ``loadtests/burst.py``) or another peer (a folder with ``server.js``,
+``package.json`` and ``package-lock.json``, started as ``node server.js PORT REDIS_URL 4``),
+to check that they give the same figures on the same build.
 """
 
 from __future__ import annotations
@@ -60,17 +66,16 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-BURST = SHARED / "bench" / "burst.py"
-PEER_SRC = SHARED / "bench" / "baseline-node"
-PEER_DIR = HERE / ".baseline-node"
+BURST = HERE / "burst.py"
+PEER_SRC = HERE / "peer"
+PEER_DIR = HERE / ".peer"
 PEER_FILES = ("package.json", "package-lock.json", "server.js")
 PEER_ROOM, PEER_PASSWORD = "100200", "bench"
 MV_PREFIX = "bench:mv:"
 OPTIONS = "A,B,C,D"  # burst.py's default --options 4; the peer's default too
 
 sys.path.insert(0, str(ROOT))
-from live import embedded  # noqa: E402 - after the repo root is on the path
+from live.engines import bundled  # noqa: E402 - after the repo root is on the path
 
 #: How long a server may take to answer after it was started.
 START_S = 60.0
@@ -158,7 +163,7 @@ def _free_port() -> int:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = int(s.getsockname()[1])
-        if port not in embedded.RESERVED_PORTS:
+        if port not in bundled.RESERVED_PORTS:
             return port
 
 
@@ -344,20 +349,20 @@ def start_mvoting(
     return server
 
 
-def prepare_peer() -> Path:
-    """``loadtests/.baseline-node``: a copy of the shared peer with its two packages."""
+def prepare_peer(source: Path) -> Path:
+    """``loadtests/.peer``: a copy of the peer in ``source`` with its two packages."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         raise BenchError("the Node.js peer needs `node` and `npm` (Node.js >= 18) on PATH")
     digest = hashlib.sha256()
     for name in PEER_FILES:
-        digest.update((PEER_SRC / name).read_bytes())
+        digest.update((source / name).read_bytes())
     stamp = PEER_DIR / "node_modules" / ".bench-stamp"
     if stamp.exists() and stamp.read_text() == digest.hexdigest():
         return PEER_DIR
     PEER_DIR.mkdir(exist_ok=True)
     for name in PEER_FILES:
-        shutil.copyfile(PEER_SRC / name, PEER_DIR / name)
+        shutil.copyfile(source / name, PEER_DIR / name)
     print("bench: npm ci for the Node.js peer (socket.io, ioredis)", flush=True)
     done = subprocess.run(
         [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
@@ -397,7 +402,7 @@ def start_peer(tmp: Path, redis_url: str, peer_dir: Path) -> Server:
 
 def burst_command(server: Server, target: Target, a: argparse.Namespace) -> list[str]:
     return [
-        sys.executable, str(BURST), "--url", server.url, "--room", target.room,
+        sys.executable, str(a.burst_client), "--url", server.url, "--room", target.room,
         "--password", target.password, "--question", target.question,
         "--attendees", str(a.attendees), "--procs", str(a.procs), "--pid", str(server.pid),
     ]  # fmt: skip
@@ -705,13 +710,15 @@ def code_version() -> dict[str, Any]:
 
 
 def run(a: argparse.Namespace) -> int:
-    if not BURST.exists():
-        raise BenchError(f"{BURST} not found: the shared folder sits beside the checkout")
+    if not a.burst_client.is_file():
+        raise BenchError(f"{a.burst_client}: no such load generator")
+    if not all((a.peer / name).is_file() for name in PEER_FILES):
+        raise BenchError(f"{a.peer}: a peer folder holds {', '.join(PEER_FILES)}")
     warning = raise_open_files_limit(a.attendees)
     if warning:
         print(f"bench: WARNING: {warning}", file=sys.stderr)
     wanted = ["mvoting", "peer"] if a.only is None else [a.only]
-    peer_dir = prepare_peer() if "peer" in wanted else None
+    peer_dir = prepare_peer(a.peer) if "peer" in wanted else None
     version = code_version()
     dirty = (
         f", with uncommitted changes to {len(version['changed'])} files of live/ and rooms/"
@@ -724,7 +731,7 @@ def run(a: argparse.Namespace) -> int:
     valkey = None
     servers: list[Server] = []
     try:
-        valkey = embedded.find_or_start(tmp / "valkey")
+        valkey = bundled.find_or_start(tmp / "valkey")
         print(f"bench: Valkey {valkey.url} (pid {valkey.pid}), scratch {tmp}", flush=True)
         for name in wanted:
             if name == "mvoting":
@@ -834,6 +841,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--procs", type=int, default=1, help="burst.py load-generator processes")
     ap.add_argument("--only", choices=["mvoting", "peer"], help="measure one server only")
     ap.add_argument("--keep", action="store_true", help="leave the servers running (for profiling)")
+    ap.add_argument(
+        "--burst-client", type=Path, default=BURST, help="the load generator (default: ours)"
+    )
+    ap.add_argument("--peer", type=Path, default=PEER_SRC, help="the peer's folder (default: ours)")
     a = ap.parse_args(argv)
     if a.attendees < 1 or a.procs < 1 or a.bursts < (0 if a.keep else 1):
         ap.error("--attendees, --procs and --bursts must be at least 1 (--bursts 0 with --keep)")

@@ -4,7 +4,7 @@
 It starts (and stops at the end, also on Ctrl-C or failure) one bundled Valkey, node A =
 ``mvoting serve --data D --port P1`` with its archive worker and node B = ``mvoting
 serve --data D --port P2 --no-worker`` on the same data dir and Valkey (``bench.py``'s
-helpers). Every burst is ``loadtests/multiburst.py`` on a fresh room and open question:
+helpers). Every burst is ``loadtests/burst.py`` on a fresh room and open question:
 
 - one node:  all N attendees on node A (node B up, idle);
 - two nodes: attendee i on node i mod 2, the room spread over both, all ballots at once.
@@ -41,8 +41,8 @@ from bench import (
     Server,
     Target,
     _fmt,
+    bundled,
     code_version,
-    embedded,
     raise_open_files_limit,
     report_load,
     report_logs,
@@ -57,7 +57,7 @@ from bench import (
     clean as bench_clean,
 )
 
-MULTIBURST = Path(__file__).resolve().parent / "multiburst.py"
+BURST = Path(__file__).resolve().parent / "burst.py"
 MODES = {"one": "one node", "two": "two nodes"}
 BAR = 1.7
 NODES = ("node-a", "node-b")
@@ -72,12 +72,12 @@ def run_burst(
     meters = {"node-a": node_a.pid, "node-b": node_b.pid, **node_a.side, "valkey": valkey_pid}
     wait_quiet(list(meters.values()))
     cmd = [
-        sys.executable, str(MULTIBURST), *(x for u in urls for x in ("--url", u)),
+        sys.executable, str(BURST), "--hang-up", "after", *(x for u in urls for x in ("--url", u)),
         "--room", target.room, "--password", target.password, "--question", target.question,
         "--attendees", str(a.attendees), "--procs", str(a.procs),
         *(x for k, p in meters.items() for x in ("--meter", f"{k}={p}")),
     ]  # fmt: skip
-    done, failure = run_json(cmd, 120 + a.attendees / 50, "multiburst.py")
+    done, failure = run_json(cmd, 120 + a.attendees / 50, "burst.py")
     result: dict[str, Any] = {"mode": mode, "question": target.question}
     if done is None:
         return {**result, "failed": failure, "errors": 1, "accepted": 0, "connected": 0}
@@ -203,7 +203,7 @@ def summary(results: dict[str, list[dict[str, Any]]], a: argparse.Namespace) -> 
     print()
     print(
         f"median of {a.bursts} measured bursts per mode, {a.attendees} attendees, "
-        f"multiburst.py --procs {a.procs}, {os.cpu_count()} CPUs shared by everything"
+        f"burst.py --procs {a.procs}, {os.cpu_count()} CPUs shared by everything"
     )
     print(f"{'':40}{'one node':>12}{'two nodes':>12}{'two/one':>10}")
     for label, key in ROWS:
@@ -240,7 +240,7 @@ def run(a: argparse.Namespace) -> int:
     valkey = None
     nodes: list[Server] = []
     try:
-        valkey = embedded.find_or_start(tmp / "valkey")
+        valkey = bundled.find_or_start(tmp / "valkey")
         print(f"scale: Valkey {valkey.url} (pid {valkey.pid}), scratch {tmp}", flush=True)
         nodes.append(start_mvoting(tmp, valkey.url, name="node-a"))
         nodes.append(start_mvoting(tmp, valkey.url, name="node-b", worker=False))
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--attendees", type=int, default=2000, help="attendees per burst")
     ap.add_argument("--bursts", type=int, default=3, help="measured bursts per mode")
-    ap.add_argument("--procs", type=int, default=1, help="multiburst.py load-generator processes")
+    ap.add_argument("--procs", type=int, default=1, help="burst.py load-generator processes")
     a = ap.parse_args(argv)
     if not 2 <= a.attendees <= 20_000 or a.procs < 1 or not 1 <= a.bursts <= 20:
         ap.error("--attendees 2..20,000, --bursts 1..20, --procs at least 1")

@@ -29,8 +29,8 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from rooms.errors import N_
-from rooms.merkle import MerkleLog, leaf_hash
-from rooms.notes import Ed25519Signer
+from rooms.tlog.merkle import MerkleLog, leaf_hash
+from rooms.tlog.notes import Ed25519Signer
 
 #: Separates the ledger's derived keys from every other use of the deployment secret.
 _KEY_CONTEXT = b"mvoting ledger key v1\n"

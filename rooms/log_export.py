@@ -22,9 +22,9 @@ from typing import Any
 import orjson
 
 from rooms.ledger import LedgerCheckError, Problem, recount
-from rooms.ledger_errors import LedgerError
-from rooms.merkle import MerkleLog, leaf_hash
-from rooms.tlog_policy import Policy
+from rooms.tlog.errors import LedgerError
+from rooms.tlog.merkle import MerkleLog, leaf_hash
+from rooms.tlog.policy import Policy
 
 FORMAT = "mvoting-log/v1"
 

@@ -16,21 +16,21 @@ import pytest
 import socketio
 import uvicorn
 
-from live import embedded
 from live.app import create_app
-from live.local_witnesses import LocalWitnesses, start_local_witnesses
+from live.engines import bundled
+from live.ledger.local_witnesses import LocalWitnesses, start_local_witnesses
 from live.services import Services, open_services
 from live.settings import DEFAULT_LEDGER_NAME, Settings, load_settings
-from live.websocket_protocol import LeanWebSocketProtocol
+from live.wire.websocket_protocol import LeanWebSocketProtocol
 from live.worker import ArchiveWorker
 from rooms.ledger import derive_signer
 
 
 @pytest.fixture(scope="session")
-def valkey() -> Iterator[embedded.EmbeddedValkey]:
+def valkey() -> Iterator[bundled.EmbeddedValkey]:
     """The session's bundled Valkey, in a data dir of its own, stopped at the end."""
     with tempfile.TemporaryDirectory(prefix="mvoting-valkey-") as d:
-        server = embedded.find_or_start(Path(d))
+        server = bundled.find_or_start(Path(d))
         assert server.owned and server.port != 6379
         yield server
         server.stop()
@@ -57,7 +57,7 @@ def witnessed(settings: Settings, witnesses: LocalWitnesses) -> Settings:
 
 
 @pytest.fixture
-def settings(valkey: embedded.EmbeddedValkey, tmp_path: Path) -> Settings:
+def settings(valkey: bundled.EmbeddedValkey, tmp_path: Path) -> Settings:
     """Settings of one test: the session Valkey under a key prefix of its own."""
     return load_settings(
         {},

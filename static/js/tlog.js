@@ -1,8 +1,8 @@
 /* Checks a voter's receipt in the browser: a c2sp.org/tlog-proof of a ballot's leaf, against
  * the poll's c2sp.org/tlog-policy (its log key, its witnesses and their quorum).
  *
- * A port of the Python reference in rooms/ (tlog_proof.py, merkle.py, notes.py,
- * checkpoint.py, cosignature.py, tlog_policy.py), which is tested against the C2SP and
+ * A port of the Python reference in rooms/tlog/ (proof.py, merkle.py, notes.py,
+ * checkpoint.py, cosignature.py, policy.py), which is tested against the C2SP and
  * transparency-dev vectors: each parser here refuses what its Python twin refuses. No
  * dependencies and no build step: a classic <script> that defines `window.Tlog`, using
  * WebCrypto only (SHA-256 digests and Ed25519 verification).
@@ -167,7 +167,7 @@
     }
   }
 
-  // --- RFC 9162 Merkle trees (rooms/merkle.py) ------------------------------------------
+  // --- RFC 9162 Merkle trees (rooms/tlog/merkle.py) ------------------------------------------
 
   async function sha256(...parts) {
     return new Uint8Array(await crypto.subtle.digest("SHA-256", concat(parts)));
@@ -267,7 +267,7 @@
     return true;
   }
 
-  // --- tlog-proof (rooms/tlog_proof.py) ---------------------------------------------------
+  // --- tlog-proof (rooms/tlog/proof.py) ---------------------------------------------------
 
   /** Reads a receipt file: {index: BigInt, proof: [Uint8Array], checkpoint: Uint8Array (the
    * signed note, read only once verified), extra: Uint8Array | null}. */
@@ -310,7 +310,7 @@
     return { index, proof, checkpoint, extra };
   }
 
-  // --- signed notes (rooms/notes.py) --------------------------------------------------------
+  // --- signed notes (rooms/tlog/notes.py) --------------------------------------------------------
 
   function isKeyName(name) {
     return name !== "" && !name.includes("+") && !SPACE_OR_CONTROL.test(name) &&
@@ -393,7 +393,7 @@
     return [text.slice(0, first), text.slice(first + 1, second), text.slice(second + 1)];
   }
 
-  // --- checkpoints (rooms/checkpoint.py) --------------------------------------------------
+  // --- checkpoints (rooms/tlog/checkpoint.py) --------------------------------------------------
 
   /** Reads a checkpoint note text: {origin, size: BigInt, root: Uint8Array, extensions}. */
   function parseCheckpoint(text) {
@@ -416,7 +416,7 @@
     return { origin, size, root: rootHash, extensions };
   }
 
-  // --- tlog-policy (rooms/tlog_policy.py) -------------------------------------------------
+  // --- tlog-policy (rooms/tlog/policy.py) -------------------------------------------------
 
   /** Reads a policy file: {logs: [{name, keyId, publicKey, vkey, url}], witnesses: [{name,
    * keyName, keyId, publicKey, vkey, url}], groups: [{name, threshold, members}], quorum}.

@@ -23,13 +23,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, Route
 
 from rooms.ballots import Ballot
-from rooms.checkpoint import Checkpoint
-from rooms.cosignature import Cosigner
-from rooms.ledger_errors import MalformedNoteError
-from rooms.merkle import MerkleLog, leaf_hash
-from rooms.notes import Ed25519Signer, Signature
-from rooms.tlog_policy import Policy, PolicyGroup, PolicyLog, PolicyWitness
-from rooms.tlog_proof import TlogProof
+from rooms.tlog.checkpoint import Checkpoint
+from rooms.tlog.cosignature import Cosigner
+from rooms.tlog.errors import MalformedNoteError
+from rooms.tlog.merkle import MerkleLog, leaf_hash
+from rooms.tlog.notes import Ed25519Signer, Signature
+from rooms.tlog.policy import Policy, PolicyGroup, PolicyLog, PolicyWitness
+from rooms.tlog.proof import TlogProof
 from tests.rooms.test_checkpoint import BAD_TEXTS
 from tests.rooms.test_checkpoint import VALID as VALID_CHECKPOINT
 from tests.rooms.test_notes import HOSTILE

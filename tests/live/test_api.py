@@ -9,7 +9,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from live import db
+from live.engines import db
 from live.services import Services
 from tests.conftest import Node, connect
 

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from live import db, store
+from live import store
 from live.cast import CastBatcher, do_cast
+from live.engines import db
 from live.keys import ARCHIVE_GROUP
 from live.services import Services
 from live.settings import Settings

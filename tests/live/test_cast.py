@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from live import cast, embedded
+from live import cast
+from live.engines import bundled
 from live.services import Services, open_services
 from live.settings import load_settings
 from tests.conftest import Node, connect, run_node
@@ -36,10 +37,10 @@ async def test_ballots_still_count_once_after_the_script_cache_is_flushed(
 
 
 @pytest.fixture
-async def own_valkey() -> AsyncIterator[tuple[embedded.EmbeddedValkey, Services, Node]]:
+async def own_valkey() -> AsyncIterator[tuple[bundled.EmbeddedValkey, Services, Node]]:
     """A Valkey of this test's own (it is paused), a node and services on it."""
     with tempfile.TemporaryDirectory(prefix="mvoting-cast-") as d:
-        server = embedded.find_or_start(Path(d) / "valkey")
+        server = bundled.find_or_start(Path(d) / "valkey")
         assert server.owned and server.port != 6379
         settings = load_settings(
             {},
@@ -56,7 +57,7 @@ async def own_valkey() -> AsyncIterator[tuple[embedded.EmbeddedValkey, Services,
 
 
 async def test_a_ballot_sent_while_valkey_hangs_is_refused_and_counts_once_when_resent(
-    own_valkey: tuple[embedded.EmbeddedValkey, Services, Node], monkeypatch: pytest.MonkeyPatch
+    own_valkey: tuple[bundled.EmbeddedValkey, Services, Node], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server, svc, node = own_valkey
     monkeypatch.setattr(cast, "BATCH_TIMEOUT", 0.5)

@@ -28,7 +28,7 @@ import redis
 from tests.conftest import connect
 
 ROOT = Path(__file__).resolve().parents[2]
-BURST = Path(__file__).resolve().parents[3] / "shared" / "bench" / "burst.py"
+BURST = ROOT / "loadtests" / "burst.py"
 CLI = [sys.executable, "-m", "live.cli"]
 STARTUP_S = 30.0  # serve: a cold start runs migrations and starts Valkey; ~1 s normally
 STOP_S = 15.0  # uvicorn's graceful shutdown is 5 s, the worker gets 10 s at most

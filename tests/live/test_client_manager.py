@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from live import store
-from live.client_manager import LiveManager
 from live.services import Services
+from live.wire.client_manager import LiveManager
 from rooms.questions import Action
 from tests.conftest import Node, connect
 from tests.live.helpers import make_room

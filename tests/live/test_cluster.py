@@ -20,10 +20,11 @@ import redis.asyncio as aioredis
 import redis.exceptions
 import sqlalchemy as sa
 
-from live import agenda, db, drafts, store
+from live import agenda, drafts, store
 from live.cast import CastBatcher, do_cast
-from live.cluster import ClusterClient
-from live.embedded_cluster import EmbeddedCluster, start_cluster
+from live.engines import db
+from live.engines.bundled_cluster import EmbeddedCluster, start_cluster
+from live.engines.cluster import ClusterClient
 from live.services import Services, open_services
 from live.settings import Settings, SettingsError, load_settings
 from rooms.errors import ErrorCode, VotingError

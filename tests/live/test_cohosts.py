@@ -15,7 +15,7 @@ from alembic import command
 from alembic.config import Config
 
 import live
-from live import db
+from live.engines import db
 from live.services import Services
 from tests.conftest import Node, connect
 from tests.live.hosting import (

@@ -629,11 +629,21 @@ def test_dockerfile() -> None:
         if line.strip() and not line.lstrip().startswith("#")
     ]
     instructions = [(line.split(None, 1)[0], line.split(None, 1)[1]) for line in lines]
-    assert instructions[0] == ("FROM", "python:3.11-slim")
+    stages = [i for i, (op, _) in enumerate(instructions) if op == "FROM"]
+    assert [instructions[i][1] for i in stages] == ["python:3.11-slim AS build", "python:3.11-slim"]
+    build, final = instructions[: stages[1]], instructions[stages[1] :]
+    # The build stage makes the wheel from the checkout; the image installs that wheel and
+    # runs it, with no checkout and no PYTHONPATH.
+    assert any(op == "RUN" and arg.startswith("pip wheel") for op, arg in build)
+    copied = {arg.split()[0] for op, arg in build if op == "COPY"}
+    assert {"live", "rooms", "templates", "static", "pyproject.toml"} <= copied
+    assert ("COPY", "--from=build /dist/ /tmp/dist/") in final
+    assert any(op == "RUN" and "pip install /tmp/dist/mvoting-" in arg for op, arg in final)
+    assert not any(op == "COPY" and not arg.startswith("--from=") for op, arg in final)
+    assert not any("PYTHONPATH" in arg for _, arg in instructions)
     users = [arg for op, arg in instructions if op == "USER"]
     assert users and users[-1] not in {"root", "0"}
-    assert ("RUN", "pip install .") in instructions
-    for op, arg in instructions:
+    for op, arg in build:
         if op == "COPY":
             *sources, _ = arg.split()
             for source in sources:

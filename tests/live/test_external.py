@@ -23,7 +23,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from live import store
-from live.local_witnesses import LocalWitnesses
+from live.ledger.local_witnesses import LocalWitnesses
 from live.services import open_services
 from live.settings import load_settings
 from rooms.identity import voter_ref

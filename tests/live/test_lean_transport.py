@@ -8,9 +8,9 @@ import json
 import pytest
 import websockets
 
-from live.lean_async import LeanEvent, LeanQueue
 from live.services import Services
-from live.websocket_protocol import HIGH_WATER
+from live.wire.lean_async import LeanEvent, LeanQueue
+from live.wire.websocket_protocol import HIGH_WATER
 from tests.conftest import Node, connect
 from tests.live.helpers import make_room
 

@@ -10,14 +10,14 @@ from typing import Any
 import httpx
 
 from live import store
-from live.ledger import Ledger
+from live.ledger.log import Ledger
 from live.services import Services, open_services
 from live.settings import Settings
 from rooms.log_export import LogExport, recount_export
-from rooms.merkle import MerkleLog, leaf_hash, verify_consistency
 from rooms.questions import Action, build_question
-from rooms.tlog_policy import Policy
-from rooms.tlog_proof import TlogProof
+from rooms.tlog.merkle import MerkleLog, leaf_hash, verify_consistency
+from rooms.tlog.policy import Policy
+from rooms.tlog.proof import TlogProof
 from tests.conftest import Node, connect, running_worker
 from tests.live.helpers import make_room
 

@@ -22,17 +22,18 @@ from typing import Any
 import httpx
 import pytest
 
-from live import embedded, store
-from live.ledger import Ledger
-from live.local_witnesses import LocalWitnesses
-from live.receipt_check import server_of
+from live import store
+from live.engines import bundled
+from live.ledger.local_witnesses import LocalWitnesses
+from live.ledger.log import Ledger
+from live.ledger.receipt_check import server_of
 from live.services import Services, open_services
 from live.settings import load_settings
-from rooms.cosignature import Cosigner
 from rooms.log_export import LogExport
 from rooms.questions import Action, build_question
-from rooms.tlog_policy import Policy, PolicyGroup, PolicyWitness
-from rooms.tlog_proof import TlogProof
+from rooms.tlog.cosignature import Cosigner
+from rooms.tlog.policy import Policy, PolicyGroup, PolicyWitness
+from rooms.tlog.proof import TlogProof
 from tests.conftest import connect, run_node, running_worker
 from tests.live.helpers import make_room
 from tests.live.test_cli import CLI, ROOT, cli_env, free_port
@@ -106,7 +107,7 @@ async def verdict(svc: Services, qid: str, timeout: float = 30.0) -> dict[str, A
 
 @pytest.fixture(scope="module")
 async def poll(
-    valkey: embedded.EmbeddedValkey,
+    valkey: bundled.EmbeddedValkey,
     witnesses: LocalWitnesses,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Poll]:

@@ -25,18 +25,19 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from live import db, store
+from live import store
 from live.cast import CastBatcher, do_cast
-from live.local_witnesses import LocalWitnesses, start_local_witnesses
+from live.engines import db
+from live.ledger.local_witnesses import LocalWitnesses, start_local_witnesses
+from live.ledger.witness import origin_hash
 from live.services import Services, open_services
 from live.settings import DEFAULT_LEDGER_NAME, Settings
-from live.witness import origin_hash
 from live.worker import ArchiveWorker
-from rooms.checkpoint import Checkpoint, open_checkpoint
 from rooms.ledger import canonical, derive_signer
-from rooms.merkle import leaf_hash, tree_root
 from rooms.questions import Action
-from rooms.tlog_policy import Policy
+from rooms.tlog.checkpoint import Checkpoint, open_checkpoint
+from rooms.tlog.merkle import leaf_hash, tree_root
+from rooms.tlog.policy import Policy
 from tests.conftest import running_worker
 from tests.live.helpers import make_room
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from live import db, store
+from live import store
+from live.engines import db
 from live.services import Services
 from rooms.errors import ErrorCode, VotingError
 from rooms.questions import Action

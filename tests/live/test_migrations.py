@@ -16,7 +16,7 @@ PROCESSES = 4
 
 
 async def _migrate_at_once(url: str) -> list[tuple[int, bytes]]:
-    code = f"from live.db import migrate_sync; migrate_sync({url!r})"
+    code = f"from live.engines.db import migrate_sync; migrate_sync({url!r})"
     procs = [
         await asyncio.create_subprocess_exec(
             sys.executable, "-c", code, stderr=asyncio.subprocess.PIPE

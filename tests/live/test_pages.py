@@ -183,7 +183,7 @@ def test_every_text_has_a_korean_translation(tmp_path: Path) -> None:
     )
     with pot.open("rb") as f:
         wanted = {m.id for m in read_po(f) if m.id}
-    with (ROOT / "live/locales/ko/LC_MESSAGES/messages.po").open("rb") as f:
+    with (ROOT / "live/web/locales/ko/LC_MESSAGES/messages.po").open("rb") as f:
         catalog = {m.id: m.string for m in read_po(f) if m.id}
     assert wanted - set(catalog) == set(), "run `make messages` and translate"
     assert [m for m in wanted if not catalog[m]] == []

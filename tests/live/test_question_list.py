@@ -11,7 +11,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from live import db
+from live.engines import db
 from live.services import Services
 from tests.conftest import Client, Node, connect
 from tests.live.hosting import (

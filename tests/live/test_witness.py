@@ -2,7 +2,7 @@
 
 Witnesses run in a real uvicorn, in-process on a free port, or as ``mvoting witness``
 subprocesses where a restart or the command line is under test. Logs are real Merkle
-trees (``rooms.merkle.MerkleLog``) with checkpoints signed by an Ed25519 log key; forks
+trees (``rooms.tlog.merkle.MerkleLog``) with checkpoints signed by an Ed25519 log key; forks
 share a prefix with the main tree and then differ.
 """
 
@@ -34,8 +34,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from live.local_witnesses import LocalWitness, LocalWitnesses, start_local_witnesses
-from live.witness import (
+from live.ledger.local_witnesses import LocalWitness, LocalWitnesses, start_local_witnesses
+from live.ledger.witness import (
     MAX_BODY,
     Witness,
     WitnessSetupError,
@@ -44,15 +44,15 @@ from live.witness import (
     create_witness_app,
     open_witness,
 )
-from live.witness_client import WitnessConflict, WitnessError, add_checkpoint, register_log
-from rooms.checkpoint import Checkpoint, open_checkpoint
-from rooms.cosignature import CosignatureVerifier, cosignature_timestamp
-from rooms.ledger_errors import QuorumError
-from rooms.log_registration import registration_note
-from rooms.merkle import EMPTY_ROOT, MerkleLog, leaf_hash
-from rooms.notes import Ed25519Signer, Signature, sign_note
-from rooms.tlog_policy import Policy, PolicyGroup, PolicyLog, PolicyWitness
-from rooms.tlog_witness import AddCheckpoint
+from live.ledger.witness_client import WitnessConflict, WitnessError, add_checkpoint, register_log
+from rooms.tlog.checkpoint import Checkpoint, open_checkpoint
+from rooms.tlog.cosignature import CosignatureVerifier, cosignature_timestamp
+from rooms.tlog.errors import QuorumError
+from rooms.tlog.merkle import EMPTY_ROOT, MerkleLog, leaf_hash
+from rooms.tlog.notes import Ed25519Signer, Signature, sign_note
+from rooms.tlog.policy import Policy, PolicyGroup, PolicyLog, PolicyWitness
+from rooms.tlog.registration import registration_note
+from rooms.tlog.witness import AddCheckpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "live.cli"]

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from rooms.checkpoint import Checkpoint, open_checkpoint
-from rooms.cosignature import Cosigner
-from rooms.ledger_errors import CheckpointError, NoteError, UnverifiedNoteError
-from rooms.merkle import EMPTY_ROOT, leaf_hash
-from rooms.notes import Ed25519Signer, Ed25519Verifier, sign_note
+from rooms.tlog.checkpoint import Checkpoint, open_checkpoint
+from rooms.tlog.cosignature import Cosigner
+from rooms.tlog.errors import CheckpointError, NoteError
+from rooms.tlog.merkle import EMPTY_ROOT, leaf_hash
+from rooms.tlog.notes import Ed25519Signer, Ed25519Verifier, UnverifiedNoteError, sign_note
 
 VECTORS = Path(__file__).parent / "vectors"
 GO = json.loads((VECTORS / "golang-mod" / "sumdb.json").read_text())

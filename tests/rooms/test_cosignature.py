@@ -10,21 +10,20 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from rooms.checkpoint import Checkpoint, open_checkpoint
-from rooms.cosignature import (
+from rooms.tlog.checkpoint import Checkpoint, open_checkpoint
+from rooms.tlog.cosignature import (
     MAX_TIMESTAMP,
     CosignatureVerifier,
     Cosigner,
     cosignature_timestamp,
     cosigned_message,
 )
-from rooms.ledger_errors import (
+from rooms.tlog.errors import (
     BadSignatureError,
     CheckpointError,
     NoteKeyError,
-    UnverifiedNoteError,
 )
-from rooms.notes import Ed25519Signer, Signature, open_note, sign_note
+from rooms.tlog.notes import Ed25519Signer, Signature, UnverifiedNoteError, open_note, sign_note
 
 VECTORS = Path(__file__).parent / "vectors"
 C2SP = json.loads((VECTORS / "c2sp" / "examples.json").read_text())

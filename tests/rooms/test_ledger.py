@@ -24,7 +24,7 @@ from rooms.ledger import (
     receipt_code,
     recount,
 )
-from rooms.merkle import MerkleLog, leaf_hash
+from rooms.tlog.merkle import MerkleLog, leaf_hash
 
 Q = "q1"
 DEFINITION = {"title": "Lunch?", "options": [{"label": "A"}, {"label": "B"}, {"label": "C"}]}

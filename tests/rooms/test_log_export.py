@@ -9,14 +9,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from rooms.ballots import Ballot
-from rooms.checkpoint import Checkpoint
-from rooms.cosignature import Cosigner
 from rooms.ledger import closing_entry, opening_entry
 from rooms.log_export import FORMAT, ExportError, LogExport, recount_export
-from rooms.merkle import MerkleLog, leaf_hash
-from rooms.notes import Ed25519Signer
 from rooms.questions import build_question
-from rooms.tlog_policy import Policy, PolicyGroup, PolicyLog, PolicyWitness
+from rooms.tlog.checkpoint import Checkpoint
+from rooms.tlog.cosignature import Cosigner
+from rooms.tlog.merkle import MerkleLog, leaf_hash
+from rooms.tlog.notes import Ed25519Signer
+from rooms.tlog.policy import Policy, PolicyGroup, PolicyLog, PolicyWitness
 
 
 def private_key(seed: int) -> Ed25519PrivateKey:

@@ -8,16 +8,16 @@ from dataclasses import dataclass
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from rooms.cosignature import Cosigner
-from rooms.ledger_errors import LedgerError, NoteKeyError
-from rooms.log_registration import (
+from rooms.tlog.cosignature import Cosigner
+from rooms.tlog.errors import LedgerError, NoteKeyError
+from rooms.tlog.notes import Ed25519Signer, Signature, sign_note
+from rooms.tlog.registration import (
     HEADER,
     RegistrationError,
     RegistrationRefusal,
     open_registration,
     registration_note,
 )
-from rooms.notes import Ed25519Signer, Signature, sign_note
 
 
 def private_key(seed: int) -> Ed25519PrivateKey:

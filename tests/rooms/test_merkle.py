@@ -2,7 +2,7 @@
 
 The brute force is a direct transcription of RFC 9162's recursive definitions (MTH in
 section 2.1.1, PATH in 2.1.3.1, SUBPROOF in 2.1.4.1) over entries, with no shared code:
-``rooms.merkle`` must agree with it on every root, every inclusion proof and every
+``rooms.tlog.merkle`` must agree with it on every root, every inclusion proof and every
 consistency proof of every tree of up to ``MAX_SIZE`` leaves, and its verifiers must refuse
 each proof once a bit, an index, a size or a root is wrong.
 """
@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from rooms.ledger_errors import ProofError
-from rooms.merkle import (
+from rooms.tlog.errors import ProofError
+from rooms.tlog.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
     CompactRange,

@@ -12,14 +12,13 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from rooms.ledger_errors import (
+from rooms.tlog.errors import (
     BadSignatureError,
     MalformedNoteError,
     NoteError,
     NoteKeyError,
-    UnverifiedNoteError,
 )
-from rooms.notes import (
+from rooms.tlog.notes import (
     MAX_SIGNATURES,
     SIGNATURE_COSIGNATURE_V1,
     SIGNATURE_ED25519,
@@ -27,6 +26,7 @@ from rooms.notes import (
     Ed25519Verifier,
     Note,
     Signature,
+    UnverifiedNoteError,
     VerifierKey,
     format_note,
     is_key_name,

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from rooms.checkpoint import Checkpoint
-from rooms.cosignature import Cosigner
-from rooms.ledger_errors import (
+from rooms.tlog.checkpoint import Checkpoint
+from rooms.tlog.cosignature import Cosigner
+from rooms.tlog.errors import (
     BadSignatureError,
     CheckpointError,
     PolicyError,
     QuorumError,
 )
-from rooms.notes import Ed25519Signer, sign_note
-from rooms.tlog_policy import NONE, Policy, PolicyGroup, PolicyLog, PolicyWitness
+from rooms.tlog.notes import Ed25519Signer, sign_note
+from rooms.tlog.policy import NONE, Policy, PolicyGroup, PolicyLog, PolicyWitness
 
 VECTORS = Path(__file__).parent / "vectors"
 FORMATS = json.loads((VECTORS / "transparency-dev-formats" / "examples.json").read_text())

@@ -11,19 +11,19 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from rooms.ballots import Ballot
-from rooms.checkpoint import Checkpoint
-from rooms.cosignature import Cosigner
-from rooms.ledger_errors import (
+from rooms.tlog.checkpoint import Checkpoint
+from rooms.tlog.cosignature import Cosigner
+from rooms.tlog.errors import (
     BadSignatureError,
     CheckpointError,
     ProofError,
     QuorumError,
     TlogProofError,
 )
-from rooms.merkle import MerkleLog, leaf_hash
-from rooms.notes import Ed25519Signer
-from rooms.tlog_policy import Policy, PolicyGroup, PolicyLog, PolicyWitness
-from rooms.tlog_proof import HEADER, MAX_PROOF_HASHES, TlogProof
+from rooms.tlog.merkle import MerkleLog, leaf_hash
+from rooms.tlog.notes import Ed25519Signer
+from rooms.tlog.policy import Policy, PolicyGroup, PolicyLog, PolicyWitness
+from rooms.tlog.proof import HEADER, MAX_PROOF_HASHES, TlogProof
 
 VECTORS = Path(__file__).parent / "vectors"
 C2SP = json.loads((VECTORS / "c2sp" / "examples.json").read_text())

@@ -7,12 +7,12 @@ import base64
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from rooms.checkpoint import Checkpoint
-from rooms.cosignature import Cosigner
-from rooms.ledger_errors import MalformedNoteError
-from rooms.merkle import EMPTY_ROOT, MerkleLog, leaf_hash
-from rooms.notes import Ed25519Signer, Ed25519Verifier, sign_note
-from rooms.tlog_witness import (
+from rooms.tlog.checkpoint import Checkpoint
+from rooms.tlog.cosignature import Cosigner
+from rooms.tlog.errors import MalformedNoteError
+from rooms.tlog.merkle import EMPTY_ROOT, MerkleLog, leaf_hash
+from rooms.tlog.notes import Ed25519Signer, Ed25519Verifier, sign_note
+from rooms.tlog.witness import (
     MAX_PROOF_LINES,
     AddCheckpoint,
     Refusal,

@@ -1,0 +1,226 @@
+"""The SQL archive: SQLAlchemy Core tables, the engine, and migrations to head.
+
+SQLite (aiosqlite) by default, PostgreSQL (asyncpg) in production. The schema is owned by
+the Alembic migrations in ``live/engines/migrations``; these tables mirror them for queries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+metadata = sa.MetaData()
+
+hosts = sa.Table(
+    "hosts",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+)
+
+rooms = sa.Table(
+    "rooms",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("number", sa.String(6), nullable=False, index=True),
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("password", sa.String(200), nullable=False),
+    sa.Column("join_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("presenter_token", sa.String(64), nullable=False),
+    sa.Column("owner_id", sa.String(32), sa.ForeignKey("hosts.id"), nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+)
+
+questions = sa.Table(
+    "questions",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("room_id", sa.String(32), sa.ForeignKey("rooms.id"), nullable=False, index=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("spec", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("revealed", sa.Boolean, nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("opened_ms", sa.BigInteger, nullable=True),
+    sa.Column("closed_ms", sa.BigInteger, nullable=True),
+    # Written by the worker once a closed question's stream is drained.
+    sa.Column("archived_count", sa.Integer, nullable=True),
+    sa.Column("tally_total", sa.Integer, nullable=True),
+    sa.Column("finalized_ms", sa.BigInteger, nullable=True),
+    # The poll's current transparency log (``ledger_logs.id``); a reset starts another.
+    sa.Column("log_id", sa.String(32), nullable=True),
+)
+
+#: Who may run a room: its owner and the co-hosts who accepted an invitation.
+room_hosts = sa.Table(
+    "room_hosts",
+    metadata,
+    sa.Column("room_id", sa.String(32), sa.ForeignKey("rooms.id"), nullable=False),
+    sa.Column("host_id", sa.String(32), sa.ForeignKey("hosts.id"), nullable=False, index=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("room_id", "host_id", name="pk_room_hosts"),
+    sa.CheckConstraint("role IN ('owner', 'cohost')", name="ck_room_hosts_role"),
+)
+
+#: Single-use links by which an owner makes another host a co-host.
+invitations = sa.Table(
+    "invitations",
+    metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("room_id", sa.String(32), sa.ForeignKey("rooms.id"), nullable=False, index=True),
+    sa.Column("created_by", sa.String(32), sa.ForeignKey("hosts.id"), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("accepted_by", sa.String(32), sa.ForeignKey("hosts.id"), nullable=True),
+    sa.Column("accepted_ms", sa.BigInteger, nullable=True),
+)
+
+ballots = sa.Table(
+    "ballots",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("question_id", sa.String(32), nullable=False),
+    sa.Column("ballot_id", sa.String(40), nullable=False),
+    sa.Column("voter_ref", sa.String(64), nullable=False),
+    sa.Column("choices", sa.JSON, nullable=False),
+    sa.Column("cast_ms", sa.BigInteger, nullable=False),
+    sa.Column("nonce", sa.String(32), nullable=False),
+    sa.Column("receipt", sa.String(64), nullable=False),
+    sa.Column("leaf_index", sa.Integer, nullable=True),  #: the ballot's entry in the log
+    sa.UniqueConstraint("question_id", "ballot_id", name="uq_ballots_question_ballot"),
+)
+
+#: One transparency log per poll (``rooms.ledger``); ``size`` counts its entries.
+ledger_logs = sa.Table(
+    "ledger_logs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("question_id", sa.String(32), nullable=False, index=True),
+    sa.Column("origin", sa.String(300), nullable=False, unique=True),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("receipts", sa.Boolean, nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("verification", sa.String(16), nullable=True),
+    sa.Column("problem", sa.String(32), nullable=True),
+    sa.Column("problem_fields", sa.JSON, nullable=True),
+    sa.Column("verified_ms", sa.BigInteger, nullable=True),
+)
+
+#: A log's entries in order; ``stream_id`` makes appending a re-read entry a no-op.
+ledger_entries = sa.Table(
+    "ledger_entries",
+    metadata,
+    sa.Column("log_id", sa.String(32), sa.ForeignKey("ledger_logs.id"), nullable=False),
+    sa.Column("idx", sa.Integer, nullable=False),
+    sa.Column("stream_id", sa.String(40), nullable=False),
+    sa.Column("entry", sa.LargeBinary, nullable=False),
+    sa.Column("leaf_hash", sa.String(64), nullable=False, index=True),
+    sa.PrimaryKeyConstraint("log_id", "idx", name="pk_ledger_entries"),
+    sa.UniqueConstraint("log_id", "stream_id", name="uq_ledger_entries_stream"),
+)
+
+#: The checkpoints the log signed, each with the cosignatures gathered for it.
+ledger_checkpoints = sa.Table(
+    "ledger_checkpoints",
+    metadata,
+    sa.Column("log_id", sa.String(32), sa.ForeignKey("ledger_logs.id"), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("root", sa.String(64), nullable=False),
+    sa.Column("note", sa.LargeBinary, nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("log_id", "size", name="pk_ledger_checkpoints"),
+)
+
+#: The size each witness last cosigned for a log: the old size of the next request.
+ledger_witnessed = sa.Table(
+    "ledger_witnessed",
+    metadata,
+    sa.Column("log_id", sa.String(32), sa.ForeignKey("ledger_logs.id"), nullable=False),
+    sa.Column("witness", sa.String(200), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("log_id", "witness", name="pk_ledger_witnessed"),
+)
+
+
+def create_engine(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # WAL lets the web node read while the worker writes.
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def insert_ignoring_duplicates(conn: AsyncConnection, table: sa.Table) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` in the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
+def _alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def migrate_sync(url: str) -> None:
+    """Bring the archive at ``url`` to the newest schema (blocking; own event loop).
+
+    Every process migrates at start (``serve`` and its worker at the same moment, several
+    nodes at once), so migrations are serialised: on SQLite by a lock file beside the
+    database, on PostgreSQL by a transaction-scoped advisory lock taken in
+    ``migrations/env.py``. The second process then finds the schema at head.
+    """
+    from alembic import command
+
+    with _sqlite_lock(url):
+        command.upgrade(_alembic_config(url), "head")
+
+
+@contextlib.contextmanager
+def _sqlite_lock(url: str) -> Iterator[None]:
+    if not url.startswith("sqlite"):
+        yield
+        return
+    path = Path(url.split("///", 1)[1] + ".migrate.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+async def migrate(url: str) -> None:
+    await asyncio.to_thread(migrate_sync, url)

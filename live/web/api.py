@@ -1,0 +1,440 @@
+"""The JSON API for host actions. Every error has the shape of a socket ack's.
+
+Every room endpoint admits the room's owner and co-hosts (``room_for_host``); inviting
+and removing hosts is the owner's alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from live import agenda, cohosts, drafts, hosts, store
+from live.clock import now_ms
+from live.errors import error_body, status_of
+from live.services import Services
+from live.web import export, media
+from rooms.cohosts import Role, check_host, check_owner
+from rooms.errors import ErrorCode, VotingError, bad_request
+from rooms.media import MAX_BYTES, check_upload_size, content_type
+from rooms.questions import Action, QuestionSpec, build_question
+from rooms.questions import edit_question as edit_question_spec
+
+#: What a multipart form may add around a 5 MiB file (boundaries, part headers).
+_FORM_OVERHEAD = 64 * 1024
+#: Past this much, a refused upload is not read to its end: the connection is dropped.
+_DRAIN_LIMIT = 4 * MAX_BYTES
+
+#: The rooms a host owns or co-hosts (for the console's pages too).
+rooms_of = cohosts.rooms_of
+
+
+class _Json(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def ok(body: dict[str, Any], status: int = 200) -> Response:
+    return _Json({"ok": True, **body}, status_code=status)
+
+
+async def handle_voting_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, VotingError)
+    return _Json(error_body(exc), status_code=status_of(exc))
+
+
+def services(request: Request) -> Services:
+    svc: Services | None = request.app.state.services
+    if svc is None:
+        raise VotingError(ErrorCode.UNAVAILABLE)
+    return svc
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    # JSON only: a cross-site form cannot send it without a CORS preflight we never allow.
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise bad_request("send application/json")
+    raw = await request.body()
+    if len(raw) > 256 * 1024:
+        raise bad_request("the body is larger than 256 KiB")
+    try:
+        data = orjson.loads(raw or b"{}")
+    except orjson.JSONDecodeError:
+        raise bad_request("the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise bad_request("the body is a JSON object")
+    return data
+
+
+def _host_id(request: Request) -> str:
+    host_id = request.session.get("host")
+    if not isinstance(host_id, str):
+        raise VotingError(ErrorCode.UNAUTHORIZED)
+    return host_id
+
+
+async def room_for_host(request: Request, room_id: str) -> dict[str, str]:
+    """The live room, with the signed-in host's ``role`` in it; else refused.
+
+    ``not_found`` for no such room, ``forbidden`` for a host who neither owns nor co-hosts it.
+    """
+    host_id = _host_id(request)
+    svc = services(request)
+    room = await store.room_by_id(svc, room_id)
+    if room is None:
+        raise VotingError(ErrorCode.NOT_FOUND, what="room", id=room_id)
+    role = check_host(await cohosts.role_of(svc, room_id, host_id))
+    return {**room, "role": str(role)}
+
+
+async def _question_for_host(request: Request) -> tuple[store.LiveQuestion, dict[str, str]]:
+    qid = request.path_params["question_id"]
+    q = await store.load_question(services(request), qid)
+    if q is None:
+        raise VotingError(ErrorCode.NOT_FOUND, what="question", id=qid)
+    return q, await room_for_host(request, q.room_id)
+
+
+def _base_url(request: Request | None, svc: Services) -> str:
+    return svc.settings.public_url or (str(request.base_url).rstrip("/") if request else "")
+
+
+def public_urls(request: Request | None, svc: Services, room: dict[str, str]) -> dict[str, str]:
+    base = _base_url(request, svc)
+    return {
+        "join_url": f"{base}/j/{room['number']}?key={room['key']}",
+        "presenter_url": f"{base}/present/{room['number']}?token={room['presenter']}",
+    }
+
+
+async def sign_up(request: Request) -> Response:
+    data = await _body(request)
+    host = await hosts.sign_up(
+        services(request), data.get("email"), data.get("password"), data.get("name", "")
+    )
+    request.session["host"] = host.id
+    return ok({"host": {"id": host.id, "email": host.email, "name": host.name}}, 201)
+
+
+async def sign_in(request: Request) -> Response:
+    data = await _body(request)
+    host = await hosts.sign_in(services(request), data.get("email"), data.get("password"))
+    request.session["host"] = host.id
+    return ok({"host": {"id": host.id, "email": host.email, "name": host.name}})
+
+
+async def sign_out(request: Request) -> Response:
+    request.session.clear()
+    return ok({})
+
+
+async def list_rooms(request: Request) -> Response:
+    return ok({"rooms": await rooms_of(services(request), _host_id(request))})
+
+
+async def create_room(request: Request) -> Response:
+    host_id = _host_id(request)
+    data = await _body(request)
+    password = data.get("password")
+    if password is not None and not isinstance(password, str):
+        raise bad_request("password must be text")
+    title = data.get("title")
+    if not isinstance(title, str):
+        raise bad_request("title must be text")
+    svc = services(request)
+    info = await store.create_room(svc, title=title, password=password, owner_id=host_id)
+    room = await store.room_by_id(svc, info.id)
+    assert room is not None
+    return ok({"room": {**info.as_dict(), **public_urls(request, svc, room)}}, 201)
+
+
+async def get_room(request: Request) -> Response:
+    room = await room_for_host(request, request.path_params["room_id"])
+    svc = services(request)
+    qs = await store.load_questions(svc, await store.question_ids(svc, room["id"]))
+    current = await store.tallies(svc, qs)
+    return ok(
+        {
+            "room": {
+                "id": room["id"],
+                "number": room["number"],
+                "title": room["title"],
+                "password": room["password"],
+                "key": room["key"],
+                "role": room["role"],
+                **public_urls(request, svc, room),
+            },
+            "questions": [{**q.public(), "tally": current[q.id]} for q in qs],
+        }
+    )
+
+
+def _check_images(svc: Services, spec: QuestionSpec) -> None:
+    """Every image of the question is one uploaded here (``build_question`` checked the form)."""
+    for path in (spec.image, *(o.image for o in spec.options)):
+        if path and not media.exists(svc.settings, path):
+            raise bad_request(f"the image {path} was not uploaded")
+
+
+async def add_question(request: Request) -> Response:
+    room = await room_for_host(request, request.path_params["room_id"])
+    data = await _body(request)
+    spec = build_question(
+        data.get("title"),
+        data.get("kind", "single"),
+        data.get("options", []),
+        max_choices=data.get("max_choices"),
+        visibility=data.get("visibility", "live"),
+        description=data.get("description", ""),
+        scale=data.get("scale", 5),
+        image=data.get("image", ""),
+        receipts=data.get("receipts", True),
+    )
+    svc = services(request)
+    _check_images(svc, spec)
+    q = await store.add_question(svc, room["id"], spec)
+    return ok({"question": q.public()}, 201)
+
+
+async def edit_question(request: Request) -> Response:
+    q, _ = await _question_for_host(request)
+    data = await _body(request)
+    svc = services(request)
+    q = await drafts.draft(svc, q.id, "edit")
+    spec = edit_question_spec(q.spec, data)
+    _check_images(svc, spec)
+    updated = await drafts.edit(svc, q, spec)
+    return ok({"question": updated.public()})
+
+
+async def delete_question(request: Request) -> Response:
+    q, _ = await _question_for_host(request)
+    svc = services(request)
+    q = await drafts.draft(svc, q.id, "delete")
+    order = await drafts.delete(svc, q)
+    return ok({"questions": order})
+
+
+async def reorder(request: Request) -> Response:
+    room = await room_for_host(request, request.path_params["room_id"])
+    data = await _body(request)
+    order = await agenda.reorder(services(request), room["id"], data.get("questions"))
+    return ok({"questions": order})
+
+
+async def next_question(request: Request) -> Response:
+    room = await room_for_host(request, request.path_params["room_id"])
+    closed, opened = await agenda.advance(services(request), room["id"])
+    return ok({"closed": closed.public() if closed else None, "opened": opened.public()})
+
+
+async def question_action(request: Request) -> Response:
+    svc = services(request)
+    qid = request.path_params["question_id"]
+    try:
+        action = Action(request.path_params["action"])
+    except ValueError:
+        raise VotingError(
+            ErrorCode.NOT_FOUND, what="action", id=request.path_params["action"]
+        ) from None
+    await _question_for_host(request)
+    updated = await store.act(svc, qid, action)
+    return ok({"question": updated.public()})
+
+
+# --- co-hosts ----------------------------------------------------------------------------
+
+
+async def create_invitation(request: Request) -> Response:
+    room = await room_for_host(request, request.path_params["room_id"])
+    check_owner(Role(room["role"]))
+    svc = services(request)
+    inv = await cohosts.invite(svc, room["id"], _host_id(request))
+    url = f"{_base_url(request, svc)}/host/invite/{inv.token}"
+    return ok({"invitation": {"token": inv.token, "url": url}}, 201)
+
+
+async def accept_invitation(request: Request) -> Response:
+    host_id = _host_id(request)
+    svc = services(request)
+    room_id, role = await cohosts.accept(svc, request.path_params["token"], host_id)
+    room = await store.room_by_id(svc, room_id)
+    if room is None:
+        raise VotingError(ErrorCode.NOT_FOUND, what="room", id=room_id)
+    return ok(
+        {
+            "room": {"id": room["id"], "number": room["number"], "title": room["title"]},
+            "role": str(role),
+        }
+    )
+
+
+async def list_hosts(request: Request) -> Response:
+    room = await room_for_host(request, request.path_params["room_id"])
+    return ok(
+        {
+            "hosts": await cohosts.hosts_of(services(request), room["id"]),
+            "can_manage": room["role"] == Role.OWNER,
+        }
+    )
+
+
+async def remove_host(request: Request) -> Response:
+    room = await room_for_host(request, request.path_params["room_id"])
+    check_owner(Role(room["role"]))
+    svc = services(request)
+    await cohosts.remove(svc, room["id"], request.path_params["host_id"])
+    return ok({"hosts": await cohosts.hosts_of(svc, room["id"])})
+
+
+# --- media -------------------------------------------------------------------------------
+
+
+async def upload_media(request: Request) -> Response:
+    _host_id(request)
+    svc = services(request)
+    saved = await media.save(svc.settings, await _upload(request))
+    return ok({"media": saved.as_dict()}, 201)
+
+
+async def _upload(request: Request) -> bytes:
+    """The uploaded file: the multipart field ``file``, or else the whole body."""
+    length = request.headers.get("content-length")
+    declared = int(length) if length and length.isdigit() else None
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        if declared is None:
+            raise bad_request("send a Content-Length")
+        if declared > MAX_BYTES + _FORM_OVERHEAD:
+            await _drain(request.stream())
+            check_upload_size(declared)
+        try:
+            async with request.form(max_files=1, max_fields=8) as form:
+                file = form.get("file")
+                if not isinstance(file, UploadFile):
+                    raise bad_request("send the image as the form field file")
+                check_upload_size(file.size or 0)
+                return await file.read()
+        except (HTTPException, MultiPartException):
+            raise bad_request("the form is not valid multipart") from None
+    body = request.stream()
+    if declared is not None and declared > MAX_BYTES:
+        await _drain(body)
+        check_upload_size(declared)
+    chunks, size = [], 0
+    async for chunk in body:
+        size += len(chunk)
+        if size > MAX_BYTES:
+            # The rest of this same stream: asking the request for a new one would fail
+            # once its last chunk has arrived ("Stream consumed").
+            await _drain(body)
+            check_upload_size(size)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _drain(body: AsyncIterator[bytes]) -> None:
+    """Read and drop the rest of a refused upload, so the client reads our answer."""
+    seen = 0
+    async for chunk in body:
+        seen += len(chunk)
+        if seen > _DRAIN_LIMIT:
+            return
+
+
+async def serve_media(request: Request) -> Response:
+    name = request.path_params["name"]
+    path = media.file_of(services(request).settings, name)
+    if path is None:
+        raise VotingError(ErrorCode.NOT_FOUND, what="image", id=name)
+    return FileResponse(
+        path,
+        media_type=content_type(name),
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            # The name is the content's hash: the file behind it never changes.
+            "Cache-Control": "public, max-age=31536000, immutable",
+        },
+    )
+
+
+# --- results -----------------------------------------------------------------------------
+
+
+async def export_question(request: Request) -> Response:
+    fmt = request.path_params["fmt"]
+    if fmt not in ("csv", "xlsx"):
+        raise VotingError(ErrorCode.NOT_FOUND, what="export format", id=fmt)
+    q, room = await _question_for_host(request)
+    (result,) = await export.collect(services(request), [q])
+    at = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+    if fmt == "csv":
+        body, kind = export.csv_bytes(room["title"], result, at), export.CSV_TYPE
+    else:
+        body, kind = export.xlsx_bytes(room["title"], result, at), export.XLSX_TYPE
+    return Response(
+        body,
+        media_type=kind,
+        headers={
+            "Content-Disposition": export.content_disposition(q.spec.title, fmt),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+async def room_summary(request: Request) -> Response:
+    room = await room_for_host(request, request.path_params["room_id"])
+    svc = services(request)
+    qs = await store.load_questions(svc, await store.question_ids(svc, room["id"]))
+    results = await export.collect(svc, qs)
+    return ok({"summary": export.summary(room, results, now_ms())})
+
+
+async def healthz(request: Request) -> Response:
+    svc: Services | None = request.app.state.services
+    if svc is None:
+        return _Json(
+            {"ok": False, "error": {"code": "starting", "message": "The node is starting."}}, 503
+        )
+    try:
+        await svc.redis.ping()
+        async with svc.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+    except Exception:
+        return _Json(error_body(VotingError(ErrorCode.UNAVAILABLE)), status_code=503)
+    return ok({})
+
+
+routes = [
+    Route("/healthz", healthz),
+    Route("/api/hosts", sign_up, methods=["POST"]),
+    Route("/api/session", sign_in, methods=["POST"]),
+    Route("/api/session", sign_out, methods=["DELETE"]),
+    Route("/api/rooms", list_rooms, methods=["GET"]),
+    Route("/api/rooms", create_room, methods=["POST"]),
+    Route("/api/rooms/{room_id}", get_room, methods=["GET"]),
+    Route("/api/rooms/{room_id}/questions", add_question, methods=["POST"]),
+    Route("/api/rooms/{room_id}/order", reorder, methods=["POST"]),
+    Route("/api/rooms/{room_id}/next", next_question, methods=["POST"]),
+    Route("/api/rooms/{room_id}/summary", room_summary, methods=["GET"]),
+    Route("/api/rooms/{room_id}/invitations", create_invitation, methods=["POST"]),
+    Route("/api/rooms/{room_id}/hosts", list_hosts, methods=["GET"]),
+    Route("/api/rooms/{room_id}/hosts/{host_id}", remove_host, methods=["DELETE"]),
+    Route("/api/invitations/{token}/accept", accept_invitation, methods=["POST"]),
+    Route("/api/questions/{question_id}", edit_question, methods=["PATCH"]),
+    Route("/api/questions/{question_id}", delete_question, methods=["DELETE"]),
+    Route("/api/questions/{question_id}/export.{fmt:str}", export_question, methods=["GET"]),
+    Route("/api/questions/{question_id}/{action}", question_action, methods=["POST"]),
+    Route("/api/media", upload_media, methods=["POST"]),
+    Route("/media/{name}", serve_media, methods=["GET"]),
+]

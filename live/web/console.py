@@ -1,0 +1,276 @@
+"""The host console: sign in and up, my rooms, one room's console, its printable summary.
+
+Forms post with a CSRF token; the console page itself acts through the JSON API
+(``live.web.api``) and watches results over the live protocol with the room's presenter token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from live import cohosts, hosts, store
+from live.engines import db
+from live.web import api, i18n
+from live.web.pages import _js_strings, error_text, join_url, qr_svg, render
+from live.web.security import check_csrf
+from rooms.errors import ErrorCode, VotingError
+
+
+def _signed_in(request: Request) -> str | None:
+    host = request.session.get("host")
+    return host if isinstance(host, str) else None
+
+
+def _to_sign_in(request: Request) -> Response:
+    return RedirectResponse(f"/host/signin?next={request.url.path}", status_code=303)
+
+
+def _safe_next(value: object) -> str:
+    text = str(value or "")
+    return text if text.startswith("/host") and "//" not in text else "/host"
+
+
+async def sign_in_page(request: Request) -> Response:
+    return render(
+        request, "host/signin.html", {"next": _safe_next(request.query_params.get("next"))}
+    )
+
+
+async def sign_in(request: Request) -> Response:
+    form = await request.form()
+    nxt = _safe_next(form.get("next"))
+    try:
+        await check_csrf(request, form)
+        host = await hosts.sign_in(api.services(request), form.get("email"), form.get("password"))
+    except VotingError as err:
+        return render(
+            request,
+            "host/signin.html",
+            {"error": error_text(err), "email": form.get("email", ""), "next": nxt},
+            400,
+        )
+    request.session["host"] = host.id
+    return RedirectResponse(nxt, status_code=303)
+
+
+async def sign_up_page(request: Request) -> Response:
+    return render(
+        request, "host/signup.html", {"next": _safe_next(request.query_params.get("next"))}
+    )
+
+
+async def sign_up(request: Request) -> Response:
+    form = await request.form()
+    nxt = _safe_next(form.get("next"))
+    try:
+        await check_csrf(request, form)
+        host = await hosts.sign_up(
+            api.services(request), form.get("email"), form.get("password"), form.get("name", "")
+        )
+    except VotingError as err:
+        return render(
+            request,
+            "host/signup.html",
+            {
+                "error": error_text(err),
+                "email": form.get("email", ""),
+                "name": form.get("name", ""),
+                "next": nxt,
+            },
+            400,
+        )
+    request.session["host"] = host.id
+    return RedirectResponse(nxt, status_code=303)
+
+
+async def sign_out(request: Request) -> Response:
+    form = await request.form()
+    try:
+        await check_csrf(request, form)
+    except VotingError:
+        return RedirectResponse("/host", status_code=303)
+    request.session.clear()
+    return RedirectResponse("/", status_code=303)
+
+
+async def my_rooms(request: Request) -> Response:
+    host_id = _signed_in(request)
+    if host_id is None:
+        return _to_sign_in(request)
+    rooms = await api.rooms_of(api.services(request), host_id)
+    return render(request, "host/rooms.html", {"rooms": rooms})
+
+
+async def create_room(request: Request) -> Response:
+    host_id = _signed_in(request)
+    if host_id is None:
+        return _to_sign_in(request)
+    form = await request.form()
+    svc = api.services(request)
+    try:
+        await check_csrf(request, form)
+        password = str(form.get("password") or "") or None
+        info = await store.create_room(
+            svc, title=str(form.get("title", "")), password=password, owner_id=host_id
+        )
+    except VotingError as err:
+        rooms = await api.rooms_of(svc, host_id)
+        return render(
+            request,
+            "host/rooms.html",
+            {"rooms": rooms, "error": error_text(err), "title": form.get("title", "")},
+            400,
+        )
+    return RedirectResponse(f"/host/rooms/{info.id}", status_code=303)
+
+
+async def _room_or_refusal(request: Request) -> tuple[dict[str, str] | None, Response | None]:
+    if _signed_in(request) is None:
+        return None, _to_sign_in(request)
+    try:
+        room = await api.room_for_host(request, request.path_params["room_id"])
+    except VotingError as err:
+        status = 403 if err.code is ErrorCode.FORBIDDEN else 404
+        return None, render(request, "error.html", {"message": error_text(err)}, status)
+    return room, None
+
+
+async def room_console(request: Request) -> Response:
+    room, refusal = await _room_or_refusal(request)
+    if refusal is not None:
+        return refusal
+    assert room is not None
+    svc = api.services(request)
+    urls = api.public_urls(request, svc, room)
+    data = {
+        "room": {"id": room["id"], "number": room["number"], "title": room["title"]},
+        "presenter": room["presenter"],
+        "strings": {**_js_strings(), **_console_strings()},
+    }
+    return render(
+        request,
+        "host/console.html",
+        {
+            "room": room,
+            "urls": urls,
+            "page_data": data,
+            "live_script": "console.js",
+            "qr": qr_svg(join_url(request, svc, room), i18n.gettext("Scan to join")),
+        },
+    )
+
+
+async def summary(request: Request) -> Response:
+    room, refusal = await _room_or_refusal(request)
+    if refusal is not None:
+        return refusal
+    assert room is not None
+    svc = api.services(request)
+    qs = await store.load_questions(svc, await store.question_ids(svc, room["id"]))
+    results = {r["id"]: r for r in await store.results(svc, room["id"])}
+    items = []
+    for q in qs:
+        r = results[q.id]
+        total = r["total"]
+        items.append(
+            {
+                "question": q,
+                "total": total,
+                "archived": r["archived"],
+                "status": r["status"],
+                "rows": [
+                    {
+                        "label": o.label,
+                        "count": c,
+                        "pct": round(c * 100 / total, 1) if total else 0.0,
+                    }
+                    for o, c in zip(q.spec.options, r["counts"], strict=True)
+                ],
+            }
+        )
+    async with svc.engine.connect() as conn:
+        created = await conn.scalar(
+            sa.select(db.rooms.c.created_ms).where(db.rooms.c.id == room["id"])
+        )
+    return render(request, "host/summary.html", {"room": room, "items": items, "created": created})
+
+
+async def invitation_page(request: Request) -> Response:
+    if _signed_in(request) is None:
+        return _to_sign_in(request)
+    return render(request, "host/invite.html", {"token": request.path_params["token"]})
+
+
+async def accept_invitation(request: Request) -> Response:
+    host_id = _signed_in(request)
+    if host_id is None:
+        return _to_sign_in(request)
+    form = await request.form()
+    try:
+        await check_csrf(request, form)
+        room_id, _role = await cohosts.accept(
+            api.services(request), request.path_params["token"], host_id
+        )
+    except VotingError as err:
+        return render(
+            request,
+            "host/invite.html",
+            {"token": request.path_params["token"], "error": error_text(err)},
+            400,
+        )
+    return RedirectResponse(f"/host/rooms/{room_id}", status_code=303)
+
+
+def _console_strings() -> dict[str, Any]:
+    _ = i18n.gettext
+    return {
+        "open": _("Open"),
+        "close": _("Close"),
+        "reveal": _("Reveal results"),
+        "reset": _("Reset"),
+        "edit": _("Edit"),
+        "delete": _("Delete"),
+        "move_up": _("Move up"),
+        "move_down": _("Move down"),
+        "status_draft": _("Draft"),
+        "status_open": _("Open for voting"),
+        "status_closed": _("Closed"),
+        "revealed": _("Results shown"),
+        "confirm_reset": _("Clear all ballots of this question?"),
+        "confirm_delete": _("Delete this question?"),
+        "no_questions": _("No questions yet. Add the first one below."),
+        "saved": _("Saved."),
+        "export_csv": _("CSV"),
+        "export_xlsx": _("Excel"),
+        "export_log": _("Log for recount"),
+        "invite_link": _("Invitation link (valid once):"),
+        "remove": _("Remove"),
+        "owner": _("Owner"),
+        "cohost": _("Co-host"),
+        "option": _("Option"),
+        "description": _("Description"),
+        "image": _("Image"),
+        "remove_option": _("Remove option"),
+        "uploading": _("Uploading…"),
+        "live_results": _("Live results"),
+    }
+
+
+routes = [
+    Route("/host", my_rooms, methods=["GET"]),
+    Route("/host/signin", sign_in_page, methods=["GET"]),
+    Route("/host/signin", sign_in, methods=["POST"]),
+    Route("/host/signup", sign_up_page, methods=["GET"]),
+    Route("/host/signup", sign_up, methods=["POST"]),
+    Route("/host/signout", sign_out, methods=["POST"]),
+    Route("/host/rooms", create_room, methods=["POST"]),
+    Route("/host/rooms/{room_id}", room_console, methods=["GET"]),
+    Route("/host/rooms/{room_id}/summary", summary, methods=["GET"]),
+    Route("/host/invite/{token}", invitation_page, methods=["GET"]),
+    Route("/host/invite/{token}", accept_invitation, methods=["POST"]),
+]

@@ -1,0 +1,71 @@
+"""Korean and English: the locale of a request, and its translations.
+
+Catalogs are the ``.po`` files under ``live/web/locales``, compiled in memory at start-up, so
+there is no build step. The locale comes from ``?lang=``, then the ``mv_lang`` cookie,
+then ``Accept-Language``; English is the fallback.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+import io
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+LOCALES = ("ko", "en")
+FALLBACK = "en"
+COOKIE = "mv_lang"
+LOCALE_DIR = Path(__file__).parent / "locales"
+
+_current: ContextVar[str] = ContextVar("mvoting_locale", default=FALLBACK)
+
+
+@cache
+def translations(locale: str) -> _gettext.NullTranslations:
+    path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not path.exists():
+        return _gettext.NullTranslations()
+    with path.open("rb") as f:
+        catalog = read_po(f, locale=locale)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return _gettext.GNUTranslations(buf)
+
+
+def negotiate(query: str | None, cookie: str | None, accept_language: str | None) -> str:
+    for choice in (query, cookie):
+        if choice in LOCALES:
+            assert choice is not None
+            return choice
+    wanted = []
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().replace("-", "_")
+        if tag and tag != "*":
+            wanted.append(tag)
+    try:
+        found = Locale.negotiate(wanted, list(LOCALES), sep="_")
+    except (ValueError, UnknownLocaleError):
+        found = None
+    return str(found.language) if found else FALLBACK
+
+
+def activate(locale: str) -> None:
+    _current.set(locale)
+
+
+def current() -> str:
+    return _current.get()
+
+
+def gettext(message: str) -> str:
+    return translations(current()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(current()).ngettext(singular, plural, n)

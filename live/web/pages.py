@@ -1,0 +1,266 @@
+"""Server-rendered pages: the join form, the attendee's vote page, the presenter screen.
+
+Pages carry their data to their small scripts as one JSON island (``#page-data``); all
+live behaviour goes through the Socket.IO protocol, the same one any client uses.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+from urllib.parse import quote
+
+import segno
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from live import store
+from live.services import Services
+from live.web import i18n
+from live.web.assets import STATIC, TEMPLATES
+from live.web.security import check_csrf, csrf_token
+from rooms.errors import ErrorCode, VotingError
+from rooms.ledger import PROBLEMS, Problem
+from rooms.protocol import parse_join
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+def error_text(err: VotingError) -> str:
+    """The refusal's sentence in the request's language."""
+    template = i18n.gettext(err.template)
+    try:
+        return template.format(**err.fields)
+    except (KeyError, IndexError):
+        return template
+
+
+class LocaleMiddleware:
+    """Sets the request's language; ``?lang=`` also remembers it in a cookie."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        asked = request.query_params.get("lang")
+        locale = i18n.negotiate(
+            asked, request.cookies.get(i18n.COOKIE), request.headers.get("accept-language")
+        )
+        i18n.activate(locale)
+        if asked not in i18n.LOCALES:
+            await self.app(scope, receive, send)
+            return
+
+        async def remember(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                cookie = f"{i18n.COOKIE}={locale}; Path=/; Max-Age=31536000; SameSite=Lax"
+                message["headers"] = [*message.get("headers", []), (b"set-cookie", cookie.encode())]
+            await send(message)
+
+        await self.app(scope, receive, remember)
+
+
+def _svc(request: Request) -> Services:
+    svc: Services | None = request.app.state.services
+    if svc is None:
+        raise VotingError(ErrorCode.UNAVAILABLE)
+    return svc
+
+
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    lang = i18n.current()
+    base = {
+        "lang": lang,
+        "other_lang": "en" if lang == "ko" else "ko",
+        "csrf": csrf_token(request),
+    }
+    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+
+
+def _js_strings() -> dict[str, Any]:
+    """What the scripts show, in the page's language."""
+    _ = i18n.gettext
+    return {
+        "connected": _("Connected"),
+        "connecting": _("Connecting…"),
+        "offline": _("Offline. Your vote will be sent when the connection is back."),
+        "waiting": _("Waiting for the host to open a question."),
+        "vote_counted": _("Your vote was counted."),
+        "already_voted": _("You have already voted on this question."),
+        "closed": _("Voting on this question is closed."),
+        "hidden_after_close": _("Results will be shown after the vote closes."),
+        "hidden_after_vote": _("Results will be shown after you vote."),
+        "hidden": _("Results are hidden."),
+        "submit": _("Submit vote"),
+        "choose_up_to": _("Choose up to {n}."),
+        "receipt": _("Receipt"),
+        "votes": _("votes"),
+        "total": _("Total"),
+        "share": _("Share results"),
+        "link_copied": _("Link copied."),
+        "sending": _("Sending your vote…"),
+        "results": _("Results"),
+        "error": _("Something went wrong. Please try again."),
+        "verification_completed": _("Verification completed"),
+        "verification_failed": _("Verification failed"),
+        "verification_pending": _("Verification pending"),
+        "receipt_download": _("Download the proof"),
+        "receipt_verify": _("Check a receipt"),
+        "receipt_note": _(
+            "The receipt proves that your ballot is in this poll's public log, unchanged, and "
+            "was counted. It also shows how you voted: anyone you show it to can see your choice."
+        ),
+        "problems": {p.value: i18n.gettext(PROBLEMS[p]) for p in Problem},
+        "errors": {c.value: i18n.gettext(VotingError(c).template) for c in ErrorCode},
+    }
+
+
+async def join_form(request: Request) -> Response:
+    return render(request, "join.html", {"room": request.query_params.get("room", "")})
+
+
+async def join_submit(request: Request) -> Response:
+    form = await request.form()
+    number = str(form.get("room", "")).strip()
+    try:
+        await check_csrf(request, form)
+        req = parse_join({"room": number, "password": str(form.get("password", ""))})
+        room = await store.room_by_number(_svc(request), req.room)
+        if room is None:
+            raise VotingError(ErrorCode.UNKNOWN_ROOM, room=req.room)
+        if store.password_matches(room, password=req.password, key=None, presenter=None) is None:
+            raise VotingError(ErrorCode.BAD_CREDENTIALS)
+    except VotingError as err:
+        status = 404 if err.code is ErrorCode.UNKNOWN_ROOM else 400
+        return render(request, "join.html", {"room": number, "error": error_text(err)}, status)
+    return RedirectResponse(f"/j/{room['number']}?key={quote(room['key'])}", status_code=303)
+
+
+async def join_again(request: Request) -> Response:
+    """The form re-rendered after a refusal lives at /join: its language links GET it."""
+    query = request.url.query
+    return RedirectResponse(f"/?{query}" if query else "/", status_code=303)
+
+
+async def vote_page(request: Request) -> Response:
+    number = request.path_params["number"]
+    key = request.query_params.get("key")
+    room = await store.room_by_number(_svc(request), number)
+    if room is None or key is None or not hmac.compare_digest(key.encode(), room["key"].encode()):
+        error = None
+        if room is None:
+            error = error_text(VotingError(ErrorCode.UNKNOWN_ROOM, room=number))
+        elif key is not None:
+            error = error_text(VotingError(ErrorCode.BAD_CREDENTIALS))
+        return render(
+            request, "join.html", {"room": number, "error": error}, 404 if room is None else 200
+        )
+    data = {"room": room["number"], "key": room["key"], "strings": _js_strings()}
+    return render(
+        request,
+        "vote.html",
+        {
+            "title": room["title"],
+            "number": room["number"],
+            "page_data": data,
+            "live_script": "vote.js",
+        },
+    )
+
+
+def join_url(request: Request, svc: Services, room: dict[str, str]) -> str:
+    base = svc.settings.public_url or str(request.base_url).rstrip("/")
+    return f"{base}/j/{room['number']}?key={quote(room['key'])}"
+
+
+def qr_svg(url: str, title: str) -> str:
+    """The join link as an inline SVG QR code (dark on light, for any projector)."""
+    return str(
+        segno.make(url, error="m").svg_inline(
+            scale=1, border=2, dark="#000", light="#fff", title=title, omitsize=True
+        )
+    )
+
+
+async def presenter_page(request: Request) -> Response:
+    svc = _svc(request)
+    number = request.path_params["number"]
+    token = request.query_params.get("token", "")
+    room = await store.room_by_number(svc, number)
+    if room is None or not hmac.compare_digest(token.encode(), room["presenter"].encode()):
+        err = VotingError(ErrorCode.NOT_FOUND, what="presenter link", id="")
+        return render(request, "error.html", {"message": error_text(err)}, 404)
+    url = join_url(request, svc, room)
+    short = f"{request.url.netloc}/j/{room['number']}"
+    data = {"room": room["number"], "presenter": token, "strings": _js_strings()}
+    return render(
+        request,
+        "present.html",
+        {
+            "title": room["title"],
+            "number": room["number"],
+            "password": room["password"],
+            "short_url": short,
+            "qr": qr_svg(url, i18n.gettext("Scan to join")),
+            "page_data": data,
+            "live_script": "present.js",
+        },
+    )
+
+
+async def verify_page(request: Request) -> Response:
+    """Check a receipt in the browser (``static/js/verify.js``)."""
+    _ = i18n.gettext
+    strings = {
+        "checking": _("Checking…"),
+        "valid": _("This receipt is valid."),
+        "invalid": _("This receipt does not check out."),
+        "not_a_receipt": _("This is not a receipt of this server's polls."),
+        "unknown_log": _("This server does not know the receipt's log."),
+        "ballot_line": _("Ballot {code} chose {choices} in “{title}”."),
+        "entry_line": _("It is entry {index} of the log's first {size} entries."),
+        "cosigned_line": _("Cosigned by the witnesses {witnesses}."),
+        "final_line": _("The poll is closed: its final log of {size} entries contains it."),
+        "open_line": _("The poll is still open; check again after it closes."),
+    }
+    return render(request, "verify.html", {"page_data": {"strings": strings}})
+
+
+routes = [
+    Route("/", join_form, methods=["GET"]),
+    Route("/verify", verify_page, methods=["GET"]),
+    Route("/join", join_submit, methods=["POST"]),
+    # The form re-rendered after a refusal lives at /join; its language links GET it.
+    Route(
+        "/join",
+        lambda request: RedirectResponse(
+            f"/?{request.url.query}" if request.url.query else "/", status_code=303
+        ),
+        methods=["GET"],
+    ),
+    Route("/j/{number}", vote_page, methods=["GET"]),
+    Route("/present/{number}", presenter_page, methods=["GET"]),
+    Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+]

@@ -1,0 +1,7 @@
+"""The lean Socket.IO path under python-socketio: the Engine.IO websocket transport, frames
+encoded once, delivery to a node's watchers, the client manager, uvicorn's websocket
+protocol cut down, and the queue and event each connection uses.
+
+It knows the wire, not the vote: it imports only itself (and the standard and socket
+libraries), and any part of ``live`` may import it.
+"""
