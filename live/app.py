@@ -52,7 +52,6 @@ def create_app(settings: Settings) -> Any:
     app = Starlette(
         routes=[*api.routes, *ledger.routes, *pages.routes, *console.routes],
         middleware=[
-            Middleware(SecurityHeaders),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret.reveal().decode(),
@@ -68,4 +67,5 @@ def create_app(settings: Settings) -> Any:
     )
     app.state.services = None
     app.state.live = live
-    return socketio.ASGIApp(live.sio, other_asgi_app=app)
+    # Outermost, so that Socket.IO's polling responses get the headers and checks too.
+    return SecurityHeaders(socketio.ASGIApp(live.sio, other_asgi_app=app))

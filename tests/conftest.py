@@ -88,6 +88,11 @@ class Node:
     task: asyncio.Task[None]
     app: Any
 
+    @property
+    def live(self) -> Any:
+        """The node's ``LiveSockets`` (inside the security middleware and Socket.IO's app)."""
+        return self.app.app.other_asgi_app.state.live
+
 
 @contextlib.asynccontextmanager
 async def run_node(settings: Settings) -> AsyncIterator[Node]:

@@ -1,8 +1,15 @@
-"""Security at the HTTP edge: response headers and CSRF tokens for forms.
+"""Security at the HTTP edge: response headers, same-origin checks and CSRF tokens for forms.
 
-The JSON API needs no token: it accepts only ``application/json`` bodies, which a page on
-another site cannot send without a CORS preflight that we never allow, and the session
-cookie is ``SameSite=Lax``.
+The JSON API needs no token: an unsafe request to it must carry an ``application/json``
+body or none at all (``multipart/form-data`` for an upload), which a page on another site
+cannot send without a CORS preflight that we never allow; a browser names the page's
+origin on every such request, and one that is not exactly ours (scheme, host and port) is
+refused; and the session cookie is ``SameSite=Lax``.
+
+The middleware wraps the whole ASGI app, Socket.IO's polling responses included, so every
+HTTP response carries the headers. Responses are ``Cache-Control: no-store`` unless the
+handler says otherwise: pages and API answers carry room passwords, join keys and
+presenter tokens, which no shared cache or browser history should keep.
 """
 
 from __future__ import annotations
@@ -39,24 +46,61 @@ HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+NO_STORE = [*HEADERS, (b"cache-control", b"no-store")]
 
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Paths whose responses shared caches may keep (their handlers set their own rules).
+CACHEABLE = ("/static/", "/media/")
+#: Body types the JSON API takes on unsafe requests, and where an upload may go.
+JSON_TYPE = b"application/json"
+UPLOAD_TYPE, UPLOAD_PATH = b"multipart/form-data", "/api/media"
 
 
-def _cross_origin(scope: Scope) -> bool:
-    """An unsafe request sent by a page of another origin (browsers always say so)."""
-    headers: dict[bytes, bytes] = dict(scope.get("headers", []))
+def _cross_origin(scope: Scope, headers: dict[bytes, bytes]) -> bool:
+    """An unsafe request sent by a page of another origin (browsers always say so).
+
+    The origin is the scheme, host and port: ``https://host`` is not ``http://host``.
+    ``scope["scheme"]`` is the one the client used (uvicorn takes it from the proxy's
+    ``X-Forwarded-Proto`` when the proxy is trusted)."""
     origin = headers.get(b"origin")
     if origin is None:
         return False
-    host = headers.get(b"host", b"")
-    return origin.split(b"://", 1)[-1] != host
+    scheme: str = scope.get("scheme", "http")
+    return origin != scheme.encode() + b"://" + headers.get(b"host", b"")
+
+
+def _media_type(headers: dict[bytes, bytes]) -> bytes | None:
+    raw = headers.get(b"content-type")
+    return None if raw is None else raw.split(b";", 1)[0].strip().lower()
+
+
+def _wrong_body_type(scope: Scope, headers: dict[bytes, bytes]) -> bool:
+    """An unsafe JSON API request whose body is not JSON (or an upload where one goes)."""
+    path: str = scope.get("path", "")
+    if not path.startswith("/api/"):
+        return False
+    kind = _media_type(headers)
+    if kind is None:
+        has_body = headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers
+        return has_body
+    return kind != JSON_TYPE and not (kind == UPLOAD_TYPE and path == UPLOAD_PATH)
+
+
+async def _refuse(send: Send, status: int, code: str, message: str) -> None:
+    body = b'{"ok":false,"error":{"code":"%s","message":"%s"}}' % (
+        code.encode(),
+        message.encode(),
+    )
+    headers = [(b"content-type", JSON_TYPE), (b"cache-control", b"no-store"), *HEADERS]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class SecurityHeaders:
     """Adds the security headers to every HTTP response (not to websockets), and refuses
-    unsafe requests that a page of another origin sent (a multipart upload, a form)."""
+    unsafe requests that a page of another origin sent (a multipart upload, a form), and
+    unsafe JSON API requests whose body is not JSON."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -65,24 +109,22 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["method"] in UNSAFE_METHODS and _cross_origin(scope):
-            body = (
-                b'{"ok":false,"error":{"code":"forbidden","message":"Cross-site request refused."}}'
-            )
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 403,
-                    "headers": [(b"content-type", b"application/json"), *HEADERS],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
-            return
+        if scope["method"] in UNSAFE_METHODS:
+            headers: dict[bytes, bytes] = dict(scope.get("headers", []))
+            if _cross_origin(scope, headers):
+                await _refuse(send, 403, "forbidden", "Cross-site request refused.")
+                return
+            if _wrong_body_type(scope, headers):
+                await _refuse(
+                    send, 415, "bad_request", "The request is malformed: send a JSON body."
+                )
+                return
+        own = HEADERS if scope.get("path", "").startswith(CACHEABLE) else NO_STORE
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in HEADERS if k not in present]
+                extra = [(k, v) for k, v in own if k not in present]
                 message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
 

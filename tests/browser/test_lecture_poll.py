@@ -200,7 +200,7 @@ async def test_a_vote_made_offline_is_sent_once_when_back_online(
     real cut: the server sees the phone's connection close (checked below, so a browser
     that kept the socket open would fail here rather than pass vacuously) and every
     reconnect fails until ``set_offline(False)``."""
-    live = node.app.other_asgi_app.state.live
+    live = node.live
     room = await make_room(svc, {"title": "Coffee or tea?", "options": "Coffee,Tea"})
     screen = await open_presenter(browsing, node, room)
     before = set(live.conns)

@@ -105,7 +105,7 @@ async def test_attendees_who_left_get_no_room_events_and_the_others_do(
             assert (await client.join(room.number, password="pw"))["ok"]
         for cm in leaving:
             await cm.__aexit__(None, None, None)
-        manager = node.app.other_asgi_app.state.live.sio.manager
+        manager = node.live.sio.manager
         for _ in range(100):
             if len(list(manager.get_participants(NS, f"r:{room.info.id}"))) == 2:
                 break

@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-import live
 from live.engines import db
 from live.services import Services
 from tests.conftest import Node, connect
@@ -227,7 +226,7 @@ async def test_a_stranger_sees_no_hosts_and_invites_nobody(node: Node, svc: Serv
 
 def _alembic(url: str) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(live.__file__).parent / "migrations"))
+    cfg.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
     cfg.set_main_option("sqlalchemy.url", url)
     return cfg
 

@@ -25,7 +25,7 @@ async def _joined(node: Node, room: str) -> websockets.ClientConnection:
 
 
 async def test_pings_keep_a_listener_and_let_a_silent_one_go(node: Node, svc: Services) -> None:
-    engine = node.app.other_asgi_app.state.live.sio.eio
+    engine = node.live.sio.eio
     engine.ping_interval, engine.ping_timeout = 0.4, 0.8
     room = await make_room(svc)
     listener = await _joined(node, room.number)
@@ -53,7 +53,7 @@ async def test_pings_keep_a_listener_and_let_a_silent_one_go(node: Node, svc: Se
         assert pings >= 5, pings  # one every 0.4 s, from the server's single ping task
         assert closed_at is not None, "the silent client was never let go"
         assert listener.state is websockets.State.OPEN
-        live = node.app.other_asgi_app.state.live
+        live = node.live
         assert len(live.conns) == 1  # only the listener is still known
     finally:
         await listener.close()

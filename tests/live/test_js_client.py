@@ -128,7 +128,7 @@ async def test_js_client_joins_votes_sees_tally_and_rejoins(
     assert cookie_rejoin["voted"] == [q.id]
 
     # The server saw all three connections end.
-    live = node.app.other_asgi_app.state.live
+    live = node.live
     for _ in range(500):
         if not live.conns:
             break

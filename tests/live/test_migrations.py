@@ -67,6 +67,6 @@ async def test_postgresql_archive_is_migrated_once() -> None:
 
 
 def _head() -> str:
-    versions = Path(__file__).resolve().parents[2] / "live" / "migrations" / "versions"
+    versions = Path(__file__).resolve().parents[2] / "live" / "engines" / "migrations" / "versions"
     names = sorted(p.name for p in versions.glob("[0-9]*.py"))
     return names[-1].split("_", 1)[0]
