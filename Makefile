@@ -49,8 +49,8 @@ run: install
 	$(BIN)/mvoting serve --host $(HOST) --port $(PORT) --data $(DATA)
 
 lint: install
-	$(BIN)/ruff check live rooms tests
-	$(BIN)/ruff format --check live rooms tests
+	$(BIN)/ruff check live rooms tests loadtests
+	$(BIN)/ruff format --check live rooms tests loadtests
 	$(BIN)/mypy
 
 test: install $(JS_STAMP) browser nginx
