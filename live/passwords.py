@@ -1,12 +1,12 @@
 """Password hashing (argon2) off the event loop, in a bounded pool of low-priority threads.
 
-One argon2 hash or check takes ~0.1 s of CPU and 64 MiB on purpose. Run on the event
-loop it would stall every socket of the node; run in asyncio's default executor, a few
-dozen sign-ins at once take every core from the loop (vote acks went from ~1 ms to
-~20 ms with 16) and a gigabyte of memory. So hashing has threads of its own
-(``MVOTING_HASH_THREADS``), on Linux at the lowest CPU priority, so the loop's thread
-wins a busy core; at most ``MVOTING_HASH_QUEUE`` more wait, and the next is refused
-``unavailable`` at once instead of queueing without end.
+One argon2 hash or check takes ~0.2 s of CPU (four lanes, four threads) and 64 MiB on
+purpose. Run on the event loop it would stall every socket of the node; run in
+asyncio's default executor, a few dozen sign-ins at once take every core from the loop
+(vote acks went from ~1 ms to ~20 ms with 16) and a gigabyte of memory. So hashing has
+threads of its own (``MVOTING_HASH_THREADS``), on Linux at the lowest CPU priority, so
+the loop's thread wins a busy core; at most ``MVOTING_HASH_QUEUE`` more wait, and the
+next is refused ``unavailable`` at once instead of queueing without end.
 """
 
 from __future__ import annotations
@@ -29,8 +29,13 @@ from rooms.errors import ErrorCode, VotingError
 T = TypeVar("T")
 
 _hasher = PasswordHasher()
-#: Checked against when the e-mail is unknown, so that both failures cost the same.
-DUMMY_HASH = _hasher.hash("not a password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the e-mail is unknown, so that both failures cost the same
+    (made once, in a hashing thread: not at import, which every command would pay)."""
+    return _hasher.hash("not a password")
 
 
 def _lowest_priority() -> None:
@@ -48,6 +53,7 @@ class HashPool:
         self._room = threads + queue
         self._admitted = 0
         self._lock = threading.Lock()  # released from the pool's threads
+        self._executor.submit(_dummy_hash)  # ready before the first unknown e-mail
 
     def _release(self, _done: Future[Any]) -> None:
         with self._lock:
@@ -84,14 +90,13 @@ async def hash_password(settings: Settings, password: str) -> str:
     return await pool_of(settings).run(_hasher.hash, password)
 
 
-def _matches(stored: str, password: str) -> bool:
+def _matches(stored: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored, password)
+        return _hasher.verify(stored or _dummy_hash(), password) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
 async def verify(settings: Settings, stored: str | None, password: str) -> bool:
     """Whether ``password`` matches ``stored``; with no stored hash, the dummy's cost."""
-    matches = await pool_of(settings).run(_matches, stored or DUMMY_HASH, password)
-    return matches and stored is not None
+    return await pool_of(settings).run(_matches, stored, password)

@@ -91,7 +91,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "MVOTING_HASH_THREADS",
         "1",
-        "Threads per process hashing passwords (argon2: ~0.1 s of CPU and 64 MiB each).",
+        "Threads per process hashing passwords (argon2: ~0.2 s of CPU and 64 MiB each).",
     ),
     Setting(
         "MVOTING_HASH_QUEUE",
