@@ -62,10 +62,15 @@ async def sign_up(
     if not isinstance(name, str) or len(name) > 200:
         raise bad_request("name must be text of at most 200 characters")
     limit = throttle.Limit("signup-address", svc.settings.signup_address_limit, 3600)
-    await throttle.attempt(svc, limit, throttle.address_subject(address))
+    subject = throttle.address_subject(address)
+    await throttle.attempt(svc, limit, subject)
     email = email.strip().lower()
     host = Host(new_id(), email, name.strip() or email.split("@")[0])
-    password_hash = await passwords.hash_password(svc.settings, password)
+    try:
+        password_hash = await passwords.hash_password(svc.settings, password)
+    except VotingError:  # no hashing thread free: the node is busy, nothing was tried
+        await throttle.give_back(svc, limit, subject)
+        raise
     try:
         async with svc.engine.begin() as conn:
             await conn.execute(

@@ -2,8 +2,8 @@
 
 Forms post with a CSRF token and are read with a bound (``live.web.bodies``); the console
 page itself acts through the JSON API (``live.web.api``) and watches results over the live
-protocol with the room's presenter token. Sign-in and sign-out are the API's, sessions and
-limits included.
+protocol with the room's presenter token. Sessions are the API's (``api.signed_in``,
+``api.begin_session``), checked server-side once per request.
 """
 
 from __future__ import annotations
@@ -22,10 +22,6 @@ from live.web import api, bodies, i18n
 from live.web.pages import _js_strings, error_text, join_url, qr_svg, render
 from live.web.security import check_csrf
 from rooms.errors import ErrorCode, VotingError
-
-
-async def _signed_in(request: Request) -> str | None:
-    return await api.signed_in(request)
 
 
 def _form_status(err: VotingError) -> int:
@@ -117,7 +113,7 @@ async def sign_out(request: Request) -> Response:
 
 
 async def my_rooms(request: Request) -> Response:
-    host_id = await _signed_in(request)
+    host_id = await api.signed_in(request)
     if host_id is None:
         return _to_sign_in(request)
     rooms = await api.rooms_of(api.services(request), host_id)
@@ -125,7 +121,7 @@ async def my_rooms(request: Request) -> Response:
 
 
 async def create_room(request: Request) -> Response:
-    host_id = await _signed_in(request)
+    host_id = await api.signed_in(request)
     if host_id is None:
         return _to_sign_in(request)
     form = await bodies.form(request)
@@ -148,7 +144,7 @@ async def create_room(request: Request) -> Response:
 
 
 async def _room_or_refusal(request: Request) -> tuple[dict[str, str] | None, Response | None]:
-    if await _signed_in(request) is None:
+    if await api.signed_in(request) is None:
         return None, _to_sign_in(request)
     try:
         room = await api.room_for_host(request, request.path_params["room_id"])
@@ -219,13 +215,13 @@ async def summary(request: Request) -> Response:
 
 
 async def invitation_page(request: Request) -> Response:
-    if await _signed_in(request) is None:
+    if await api.signed_in(request) is None:
         return _to_sign_in(request)
     return render(request, "host/invite.html", {"token": request.path_params["token"]})
 
 
 async def accept_invitation(request: Request) -> Response:
-    host_id = await _signed_in(request)
+    host_id = await api.signed_in(request)
     if host_id is None:
         return _to_sign_in(request)
     form = await bodies.form(request)

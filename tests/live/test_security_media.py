@@ -41,7 +41,7 @@ async def test_a_host_stores_images_up_to_its_quota(settings: Settings) -> None:
         run_node(settings.with_(media_quota=1024 * 1024)) as node,
         signed_in(node.url, "q@example.org") as host,
     ):
-        first, second = (await _upload(host.http, d) for d in images[:2])
+        first, second = [await _upload(host.http, d) for d in images[:2]]
         assert (first.status_code, second.status_code) == (201, 201)
 
         message = assert_error(await _upload(host.http, images[2]), 403, "quota_exceeded")
@@ -68,7 +68,7 @@ async def test_a_host_uploads_a_limited_number_of_images_an_hour(settings: Setti
         for _ in range(3):
             assert (await _upload(host.http, _noise(20))).status_code == 201
 
-        r = await _upload(host.http, _noise(3, 20))
+        r = await _upload(host.http, _noise(20))
 
         assert r.status_code == 429, r.text
         assert r.json()["error"]["code"] == "rate_limited"
@@ -101,9 +101,9 @@ async def test_prune_removes_only_images_no_question_uses_past_the_grace_period(
     node: Node, settings: Settings
 ) -> None:
     async with signed_in(node.url, "m@example.org") as host:
-        used, option, unused = (
+        used, option, unused = [
             (await _upload(host.http, _noise(20))).json()["media"]["path"] for _ in range(3)
-        )
+        ]
         room = await create_room(host.http)
         await add_question(
             host.http, room["id"], image=used, options=[{"label": "A", "image": option}, "B"]
