@@ -57,6 +57,9 @@ def create_app(settings: Settings) -> Any:
                 secret_key=settings.secret.reveal().decode(),
                 session_cookie="mv_session",
                 same_site="lax",
+                # The cookie only names a server-side session (``live.sessions``), which
+                # ends with it, or sooner on sign-out, a password change or an operator.
+                max_age=settings.session_days * 86400,
                 # Behind TLS (a public https URL) the session cookie is Secure.
                 https_only=(settings.public_url or "").startswith("https://"),
             ),

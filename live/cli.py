@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from live import store
+from live import hosts, sessions, store
 from live.engines import processes
 from live.ledger.local_witnesses import LocalWitnesses, start_local_witnesses
 from live.ledger.receipt_check import HTTP_TIMEOUT, check_receipt
@@ -142,6 +142,28 @@ def _parser() -> argparse.ArgumentParser:
         help="print the operator vkey the witnesses trust to register this ledger's logs",
     )
     lk.set_defaults(func=cmd_log_operator_key)
+
+    ho = sub.add_parser("host", help="host accounts").add_subparsers(
+        dest="host_command", required=True
+    )
+    hs = ho.add_parser("sessions", help="a host's sign-in sessions").add_subparsers(
+        dest="sessions_command", required=True
+    )
+    he = hs.add_parser("end", parents=[common], help="end every session of a host now")
+    he.add_argument("email", help="the host's e-mail address")
+    he.add_argument("--json", action="store_true")
+    he.set_defaults(func=cmd_host_sessions_end)
+
+    md = sub.add_parser("media", help="uploaded images").add_subparsers(
+        dest="media_command", required=True
+    )
+    mp = md.add_parser(
+        "prune",
+        parents=[common],
+        help="remove the images no question uses, once past MVOTING_MEDIA_GRACE_HOURS",
+    )
+    mp.add_argument("--json", action="store_true")
+    mp.set_defaults(func=cmd_media_prune)
 
     rc = sub.add_parser("recount", help="recount an exported log alone (no server, no data)")
     rc.add_argument("file", type=Path, help="the file of `mvoting log export` or /export")
@@ -449,6 +471,35 @@ def cmd_question(settings: Settings, args: argparse.Namespace) -> int:
 
     body = _run(settings, work)
     _print(args, body, f"{args.question}: {body['question']['status']}")
+    return 0
+
+
+# --- hosts and media --------------------------------------------------------------------
+
+
+def cmd_host_sessions_end(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(svc: Services) -> dict[str, Any]:
+        host = await hosts.host_by_email(svc, args.email)
+        if host is None:
+            raise VotingError(ErrorCode.NOT_FOUND, what="host", id=args.email)
+        await sessions.end_all(svc, host.id)
+        return {"ok": True, "host": host.id, "email": host.email}
+
+    body = _run(settings, work)
+    _print(args, body, f"ended every session of {body['email']}")
+    return 0
+
+
+def cmd_media_prune(settings: Settings, args: argparse.Namespace) -> int:
+    from live.web import media
+
+    async def work(svc: Services) -> dict[str, Any]:
+        done = await media.prune(svc)
+        return {"ok": True, "removed": done.removed, "freed": done.freed, "kept": done.kept}
+
+    body = _run(settings, work)
+    text = f"removed {len(body['removed'])} images ({body['freed']} bytes); kept {body['kept']}"
+    _print(args, body, text)
     return 0
 
 

@@ -1,25 +1,29 @@
-"""Host accounts: sign-up and sign-in with argon2-hashed passwords."""
+"""Host accounts: sign-up, sign-in and password change, with argon2-hashed passwords.
+
+Guessing is limited in Valkey (``live.throttle``), so the limits hold across nodes: per
+e-mail address and per client address for sign-in, per client address for sign-up. An
+unknown e-mail and a wrong password get the same answer after the same work (the dummy
+hash is checked), and are counted alike. Sign-up with an e-mail in use still says so:
+without a mail channel there is no other way to tell its owner, and a sign-up signs in
+at once; the per-address limit bounds how fast addresses can be tried that way.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from live import passwords, sessions, throttle
 from live.clock import new_id, now_ms
 from live.engines import db
 from live.services import Services
 from rooms.errors import ErrorCode, VotingError, bad_request
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_hasher = PasswordHasher()
-# Compared against when the e-mail is unknown, so both failures take the same time.
-_DUMMY_HASH = _hasher.hash("not a password")
 MIN_PASSWORD = 8
+MAX_PASSWORD = 200
 
 
 @dataclass(frozen=True)
@@ -29,15 +33,44 @@ class Host:
     name: str
 
 
-async def sign_up(svc: Services, email: object, password: object, name: object = "") -> Host:
+@dataclass(frozen=True)
+class SignedIn:
+    host: Host
+    generation: int  #: the host's session generation, read before the password was checked
+
+
+def _signin_limits(svc: Services) -> tuple[throttle.Limit, throttle.Limit]:
+    s = svc.settings
+    return (
+        throttle.Limit("signin-address", s.signin_address_limit, s.signin_window),
+        throttle.Limit("signin-account", s.signin_account_limit, s.signin_window),
+    )
+
+
+def _check_password(password: object, what: str = "a password") -> str:
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise bad_request(f"{what} has {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+    return password
+
+
+async def sign_up(
+    svc: Services, email: object, password: object, name: object = "", *, address: str | None
+) -> SignedIn:
     if not isinstance(email, str) or not _EMAIL.fullmatch(email.strip()) or len(email) > 320:
         raise bad_request("give a valid e-mail address")
-    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= 200:
-        raise bad_request(f"a password has {MIN_PASSWORD} to 200 characters")
+    password = _check_password(password)
     if not isinstance(name, str) or len(name) > 200:
         raise bad_request("name must be text of at most 200 characters")
+    limit = throttle.Limit("signup-address", svc.settings.signup_address_limit, 3600)
+    subject = throttle.address_subject(address)
+    await throttle.attempt(svc, limit, subject)
     email = email.strip().lower()
     host = Host(new_id(), email, name.strip() or email.split("@")[0])
+    try:
+        password_hash = await passwords.hash_password(svc.settings, password)
+    except VotingError:  # no hashing thread free: the node is busy, nothing was tried
+        await throttle.give_back(svc, limit, subject)
+        raise
     try:
         async with svc.engine.begin() as conn:
             await conn.execute(
@@ -45,7 +78,7 @@ async def sign_up(svc: Services, email: object, password: object, name: object =
                     id=host.id,
                     email=host.email,
                     name=host.name,
-                    password_hash=await asyncio.to_thread(_hasher.hash, password),
+                    password_hash=password_hash,
                     created_ms=now_ms(),
                 )
             )
@@ -53,28 +86,96 @@ async def sign_up(svc: Services, email: object, password: object, name: object =
         raise VotingError(
             ErrorCode.CONFLICT, detail="An account with this e-mail exists; sign in instead."
         ) from None
-    return host
+    return SignedIn(host, 0)
 
 
-async def sign_in(svc: Services, email: object, password: object) -> Host:
+async def _row_by_email(svc: Services, email: str) -> sa.Row[tuple[object, ...]] | None:
+    async with svc.engine.connect() as conn:
+        return (await conn.execute(sa.select(db.hosts).where(db.hosts.c.email == email))).first()
+
+
+async def _hash_of(svc: Services, host_id: str) -> str | None:
+    async with svc.engine.connect() as conn:
+        found: str | None = await conn.scalar(
+            sa.select(db.hosts.c.password_hash).where(db.hosts.c.id == host_id)
+        )
+    return found
+
+
+async def _checked(
+    svc: Services, email: str, password: str, address: str | None, check: str | None = None
+) -> SignedIn:
+    """The host whose e-mail and password these are, counted against both limits.
+
+    ``check``: only this host id may match (a password change).
+    """
+    by_address, by_account = _signin_limits(svc)
+    addr, account = throttle.address_subject(address), throttle.secret_subject(svc, email)
+    await throttle.attempt(svc, by_address, addr)
+    await throttle.attempt(svc, by_account, account)
+    row = await _row_by_email(svc, email)
+    stored = row.password_hash if row is not None else None
+    try:
+        matched = await passwords.verify(svc.settings, stored, password)
+    except VotingError:  # no hashing thread free: not a guess, the node is busy
+        await throttle.give_back(svc, by_address, addr)
+        await throttle.give_back(svc, by_account, account)
+        raise
+    # The same reads whether the e-mail is known or not. The generation is read before
+    # the hash is read again: a password changed in between raises the generation after
+    # storing the new hash, so either the hash differs here or the session is void.
+    host_id = row.id if row is not None else ""
+    began = await sessions.generation(svc, host_id or "none")
+    current = await _hash_of(svc, host_id)
+    if row is None or not matched or current != stored or (check and row.id != check):
+        raise VotingError(ErrorCode.BAD_CREDENTIALS)
+    await throttle.clear(svc, by_account, account)
+    await throttle.give_back(svc, by_address, addr)
+    return SignedIn(Host(row.id, row.email, row.name), began)
+
+
+async def sign_in(
+    svc: Services, email: object, password: object, *, address: str | None
+) -> SignedIn:
     if not isinstance(email, str) or not isinstance(password, str):
         raise bad_request("give an e-mail and a password")
-    async with svc.engine.connect() as conn:
-        row = (
-            await conn.execute(sa.select(db.hosts).where(db.hosts.c.email == email.strip().lower()))
-        ).first()
-    try:
-        # argon2 takes ~0.1 s of CPU on purpose: off the event loop, or every socket of
-        # this node would stall while a host signs in.
-        await asyncio.to_thread(_hasher.verify, row.password_hash if row else _DUMMY_HASH, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        raise VotingError(ErrorCode.BAD_CREDENTIALS) from None
-    if row is None:
-        raise VotingError(ErrorCode.BAD_CREDENTIALS)
-    return Host(row.id, row.email, row.name)
+    return await _checked(svc, email.strip().lower(), password, address)
+
+
+async def change_password(
+    svc: Services, host_id: str, current: object, new: object, *, address: str | None
+) -> int:
+    """Give the host a new password and end every session of theirs; the generation a
+    session begun now has."""
+    if not isinstance(current, str):
+        raise bad_request("give the current password")
+    new = _check_password(new, "the new password")
+    host = await host_by_id(svc, host_id)
+    if host is None:
+        raise VotingError(ErrorCode.UNAUTHORIZED)
+    await _checked(svc, host.email, current, address, check=host_id)
+    old_hash = await _hash_of(svc, host_id)
+    new_hash = await passwords.hash_password(svc.settings, new)
+    async with svc.engine.begin() as conn:
+        done = await conn.execute(
+            db.hosts.update()
+            .where(db.hosts.c.id == host_id, db.hosts.c.password_hash == old_hash)
+            .values(password_hash=new_hash)
+        )
+    if done.rowcount != 1:  # another change came first
+        raise VotingError(ErrorCode.CONFLICT, detail="The password was changed meanwhile.")
+    return await sessions.end_all(svc, host_id)
+
+
+def _host(row: sa.Row[tuple[object, ...]] | None) -> Host | None:
+    return Host(str(row.id), str(row.email), str(row.name)) if row else None
 
 
 async def host_by_id(svc: Services, host_id: str) -> Host | None:
     async with svc.engine.connect() as conn:
         row = (await conn.execute(sa.select(db.hosts).where(db.hosts.c.id == host_id))).first()
-    return Host(row.id, row.email, row.name) if row else None
+    return _host(row)
+
+
+async def host_by_email(svc: Services, email: str) -> Host | None:
+    return _host(await _row_by_email(svc, email.strip().lower()))

@@ -61,6 +61,23 @@ class Keys:
         """The worker that appends the question's ballots to its log (one at a time)."""
         return self._q(question_id, "lease")
 
+    # host accounts: a host's sessions share the hash tag ``{h:<host id>}``
+    def _h(self, host_id: str, part: str) -> str:
+        return f"{self.prefix}{{h:{host_id}}}:{part}"
+
+    def host_session(self, host_id: str, session_id: str) -> str:
+        """A signed-in session of the host: the host's session generation when it began
+        (expires with the session)."""
+        return self._h(host_id, f"session:{session_id}")
+
+    def host_generation(self, host_id: str) -> str:
+        """Counter: raising it ends every session of the host begun before."""
+        return self._h(host_id, "generation")
+
+    def throttle(self, kind: str, subject: str) -> str:
+        """Counter of attempts of ``kind`` by ``subject`` in the current window (expires)."""
+        return f"{self.prefix}throttle:{kind}:{subject}"
+
     # archive worker
     def archiving(self) -> str:
         """Set of question ids whose ballot streams the worker drains."""

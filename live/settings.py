@@ -70,6 +70,41 @@ SETTINGS: tuple[Setting, ...] = (
         "2000",
         "Least time between two signed checkpoints of a poll's log while ballots arrive.",
     ),
+    Setting("MVOTING_SESSION_DAYS", "14", "Days a host's sign-in lasts (its server-side session)."),
+    Setting(
+        "MVOTING_SIGNIN_WINDOW_S",
+        "900",
+        "Window of the sign-in limits: the attempts counted expire this many seconds after "
+        "the window's first.",
+    ),
+    Setting(
+        "MVOTING_SIGNIN_ACCOUNT_LIMIT",
+        "10",
+        "Sign-in attempts per e-mail address per window; a successful one clears them.",
+    ),
+    Setting(
+        "MVOTING_SIGNIN_ADDRESS_LIMIT",
+        "30",
+        "Sign-in attempts (and password changes) per client address (IPv6: per /64) per window.",
+    ),
+    Setting("MVOTING_SIGNUP_ADDRESS_LIMIT", "10", "Accounts made per client address per hour."),
+    Setting(
+        "MVOTING_HASH_THREADS",
+        "1",
+        "Threads per process hashing passwords (argon2: ~0.2 s of CPU and 64 MiB each).",
+    ),
+    Setting(
+        "MVOTING_HASH_QUEUE",
+        "16",
+        "Sign-ins waiting for a hashing thread; past them one is refused `unavailable` at once.",
+    ),
+    Setting("MVOTING_MEDIA_QUOTA_MB", "100", "Storage of uploaded images per host, in MiB."),
+    Setting("MVOTING_MEDIA_UPLOADS_PER_HOUR", "120", "Images a host may upload per hour."),
+    Setting(
+        "MVOTING_MEDIA_GRACE_HOURS",
+        "24",
+        "Hours an uploaded image no question uses is kept before `mvoting media prune` removes it.",
+    ),
 )
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
 
@@ -106,6 +141,16 @@ class Settings:
     ledger_policy: Path | None = None  #: None: DATA/policy, if the local witnesses wrote it
     local_witnesses: int = 4
     checkpoint_interval: float = 2.0
+    session_days: int = 14
+    signin_window: int = 900  #: seconds
+    signin_account_limit: int = 10
+    signin_address_limit: int = 30
+    signup_address_limit: int = 10  #: per hour
+    hash_threads: int = 1
+    hash_queue: int = 16
+    media_quota: int = 100 * 1024 * 1024  #: bytes
+    media_uploads_per_hour: int = 120
+    media_grace: float = 24 * 3600.0  #: seconds
 
     @property
     def policy_path(self) -> Path:
@@ -184,6 +229,16 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
         ledger_policy=Path(get("MVOTING_LEDGER_POLICY")) if get("MVOTING_LEDGER_POLICY") else None,
         local_witnesses=integer("MVOTING_LOCAL_WITNESSES", 0),
         checkpoint_interval=integer("MVOTING_CHECKPOINT_INTERVAL_MS", 10) / 1000,
+        session_days=integer("MVOTING_SESSION_DAYS", 1),
+        signin_window=integer("MVOTING_SIGNIN_WINDOW_S", 1),
+        signin_account_limit=integer("MVOTING_SIGNIN_ACCOUNT_LIMIT", 1),
+        signin_address_limit=integer("MVOTING_SIGNIN_ADDRESS_LIMIT", 1),
+        signup_address_limit=integer("MVOTING_SIGNUP_ADDRESS_LIMIT", 1),
+        hash_threads=integer("MVOTING_HASH_THREADS", 1),
+        hash_queue=integer("MVOTING_HASH_QUEUE", 0),
+        media_quota=integer("MVOTING_MEDIA_QUOTA_MB", 1) * 1024 * 1024,
+        media_uploads_per_hour=integer("MVOTING_MEDIA_UPLOADS_PER_HOUR", 1),
+        media_grace=integer("MVOTING_MEDIA_GRACE_HOURS", 0) * 3600.0,
     )
 
 

@@ -37,6 +37,7 @@ class ErrorCode(StrEnum):
     UNAVAILABLE = "unavailable"  #: a backing service is not reachable
     NOT_LOGGED_YET = "not_logged_yet"  #: the ballot counts; its log entry is being written
     RECEIPTS_OFF = "receipts_off"  #: the host turned receipts off for the question
+    QUOTA_EXCEEDED = "quota_exceeded"  #: the host's uploaded images would pass its quota
 
 
 def N_(message: str) -> str:
@@ -69,6 +70,10 @@ _MESSAGES: dict[ErrorCode, str] = {
         "log; try again in a moment."
     ),
     ErrorCode.RECEIPTS_OFF: N_("The host turned receipts off for this question."),
+    ErrorCode.QUOTA_EXCEEDED: N_(
+        "Your uploaded images would take more than your {quota_mb} MiB; images no question "
+        "uses are removed after a while."
+    ),
 }
 
 

@@ -87,6 +87,18 @@ invitations = sa.Table(
     sa.Column("accepted_ms", sa.BigInteger, nullable=True),
 )
 
+#: Who uploaded which stored image (``DATA/media/<name>``): a host's quota is the sum of
+#: the sizes of its rows; an image is uploaded (and counted) once per host.
+media_uploads = sa.Table(
+    "media_uploads",
+    metadata,
+    sa.Column("host_id", sa.String(32), sa.ForeignKey("hosts.id"), nullable=False),
+    sa.Column("name", sa.String(80), nullable=False, index=True),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("uploaded_ms", sa.BigInteger, nullable=False),  #: the last upload of it
+    sa.PrimaryKeyConstraint("host_id", "name", name="pk_media_uploads"),
+)
+
 ballots = sa.Table(
     "ballots",
     metadata,

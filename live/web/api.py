@@ -6,7 +6,6 @@ and removing hosts is the owner's alone.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,11 +18,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from live import agenda, cohosts, drafts, hosts, store
+from live import agenda, cohosts, drafts, hosts, sessions, store, throttle
 from live.clock import now_ms
 from live.errors import error_body, status_of
 from live.services import Services
-from live.web import export, media
+from live.web import bodies, export, media
 from rooms.cohosts import Role, check_host, check_owner
 from rooms.errors import ErrorCode, VotingError, bad_request
 from rooms.media import MAX_BYTES, check_upload_size, content_type
@@ -34,6 +33,8 @@ from rooms.questions import edit_question as edit_question_spec
 _FORM_OVERHEAD = 64 * 1024
 #: Past this much, a refused upload is not read to its end: the connection is dropped.
 _DRAIN_LIMIT = 4 * MAX_BYTES
+#: Where the request's signed-in host is kept once its session was checked.
+_HOST = "mvoting.host"
 
 #: The rooms a host owns or co-hosts (for the console's pages too).
 rooms_of = cohosts.rooms_of
@@ -50,7 +51,14 @@ def ok(body: dict[str, Any], status: int = 200) -> Response:
 
 async def handle_voting_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, VotingError)
-    return _Json(error_body(exc), status_code=status_of(exc))
+    body = error_body(exc)
+    headers = {}
+    retry_after = exc.fields.get("retry_after")
+    if isinstance(retry_after, int):
+        # A limit says when to come back: in the body for scripts, in the header for HTTP.
+        body["error"]["retry_after"] = retry_after
+        headers["Retry-After"] = str(retry_after)
+    return _Json(body, status_code=status_of(exc), headers=headers)
 
 
 def services(request: Request) -> Services:
@@ -64,9 +72,7 @@ async def _body(request: Request) -> dict[str, Any]:
     # JSON only: a cross-site form cannot send it without a CORS preflight we never allow.
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise bad_request("send application/json")
-    raw = await request.body()
-    if len(raw) > 256 * 1024:
-        raise bad_request("the body is larger than 256 KiB")
+    raw = await bodies.read(request, bodies.JSON_LIMIT)
     try:
         data = orjson.loads(raw or b"{}")
     except orjson.JSONDecodeError:
@@ -76,9 +82,31 @@ async def _body(request: Request) -> dict[str, Any]:
     return data
 
 
-def _host_id(request: Request) -> str:
-    host_id = request.session.get("host")
-    if not isinstance(host_id, str):
+def client_address(request: Request) -> str | None:
+    """The client's address (behind a proxy trusted by ``FORWARDED_ALLOW_IPS``, the one
+    it forwarded for)."""
+    return request.client.host if request.client else None
+
+
+async def signed_in(request: Request) -> str | None:
+    """The signed-in host's id, its server-side session checked once per request."""
+    if _HOST not in request.scope:
+        found = None
+        if sessions.HOST in request.session:
+            found = await sessions.host_of(services(request), request.session)
+        request.scope[_HOST] = found
+    host_id: str | None = request.scope[_HOST]
+    return host_id
+
+
+async def begin_session(request: Request, host_id: str, generation: int) -> None:
+    await sessions.begin(services(request), request.session, host_id, generation)
+    request.scope[_HOST] = host_id
+
+
+async def _host_id(request: Request) -> str:
+    host_id = await signed_in(request)
+    if host_id is None:
         raise VotingError(ErrorCode.UNAUTHORIZED)
     return host_id
 
@@ -88,7 +116,7 @@ async def room_for_host(request: Request, room_id: str) -> dict[str, str]:
 
     ``not_found`` for no such room, ``forbidden`` for a host who neither owns nor co-hosts it.
     """
-    host_id = _host_id(request)
+    host_id = await _host_id(request)
     svc = services(request)
     room = await store.room_by_id(svc, room_id)
     if room is None:
@@ -117,33 +145,60 @@ def public_urls(request: Request | None, svc: Services, room: dict[str, str]) ->
     }
 
 
+def _host_body(host: hosts.Host) -> dict[str, Any]:
+    return {"host": {"id": host.id, "email": host.email, "name": host.name}}
+
+
 async def sign_up(request: Request) -> Response:
     data = await _body(request)
-    host = await hosts.sign_up(
-        services(request), data.get("email"), data.get("password"), data.get("name", "")
+    done = await hosts.sign_up(
+        services(request),
+        data.get("email"),
+        data.get("password"),
+        data.get("name", ""),
+        address=client_address(request),
     )
-    request.session["host"] = host.id
-    return ok({"host": {"id": host.id, "email": host.email, "name": host.name}}, 201)
+    await begin_session(request, done.host.id, done.generation)
+    return ok(_host_body(done.host), 201)
 
 
 async def sign_in(request: Request) -> Response:
     data = await _body(request)
-    host = await hosts.sign_in(services(request), data.get("email"), data.get("password"))
-    request.session["host"] = host.id
-    return ok({"host": {"id": host.id, "email": host.email, "name": host.name}})
+    done = await hosts.sign_in(
+        services(request), data.get("email"), data.get("password"), address=client_address(request)
+    )
+    await begin_session(request, done.host.id, done.generation)
+    return ok(_host_body(done.host))
 
 
 async def sign_out(request: Request) -> Response:
-    request.session.clear()
+    await sessions.end(services(request), request.session)
+    return ok({})
+
+
+async def change_password(request: Request) -> Response:
+    """``{"password": current, "new_password": new}``: every session of the host ends, and
+    this client goes on in a new one."""
+    host_id = await _host_id(request)
+    data = await _body(request)
+    svc = services(request)
+    generation = await hosts.change_password(
+        svc,
+        host_id,
+        data.get("password"),
+        data.get("new_password"),
+        address=client_address(request),
+    )
+    await begin_session(request, host_id, generation)
     return ok({})
 
 
 async def list_rooms(request: Request) -> Response:
-    return ok({"rooms": await rooms_of(services(request), _host_id(request))})
+    return ok({"rooms": await rooms_of(services(request), await _host_id(request))})
 
 
 async def create_room(request: Request) -> Response:
-    host_id = _host_id(request)
+    host_id = await _host_id(request)
     data = await _body(request)
     password = data.get("password")
     if password is not None and not isinstance(password, str):
@@ -259,13 +314,13 @@ async def create_invitation(request: Request) -> Response:
     room = await room_for_host(request, request.path_params["room_id"])
     check_owner(Role(room["role"]))
     svc = services(request)
-    inv = await cohosts.invite(svc, room["id"], _host_id(request))
+    inv = await cohosts.invite(svc, room["id"], await _host_id(request))
     url = f"{_base_url(request, svc)}/host/invite/{inv.token}"
     return ok({"invitation": {"token": inv.token, "url": url}}, 201)
 
 
 async def accept_invitation(request: Request) -> Response:
-    host_id = _host_id(request)
+    host_id = await _host_id(request)
     svc = services(request)
     room_id, role = await cohosts.accept(svc, request.path_params["token"], host_id)
     room = await store.room_by_id(svc, room_id)
@@ -301,22 +356,24 @@ async def remove_host(request: Request) -> Response:
 
 
 async def upload_media(request: Request) -> Response:
-    _host_id(request)
+    host_id = await _host_id(request)
     svc = services(request)
-    saved = await media.save(svc.settings, await _upload(request))
+    # Counted before the body is read: a refused upload costs a key's increment.
+    limit = throttle.Limit("upload-host", svc.settings.media_uploads_per_hour, 3600)
+    await throttle.attempt(svc, limit, host_id)
+    saved = await media.save(svc, host_id, await _upload(request))
     return ok({"media": saved.as_dict()}, 201)
 
 
 async def _upload(request: Request) -> bytes:
     """The uploaded file: the multipart field ``file``, or else the whole body."""
-    length = request.headers.get("content-length")
-    declared = int(length) if length and length.isdigit() else None
+    declared = bodies.declared_length(request)
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "multipart/form-data":
         if declared is None:
             raise bad_request("send a Content-Length")
         if declared > MAX_BYTES + _FORM_OVERHEAD:
-            await _drain(request.stream())
+            await bodies.drain(request.stream(), _DRAIN_LIMIT)
             check_upload_size(declared)
         try:
             async with request.form(max_files=1, max_fields=8) as form:
@@ -327,29 +384,7 @@ async def _upload(request: Request) -> bytes:
                 return await file.read()
         except (HTTPException, MultiPartException):
             raise bad_request("the form is not valid multipart") from None
-    body = request.stream()
-    if declared is not None and declared > MAX_BYTES:
-        await _drain(body)
-        check_upload_size(declared)
-    chunks, size = [], 0
-    async for chunk in body:
-        size += len(chunk)
-        if size > MAX_BYTES:
-            # The rest of this same stream: asking the request for a new one would fail
-            # once its last chunk has arrived ("Stream consumed").
-            await _drain(body)
-            check_upload_size(size)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def _drain(body: AsyncIterator[bytes]) -> None:
-    """Read and drop the rest of a refused upload, so the client reads our answer."""
-    seen = 0
-    async for chunk in body:
-        seen += len(chunk)
-        if seen > _DRAIN_LIMIT:
-            return
+    return await bodies.read(request, MAX_BYTES, check=check_upload_size)
 
 
 async def serve_media(request: Request) -> Response:
@@ -420,6 +455,7 @@ routes = [
     Route("/api/hosts", sign_up, methods=["POST"]),
     Route("/api/session", sign_in, methods=["POST"]),
     Route("/api/session", sign_out, methods=["DELETE"]),
+    Route("/api/session/password", change_password, methods=["POST"]),
     Route("/api/rooms", list_rooms, methods=["GET"]),
     Route("/api/rooms", create_room, methods=["POST"]),
     Route("/api/rooms/{room_id}", get_room, methods=["GET"]),

@@ -1,7 +1,9 @@
 """The host console: sign in and up, my rooms, one room's console, its printable summary.
 
-Forms post with a CSRF token; the console page itself acts through the JSON API
-(``live.web.api``) and watches results over the live protocol with the room's presenter token.
+Forms post with a CSRF token and are read with a bound (``live.web.bodies``); the console
+page itself acts through the JSON API (``live.web.api``) and watches results over the live
+protocol with the room's presenter token. Sessions are the API's (``api.signed_in``,
+``api.begin_session``), checked server-side once per request.
 """
 
 from __future__ import annotations
@@ -13,17 +15,20 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from live import cohosts, hosts, store
+from live import cohosts, hosts, sessions, store
 from live.engines import db
-from live.web import api, i18n
+from live.errors import status_of
+from live.web import api, bodies, i18n
 from live.web.pages import _js_strings, error_text, join_url, qr_svg, render
 from live.web.security import check_csrf
 from rooms.errors import ErrorCode, VotingError
 
 
-def _signed_in(request: Request) -> str | None:
-    host = request.session.get("host")
-    return host if isinstance(host, str) else None
+def _form_status(err: VotingError) -> int:
+    """A refused sign-in or sign-up form is a 400, but a limit's or a busy node's answer
+    keeps its own status (429, 503) for whatever watches for them."""
+    busy = err.code in (ErrorCode.RATE_LIMITED, ErrorCode.UNAVAILABLE)
+    return status_of(err) if busy else 400
 
 
 def _to_sign_in(request: Request) -> Response:
@@ -42,19 +47,24 @@ async def sign_in_page(request: Request) -> Response:
 
 
 async def sign_in(request: Request) -> Response:
-    form = await request.form()
+    form = await bodies.form(request)
     nxt = _safe_next(form.get("next"))
     try:
         await check_csrf(request, form)
-        host = await hosts.sign_in(api.services(request), form.get("email"), form.get("password"))
+        done = await hosts.sign_in(
+            api.services(request),
+            form.get("email"),
+            form.get("password"),
+            address=api.client_address(request),
+        )
     except VotingError as err:
         return render(
             request,
             "host/signin.html",
             {"error": error_text(err), "email": form.get("email", ""), "next": nxt},
-            400,
+            _form_status(err),
         )
-    request.session["host"] = host.id
+    await api.begin_session(request, done.host.id, done.generation)
     return RedirectResponse(nxt, status_code=303)
 
 
@@ -65,12 +75,16 @@ async def sign_up_page(request: Request) -> Response:
 
 
 async def sign_up(request: Request) -> Response:
-    form = await request.form()
+    form = await bodies.form(request)
     nxt = _safe_next(form.get("next"))
     try:
         await check_csrf(request, form)
-        host = await hosts.sign_up(
-            api.services(request), form.get("email"), form.get("password"), form.get("name", "")
+        done = await hosts.sign_up(
+            api.services(request),
+            form.get("email"),
+            form.get("password"),
+            form.get("name", ""),
+            address=api.client_address(request),
         )
     except VotingError as err:
         return render(
@@ -82,24 +96,24 @@ async def sign_up(request: Request) -> Response:
                 "name": form.get("name", ""),
                 "next": nxt,
             },
-            400,
+            _form_status(err),
         )
-    request.session["host"] = host.id
+    await api.begin_session(request, done.host.id, done.generation)
     return RedirectResponse(nxt, status_code=303)
 
 
 async def sign_out(request: Request) -> Response:
-    form = await request.form()
+    form = await bodies.form(request)
     try:
         await check_csrf(request, form)
     except VotingError:
         return RedirectResponse("/host", status_code=303)
-    request.session.clear()
+    await sessions.end(api.services(request), request.session)
     return RedirectResponse("/", status_code=303)
 
 
 async def my_rooms(request: Request) -> Response:
-    host_id = _signed_in(request)
+    host_id = await api.signed_in(request)
     if host_id is None:
         return _to_sign_in(request)
     rooms = await api.rooms_of(api.services(request), host_id)
@@ -107,10 +121,10 @@ async def my_rooms(request: Request) -> Response:
 
 
 async def create_room(request: Request) -> Response:
-    host_id = _signed_in(request)
+    host_id = await api.signed_in(request)
     if host_id is None:
         return _to_sign_in(request)
-    form = await request.form()
+    form = await bodies.form(request)
     svc = api.services(request)
     try:
         await check_csrf(request, form)
@@ -130,7 +144,7 @@ async def create_room(request: Request) -> Response:
 
 
 async def _room_or_refusal(request: Request) -> tuple[dict[str, str] | None, Response | None]:
-    if _signed_in(request) is None:
+    if await api.signed_in(request) is None:
         return None, _to_sign_in(request)
     try:
         room = await api.room_for_host(request, request.path_params["room_id"])
@@ -201,16 +215,16 @@ async def summary(request: Request) -> Response:
 
 
 async def invitation_page(request: Request) -> Response:
-    if _signed_in(request) is None:
+    if await api.signed_in(request) is None:
         return _to_sign_in(request)
     return render(request, "host/invite.html", {"token": request.path_params["token"]})
 
 
 async def accept_invitation(request: Request) -> Response:
-    host_id = _signed_in(request)
+    host_id = await api.signed_in(request)
     if host_id is None:
         return _to_sign_in(request)
-    form = await request.form()
+    form = await bodies.form(request)
     try:
         await check_csrf(request, form)
         room_id, _role = await cohosts.accept(

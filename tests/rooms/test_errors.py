@@ -30,6 +30,8 @@ MESSAGE_WITHOUT_FIELDS = {
     ErrorCode.NOT_LOGGED_YET: "Your ballot is counted. Its proof is ready a few seconds after it "
     "is written to the log; try again in a moment.",
     ErrorCode.RECEIPTS_OFF: "The host turned receipts off for this question.",
+    ErrorCode.QUOTA_EXCEEDED: "Your uploaded images would take more than your {quota_mb} MiB; "
+    "images no question uses are removed after a while.",
 }
 
 
