@@ -70,6 +70,18 @@ SETTINGS: tuple[Setting, ...] = (
         "2000",
         "Least time between two signed checkpoints of a poll's log while ballots arrive.",
     ),
+    Setting(
+        "MVOTING_JOIN_FAILURES_PER_ADDRESS",
+        "1000",
+        "Failed joins one client address may make in 10 minutes; each one past them locks "
+        "it longer (1 s, doubling, up to 15 min).",
+    ),
+    Setting(
+        "MVOTING_JOIN_FAILURES_PER_ROOM",
+        "1000",
+        "Failed joins of one room number in an hour; each one past them locks its password "
+        "joins longer (1 s, doubling, up to 15 min). Join links are never locked.",
+    ),
 )
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
 
@@ -106,6 +118,8 @@ class Settings:
     ledger_policy: Path | None = None  #: None: DATA/policy, if the local witnesses wrote it
     local_witnesses: int = 4
     checkpoint_interval: float = 2.0
+    join_failures_per_address: int = 1000
+    join_failures_per_room: int = 1000
 
     @property
     def policy_path(self) -> Path:
@@ -184,6 +198,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
         ledger_policy=Path(get("MVOTING_LEDGER_POLICY")) if get("MVOTING_LEDGER_POLICY") else None,
         local_witnesses=integer("MVOTING_LOCAL_WITNESSES", 0),
         checkpoint_interval=integer("MVOTING_CHECKPOINT_INTERVAL_MS", 10) / 1000,
+        join_failures_per_address=integer("MVOTING_JOIN_FAILURES_PER_ADDRESS", 0),
+        join_failures_per_room=integer("MVOTING_JOIN_FAILURES_PER_ROOM", 0),
     )
 
 
