@@ -59,6 +59,11 @@ class Keys:
     def dead_letter(self, question_id: str) -> str:
         return self._q(question_id, "dead")
 
+    def networks(self, question_id: str) -> str:
+        """Hash: ``<log id>|<network reference>`` -> ballots cast on the question from that
+        client network (``live.cast``); the log id starts the count again after a reset."""
+        return self._q(question_id, "networks")
+
     def ledger_lease(self, question_id: str) -> str:
         """The worker that appends the question's ballots to its log (one at a time)."""
         return self._q(question_id, "lease")

@@ -82,6 +82,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Failed joins of one room number in an hour; each one past them locks its password "
         "joins longer (1 s, doubling, up to 15 min). Join links are never locked.",
     ),
+    Setting(
+        "MVOTING_BALLOTS_PER_ADDRESS",
+        "5000",
+        "Ballots one client address (a hall behind one NAT counts as one) may cast on one "
+        "question; 0: no limit.",
+    ),
 )
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
 
@@ -120,6 +126,7 @@ class Settings:
     checkpoint_interval: float = 2.0
     join_failures_per_address: int = 1000
     join_failures_per_room: int = 1000
+    ballots_per_address: int = 5000
 
     @property
     def policy_path(self) -> Path:
@@ -200,6 +207,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
         checkpoint_interval=integer("MVOTING_CHECKPOINT_INTERVAL_MS", 10) / 1000,
         join_failures_per_address=integer("MVOTING_JOIN_FAILURES_PER_ADDRESS", 0),
         join_failures_per_room=integer("MVOTING_JOIN_FAILURES_PER_ROOM", 0),
+        ballots_per_address=integer("MVOTING_BALLOTS_PER_ADDRESS", 0),
     )
 
 

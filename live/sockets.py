@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from live.broadcaster import Broadcaster
-from live.cast import CastBatcher, do_cast
+from live.cast import CastBatcher, do_cast, network_ref
 from live.clock import new_id
 from live.errors import error_body
 from live.joins import admit, answer_delay
@@ -66,6 +66,7 @@ class Conn:
     device: str
     writer: FrameWriter | None = None
     address: str = "unknown"  #: the client's network (``live.limits.client_address``)
+    network: str = ""  #: the keyed reference of ``address`` its ballots count under
     refusals: int = 0  #: refused joins so far: each is answered later than the one before
     room_id: str | None = None
     viewer: Viewer = Viewer.ATTENDEE
@@ -132,7 +133,8 @@ class LiveSockets:
         # or behind a trusted proxy the address uvicorn read from X-Forwarded-For.
         scope = environ.get("asgi.scope")
         address = client_address(scope.get("client") if isinstance(scope, dict) else None)
-        self.conns[sid] = Conn(sid, device, writer, address)
+        network = network_ref(self.svc.secret, address)
+        self.conns[sid] = Conn(sid, device, writer, address, network)
         return True
 
     async def _disconnect(self, sid: str, *_: Any) -> None:
@@ -252,7 +254,9 @@ class LiveSockets:
         if known is None or known.room_id != conn.room_id:
             raise VotingError(ErrorCode.UNKNOWN_QUESTION, question=req.question)
         choices = check_choices(known.spec, req.choices)
-        receipt = await do_cast(self.batcher, req.question, conn.device, choices, req.nonce)
+        receipt = await do_cast(
+            self.batcher, req.question, conn.device, choices, req.nonce, network=conn.network
+        )
         conn.voted.add(req.question)
         # Watch before announcing, so the snapshot with this very ballot reaches the voter.
         # The cast succeeded, so the question is open; had it been revealed, this

@@ -27,6 +27,7 @@ class ErrorCode(StrEnum):
     INVALID_CHOICE = "invalid_choice"  #: a choice is not an option of the question
     TOO_MANY_CHOICES = "too_many_choices"  #: more picks than the question allows
     RATE_LIMITED = "rate_limited"  #: too many failed attempts; try again in ``retry_after`` s
+    TOO_MANY_DEVICES = "too_many_devices"  #: the client's network cast its share of ballots
     UNAUTHORIZED = "unauthorized"  #: sign in first
     FORBIDDEN = "forbidden"  #: signed in, but not a host of this room
     NOT_OWNER = "not_owner"  #: a co-host asked for what only the room's owner may do
@@ -56,6 +57,9 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.INVALID_CHOICE: N_("Choose among the question's options."),
     ErrorCode.TOO_MANY_CHOICES: N_("Choose at most {max_choices} of the options."),
     ErrorCode.RATE_LIMITED: N_("Too many failed attempts; try again in {retry_after} s."),
+    ErrorCode.TOO_MANY_DEVICES: N_(
+        "Too many devices from this network have voted on this question."
+    ),
     ErrorCode.UNAUTHORIZED: N_("Sign in first."),
     ErrorCode.FORBIDDEN: N_("You are not a host of this room."),
     ErrorCode.NOT_OWNER: N_("Only the room's owner can manage its hosts."),

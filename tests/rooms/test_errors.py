@@ -19,6 +19,7 @@ MESSAGE_WITHOUT_FIELDS = {
     ErrorCode.INVALID_CHOICE: "Choose among the question's options.",
     ErrorCode.TOO_MANY_CHOICES: "Choose at most {max_choices} of the options.",
     ErrorCode.RATE_LIMITED: "Too many failed attempts; try again in {retry_after} s.",
+    ErrorCode.TOO_MANY_DEVICES: "Too many devices from this network have voted on this question.",
     ErrorCode.UNAUTHORIZED: "Sign in first.",
     ErrorCode.FORBIDDEN: "You are not a host of this room.",
     ErrorCode.NOT_OWNER: "Only the room's owner can manage its hosts.",
