@@ -10,6 +10,9 @@ burst).
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import logging
 import secrets
 from typing import Any
@@ -25,6 +28,8 @@ from rooms.identity import voter_ref
 log = logging.getLogger("mvoting.cast")
 
 MAX_BATCH = 256
+
+_NETWORK = b"mvoting-network/v1\n"
 
 #: A batch that takes longer fails for every ballot in it (each voter hears "unavailable"
 #: and may send again: a ballot that did count is then "already voted", never twice).
@@ -93,21 +98,38 @@ class CastBatcher:
         return replies
 
 
+def network_ref(secret: bytes, address: str) -> str:
+    """The name a client network's ballots are counted under: keyed, so the live state
+    holds no client addresses."""
+    digest = hmac.new(secret, _NETWORK + address.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:12]).decode()
+
+
 async def do_cast(
     batcher: CastBatcher,
     question_id: str,
     identity: str,
     choices: tuple[int, ...],
     nonce: str | None,
+    *,
+    network: str | None = None,
 ) -> str:
     """Record one ballot atomically and return its receipt, or raise the refusal.
 
     ``choices`` were checked against the question by ``rooms.questions.check_choices``;
     the script checks them again with the question's live state (open, not yet voted),
     so a stale node cache cannot let a bad ballot through.
+
+    ``network`` (``network_ref`` of the client's address) counts the ballot against
+    ``MVOTING_BALLOTS_PER_ADDRESS`` in the same script. In an anonymous room a device
+    token proves only that a client asked for it before; anyone can hold as many as they
+    like. So every ballot counts, whether its device token was presented or just issued:
+    exempting presented tokens would only make a script collect them first. ``None``
+    (ballots not from a client connection) is not counted.
     """
     svc = batcher.svc
     k = svc.keys
+    limit = svc.settings.ballots_per_address if network is not None else 0
     ballot = Ballot(
         question=question_id,
         choices=choices,
@@ -122,8 +144,17 @@ async def do_cast(
             k.voters(question_id),
             k.tally(question_id),
             k.stream(question_id),
+            k.networks(question_id),
         ],
-        [ballot.voter, ",".join(map(str, choices)), ballot.time_ms, ballot.nonce, receipt],
+        [
+            ballot.voter,
+            ",".join(map(str, choices)),
+            ballot.time_ms,
+            ballot.nonce,
+            receipt,
+            network or "",
+            limit,
+        ],
     )
     if not ok:
         raise VotingError(ErrorCode(value), question=question_id)

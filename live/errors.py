@@ -25,6 +25,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID_CHOICE: 422,
     ErrorCode.TOO_MANY_CHOICES: 422,
     ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.TOO_MANY_DEVICES: 429,
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.NOT_LOGGED_YET: 404,
     ErrorCode.RECEIPTS_OFF: 403,

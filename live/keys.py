@@ -4,7 +4,9 @@ On a Redis Cluster a script (or any command of several keys) may only touch keys
 hash slot. Keys of one question share the hash tag ``{q:<id>}``, so the cast, snapshot
 and transition scripts run there; the room hash and its question list share
 ``{r:<room id>}``, so a reorder replaces the list atomically. Nothing touches a room's
-keys and a question's keys in one step. The prefix holds no braces (a brace there would
+keys and a question's keys in one step. The counters of failed attempts of one kind
+(joins, say) share ``{lim:<kind>}``: they all live on one node of a cluster, which their
+small load allows. The prefix holds no braces (a brace there would
 make it the hash tag of every key).
 """
 
@@ -57,6 +59,11 @@ class Keys:
     def dead_letter(self, question_id: str) -> str:
         return self._q(question_id, "dead")
 
+    def networks(self, question_id: str) -> str:
+        """Hash: ``<log id>|<network reference>`` -> ballots cast on the question from that
+        client network (``live.cast``); the log id starts the count again after a reset."""
+        return self._q(question_id, "networks")
+
     def ledger_lease(self, question_id: str) -> str:
         """The worker that appends the question's ballots to its log (one at a time)."""
         return self._q(question_id, "lease")
@@ -77,6 +84,12 @@ class Keys:
     def throttle(self, kind: str, subject: str) -> str:
         """Counter of attempts of ``kind`` by ``subject`` in the current window (expires)."""
         return f"{self.prefix}throttle:{kind}:{subject}"
+
+    # failed attempts (``live.limits``): one hash tag per kind of attempt, so that one
+    # script counts an attempt against all its subjects (a client address, a room) at once
+    def limit(self, kind: str, subject: str) -> str:
+        """Hash: n (failures in the current window), until (ms: locked until then)."""
+        return f"{self.prefix}{{lim:{kind}}}:{subject}"
 
     # archive worker
     def archiving(self) -> str:

@@ -105,6 +105,24 @@ SETTINGS: tuple[Setting, ...] = (
         "24",
         "Hours an uploaded image no question uses is kept before `mvoting media prune` removes it.",
     ),
+    Setting(
+        "MVOTING_JOIN_FAILURES_PER_ADDRESS",
+        "1000",
+        "Failed joins one client address may make in 10 minutes; each one past them locks "
+        "it longer (1 s, doubling, up to 15 min).",
+    ),
+    Setting(
+        "MVOTING_JOIN_FAILURES_PER_ROOM",
+        "1000",
+        "Failed joins of one room number in an hour; each one past them locks its password "
+        "joins longer (1 s, doubling, up to 15 min). Join links are never locked.",
+    ),
+    Setting(
+        "MVOTING_BALLOTS_PER_ADDRESS",
+        "5000",
+        "Ballots one client address (a hall behind one NAT counts as one) may cast on one "
+        "question; 0: no limit.",
+    ),
 )
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
 
@@ -151,6 +169,9 @@ class Settings:
     media_quota: int = 100 * 1024 * 1024  #: bytes
     media_uploads_per_hour: int = 120
     media_grace: float = 24 * 3600.0  #: seconds
+    join_failures_per_address: int = 1000
+    join_failures_per_room: int = 1000
+    ballots_per_address: int = 5000
 
     @property
     def policy_path(self) -> Path:
@@ -239,6 +260,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
         media_quota=integer("MVOTING_MEDIA_QUOTA_MB", 1) * 1024 * 1024,
         media_uploads_per_hour=integer("MVOTING_MEDIA_UPLOADS_PER_HOUR", 1),
         media_grace=integer("MVOTING_MEDIA_GRACE_HOURS", 0) * 3600.0,
+        join_failures_per_address=integer("MVOTING_JOIN_FAILURES_PER_ADDRESS", 0),
+        join_failures_per_room=integer("MVOTING_JOIN_FAILURES_PER_ROOM", 0),
+        ballots_per_address=integer("MVOTING_BALLOTS_PER_ADDRESS", 0),
     )
 
 

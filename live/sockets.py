@@ -11,6 +11,7 @@ Who gets what on this node:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -20,15 +21,16 @@ from typing import Any
 import orjson
 
 from live.broadcaster import Broadcaster
-from live.cast import CastBatcher, do_cast
+from live.cast import CastBatcher, do_cast, network_ref
 from live.clock import new_id
 from live.errors import error_body
+from live.joins import admit, answer_delay
+from live.limits import answer_no_sooner, client_address
 from live.roomcache import RoomCache
 from live.services import Services
 from live.store import (
     LiveQuestion,
     load_question,
-    password_matches,
     tallies,
 )
 from live.wire.delivery import Watchers
@@ -63,6 +65,9 @@ class Conn:
     sid: str
     device: str
     writer: FrameWriter | None = None
+    address: str = "unknown"  #: the client's network (``live.limits.client_address``)
+    network: str = ""  #: the keyed reference of ``address`` its ballots count under
+    refusals: int = 0  #: refused joins so far: each is answered later than the one before
     room_id: str | None = None
     viewer: Viewer = Viewer.ATTENDEE
     voted: set[str] = field(default_factory=set)
@@ -124,7 +129,12 @@ class LiveSockets:
             token = cookie[DEVICE_COOKIE].value if DEVICE_COOKIE in cookie else None
         device = verify_device(self.svc.secret, token) or new_id(16)
         writer = FrameWriter.for_environ(environ)
-        self.conns[sid] = Conn(sid, device, writer)
+        # engineio's REMOTE_ADDR is always 127.0.0.1; the ASGI scope's client is the peer,
+        # or behind a trusted proxy the address uvicorn read from X-Forwarded-For.
+        scope = environ.get("asgi.scope")
+        address = client_address(scope.get("client") if isinstance(scope, dict) else None)
+        network = network_ref(self.svc.secret, address)
+        self.conns[sid] = Conn(sid, device, writer, address, network)
         return True
 
     async def _disconnect(self, sid: str, *_: Any) -> None:
@@ -156,6 +166,7 @@ class LiveSockets:
     # --- join ----------------------------------------------------------------------------
 
     async def _join(self, sid: str, data: Any) -> dict[str, Any]:
+        started = asyncio.get_running_loop().time()
         svc = self._services()
         conn = self.conns.get(sid)
         if conn is None:
@@ -163,14 +174,16 @@ class LiveSockets:
         req = parse_join(data)
         assert self.rooms is not None
         view = await self.rooms.get(req.room)
-        if view is None:
-            raise VotingError(ErrorCode.UNKNOWN_ROOM, room=req.room)
+        try:
+            matched = await admit(svc, None if view is None else view.room, req, conn.address)
+        except VotingError:
+            # Every refusal takes the same time, whatever the reason, and each one on this
+            # connection longer: this connection reads its next event only after this.
+            conn.refusals += 1
+            await answer_no_sooner(started, answer_delay(conn.refusals))
+            raise
+        assert view is not None  # a credential matched: the room exists
         room = view.room
-        matched = password_matches(
-            room, password=req.password, key=req.key, presenter=req.presenter
-        )
-        if matched is None:
-            raise VotingError(ErrorCode.BAD_CREDENTIALS)
         viewer = Viewer.HOST if matched == "presenter" else Viewer.ATTENDEE
         questions = view.questions
         for q in questions:
@@ -241,7 +254,9 @@ class LiveSockets:
         if known is None or known.room_id != conn.room_id:
             raise VotingError(ErrorCode.UNKNOWN_QUESTION, question=req.question)
         choices = check_choices(known.spec, req.choices)
-        receipt = await do_cast(self.batcher, req.question, conn.device, choices, req.nonce)
+        receipt = await do_cast(
+            self.batcher, req.question, conn.device, choices, req.nonce, network=conn.network
+        )
         conn.voted.add(req.question)
         # Watch before announcing, so the snapshot with this very ballot reaches the voter.
         # The cast succeeded, so the question is open; had it been revealed, this

@@ -26,7 +26,8 @@ class ErrorCode(StrEnum):
     NOT_ELIGIBLE = "not_eligible"  #: this voter may not vote on the question
     INVALID_CHOICE = "invalid_choice"  #: a choice is not an option of the question
     TOO_MANY_CHOICES = "too_many_choices"  #: more picks than the question allows
-    RATE_LIMITED = "rate_limited"  #: too many requests; try again later
+    RATE_LIMITED = "rate_limited"  #: too many failed attempts; try again in ``retry_after`` s
+    TOO_MANY_DEVICES = "too_many_devices"  #: the client's network cast its share of ballots
     UNAUTHORIZED = "unauthorized"  #: sign in first
     FORBIDDEN = "forbidden"  #: signed in, but not a host of this room
     NOT_OWNER = "not_owner"  #: a co-host asked for what only the room's owner may do
@@ -56,7 +57,10 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.NOT_ELIGIBLE: N_("You are not eligible to vote on this question."),
     ErrorCode.INVALID_CHOICE: N_("Choose among the question's options."),
     ErrorCode.TOO_MANY_CHOICES: N_("Choose at most {max_choices} of the options."),
-    ErrorCode.RATE_LIMITED: N_("Too many requests; try again in a moment."),
+    ErrorCode.RATE_LIMITED: N_("Too many failed attempts; try again in {retry_after} s."),
+    ErrorCode.TOO_MANY_DEVICES: N_(
+        "Too many devices from this network have voted on this question."
+    ),
     ErrorCode.UNAUTHORIZED: N_("Sign in first."),
     ErrorCode.FORBIDDEN: N_("You are not a host of this room."),
     ErrorCode.NOT_OWNER: N_("Only the room's owner can manage its hosts."),
@@ -77,6 +81,10 @@ _MESSAGES: dict[ErrorCode, str] = {
 }
 
 
+#: Fields a client reads besides the sentence: ``as_dict`` carries them as they are.
+PUBLIC_FIELDS = ("retry_after",)
+
+
 class VotingError(Exception):
     """A refusal with a stable ``code``; the message is built from ``fields``."""
 
@@ -91,8 +99,12 @@ class VotingError(Exception):
         self.message = message
         super().__init__(f"{code}: {message}")
 
-    def as_dict(self) -> dict[str, str]:
-        return {"code": str(self.code), "message": self.message}
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": str(self.code), "message": self.message}
+        for name in PUBLIC_FIELDS:
+            if name in self.fields:
+                body[name] = self.fields[name]
+        return body
 
 
 def bad_request(detail: str) -> VotingError:

@@ -3,13 +3,16 @@
 -- KEYS[2] voters set    {q:id}:voters
 -- KEYS[3] tally hash    {q:id}:tally  (option index -> count, "total")
 -- KEYS[4] ballot stream {q:id}:ballots
+-- KEYS[5] networks hash {q:id}:networks ("<log id>|<network>" -> ballots)
 -- ARGV[1] voter reference (HMAC of question and identity)
 -- ARGV[2] choices, comma-separated option indexes ("0,2")
 -- ARGV[3] ballot time, ms since the epoch
 -- ARGV[4] nonce (32 hex digits)
 -- ARGV[5] receipt (hex)
+-- ARGV[6] the client network's reference (keyed hash of its address)
+-- ARGV[7] most ballots one network may cast on the question ("0": no limit)
 -- Returns {1, stream entry id} or {0, error code}.
-local meta = redis.call('HMGET', KEYS[1], 'status', 'n', 'max')
+local meta = redis.call('HMGET', KEYS[1], 'status', 'n', 'max', 'log')
 if not meta[1] then return {0, 'unknown_question'} end
 if meta[1] ~= 'open' then return {0, 'closed'} end
 local n, max = tonumber(meta[2]), tonumber(meta[3])
@@ -25,6 +28,16 @@ end
 if #picks == 0 then return {0, 'invalid_choice'} end
 if #picks > max then return {0, 'too_many_choices'} end
 if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return {0, 'already_voted'} end
+-- One HINCRBY per accepted ballot; undone on the refusal only. Counted per poll log: a
+-- reset starts another log when the question opens again, and with it another count.
+if ARGV[7] ~= '0' then
+  local from = (meta[4] or '') .. '|' .. ARGV[6]
+  if redis.call('HINCRBY', KEYS[5], from, 1) > tonumber(ARGV[7]) then
+    redis.call('HINCRBY', KEYS[5], from, -1)
+    redis.call('SREM', KEYS[2], ARGV[1])
+    return {0, 'too_many_devices'}
+  end
+end
 for _, i in ipairs(picks) do redis.call('HINCRBY', KEYS[3], i, 1) end
 redis.call('HINCRBY', KEYS[3], 'total', 1)
 local id = redis.call('XADD', KEYS[4], '*', 'v', ARGV[1], 'c', ARGV[2], 't', ARGV[3],

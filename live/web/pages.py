@@ -6,6 +6,7 @@ live behaviour goes through the Socket.IO protocol, the same one any client uses
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from typing import Any
 from urllib.parse import quote
@@ -19,7 +20,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from live import store
+from live import joins, store
+from live.limits import answer_no_sooner, client_address
 from live.services import Services
 from live.web import i18n
 from live.web.assets import STATIC, TEMPLATES
@@ -142,19 +144,28 @@ async def join_form(request: Request) -> Response:
 
 
 async def join_submit(request: Request) -> Response:
+    """The form's join: the socket's credential check and limits (``live.joins``).
+
+    A wrong room number and a wrong password get the same page, status and delay."""
+    started = asyncio.get_running_loop().time()
     form = await request.form()
     number = str(form.get("room", "")).strip()
     try:
         await check_csrf(request, form)
         req = parse_join({"room": number, "password": str(form.get("password", ""))})
-        room = await store.room_by_number(_svc(request), req.room)
-        if room is None:
-            raise VotingError(ErrorCode.UNKNOWN_ROOM, room=req.room)
-        if store.password_matches(room, password=req.password, key=None, presenter=None) is None:
-            raise VotingError(ErrorCode.BAD_CREDENTIALS)
+        svc = _svc(request)
+        room = await store.room_by_number(svc, req.room)
+        await joins.admit(svc, room, req, client_address(request.scope.get("client")))
     except VotingError as err:
-        status = 404 if err.code is ErrorCode.UNKNOWN_ROOM else 400
-        return render(request, "join.html", {"room": number, "error": error_text(err)}, status)
+        status, headers = 400, {}
+        if err.code in (ErrorCode.BAD_CREDENTIALS, ErrorCode.RATE_LIMITED):
+            await answer_no_sooner(started, joins.FIRST_ANSWER_DELAY)
+        if err.code is ErrorCode.RATE_LIMITED:
+            status, headers = 429, {"Retry-After": str(err.fields["retry_after"])}
+        page = render(request, "join.html", {"room": number, "error": error_text(err)}, status)
+        page.headers.update(headers)
+        return page
+    assert room is not None  # the password matched
     return RedirectResponse(f"/j/{room['number']}?key={quote(room['key'])}", status_code=303)
 
 

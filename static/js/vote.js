@@ -38,7 +38,7 @@
   function join() {
     socket.timeout(10000).emit("join", { room: data.room, key: data.key }, (err, ack) => {
       if (err) return;  // the connection dropped meanwhile; the next connect joins again
-      if (!ack.ok) { showFatal(errorText(ack.error)); return; }
+      if (!ack.ok) { showFatal(refusalText(ack.error)); return; }
       device = ack.device;
       localStorage.setItem(deviceKey, device);
       document.cookie = `mv_device=${device}; path=/; max-age=31536000; SameSite=Lax`;
@@ -88,10 +88,17 @@
       } else if (ack.error.code === "already_voted") {
         voted.add(ballot.question); notice = null;
       } else {
-        notice = errorText(ack.error);
+        notice = refusalText(ack.error);
       }
       render();
     });
+  }
+
+  /** A refusal's sentence; `rate_limited` says in how many seconds to try again. */
+  function refusalText(error) {
+    const text = errorText(error);
+    return error && error.retry_after != null
+      ? text.replace("{retry_after}", String(error.retry_after)) : text;
   }
 
   function showFatal(message) {

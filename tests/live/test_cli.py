@@ -397,7 +397,7 @@ async def test_room_create_prints_working_links(shared: Shared) -> None:
     body = create_room(shared.data, options="A,B,C")
     number, qid = body["room"], body["question"]
     assert len(number) == 6 and number.isdigit()
-    assert len(body["password"]) == 4 and body["password"].isdigit()
+    assert len(body["password"]) == 8 and body["password"].isdigit()
     assert body["join_url"] == f"{url}/j/{number}?key={body['key']}"
     prefix = f"{url}/present/{number}?token="
     assert body["presenter_url"].startswith(prefix)

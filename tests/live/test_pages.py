@@ -72,8 +72,8 @@ async def test_pages_carry_security_headers(http: httpx.AsyncClient) -> None:
         ),
         pytest.param(
             {"room": "000001", "password": "pw"},
-            404,
-            "There is no open room with number 000001.",
+            400,
+            "The room number or password is wrong.",
             id="unknown-room",
         ),
         pytest.param(

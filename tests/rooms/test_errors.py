@@ -18,7 +18,8 @@ MESSAGE_WITHOUT_FIELDS = {
     ErrorCode.NOT_ELIGIBLE: "You are not eligible to vote on this question.",
     ErrorCode.INVALID_CHOICE: "Choose among the question's options.",
     ErrorCode.TOO_MANY_CHOICES: "Choose at most {max_choices} of the options.",
-    ErrorCode.RATE_LIMITED: "Too many requests; try again in a moment.",
+    ErrorCode.RATE_LIMITED: "Too many failed attempts; try again in {retry_after} s.",
+    ErrorCode.TOO_MANY_DEVICES: "Too many devices from this network have voted on this question.",
     ErrorCode.UNAUTHORIZED: "Sign in first.",
     ErrorCode.FORBIDDEN: "You are not a host of this room.",
     ErrorCode.NOT_OWNER: "Only the room's owner can manage its hosts.",
@@ -83,6 +84,12 @@ def test_error_without_fields_carries_its_code_and_template(code: ErrorCode) -> 
             id="conflict-detail-only",
         ),
         pytest.param(
+            ErrorCode.RATE_LIMITED,
+            {"retry_after": 30},
+            "Too many failed attempts; try again in 30 s.",
+            id="rate-limited",
+        ),
+        pytest.param(
             ErrorCode.CLOSED,
             {"question": "q1"},
             "Voting on this question is closed.",
@@ -114,6 +121,16 @@ def test_as_dict_has_exactly_code_and_message_as_text() -> None:
 
     assert d == {"code": "too_many_choices", "message": "Choose at most 2 of the options."}
     assert type(d["code"]) is str
+
+
+def test_as_dict_carries_the_retry_time_of_a_rate_limited_refusal() -> None:
+    d = VotingError(ErrorCode.RATE_LIMITED, retry_after=4).as_dict()
+
+    assert d == {
+        "code": "rate_limited",
+        "message": "Too many failed attempts; try again in 4 s.",
+        "retry_after": 4,
+    }
 
 
 def test_bad_request_puts_the_detail_in_the_sentence() -> None:

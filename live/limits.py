@@ -1,0 +1,124 @@
+"""Failed attempts counted per subject in Valkey, with a lock that grows.
+
+A subject is whatever guesses come from or go to: a client address, a room, an account.
+Each kind of attempt (joins; later host sign-ins) names its subjects and gives each a
+``Policy``: so many failures per window are free; each failure past them locks the
+subject for twice as long as the one before, up to a ceiling. An attempt whose subject
+is locked is refused without its outcome being told, so a correct guess made during a
+lock is worth nothing. Successes are never counted: a crowd that gets in does not
+bring anyone closer to a lock.
+
+The count and the check are one script call (``lua/limit.lua``), on the server that
+holds the kind's hash tag, so they hold across web nodes, and many attempts sent at once
+cannot all pass the check before the first failure is counted.
+
+``client_address`` names the network a request comes from; ``answer_no_sooner`` makes
+every refusal of a kind take the same time, so that how long a refusal took tells
+nothing about why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from redis.exceptions import NoScriptError
+
+from rooms.errors import ErrorCode, VotingError
+
+_SOURCE = (Path(__file__).parent / "lua" / "limit.lua").read_text()
+_SHA = hashlib.sha1(_SOURCE.encode()).hexdigest()
+
+#: An IPv6 client is counted by its /64: one subscriber (one phone, one home, one
+#: server) is given a whole /64 and can pick any address in it.
+IPV6_PREFIX = 64
+
+
+@dataclass(frozen=True)
+class Policy:
+    free: int  #: failures a subject may make in one window before the first lock
+    window: float  #: seconds; the count starts again this long after the window's first failure
+    first_lock: float = 1.0  #: seconds the first failure past ``free`` locks the subject
+    longest_lock: float = 900.0  #: the lock doubles with each further failure, up to this
+
+    def args(self) -> list[int]:
+        return [
+            self.free,
+            round(self.window * 1000),
+            round(self.first_lock * 1000),
+            round(self.longest_lock * 1000),
+        ]
+
+
+@dataclass(frozen=True)
+class Subject:
+    key: str  #: ``Keys.limit(kind, ...)``; all subjects of one attempt are of one kind
+    policy: Policy
+
+
+@dataclass(frozen=True)
+class Verdict:
+    wait: float  #: > 0: a subject is locked this many more seconds; the attempt was refused
+    lock: float  #: seconds this failure locked a subject for (0: none)
+
+    @property
+    def refused(self) -> bool:
+        return self.wait > 0
+
+    def error(self) -> VotingError:
+        return rate_limited(self.wait)
+
+
+def rate_limited(wait: float) -> VotingError:
+    """``rate_limited``, saying in whole seconds (at least one) when to try again."""
+    return VotingError(ErrorCode.RATE_LIMITED, retry_after=max(1, math.ceil(wait)))
+
+
+async def attempt(redis: Any, subjects: Sequence[Subject], *, failed: bool) -> Verdict:
+    """Check the subjects' locks and, if none holds, count the attempt if it ``failed``.
+
+    The caller decides ``failed`` before asking, but tells the outcome only if the
+    verdict does not refuse the attempt.
+    """
+    keys = [s.key for s in subjects]
+    args: list[Any] = ["1" if failed else "0"]
+    for s in subjects:
+        args.extend(s.policy.args())
+    try:
+        wait, lock = await redis.evalsha(_SHA, len(keys), *keys, *args)
+    except NoScriptError:  # a server that restarted or failed over lost its script cache
+        wait, lock = await redis.eval(_SOURCE, len(keys), *keys, *args)
+    return Verdict(int(wait) / 1000, int(lock) / 1000)
+
+
+def client_address(client: Any) -> str:
+    """The network of an ASGI scope's ``client``: the IPv4 address, or the IPv6 /64.
+
+    Behind a proxy the scope's client is the address uvicorn took from the proxy's
+    ``X-Forwarded-For``, for the proxies ``FORWARDED_ALLOW_IPS`` trusts.
+    """
+    host = client[0] if isinstance(client, list | tuple) and client else client
+    if not isinstance(host, str) or not host:
+        return "unknown"
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host[:64]  # not an IP (a unix socket, a test client): as given, bounded
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/{IPV6_PREFIX}", strict=False))
+    return str(ip)
+
+
+async def answer_no_sooner(started: float, delay: float) -> None:
+    """Sleep until ``delay`` seconds after ``started`` (the event loop's clock)."""
+    rest = started + delay - asyncio.get_running_loop().time()
+    if rest > 0:
+        await asyncio.sleep(rest)
