@@ -180,14 +180,10 @@ async def vote_page(request: Request) -> Response:
     key = request.query_params.get("key")
     room = await store.room_by_number(_svc(request), number)
     if room is None or key is None or not hmac.compare_digest(key.encode(), room["key"].encode()):
-        error = None
-        if room is None:
-            error = error_text(VotingError(ErrorCode.UNKNOWN_ROOM, room=number))
-        elif key is not None:
-            error = error_text(VotingError(ErrorCode.BAD_CREDENTIALS))
-        return render(
-            request, "join.html", {"room": number, "error": error}, 404 if room is None else 200
-        )
+        # The same page whether or not a room has this number: a link must not tell which
+        # numbers are in use (the join form answers both alike too).
+        error = None if key is None else error_text(VotingError(ErrorCode.BAD_CREDENTIALS))
+        return render(request, "join.html", {"room": number, "error": error})
     data = {"room": room["number"], "key": room["key"], "strings": _js_strings()}
     return render(
         request,
