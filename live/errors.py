@@ -28,6 +28,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.NOT_LOGGED_YET: 404,
     ErrorCode.RECEIPTS_OFF: 403,
+    ErrorCode.RESULTS_HIDDEN: 403,
 }
 
 
