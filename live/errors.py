@@ -30,6 +30,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_LOGGED_YET: 404,
     ErrorCode.RECEIPTS_OFF: 403,
     ErrorCode.QUOTA_EXCEEDED: 403,
+    ErrorCode.RESULTS_HIDDEN: 403,
 }
 
 

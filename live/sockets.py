@@ -40,7 +40,7 @@ from rooms.errors import ErrorCode, VotingError
 from rooms.identity import sign_device, verify_device, voter_ref
 from rooms.protocol import parse_join, parse_vote
 from rooms.questions import QuestionSpec, Status, check_choices
-from rooms.visibility import Viewer, may_see_tally
+from rooms.visibility import Viewer, may_see_question, may_see_tally
 
 log = logging.getLogger("mvoting.sockets")
 
@@ -202,6 +202,8 @@ class LiveSockets:
         current = await tallies(svc, [q for q in questions if q.id in conn.watching])
         listed = []
         for q in questions:
+            if not may_see_question(viewer=viewer, draft=q.status is Status.DRAFT):
+                continue
             item = q.public()
             if q.id in current:
                 item["tally"] = current[q.id]
@@ -287,6 +289,8 @@ class LiveSockets:
 
     @staticmethod
     def _may_see(conn: Conn, q: LiveQuestion) -> bool:
+        if not may_see_question(viewer=conn.viewer, draft=q.status is Status.DRAFT):
+            return False  # a draft's tally (zeros, one per option) would tell its options
         return may_see_tally(
             q.spec.visibility,
             viewer=conn.viewer,
@@ -344,10 +348,13 @@ class LiveSockets:
         self._remember(q)
         if self.rooms is not None:
             self.rooms.forget_room(room_id)
+        hosts: list[str] = []
         for sid in list(self.members.get(room_id, ())):
             conn = self.conns.get(sid)
             if conn is None:
                 continue
+            if conn.viewer is Viewer.HOST:
+                hosts.append(sid)
             if event.get("reset"):
                 conn.voted.discard(q.id)
             if self._may_see(conn, q):
@@ -355,7 +362,16 @@ class LiveSockets:
                     self._watch(conn, q.id)
             elif q.id in conn.watching:
                 self._unwatch(conn, q.id)
-        await self.sio.emit("question", public, room=f"r:{room_id}")
+        if may_see_question(viewer=Viewer.ATTENDEE, draft=q.status is Status.DRAFT):
+            await self.sio.emit("question", public, room=f"r:{room_id}")
+            return
+        # A draft is the hosts' alone (edits, a reveal). Attendees hear only that a question
+        # they saw went back into preparation (a reset): its id, so their pages drop it.
+        for sid in hosts:
+            await self.sio.emit("question", public, to=sid)
+        if event.get("reset"):
+            withdrawn = {"id": q.id, "status": str(Status.DRAFT)}
+            await self.sio.emit("question", withdrawn, room=f"r:{room_id}", skip_sid=hosts)
 
     async def _deliver_order(self, event: dict[str, Any]) -> None:
         """The room's question list changed (reordered, or a draft deleted)."""

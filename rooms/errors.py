@@ -39,6 +39,7 @@ class ErrorCode(StrEnum):
     NOT_LOGGED_YET = "not_logged_yet"  #: the ballot counts; its log entry is being written
     RECEIPTS_OFF = "receipts_off"  #: the host turned receipts off for the question
     QUOTA_EXCEEDED = "quota_exceeded"  #: the host's uploaded images would pass its quota
+    RESULTS_HIDDEN = "results_hidden"  #: the poll's log is read once its results are shown
 
 
 def N_(message: str) -> str:
@@ -71,12 +72,15 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.UNAVAILABLE: N_("The service is not available right now; try again."),
     ErrorCode.NOT_LOGGED_YET: N_(
         "Your ballot is counted. Its proof is ready a few seconds after it is written to the "
-        "log; try again in a moment."
+        "log and the witnesses cosign it; try again in a moment."
     ),
     ErrorCode.RECEIPTS_OFF: N_("The host turned receipts off for this question."),
     ErrorCode.QUOTA_EXCEEDED: N_(
         "Your uploaded images would take more than your {quota_mb} MiB; images no question "
         "uses are removed after a while."
+    ),
+    ErrorCode.RESULTS_HIDDEN: N_(
+        "The results of this question are not shown yet; its log can be read once they are."
     ),
 }
 

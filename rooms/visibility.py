@@ -1,7 +1,10 @@
-"""Who may see a question's tally, and when.
+"""Who may see a question, and its tally, and when.
 
-The phase switches are data: each visibility mode names the states in which an attendee
-sees results; hosts and presenters always do, and a host's *reveal* opens them to all.
+An attendee sees a question once it has opened; a draft (prepared, or back in preparation
+after a reset) is the hosts' alone. The phase switches of the tally are data: each
+visibility mode names the states in which an attendee sees results; hosts and presenters
+always do, and a host's *reveal* opens them to all. A poll's log is read under the same
+rule as its tally (``live.web.ledger``): its entries, sizes and proofs are the results.
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ _OPENS_ON: dict[Visibility, frozenset[str]] = {
     Visibility.AFTER_VOTE: frozenset({"voted", "closed"}),
     Visibility.AFTER_CLOSE: frozenset({"closed"}),
 }
+
+
+def may_see_question(*, viewer: Viewer, draft: bool) -> bool:
+    """Whether this viewer may see the question's definition (title, options) now."""
+    return viewer is Viewer.HOST or not draft
 
 
 def may_see_tally(

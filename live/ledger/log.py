@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -60,6 +61,13 @@ _SIGNATURE_LINE = "\n\u2014 ".encode()
 WITNESS_TIMEOUT = 5.0
 #: Seconds between two tries at a poll whose verdict is pending (it doubles up to the cap).
 RETRY_FIRST, RETRY_CAP = 1.0, 30.0
+#: A receipt is proved against one of the newest RECEIPT_PAGES * RECEIPT_PAGE checkpoints
+#: that hold its entry: past those, the witnesses have failed the quorum for that long and
+#: the receipt waits for the final checkpoint, which the close has cosigned again.
+RECEIPT_PAGE, RECEIPT_PAGES = 64, 4
+#: Checkpoint notes whose check against the policy is remembered (a note is a few hundred
+#: bytes; the memory holds a 32-byte digest and a flag each).
+QUORUM_MEMORY = 16_384
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +90,15 @@ class LogInfo:
     receipts: bool
 
 
+@dataclass(frozen=True, slots=True)
+class LoggedEntry:
+    """An entry as its log holds it: the log, its index there, the entry's bytes."""
+
+    info: LogInfo
+    index: int
+    entry: bytes
+
+
 class Ledger:
     """The ledger as one process sees it: keys, policy, trees it keeps, witness clients."""
 
@@ -99,6 +116,8 @@ class Ledger:
         #: log -> (next try, pause, the pending verdict) for a poll not yet decided
         self._retry: dict[str, tuple[float, float, Verdict]] = {}
         self._client: httpx.AsyncClient | None = None
+        #: sha256(sha256(policy), note) -> whether the note meets the policy (``_quorate``)
+        self._quorum_seen: dict[bytes, bool] = {}
 
     async def aclose(self) -> None:
         # A copy: each task's done callback removes it from the dict as it ends.
@@ -254,6 +273,20 @@ class Ledger:
                 )
             ).first()
         return None if row is None else LogInfo(*row)
+
+    async def definition(self, log_id: str) -> dict[str, Any] | None:
+        """The question's definition as the log's opening entry holds it (the one its
+        ballots were cast on: a question reset and edited since has another)."""
+        entries = db.ledger_entries
+        async with self.svc.engine.connect() as conn:
+            raw = await conn.scalar(
+                sa.select(entries.c.entry).where(entries.c.log_id == log_id, entries.c.idx == 0)
+            )
+        opening = None if raw is None else orjson.loads(bytes(raw))
+        if not isinstance(opening, dict) or opening.get("e") != "open":
+            return None
+        definition = opening.get("d")
+        return definition if isinstance(definition, dict) else None
 
     async def tree(self, log_id: str) -> MerkleLog:
         """The log's Merkle tree, extended with the entries appended since the last call."""
@@ -548,10 +581,9 @@ class Ledger:
 
     # --- receipts -------------------------------------------------------------------------
 
-    async def receipt(self, leaf_hex: str) -> tuple[LogInfo, bytes] | None:
-        """The tlog-proof of the entry with leaf hash ``leaf_hex`` against the newest
-        cosigned checkpoint that holds it, or None if there is none yet; an empty proof
-        (not built) if the poll's receipts are off."""
+    async def logged_entry(self, leaf_hex: str) -> LoggedEntry | None:
+        """The entry whose leaf hash is ``leaf_hex``, with its log and index; None until the
+        worker has written it."""
         entries = db.ledger_entries
         async with self.svc.engine.connect() as conn:
             row = (
@@ -563,29 +595,75 @@ class Ledger:
             ).first()
         if row is None:
             return None
-        log_id, index, entry = str(row[0]), int(row[1]), bytes(row[2])
-        info = await self.log_info(log_id)
-        if info is not None and not info.receipts:
-            return info, b""
-        cps = db.ledger_checkpoints
-        async with self.svc.engine.connect() as conn:
-            holding = (
-                await conn.execute(
-                    sa.select(cps.c.size, cps.c.note)
-                    .where(cps.c.log_id == log_id, cps.c.size > index)
-                    .order_by(cps.c.size.desc())
-                )
-            ).all()
-        if info is None or not holding:
+        info = await self.log_info(str(row[0]))
+        return None if info is None else LoggedEntry(info, int(row[1]), bytes(row[2]))
+
+    async def receipt(self, logged: LoggedEntry) -> bytes | None:
+        """The entry's tlog-proof, against the newest checkpoint that holds it and that the
+        policy's quorum cosigned (without a policy: the newest that holds it); None while
+        there is none.
+
+        A checkpoint just signed has no cosignatures yet, and one cosigned by too few
+        witnesses does not verify against the policy: a receipt of either would be refused
+        by the voter's check, so neither is served.
+        """
+        found = await self._receipt_checkpoint(logged)
+        if found is None:
             return None
-        # The newest cosigned one: a checkpoint just signed has no cosignatures yet.
-        size, note = next(
-            ((int(n), bytes(c)) for n, c in holding if bytes(c).count(_SIGNATURE_LINE) > 1),
-            (int(holding[0][0]), bytes(holding[0][1])),
-        )
-        tree = await self.tree(log_id)
-        proof = TlogProof(index, tuple(tree.inclusion_proof(index, size)), note, entry)
-        return info, proof.to_bytes()
+        size, note = found
+        tree = await self.tree(logged.info.id)
+        proof = tree.inclusion_proof(logged.index, size)
+        return TlogProof(logged.index, tuple(proof), note, logged.entry).to_bytes()
+
+    async def _receipt_checkpoint(self, logged: LoggedEntry) -> tuple[int, bytes] | None:
+        policy = self.log_policy(logged.info)
+        # A quorum of no one ("none", a group of threshold 0) is met by the log's signature.
+        anyone = policy is None or policy.witnessed(())
+        trusted = b"" if policy is None else hashlib.sha256(policy.to_bytes()).digest()
+        cps = db.ledger_checkpoints
+        below: int | None = None
+        # Newest first, a page at a time: the first page nearly always holds the answer.
+        for _ in range(RECEIPT_PAGES):
+            query = sa.select(cps.c.size, cps.c.note).where(
+                cps.c.log_id == logged.info.id, cps.c.size > logged.index
+            )
+            if below is not None:
+                query = query.where(cps.c.size < below)
+            async with self.svc.engine.connect() as conn:
+                rows = (
+                    await conn.execute(query.order_by(cps.c.size.desc()).limit(RECEIPT_PAGE))
+                ).all()
+            for size, raw in rows:
+                note = bytes(raw)
+                if anyone or (
+                    policy is not None
+                    and note.count(_SIGNATURE_LINE) > 1  # cosigned at all: checked below
+                    and self._quorate(policy, trusted, note)
+                ):
+                    return int(size), note
+            if len(rows) < RECEIPT_PAGE:
+                return None
+            below = int(rows[-1][0])
+        return None
+
+    def _quorate(self, policy: Policy, trusted: bytes, note: bytes) -> bool:
+        """Whether ``note`` verifies against ``policy`` (the log's key, then the quorum),
+        whose file's digest is ``trusted``.
+
+        Remembered per note and policy, so that asking for receipts again and again costs
+        no signature checks (~1 ms a note); forgotten all at once when full."""
+        key = hashlib.sha256(trusted + note).digest()
+        known = self._quorum_seen.get(key)
+        if known is None:
+            try:
+                policy.open_checkpoint(note)
+                known = True
+            except LedgerError:
+                known = False
+            if len(self._quorum_seen) >= QUORUM_MEMORY:
+                self._quorum_seen.clear()
+            self._quorum_seen[key] = known
+        return known
 
 
 async def export_log(ledger: Ledger, info: LogInfo) -> LogExport | None:

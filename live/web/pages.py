@@ -130,6 +130,10 @@ def _js_strings() -> dict[str, Any]:
         "verification_pending": _("Verification pending"),
         "receipt_download": _("Download the proof"),
         "receipt_verify": _("Check a receipt"),
+        "receipt_later": _(
+            "The proof of your ballot can be downloaded once the results are shown: until "
+            "then the poll's log is not public."
+        ),
         "receipt_note": _(
             "The receipt proves that your ballot is in this poll's public log, unchanged, and "
             "was counted. It also shows how you voted: anyone you show it to can see your choice."

@@ -56,11 +56,13 @@
   }
 
   socket.on("question", (q) => {
+    if (q.status === "draft") {  // reset: back in preparation, and out of the attendees' sight
+      questions.delete(q.id); voted.delete(q.id); receipts.delete(q.id); tallies.drop(q.id);
+      render();
+      return;
+    }
     const before = questions.get(q.id);
     questions.set(q.id, q);
-    if (before && before.status !== "draft" && q.status === "draft") {  // reset
-      voted.delete(q.id); receipts.delete(q.id); tallies.drop(q.id);
-    }
     if (q.status === "open" && (!before || before.status !== "open")) {
       current = q.id; notice = null; picks = new Set();
     }
@@ -118,7 +120,7 @@
     if (voted.has(q.id)) {
       parts.push(el("p", { class: "confirm", role: "status", text: S.vote_counted }));
       const r = receipts.get(q.id);
-      if (r && q.receipts !== false) parts.push(receiptBox(r));
+      if (r && q.receipts !== false) parts.push(receiptBox(q, r));
     } else if (q.status === "closed") {
       parts.push(el("p", { class: "notice", text: S.closed }));
     } else if (q.status === "open") {
@@ -134,16 +136,25 @@
     renderResults();
   }
 
+  /** Whether the log gives this voter the proof now: it opens with the results, which a
+   * voter sees at once unless they are hidden until the close (and not revealed). */
+  function proofReady(q) {
+    return q.visibility !== "after_close" || q.status === "closed" || q.revealed;
+  }
+
   /** The receipt: its short code, the proof to download, what it proves and what not. */
-  function receiptBox(r) {
-    return el("div", { class: "receipt" },
-      el("p", {}, el("span", { text: S.receipt + " " }),
-        el("code", { "data-testid": "receipt", text: r.slice(0, 12) })),
-      el("p", { class: "receipt-links" },
+  function receiptBox(q, r) {
+    const links = proofReady(q)
+      ? el("p", { class: "receipt-links" },
         el("a", { href: `/ledger/receipt/${r}`, download: `receipt-${r.slice(0, 12)}.tlog-proof`,
           "data-testid": "receipt-download", text: S.receipt_download }),
         " · ",
-        el("a", { href: "/verify", text: S.receipt_verify })),
+        el("a", { href: "/verify", text: S.receipt_verify }))
+      : el("p", { class: "hint", "data-testid": "receipt-later", text: S.receipt_later });
+    return el("div", { class: "receipt" },
+      el("p", {}, el("span", { text: S.receipt + " " }),
+        el("code", { "data-testid": "receipt", text: r.slice(0, 12) })),
+      links,
       el("p", { class: "hint", text: S.receipt_note }));
   }
 

@@ -55,9 +55,11 @@ async def test_a_closed_poll_is_verified_and_every_receipt_checks_alone(
         policy = ledger.log_policy(info)
         assert policy is not None
         for receipt, choice in receipts.items():
-            found = await ledger.receipt(receipt)
+            logged = await ledger.logged_entry(receipt)
+            assert logged is not None
+            found = await ledger.receipt(logged)
             assert found is not None
-            proof = TlogProof.parse(found[1])
+            proof = TlogProof.parse(found)
             assert proof.extra is not None and leaf_hash(proof.extra).hex() == receipt
             signed = proof.verify(bytes.fromhex(receipt), policy)
             assert signed.checkpoint.size == 9 and len(signed.cosignatures) >= 3

@@ -105,8 +105,12 @@ async def test_reset_clears_ballots_and_lets_everyone_vote_again(node: Node, svc
             await _until(lambda: _archived(svc, room.q), 1)
         await store.act(svc, room.q, Action.RESET)
         assert await _archived(svc, room.q) == 0
-        await voter.wait_for(lambda: voter.tallies(room.q)[-1]["total"] == 0)
+        # Back in preparation, a draft: the attendee hears only that, not its zeros.
+        await voter.wait_for(
+            lambda: ("question", {"id": room.q, "status": "draft"}) in voter.events
+        )
         await store.act(svc, room.q, Action.OPEN)
+        await voter.wait_for(lambda: voter.tallies(room.q)[-1]["total"] == 0)
         assert (await voter.join(room.number, password="pw"))["voted"] == []
         assert (await voter.vote(room.q, [1]))["ok"]
         await voter.wait_for(lambda: voter.tallies(room.q)[-1]["counts"] == [0, 1, 0])

@@ -265,6 +265,8 @@ async def test_questions_and_options_show_uploaded_images(
 
     assert q["image"] == a
     assert [(o["label"], o["image"]) for o in q["options"]] == [("Round", a), ("Square", b)]
+    # Attendees see a question once it opens.
+    assert (await host.http.post(f"/api/questions/{q['id']}/open")).status_code == 200
     async with connect(node.url) as attendee:
         ack = await attendee.join(room["number"], key=room["key"])
     assert ack["questions"][0]["image"] == a

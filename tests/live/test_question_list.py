@@ -82,6 +82,12 @@ async def _list_state(svc: Services, room_id: str) -> dict[str, Any]:
     }
 
 
+def _presenter(room: dict[str, Any]) -> str:
+    """The room's presenter token: it joins as a host, who sees the drafts too."""
+    token: str = room["presenter_url"].rsplit("token=", 1)[1]
+    return token
+
+
 async def _room_with(owner: Host, *titles: str) -> tuple[dict[str, Any], list[str]]:
     room = await create_room(owner.http)
     ids = [(await add_question(owner.http, room["id"], title=t))["id"] for t in titles]
@@ -111,8 +117,8 @@ async def test_reorder_changes_the_archive_the_live_list_and_what_a_join_sees(
         "A",
         "B",
     ]
-    async with connect(node.url) as attendee:
-        ack = await attendee.join(room["number"], key=room["key"])
+    async with connect(node.url) as host:
+        ack = await host.join(room["number"], presenter=_presenter(room))
     assert [q["id"] for q in ack["questions"]] == [c, a, b]
     assert events == [{"t": "order", "room": room["id"], "questions": [c, a, b]}]
 
@@ -154,9 +160,9 @@ async def test_joins_during_reorders_always_see_a_whole_list(
             r = await owner.http.post(f"/api/rooms/{room['id']}/order", json={"questions": order})
             assert r.status_code == 200, r.text
 
-    async def join_repeatedly(attendee: Client) -> None:
+    async def join_repeatedly(host: Client) -> None:
         for _ in range(40):
-            ack = await attendee.join(room["number"], key=room["key"])
+            ack = await host.join(room["number"], presenter=_presenter(room))
             seen.append([q["id"] for q in ack["questions"]])
 
     async with connect(node.url) as one, connect(node.url) as two:
@@ -227,8 +233,9 @@ async def test_editing_a_draft_changes_archive_live_state_and_what_attendees_see
     node: Node, svc: Services, owner: Host
 ) -> None:
     room, (q,) = await _room_with(owner, "Lunch?")
-    async with connect(node.url) as attendee:
+    async with connect(node.url) as attendee, connect(node.url) as host:
         await attendee.join(room["number"], key=room["key"])
+        await host.join(room["number"], presenter=_presenter(room))
         r = await owner.http.patch(
             f"/api/questions/{q}",
             json={"title": "Toppings?", "kind": "multiple", "options": "Ham,Corn,Tuna,Olives"},
@@ -241,12 +248,17 @@ async def test_editing_a_draft_changes_archive_live_state_and_what_attendees_see
             4,
         )
         assert [o["label"] for o in edited["options"]] == ["Ham", "Corn", "Tuna", "Olives"]
-        await attendee.wait_for(
-            lambda: [d for e, d in attendee.events if e == "question"] == [edited]
-        )
+        await host.wait_for(lambda: [d for e, d in host.events if e == "question"] == [edited])
 
         # The live state follows: the fourth option and four picks are valid ballots now.
+        # The attendee hears of the question only as it opens, as edited.
         assert (await owner.http.post(f"/api/questions/{q}/open")).status_code == 200
+        await attendee.wait_for(
+            lambda: (
+                [(d["title"], d["status"]) for e, d in attendee.events if e == "question"]
+                == [("Toppings?", "open")]
+            )
+        )
         assert (await attendee.vote(q, [0, 1, 2, 3]))["ok"]
 
     meta = await svc.redis.hgetall(svc.keys.question(q))
@@ -335,9 +347,10 @@ async def test_deleting_a_draft_removes_it_everywhere(
     # A question added afterwards goes last, after the gap.
     d = (await add_question(owner.http, room["id"], title="D"))["id"]
     assert (await _list_state(svc, room["id"]))["sql"] == [(a, 0), (c, 2), (d, 3)]
-    async with connect(node.url) as attendee:
-        ack = await attendee.join(room["number"], key=room["key"])
+    async with connect(node.url) as host, connect(node.url) as attendee:
+        ack = await host.join(room["number"], presenter=_presenter(room))
         assert [q["id"] for q in ack["questions"]] == [a, c, d]
+        await attendee.join(room["number"], key=room["key"])
         assert (await attendee.vote(b, [0]))["error"]["code"] == "unknown_question"
 
 

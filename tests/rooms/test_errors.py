@@ -29,10 +29,12 @@ MESSAGE_WITHOUT_FIELDS = {
     ErrorCode.NOT_DRAINED: "Ballots are still being archived; try again in a moment.",
     ErrorCode.UNAVAILABLE: "The service is not available right now; try again.",
     ErrorCode.NOT_LOGGED_YET: "Your ballot is counted. Its proof is ready a few seconds after it "
-    "is written to the log; try again in a moment.",
+    "is written to the log and the witnesses cosign it; try again in a moment.",
     ErrorCode.RECEIPTS_OFF: "The host turned receipts off for this question.",
     ErrorCode.QUOTA_EXCEEDED: "Your uploaded images would take more than your {quota_mb} MiB; "
     "images no question uses are removed after a while.",
+    ErrorCode.RESULTS_HIDDEN: "The results of this question are not shown yet; its log can be "
+    "read once they are.",
 }
 
 
