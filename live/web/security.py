@@ -1,7 +1,7 @@
 """Security at the HTTP edge: response headers, same-origin checks and CSRF tokens for forms.
 
 The JSON API needs no token: an unsafe request to it must carry an ``application/json``
-body or none at all (``multipart/form-data`` for an upload), which a page on another site
+body or none at all (an upload: a form or the image's own bytes), which a page on another site
 cannot send without a CORS preflight that we never allow; a browser names the page's
 origin on every such request, and one that is not exactly ours (scheme, host and port) is
 refused; and the session cookie is ``SameSite=Lax``.
@@ -52,9 +52,9 @@ NO_STORE = [*HEADERS, (b"cache-control", b"no-store")]
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: Paths whose responses shared caches may keep (their handlers set their own rules).
 CACHEABLE = ("/static/", "/media/")
-#: Body types the JSON API takes on unsafe requests, and where an upload may go.
+#: The body type the JSON API takes on unsafe requests, and where an upload goes instead.
 JSON_TYPE = b"application/json"
-UPLOAD_TYPE, UPLOAD_PATH = b"multipart/form-data", "/api/media"
+UPLOAD_PATH = "/api/media"
 
 
 def _cross_origin(scope: Scope, headers: dict[bytes, bytes]) -> bool:
@@ -84,7 +84,8 @@ def _wrong_body_type(scope: Scope, headers: dict[bytes, bytes]) -> bool:
     if kind is None:
         has_body = headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers
         return has_body
-    return kind != JSON_TYPE and not (kind == UPLOAD_TYPE and path == UPLOAD_PATH)
+    # An upload is a form or the image itself (its type is sniffed, not believed).
+    return kind != JSON_TYPE and path != UPLOAD_PATH
 
 
 async def _refuse(send: Send, status: int, code: str, message: str) -> None:
