@@ -70,6 +70,16 @@ SETTINGS: tuple[Setting, ...] = (
         "2000",
         "Least time between two signed checkpoints of a poll's log while ballots arrive.",
     ),
+    Setting(
+        "MVOTING_HEADER_TIMEOUT_MS",
+        "10000",
+        "Time a client has to send a request's headers; a slower connection is closed.",
+    ),
+    Setting(
+        "MVOTING_MAX_CONNECTIONS",
+        "20000",
+        "Open connections (websockets included) `serve` keeps at most; more are closed.",
+    ),
 )
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
 
@@ -106,6 +116,8 @@ class Settings:
     ledger_policy: Path | None = None  #: None: DATA/policy, if the local witnesses wrote it
     local_witnesses: int = 4
     checkpoint_interval: float = 2.0
+    header_timeout: float = 10.0
+    max_connections: int = 20_000
 
     @property
     def policy_path(self) -> Path:
@@ -184,6 +196,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
         ledger_policy=Path(get("MVOTING_LEDGER_POLICY")) if get("MVOTING_LEDGER_POLICY") else None,
         local_witnesses=integer("MVOTING_LOCAL_WITNESSES", 0),
         checkpoint_interval=integer("MVOTING_CHECKPOINT_INTERVAL_MS", 10) / 1000,
+        header_timeout=integer("MVOTING_HEADER_TIMEOUT_MS", 100) / 1000,
+        max_connections=integer("MVOTING_MAX_CONNECTIONS", 16),
     )
 
 
