@@ -142,6 +142,12 @@ class PingWheel:
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._run())
 
+    def discard(self, sock: Any) -> None:
+        """Forget a closed socket now: waiting for its ping would keep it (its connection,
+        and what that connection received and never handed over) for up to a ping
+        interval after it closed."""
+        self._due.pop(sock, None)
+
     async def _run(self) -> None:
         # Ends when nobody waits for a ping; the next ``add`` starts it again.
         loop = asyncio.get_running_loop()
@@ -319,6 +325,7 @@ class LeanSocket(GuardedSocket):
 
     async def close(self, *args: Any, **kwargs: Any) -> None:
         await super().close(*args, **kwargs)
+        self.server.ping_wheel.discard(self)
         # Wake the writer: it closes the websocket. (Upstream's reader and writer time out
         # by themselves; ours wait without a deadline, so a socket closed for a missed
         # ping must end its connection here.)
