@@ -228,6 +228,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from live.app import create_app
+    from live.wire.http_protocol import guarded_http_protocol
     from live.wire.websocket_protocol import LeanWebSocketProtocol
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -267,6 +268,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             lifespan="on",
+            # Request headers timed and bounded, connections counted (uvicorn does
+            # neither); a websocket message is bounded by the websocket protocol.
+            http=guarded_http_protocol(settings.header_timeout, settings.max_connections),
             ws=LeanWebSocketProtocol,
             ws_per_message_deflate=False,
             log_level="warning",

@@ -123,6 +123,16 @@ SETTINGS: tuple[Setting, ...] = (
         "Ballots one client address (a hall behind one NAT counts as one) may cast on one "
         "question; 0: no limit.",
     ),
+    Setting(
+        "MVOTING_HEADER_TIMEOUT_MS",
+        "10000",
+        "Time a client has to send a request's headers; a slower connection is closed.",
+    ),
+    Setting(
+        "MVOTING_MAX_CONNECTIONS",
+        "20000",
+        "Open connections (websockets included) `serve` keeps at most; more are closed.",
+    ),
 )
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
 
@@ -172,6 +182,8 @@ class Settings:
     join_failures_per_address: int = 1000
     join_failures_per_room: int = 1000
     ballots_per_address: int = 5000
+    header_timeout: float = 10.0
+    max_connections: int = 20_000
 
     @property
     def policy_path(self) -> Path:
@@ -263,6 +275,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
         join_failures_per_address=integer("MVOTING_JOIN_FAILURES_PER_ADDRESS", 0),
         join_failures_per_room=integer("MVOTING_JOIN_FAILURES_PER_ROOM", 0),
         ballots_per_address=integer("MVOTING_BALLOTS_PER_ADDRESS", 0),
+        header_timeout=integer("MVOTING_HEADER_TIMEOUT_MS", 100) / 1000,
+        max_connections=integer("MVOTING_MAX_CONNECTIONS", 16),
     )
 
 

@@ -14,16 +14,17 @@ ordinary emit.
 
 from __future__ import annotations
 
-import logging
 import struct
 from typing import Any
 
 import orjson
 
-log = logging.getLogger("mvoting.frames")
+from live.wire import refusals
+from live.wire.refusals import REFUSALS
 
 #: A client whose unsent data passes this is not reading: it is dropped, so that it
-#: cannot grow the server's memory.
+#: cannot grow the server's memory. (The same bound holds for what waits in a socket's
+#: send queue, on every transport: ``live.wire.transport.SendQueue``.)
 MAX_BUFFERED = 1 << 20
 
 
@@ -85,10 +86,7 @@ class FrameWriter:
         if proto.close_sent or not proto.handshake_complete or transport.is_closing():
             return False
         if transport.get_write_buffer_size() > MAX_BUFFERED:
-            log.warning(
-                "dropping a client that stopped reading (%d bytes unsent)",
-                transport.get_write_buffer_size(),
-            )
+            REFUSALS.add(refusals.UNREAD)
             transport.abort()
             return False
         transport.write(frame)

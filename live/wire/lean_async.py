@@ -57,6 +57,13 @@ class LeanQueue:
                 self._waiter = None
         return self._items.pop(0)
 
+    def clear(self) -> None:
+        """Drop every item, as if each had been taken and marked done."""
+        self._unfinished -= len(self._items)
+        self._items.clear()
+        if self._unfinished <= 0 and self._joined is not None and not self._joined.done():
+            self._joined.set_result(None)
+
     def task_done(self) -> None:
         self._unfinished -= 1
         if self._unfinished <= 0 and self._joined is not None and not self._joined.done():

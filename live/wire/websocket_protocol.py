@@ -1,14 +1,18 @@
 """uvicorn's websocket protocol (websockets-sansio), lighter per connection.
 
 ``mvoting serve`` runs uvicorn with this class (``uvicorn.Config(ws=...)``); the wire
-behaviour is uvicorn's. Three things differ:
+behaviour is uvicorn's. Four things differ:
 
 - the receive queue and the writable flag are ``live.wire.lean_async``'s (uvicorn's
   ``asyncio.Queue`` and ``asyncio.Event`` hold four deques, ~3.8 KiB per connection);
 - the handshake's request and response, with their header tables (~3.5 KiB), are let go
   once the response is sent: uvicorn and websockets read them only while accepting;
 - reading is paused only when messages pile up, not after each one: uvicorn pauses the
-  socket after every message until the app takes it, two ``epoll_ctl`` calls per ballot.
+  socket after every message until the app takes it, two ``epoll_ctl`` calls per ballot;
+- a message may be ``MAX_MESSAGE`` bytes at most, not uvicorn's 16 MiB: websockets
+  refuses (close code 1009) a frame that announces more before reading its payload. With
+  16 MiB a client could make the server read and hold 15 MiB messages (twenty of them
+  took 398 MiB) that Engine.IO then refused for being over its limit anyway.
 """
 
 from __future__ import annotations
@@ -16,16 +20,26 @@ from __future__ import annotations
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import PayloadTooBig
 
+from live.wire import refusals
 from live.wire.lean_async import LeanEvent, LeanQueue
+from live.wire.refusals import REFUSALS
 
 #: Messages received and not yet taken by the app before the socket stops being read.
 HIGH_WATER = 16
+
+#: The largest message a client may send, in bytes: the Engine.IO limit (its
+#: ``maxPayload``, ``max_http_buffer_size``) of ``live.wire.transport.LiveServer``. The
+#: protocol's largest message, a join with a 200-character secret, is under 2 KiB.
+MAX_MESSAGE = 64 * 1024
 
 
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        limit = self.conn.max_message_size
+        self.conn.max_message_size = MAX_MESSAGE if limit is None else min(limit, MAX_MESSAGE)
         self.queue: Any = LeanQueue()
         self.writable: Any = LeanEvent()
         self.writable.set()
@@ -40,6 +54,11 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         if not paused and self.queue.qsize() >= HIGH_WATER:
             self.read_paused = True
             self.transport.pause_reading()
+
+    def handle_parser_exception(self) -> None:
+        if not self.close_sent and isinstance(self.conn.parser_exc, PayloadTooBig):
+            REFUSALS.add(refusals.TOO_BIG)
+        super().handle_parser_exception()
 
     async def send(self, message: Any) -> None:
         await super().send(message)
