@@ -30,7 +30,7 @@ POLL = "/socket.io/?EIO=4&transport=polling"
 
 
 def live_of(node: Node) -> LiveSockets:
-    live: LiveSockets = node.app.other_asgi_app.state.live
+    live: LiveSockets = node.live
     return live
 
 
