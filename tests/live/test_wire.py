@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 import orjson
+import pytest
 import websockets
 
 from live.services import Services
@@ -81,22 +82,37 @@ async def test_an_event_without_an_id_is_handled_and_not_acked(node: Node, svc: 
     await ws.close()
 
 
-async def test_bad_packets_get_no_answer_and_change_nothing(node: Node, svc: Services) -> None:
+@pytest.mark.parametrize(
+    "packet",
+    [
+        pytest.param('422["vote",{"question":', id="malformed-json"),
+        pytest.param("424[]", id="no-event-name"),
+        pytest.param('425[7,{"question":"x"}]', id="name-not-a-string"),
+        pytest.param('426{"vote":1}', id="not-an-array"),
+    ],
+)
+async def test_a_bad_packet_closes_the_connection_and_changes_nothing(
+    node: Node, svc: Services, packet: str
+) -> None:
     room = await make_room(svc)
     ws = await _connected(node)
     await ws.send("421" + json.dumps(["join", {"room": room.number, "password": "pw"}]))
     await _next(ws, "431[")
     before = await live_state(svc, room.q)
-    bad = [
-        '422["vote",{"question":',  # malformed JSON
-        '423["no_such_event",{}]',  # nobody handles it
-        "424[]",  # no event name
-        '425[7,{"question":"x"}]',  # event name not a string
-        '426{"vote":1}',  # not an array
-        '42/elsewhere,5["vote",{"question":"x","choices":[0]}]',  # namespace not joined
-    ]
-    for packet in bad:
-        await ws.send(packet)
+    await ws.send(packet)
+    with pytest.raises(websockets.ConnectionClosed):
+        await _next(ws, "43")  # no answer: the connection ends (Socket.IO expects that)
+    assert await live_state(svc, room.q) == before
+
+
+async def test_unknown_events_and_other_namespaces_get_no_answer(node: Node, svc: Services) -> None:
+    room = await make_room(svc)
+    ws = await _connected(node)
+    await ws.send("421" + json.dumps(["join", {"room": room.number, "password": "pw"}]))
+    await _next(ws, "431[")
+    before = await live_state(svc, room.q)
+    await ws.send('423["no_such_event",{}]')  # nobody handles it
+    await ws.send('42/elsewhere,5["vote",{"question":"x","choices":[0]}]')  # not joined
     assert await _silent(ws, "43")
     assert await live_state(svc, room.q) == before
     # The connection still works.
