@@ -66,8 +66,14 @@ async def test_a_host_signs_up_creates_a_room_and_opens_its_console(
     assert 'data-testid="console-room-number"' in page.text and "<svg" in page.text
     listing = await browser.get("/host")
     assert console.removeprefix("/host/rooms/") in listing.text
+    # The form's hint says what an empty password gives: the rooms' own default length.
+    password = page.text.split("</dt><dd>", 1)[1].split("<")[0]
+    assert len(password) == 8 and password.isdigit(), password
+    assert "Leave empty for eight random digits." in listing.text
     summary = await browser.get(console + "/summary")
     assert summary.status_code == 200 and "No questions yet." in summary.text
+    korean = await browser.get("/host?lang=ko")
+    assert "비워 두면 임의의 여덟 자리 숫자가 정해집니다." in korean.text
 
 
 @pytest.mark.parametrize(
