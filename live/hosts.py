@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from live import passwords, sessions, throttle
 from live.clock import new_id, now_ms
 from live.engines import db
+from live.limits import client_address
 from live.services import Services
 from rooms.errors import ErrorCode, VotingError, bad_request
 
@@ -62,7 +63,7 @@ async def sign_up(
     if not isinstance(name, str) or len(name) > 200:
         raise bad_request("name must be text of at most 200 characters")
     limit = throttle.Limit("signup-address", svc.settings.signup_address_limit, 3600)
-    subject = throttle.address_subject(address)
+    subject = client_address(address)
     await throttle.attempt(svc, limit, subject)
     email = email.strip().lower()
     host = Host(new_id(), email, name.strip() or email.split("@")[0])
@@ -110,7 +111,7 @@ async def _checked(
     ``check``: only this host id may match (a password change).
     """
     by_address, by_account = _signin_limits(svc)
-    addr, account = throttle.address_subject(address), throttle.secret_subject(svc, email)
+    addr, account = client_address(address), throttle.secret_subject(svc, email)
     await throttle.attempt(svc, by_address, addr)
     await throttle.attempt(svc, by_account, account)
     row = await _row_by_email(svc, email)

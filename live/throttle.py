@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 from dataclasses import dataclass
 
 from redis.exceptions import NoScriptError
@@ -66,22 +65,6 @@ async def give_back(svc: Services, limit: Limit, subject: str) -> None:
 
 async def clear(svc: Services, limit: Limit, subject: str) -> None:
     await svc.redis.delete(svc.keys.throttle(limit.kind, subject))
-
-
-def address_subject(address: str | None) -> str:
-    """The subject of a client address: an IPv6 client is one /64 (a single customer gets
-    a whole one), an IPv4 client its address."""
-    if not address:
-        return "unknown"
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return "unknown"
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, 64), strict=False).network_address) + "/64"
-    return str(ip)
 
 
 def secret_subject(svc: Services, value: str) -> str:
