@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     c = room.add_parser("create", parents=[common], help="create a room with a question")
     c.add_argument("--title", required=True)
-    c.add_argument("--password", help="room password (default: four random digits)")
+    c.add_argument("--password", help="room password (default: eight random digits)")
     c.add_argument("--question", required=True, help="the question's title")
     c.add_argument("--options", default="", help='comma-separated labels, e.g. "A,B,C"')
     c.add_argument(
