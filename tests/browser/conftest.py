@@ -30,6 +30,10 @@ from tests.conftest import Node
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
+#: axe-core from npm (``tests/js``, installed by ``make test``), run inside the pages.
+AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
+#: The rules axe-core checks: WCAG 2.0, 2.1 and 2.2, levels A and AA.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PHONE = {
@@ -115,6 +119,24 @@ class Browsing:
             await dialog.dismiss()
         except PlaywrightError:  # the page went away meanwhile
             pass
+
+    async def accessibility(self, page: Page) -> list[str]:
+        """axe-core's WCAG A/AA violations on ``page`` as it is now, one line per node."""
+        if not await page.evaluate("typeof window.axe === 'object'"):
+            await page.evaluate(AXE.read_text(encoding="utf-8"))
+        result = await page.evaluate(
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
+        )
+        return [
+            f"{v['id']} ({v['impact']}): {v['help']} at {node['target']}"
+            for v in result["violations"]
+            for node in v["nodes"]
+        ]
+
+    async def assert_accessible(self, page: Page) -> None:
+        """Fail with axe-core's findings if ``page`` has any WCAG A/AA violation."""
+        found = await self.accessibility(page)
+        assert not found, f"axe-core on {page.url}:\n" + "\n".join(found)
 
     async def close(self) -> None:
         for context in self.contexts:
