@@ -620,8 +620,17 @@ def _receipt_summary(result: dict[str, Any]) -> str:
     question = f"question {result['question']}"
     if result["title"]:
         question = f"{result['title']!r} ({question})"
+    if result["promise"] == "pending":
+        return "\n".join(
+            [
+                f"receipt {code}: promised by the log {result['origin']} (signature verified)",
+                f"  ballot: {choices} on {question}",
+                f"  {result['final']['message']}",
+            ]
+        )
+    kept = " (the log kept its promise)" if result["promise"] == "kept" else ""
     lines = [
-        f"receipt {code}: verified",
+        f"receipt {code}: verified{kept}",
         f"  ballot: {choices} on {question}",
         f"  entry {result['index'] + 1} (index {result['index']}) of the first "
         f"{result['size']} entries of the log {result['origin']}",

@@ -44,6 +44,7 @@ from rooms.ledger import (
     judge,
 )
 from rooms.log_export import LogExport
+from rooms.promise import ReceiptPromise
 from rooms.tlog.checkpoint import Checkpoint, open_checkpoint
 from rooms.tlog.errors import LedgerError
 from rooms.tlog.merkle import MerkleLog, leaf_hash
@@ -614,6 +615,11 @@ class Ledger:
         tree = await self.tree(logged.info.id)
         proof = tree.inclusion_proof(logged.index, size)
         return TlogProof(logged.index, tuple(proof), note, logged.entry).to_bytes()
+
+    def promise(self, logged: LoggedEntry) -> bytes:
+        """The log's signed promise of the entry (``rooms.promise``): no index, no size."""
+        origin = logged.info.origin
+        return ReceiptPromise(origin, logged.entry).sign(self.signer(origin))
 
     async def _receipt_checkpoint(self, logged: LoggedEntry) -> tuple[int, bytes] | None:
         policy = self.log_policy(logged.info)

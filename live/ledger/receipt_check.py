@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from rooms.ledger import receipt_code
+from rooms.promise import is_promise, open_promise, origin_of
 from rooms.tlog._text import decode_base64
 from rooms.tlog.checkpoint import SignedCheckpoint
 from rooms.tlog.errors import LedgerError
@@ -37,7 +38,9 @@ HTTP_TIMEOUT = 10.0
 _LOG_ID = re.compile(r"[0-9a-f]{16}")
 
 #: What ``check_receipt`` says besides ``verified`` and ``reason``; None where not known.
-_FIELDS = "receipt leaf question title choices labels index size origin server cosigners final"
+_FIELDS = (
+    "receipt leaf question title choices labels index size origin server cosigners final promise"
+)
 
 
 class _Refused(Exception):
@@ -54,6 +57,8 @@ def check_receipt(
     ``policy`` is the one the voter trusts (default: the server's); ``server`` the base URL
     of the log's server (default: ``server_of`` the checkpoint's origin).
     """
+    if is_promise(data):
+        return _check_promise(data, policy, server, http)
     out: dict[str, Any] = {"verified": False, "reason": None, **dict.fromkeys(_FIELDS.split())}
     try:
         proof = TlogProof.parse(data)
@@ -91,6 +96,80 @@ def check_receipt(
         return out
     out["verified"] = True
     return out
+
+
+def _check_promise(
+    data: bytes, policy: Policy | None, server: str | None, http: httpx.Client
+) -> dict[str, Any]:
+    """A receipt promise (``rooms.promise``), given while the poll's results were hidden.
+
+    Verified when the log's key signed it for this entry. Then the proof is asked for at
+    the same address: once the results are shown it is served to anyone, and it is checked
+    as any receipt (``promise`` says whether the log kept its word: ``"kept"``, or
+    ``"pending"`` while the results are still hidden). A log that has shown the results
+    and still has no proof of a promised entry broke its promise: not verified.
+    """
+    out: dict[str, Any] = {"verified": False, "reason": None, **dict.fromkeys(_FIELDS.split())}
+    try:
+        origin = origin_of(data)
+        log_id = origin.rsplit("/", 1)[-1]
+        if not _LOG_ID.fullmatch(log_id):
+            raise _Refused(f"the promise is not of a poll's log: {origin!r}")
+        base = (server or server_of(origin)).rstrip("/")
+        log_url = f"{base}/ledger/{log_id}"
+        out.update(origin=origin, server=base)
+        if policy is None:
+            policy = Policy.parse(_get(http, f"{log_url}/policy", "the log's policy"))
+        promise = open_promise(data, [log.verifier for log in policy.logs])
+        ballot = _ballot(promise.entry)
+        out.update(receipt=receipt_code(promise.entry), leaf=promise.leaf.hex())
+        out.update(question=ballot["q"], choices=ballot["c"])
+        status = _log_status(http, log_url)
+        if status is not None:
+            options = status.get("options") or []
+            out["title"] = status.get("title")
+            out["labels"] = [
+                options[c] if 0 <= c < len(options) else f"#{c + 1}" for c in ballot["c"]
+            ]
+        try:
+            response = http.get(f"{base}/ledger/receipt/{promise.leaf.hex()}")
+        except httpx.HTTPError:
+            response = None
+        code = _error_code(response)
+        if (
+            response is not None
+            and response.status_code == 200
+            and not is_promise(response.content)
+        ):
+            proved = check_receipt(response.content, policy, server, http)
+            if not proved["verified"]:
+                raise _Refused(
+                    f"the log's proof of its promise does not verify: {proved['reason']}"
+                )
+            proved.update(promise="kept", title=proved["title"] or out["title"])
+            return proved
+        if code == "not_logged_yet" and status is not None and status.get("status") != "open":
+            raise _Refused("the poll is closed and the log has no proof of the entry it promised")
+        out["promise"] = "pending"
+        out["final"] = {
+            "checked": False,
+            "message": "Promised by the log; its proof is served once the results are shown.",
+        }
+    except (LedgerError, _Refused) as error:
+        out["reason"] = str(error)
+        return out
+    out["verified"] = True
+    return out
+
+
+def _error_code(response: httpx.Response | None) -> str | None:
+    if response is None or response.status_code == 200:
+        return None
+    try:
+        code = response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return code if isinstance(code, str) else None
 
 
 def server_of(origin: str) -> str:

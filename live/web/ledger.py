@@ -11,7 +11,8 @@ All read-only::
                                            (1 <= M <= N <= the log's size)
     GET /ledger/<log>/export               the closed poll's whole log (``mvoting recount``)
     GET /ledger/receipt/<leaf hash, hex>   a ballot's receipt: a C2SP tlog-proof whose extra
-                                           data is the ballot's entry
+                                           data is the ballot's entry (to its voter while
+                                           the results are hidden: a receipt promise)
 
 A log is the poll's results: its entries carry each ballot's choices, its sizes count the
 ballots, and every proof names leaf hashes that lead to entries. So it is read under the
@@ -20,7 +21,9 @@ question's results are hidden from attendees (``after_vote`` or ``after_close``,
 revealed) the status carries no size, and the checkpoint, the consistency proofs and the
 receipts are refused with ``results_hidden``; the export waits for the close in any case.
 One reader is known: the device that cast a ballot (its ``mv_device`` cookie), which gets
-its own receipt as soon as it may see the results (``after_vote``: at once). The policy is
+its own receipt as soon as it may see the results (``after_vote``: at once) and, until
+then, the log's signed promise of its entry (``rooms.promise``), which names neither its
+index nor a tree size. The policy is
 always served; it tells nothing of the poll. A log that is no longer its question's ended
 closed (only a closed question is reset), so its results were shown: it is public.
 
@@ -199,8 +202,17 @@ async def receipt(request: Request) -> Response:
     if not found.info.receipts:
         raise VotingError(ErrorCode.RECEIPTS_OFF)
     q = await _current_question(ledger, found.info)
-    if not _results_shown(q, voted=_cast_by(request, ledger.svc, found.entry)):
-        raise VotingError(ErrorCode.RESULTS_HIDDEN)
+    cast = _cast_by(request, ledger.svc, found.entry)
+    if not _results_shown(q, voted=cast):
+        if not cast:
+            raise VotingError(ErrorCode.RESULTS_HIDDEN)
+        # The voter's own ballot while the results are hidden: the log's signed promise,
+        # which names no index and no size; the proof comes here once they are shown.
+        return Response(
+            ledger.promise(found),
+            media_type=TEXT,
+            headers={"Content-Disposition": f'attachment; filename="receipt-{leaf[:12]}.promise"'},
+        )
     proof = await ledger.receipt(found)
     if proof is None:  # not yet in a checkpoint the quorum cosigned
         raise VotingError(ErrorCode.NOT_LOGGED_YET)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
+import subprocess
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -28,6 +30,7 @@ from live.ledger.local_witnesses import LocalWitnesses
 from live.ledger.log import Ledger, LogInfo
 from live.services import Services, open_services
 from live.settings import Settings
+from rooms.promise import HEADER, ReceiptPromise, open_promise
 from rooms.questions import Action
 from rooms.tlog._text import decode_base64
 from rooms.tlog.merkle import MerkleLog, leaf_hash, verify_consistency
@@ -35,6 +38,7 @@ from rooms.tlog.policy import Policy
 from rooms.tlog.proof import TlogProof
 from tests.conftest import Node, connect, free_port, run_node, running_worker
 from tests.live.helpers import make_room
+from tests.live.test_cli import CLI, cli_env
 from tests.live.test_ledger import verification
 
 CHOICES = [0, 1, 1, 2, 1]  #: one ballot each, in voting order
@@ -118,7 +122,7 @@ async def _walk(http: httpx.AsyncClient, log_id: str, sizes: int) -> list[httpx.
     ],
 )
 async def test_an_attendee_walking_a_hidden_polls_ledger_gets_no_choice_and_no_count(
-    fast: tuple[Services, Node], visibility: str, opens: Action
+    fast: tuple[Services, Node], visibility: str, opens: Action, tmp_path: Path
 ) -> None:
     svc, node = fast
     room = await make_room(svc, {"visibility": visibility})
@@ -163,7 +167,24 @@ async def test_an_attendee_walking_a_hidden_polls_ledger_gets_no_choice_and_no_c
                 assert proof.extra is not None and orjson.loads(proof.extra)["c"] == [0]
                 proof.verify(bytes.fromhex(first.receipt), policy)
             else:
-                assert (mine.status_code, mine.json()) == (403, HIDDEN)
+                # The log's signed promise of the voter's entry: their choice, no index, no
+                # tree size; the CLI checks it now, and again once the proof is served.
+                assert mine.status_code == 200, mine.text
+                promise = open_promise(mine.content, [log.verifier for log in policy.logs])
+                assert orjson.loads(promise.entry)["c"] == [0]
+                assert promise.leaf.hex() == first.receipt
+                assert mine.content.decode().split("\n")[:2] == [HEADER, promise.origin]
+                # Nothing but the origin, the leaf and the entry is signed: no size, no index.
+                text = ReceiptPromise(promise.origin, promise.entry).text().encode()
+                assert mine.content.startswith(text + "\n\u2014 ".encode())
+                promised = tmp_path / "mine.promise"
+                promised.write_bytes(mine.content)
+                early = await _verify_json(promised, node.url)
+                assert (early["verified"], early["promise"]) == (True, "pending"), early
+                assert (early["choices"], early["index"], early["size"]) == ([0], None, None)
+                forged = tmp_path / "forged.promise"
+                forged.write_bytes(mine.content.replace(b"\n\n", b"\nx\n\n", 1))
+                assert (await _verify_json(forged, node.url, rc=1))["verified"] is False
 
             # The results open: the same requests, from the same attendee, verify.
             await store.act(svc, room.q, opens)
@@ -203,7 +224,27 @@ async def test_an_attendee_walking_a_hidden_polls_ledger_gets_no_choice_and_no_c
                 assert counted == Counter(CHOICES)
                 exported = await http.get(f"/ledger/{log_id}/export")
                 assert exported.status_code == (200 if opens is Action.CLOSE else 409)
+            if visibility == "after_close":  # the promise, checked again: kept
+                kept = await _verify_json(tmp_path / "mine.promise", node.url)
+                assert (kept["verified"], kept["promise"]) == (True, "kept"), kept
+                assert (kept["choices"], kept["index"]) == ([0], 1)
     await ledger.aclose()
+
+
+async def _verify_json(path: Path, server: str, rc: int = 0) -> dict[str, Any]:
+    """``mvoting verify --json`` on ``path``, as a voter runs it."""
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [*CLI, "verify", str(path), "--server", server, "--json"],
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == rc, f"rc {done.returncode}: {done.stdout}\n{done.stderr}"
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
 
 
 async def test_a_consistency_proof_from_the_empty_tree_is_a_bad_request(
