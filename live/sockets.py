@@ -31,6 +31,7 @@ from live.services import Services
 from live.store import (
     LiveQuestion,
     load_question,
+    load_questions,
     tallies,
 )
 from live.wire.delivery import Watchers
@@ -381,7 +382,21 @@ class LiveSockets:
         for qid, known in list(self._known.items()):
             if known.room_id == room_id and qid not in ids:
                 del self._known[qid]
-        await self.sio.emit("order", {"questions": ids}, room=f"r:{room_id}")
+        hosts = [
+            sid
+            for sid in self.members.get(room_id, ())
+            if (conn := self.conns.get(sid)) is not None and conn.viewer is Viewer.HOST
+        ]
+        for sid in hosts:
+            await self.sio.emit("order", {"questions": ids}, to=sid)
+        # Attendees learn the order of what they may see: a draft's id would tell them how
+        # many questions are prepared, and when one is added or deleted.
+        shown = [
+            q.id
+            for q in await load_questions(self._services(), ids)
+            if may_see_question(viewer=Viewer.ATTENDEE, draft=q.status is Status.DRAFT)
+        ]
+        await self.sio.emit("order", {"questions": shown}, room=f"r:{room_id}", skip_sid=hosts)
 
     def _services(self) -> Services:
         if self.svc is None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from live import drafts, store
+from live import agenda, drafts, store
 from live.services import Services
 from rooms.questions import Action, build_question
 from tests.conftest import Client, Node, connect, running_worker
@@ -101,3 +101,26 @@ async def test_an_attendee_sees_no_draft_in_the_join_the_events_or_an_old_log(
         "Lunch?",
         ["Rice", "Noodles"],
     )
+
+
+async def test_a_reorder_tells_attendees_the_order_of_what_they_see_and_hosts_all(
+    node: Node, svc: Services
+) -> None:
+    room = await make_room(
+        svc,
+        {"title": "Lunch?", "options": "Rice,Noodles"},
+        {"title": "Pay rise?", "options": "Yes,No"},
+        {"title": "Dinner?", "options": "Soup,Bread"},
+        open_=False,
+    )
+    first, planned, last = room.questions
+    await store.act(svc, first, Action.OPEN)
+    await store.act(svc, last, Action.OPEN)
+    async with connect(node.url) as attendee, connect(node.url) as host, running_worker(svc):
+        await attendee.join(room.number, key=room.info.key)
+        await host.join(room.number, presenter=room.info.presenter)
+        await agenda.reorder(svc, room.info.id, [last, planned, first])
+        await host.wait_for(lambda: any(e == "order" for e, _ in host.events))
+        await attendee.wait_for(lambda: any(e == "order" for e, _ in attendee.events))
+    assert [d for e, d in host.events if e == "order"] == [{"questions": [last, planned, first]}]
+    assert [d for e, d in attendee.events if e == "order"] == [{"questions": [last, first]}]
