@@ -1,7 +1,8 @@
 """Host accounts: sign-up, sign-in and password change, with argon2-hashed passwords.
 
-Guessing is limited in Valkey (``live.throttle``), so the limits hold across nodes: per
-e-mail address and per client address for sign-in, per client address for sign-up. An
+Guessing is limited in Valkey (``live.limits``, as joins are), so the limits hold across
+nodes: failures per e-mail address and per client address for sign-in (past the limit
+the account or address is locked for a window, doubling), sign-ups per client address. An
 unknown e-mail and a wrong password get the same answer after the same work (the dummy
 hash is checked), and are counted alike. Sign-up with an e-mail in use still says so:
 without a mail channel there is no other way to tell its owner, and a sign-up signs in
@@ -10,15 +11,16 @@ at once; the per-address limit bounds how fast addresses can be tried that way.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from live import passwords, sessions, throttle
+from live import limits, passwords, sessions
 from live.clock import new_id, now_ms
 from live.engines import db
-from live.limits import client_address
 from live.services import Services
 from rooms.errors import ErrorCode, VotingError, bad_request
 
@@ -40,12 +42,21 @@ class SignedIn:
     generation: int  #: the host's session generation, read before the password was checked
 
 
-def _signin_limits(svc: Services) -> tuple[throttle.Limit, throttle.Limit]:
-    s = svc.settings
-    return (
-        throttle.Limit("signin-address", s.signin_address_limit, s.signin_window),
-        throttle.Limit("signin-account", s.signin_account_limit, s.signin_window),
-    )
+def _signin_subjects(svc: Services, address: str | None, email: str) -> list[limits.Subject]:
+    """A sign-in counts against its client address and the account's e-mail (keyed, so no
+    address appears in a key name), known or not."""
+    s, k = svc.settings, svc.keys
+    account = hmac.new(svc.secret, b"signin:" + email.encode(), hashlib.sha256).hexdigest()[:32]
+    return [
+        limits.Subject(
+            k.limit("signin", f"addr:{limits.client_address(address)}"),
+            limits.quota(s.signin_address_limit, s.signin_window),
+        ),
+        limits.Subject(
+            k.limit("signin", f"acct:{account}"),
+            limits.quota(s.signin_account_limit, s.signin_window),
+        ),
+    ]
 
 
 def _check_password(password: object, what: str = "a password") -> str:
@@ -62,16 +73,16 @@ async def sign_up(
     password = _check_password(password)
     if not isinstance(name, str) or len(name) > 200:
         raise bad_request("name must be text of at most 200 characters")
-    limit = throttle.Limit("signup-address", svc.settings.signup_address_limit, 3600)
-    subject = client_address(address)
-    await throttle.attempt(svc, limit, subject)
+    subject = limits.Subject(
+        svc.keys.limit("signup", f"addr:{limits.client_address(address)}"),
+        limits.quota(svc.settings.signup_address_limit, 3600),
+    )
+    await limits.check(svc.redis, [subject])
     email = email.strip().lower()
     host = Host(new_id(), email, name.strip() or email.split("@")[0])
-    try:
-        password_hash = await passwords.hash_password(svc.settings, password)
-    except VotingError:  # no hashing thread free: the node is busy, nothing was tried
-        await throttle.give_back(svc, limit, subject)
-        raise
+    # Hashed before it counts: a node too busy to hash (``unavailable``) tried nothing.
+    password_hash = await passwords.hash_password(svc.settings, password)
+    await limits.count(svc.redis, [subject])
     try:
         async with svc.engine.begin() as conn:
             await conn.execute(
@@ -110,28 +121,27 @@ async def _checked(
 
     ``check``: only this host id may match (a password change).
     """
-    by_address, by_account = _signin_limits(svc)
-    addr, account = client_address(address), throttle.secret_subject(svc, email)
-    await throttle.attempt(svc, by_address, addr)
-    await throttle.attempt(svc, by_account, account)
+    subjects = _signin_subjects(svc, address, email)
+    # A locked subject costs no hashing; the outcome is counted, and told only if no
+    # subject got locked meanwhile, after the hash: guesses sent at once are all checked
+    # against the failures counted before them.
+    await limits.check(svc.redis, subjects)
     row = await _row_by_email(svc, email)
     stored = row.password_hash if row is not None else None
-    try:
-        matched = await passwords.verify(svc.settings, stored, password)
-    except VotingError:  # no hashing thread free: not a guess, the node is busy
-        await throttle.give_back(svc, by_address, addr)
-        await throttle.give_back(svc, by_account, account)
-        raise
+    matched = await passwords.verify(svc.settings, stored, password)  # or ``unavailable``
     # The same reads whether the e-mail is known or not. The generation is read before
     # the hash is read again: a password changed in between raises the generation after
     # storing the new hash, so either the hash differs here or the session is void.
     host_id = row.id if row is not None else ""
     began = await sessions.generation(svc, host_id or "none")
     current = await _hash_of(svc, host_id)
-    if row is None or not matched or current != stored or (check and row.id != check):
+    failed = row is None or not matched or current != stored or bool(check and row.id != check)
+    verdict = await limits.attempt(svc.redis, subjects, failed=failed)
+    if verdict.refused:
+        raise verdict.error()
+    if failed or row is None:
         raise VotingError(ErrorCode.BAD_CREDENTIALS)
-    await throttle.clear(svc, by_account, account)
-    await throttle.give_back(svc, by_address, addr)
+    await limits.forget(svc.redis, subjects[1])  # the owner: their typos are forgiven
     return SignedIn(Host(row.id, row.email, row.name), began)
 
 

@@ -81,10 +81,6 @@ class Keys:
         """Counter: raising it ends every session of the host begun before."""
         return self._h(host_id, "generation")
 
-    def throttle(self, kind: str, subject: str) -> str:
-        """Counter of attempts of ``kind`` by ``subject`` in the current window (expires)."""
-        return f"{self.prefix}throttle:{kind}:{subject}"
-
     # failed attempts (``live.limits``): one hash tag per kind of attempt, so that one
     # script counts an attempt against all its subjects (a client address, a room) at once
     def limit(self, kind: str, subject: str) -> str:

@@ -1,12 +1,13 @@
 """Failed attempts counted per subject in Valkey, with a lock that grows.
 
 A subject is whatever guesses come from or go to: a client address, a room, an account.
-Each kind of attempt (joins; later host sign-ins) names its subjects and gives each a
-``Policy``: so many failures per window are free; each failure past them locks the
-subject for twice as long as the one before, up to a ceiling. An attempt whose subject
-is locked is refused without its outcome being told, so a correct guess made during a
-lock is worth nothing. Successes are never counted: a crowd that gets in does not
-bring anyone closer to a lock.
+Each kind of attempt (joins, host sign-ins, sign-ups, uploads) names its subjects and
+gives each a ``Policy``: so many failures per window are free; each failure past them
+locks the subject for twice as long as the one before, up to a ceiling. An attempt whose
+subject is locked is refused without its outcome being told, so a correct guess made
+during a lock is worth nothing. Successes are not counted (a crowd that gets in does
+not bring anyone closer to a lock), except for kinds where every attempt costs (a
+sign-up, an upload: ``count``), which ``quota`` gives a policy.
 
 The count and the check are one script call (``lua/limit.lua``), on the server that
 holds the kind's hash tag, so they hold across web nodes, and many attempts sent at once
@@ -56,6 +57,13 @@ class Policy:
         ]
 
 
+def quota(count: int, window: float, longest_lock: float = 86_400.0) -> Policy:
+    """``count`` attempts in a window, then a lock for as long as a window, doubling with
+    each attempt past it: for kinds where every attempt counts (sign-ups, uploads) or
+    where a few failures already say enough (sign-ins)."""
+    return Policy(max(count - 1, 0), window, window, max(window, longest_lock))
+
+
 @dataclass(frozen=True)
 class Subject:
     key: str  #: ``Keys.limit(kind, ...)``; all subjects of one attempt are of one kind
@@ -73,6 +81,26 @@ class Verdict:
 
     def error(self) -> VotingError:
         return rate_limited(self.wait)
+
+
+async def count(redis: Any, subjects: Sequence[Subject]) -> None:
+    """Count an attempt that costs whatever its outcome (a sign-up, an upload) before it
+    is made; ``rate_limited`` if a subject is locked."""
+    verdict = await attempt(redis, subjects, failed=True)
+    if verdict.refused:
+        raise verdict.error()
+
+
+async def check(redis: Any, subjects: Sequence[Subject]) -> None:
+    """``rate_limited`` if a subject is locked; counts nothing (before costly work)."""
+    verdict = await attempt(redis, subjects, failed=False)
+    if verdict.refused:
+        raise verdict.error()
+
+
+async def forget(redis: Any, subject: Subject) -> None:
+    """Drop a subject's failures (an account whose owner just proved the password)."""
+    await redis.delete(subject.key)
 
 
 def rate_limited(wait: float) -> VotingError:

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from live import agenda, cohosts, drafts, hosts, sessions, store, throttle
+from live import agenda, cohosts, drafts, hosts, limits, sessions, store
 from live.clock import now_ms
 from live.errors import error_body, status_of
 from live.services import Services
@@ -359,8 +359,15 @@ async def upload_media(request: Request) -> Response:
     host_id = await _host_id(request)
     svc = services(request)
     # Counted before the body is read: a refused upload costs a key's increment.
-    limit = throttle.Limit("upload-host", svc.settings.media_uploads_per_hour, 3600)
-    await throttle.attempt(svc, limit, host_id)
+    await limits.count(
+        svc.redis,
+        [
+            limits.Subject(
+                svc.keys.limit("upload", f"host:{host_id}"),
+                limits.quota(svc.settings.media_uploads_per_hour, 3600),
+            )
+        ],
+    )
     saved = await media.save(svc, host_id, await _upload(request))
     return ok({"media": saved.as_dict()}, 201)
 
