@@ -495,7 +495,7 @@ def cmd_host_sessions_end(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_media_prune(settings: Settings, args: argparse.Namespace) -> int:
-    from live.web import media
+    from live import media
 
     async def work(svc: Services) -> dict[str, Any]:
         done = await media.prune(svc)

@@ -18,11 +18,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from live import agenda, cohosts, drafts, hosts, limits, sessions, store
+from live import agenda, cohosts, drafts, hosts, limits, media, sessions, store
 from live.clock import now_ms
 from live.errors import error_body, status_of
 from live.services import Services
-from live.web import bodies, export, media
+from live.web import bodies, export
 from rooms.cohosts import Role, check_host, check_owner
 from rooms.errors import ErrorCode, VotingError, bad_request
 from rooms.media import MAX_BYTES, check_upload_size, content_type
