@@ -758,7 +758,65 @@
     }
   }
 
+  const PROMISE_HEADER = "mvoting receipt promise v1";
+
+  /** Whether `text` is a receipt promise (rooms/promise.py) rather than a tlog-proof. */
+  function isPromise(text) {
+    return typeof text === "string" && text.startsWith(PROMISE_HEADER + "\n");
+  }
+
+  /** Checks a receipt promise: the log's key of `policy`, named as the promise's origin,
+   * signed its four lines (header, origin, leaf hash, entry), and the leaf hash is the
+   * entry's. It names no index and no size: the proof comes once the results are shown.
+   * Resolves {ok: true, leaf, code, hash, origin} or {ok: false, code, reason}. */
+  async function verifyPromise({ promise, policy, expect = null } = {}) {
+    try {
+      if (!(await isSupported())) {
+        fail("unsupported", "This browser cannot check Ed25519 signatures; " +
+          "open the receipt in a current version of Chrome, Edge, Firefox or Safari.");
+      }
+      const trust = await parsePolicy(policy);
+      const verifiers = (await policyVerifiers(trust)).filter((v) => v.witness === null);
+      const note = splitNote(promise);
+      const lines = note.text.split("\n");
+      if (lines.length !== 5 || lines[0] !== PROMISE_HEADER || lines[4] !== "") {
+        fail("malformed", "a receipt promise has four lines: header, origin, leaf, entry");
+      }
+      const origin = lines[1];
+      const signed = utf8.encode(note.text);
+      let byLog = false;
+      for (const line of note.lines) {
+        const s = parseSignatureLine(line);
+        const verifier = verifiers.find((v) => v.name === s.name && v.keyId === s.keyId);
+        if (!verifier) continue;
+        if (!(await verifier.verify(signed, s.signature))) {
+          fail("bad_signature", `the signature of known key ${s.name}+${hex8(s.keyId)} does not verify`);
+        }
+        if (verifier.name === origin) byLog = true;
+      }
+      if (!byLog) fail("unknown_log", `no log key named ${JSON.stringify(origin)} signed the promise`);
+      const promised = decodeBase64(lines[2]);
+      const entry = decodeBase64(lines[3]);
+      if (!promised || promised.length !== 32 || !entry) {
+        fail("malformed", "the promise's leaf hash and entry are base64");
+      }
+      const hash = await leafHash(entry);
+      if (!equal(hash, promised)) fail("leaf_mismatch", "the promised leaf hash is not the entry's");
+      const digest = hex(hash);
+      if (expect !== null && expect !== undefined && !digest.startsWith(expectedCode(expect))) {
+        fail("leaf_mismatch", `the promise holds ballot ${digest.slice(0, CODE_DIGITS)}, ` +
+          "not the one whose code you noted");
+      }
+      return { ok: true, leaf: parseLeaf(entry), code: digest.slice(0, CODE_DIGITS), hash: digest, origin };
+    } catch (error) {
+      if (error instanceof TlogError) return { ok: false, code: error.code, reason: error.message };
+      throw error;
+    }
+  }
+
   root.Tlog = Object.freeze({
+    isPromise,
+    verifyPromise,
     TlogError,
     isSupported,
     leafHash,

@@ -23,11 +23,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, Route
 
 from rooms.ballots import Ballot
+from rooms.promise import ReceiptPromise
 from rooms.tlog.checkpoint import Checkpoint
 from rooms.tlog.cosignature import Cosigner
 from rooms.tlog.errors import MalformedNoteError
 from rooms.tlog.merkle import MerkleLog, leaf_hash
-from rooms.tlog.notes import Ed25519Signer, Signature
+from rooms.tlog.notes import Ed25519Signer, Signature, sign_note
 from rooms.tlog.policy import Policy, PolicyGroup, PolicyLog, PolicyWitness
 from rooms.tlog.proof import TlogProof
 from tests.rooms.test_checkpoint import BAD_TEXTS
@@ -532,3 +533,45 @@ async def test_every_merkle_vector(tlog: Verifier) -> None:
     }
     assert verdicts == wanted
     assert list(wanted.values()).count("accepted") == 12
+
+
+# --- receipt promises -------------------------------------------------------------------
+
+
+def promise(entry: bytes = LEAF_5, *, log: Ed25519Signer = LOG, origin: str = ORIGIN) -> str:
+    return ReceiptPromise(origin, entry).sign(log).decode()
+
+
+async def test_a_receipt_promise_verifies_as_python_signs_it_and_nothing_else_does(
+    tlog: Verifier,
+) -> None:
+    good, other_log = promise(), Ed25519Signer(ORIGIN, private_key(99))
+    swapped = good.split("\n")
+    swapped[3] = b64(BALLOTS[6].leaf())  # another entry under the same signature
+    text = ReceiptPromise(ORIGIN, LEAF_5).text().split("\n")
+    text[2] = b64(leaf_hash(BALLOTS[6].leaf()))  # a leaf hash that is not the entry's
+    cases = [
+        (good, None, None),
+        (good, CODE_5, None),
+        (good, BALLOTS[6].receipt()[:12], "leaf_mismatch"),
+        (promise(log=other_log), None, "unknown_log"),
+        ("\n".join(swapped), None, "bad_signature"),
+        (sign_note("\n".join(text), [LOG]).decode(), None, "leaf_mismatch"),
+        (receipt(), None, "malformed"),  # a tlog-proof is no promise
+    ]
+    results = await tlog.page.evaluate(
+        "([cases, policy]) => Promise.all(cases.map(([promise, expect]) =>"
+        "  Tlog.verifyPromise({promise, policy, expect})))",
+        [cases, POLICY_TEXT],
+    )
+    assert await tlog.page.evaluate("(t) => Tlog.isPromise(t)", good) is True
+    assert await tlog.page.evaluate("(t) => Tlog.isPromise(t)", receipt()) is False
+    assert results[0] == {
+        "ok": True,
+        "leaf": json.loads(LEAF_5),
+        "code": CODE_5,
+        "hash": leaf_hash(LEAF_5).hex(),
+        "origin": ORIGIN,
+    }
+    assert results[1] == results[0]  # with the voter's code noted
+    assert [None if r["ok"] else r["code"] for r in results] == [code for *_, code in cases]
