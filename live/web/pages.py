@@ -145,6 +145,8 @@ def _js_strings() -> dict[str, Any]:
         "receipt_kept": _(
             "This device keeps your receipts: find them again on the page “Check a receipt”."
         ),
+        "other_open": _("Also open now"),
+        "voted_mark": _("voted"),
         "you_chose": _("You chose: {choices}"),
         "you_rated": _("Your rating: {value}"),
         "picked": _("{n} of {max} chosen"),

@@ -70,7 +70,7 @@
         const kept = !receipts.has(id) && Receipts.latest(data.room, id);
         if (kept) receipts.set(id, kept.leaf);
       }
-      current = ack.room.current || current;
+      show(ack.room.current || current);
       joined = true;
       setConnection(conn, "connected");
       if (pending) send(); else render();
@@ -86,11 +86,23 @@
     }
     const before = questions.get(q.id);
     questions.set(q.id, q);
-    if (q.status === "open" && (!before || before.status !== "open")) {
-      current = q.id; notice = null; picks = new Set();
-    }
+    // Servers that announce the current question (`room`) do so when one opens too.
+    if (q.status === "open" && (!before || before.status !== "open")) show(q.id);
     render();
   });
+
+  /** The host's current question changed (null: the agenda ended). */
+  socket.on("room", (r) => {
+    if (!r || !("current" in r)) return;
+    show(r.current || null);
+    render();
+  });
+
+  /** Shows question `id` (the host's current one, or another open one the voter chose). */
+  function show(id) {
+    if (id === current) return;
+    current = id; notice = null; picks = new Set();
+  }
 
   socket.on("tally", (t) => { if (tallies.offer(t) && t.question === current) renderResults(); });
 
@@ -144,12 +156,13 @@
   function render() {
     const q = questions.get(current);
     if (!q) {
-      stage.replaceChildren(el("p", { class: "waiting", text: S.waiting }));
+      stage.replaceChildren(el("p", { class: "waiting", text: S.waiting }), ...otherOpen());
       return;
     }
     const parts = [el("h2", { class: "q-title", id: "q-title", text: q.title })];
     if (q.description) parts.push(el("p", { class: "q-desc", text: q.description }));
-    if (q.image) parts.push(el("img", { class: "q-image", src: q.image, alt: "" }));
+    // Under its title the picture is decorative unless the host described it.
+    if (q.image) parts.push(el("img", { class: "q-image", src: q.image, alt: q.image_alt || "" }));
     const isPending = pending && pending.question === q.id;
     if (voted.has(q.id)) {
       parts.push(el("p", { class: "confirm", role: "status", text: S.vote_counted }));
@@ -169,8 +182,22 @@
     if (badge) parts.push(badge);
     if (notice) parts.push(el("p", { class: isPending ? "notice" : "alert", role: "status", text: notice }));
     parts.push(el("div", { id: "results", class: "results" }));
+    parts.push(...otherOpen());
     stage.replaceChildren(...parts);
     renderResults();
+  }
+
+  /** The other questions open now, to reach them from here (several may be open). */
+  function otherOpen() {
+    const others = [...questions.values()].filter((x) => x.status === "open" && x.id !== current);
+    if (!others.length) return [];
+    return [el("nav", { class: "other-open", "aria-labelledby": "other-open-title",
+      "data-testid": "other-open" },
+      el("h3", { id: "other-open-title", text: S.other_open }),
+      el("ul", {}, ...others.map((x) => el("li", {},
+        el("button", { type: "button", class: "ghost", onclick: () => { show(x.id); render(); } },
+          el("span", { text: x.title }),
+          voted.has(x.id) ? el("span", { class: "voted-mark", text: " · " + S.voted_mark }) : null)))))];
   }
 
   /** "You chose: Rust" (all picks of a multiple choice; "Your rating: 4" for a rating). */
@@ -268,7 +295,7 @@
     const b = el("button", { type: "button", class: "option", ...attrs });
     const written = (o.label || "").trim() || q.kind === "vs";
     // Beside a label the picture is decorative; alone it names the option.
-    if (o.image) b.append(el("img", { src: o.image, alt: written ? "" : o.image_alt || q.title }));
+    if (o.image) b.append(el("img", { src: o.image, alt: o.image_alt || (written ? "" : optionLabel(q, i)) }));
     if (written) b.append(el("span", { class: "option-label", text: optionLabel(q, i) }));
     if (o.description) b.append(el("span", { class: "option-desc", text: o.description }));
     return b;

@@ -453,3 +453,41 @@ async def test_receipts_are_kept_on_the_device_and_checked_on_verify(
         await expect(phone.get_by_test_id("my-choice")).to_have_text(
             "내 선택: Noodles" if ko else "You chose: Noodles"
         )
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+async def test_the_phone_follows_the_current_question_and_reaches_the_other_open_ones(
+    browsing: Browsing, node: Node, svc: Services, locale: str
+) -> None:
+    room = await room_with(
+        svc,
+        {"title": "Lunch?", "kind": "single", "options": "Rice,Noodles"},
+        {"title": "Dinner?", "kind": "single", "options": "Soup,Bread"},
+        open_first=False,
+    )
+    lunch, dinner = room.questions
+    await store.act(svc, lunch, Action.OPEN)
+    await store.act(svc, dinner, Action.OPEN)
+    phone = await open_phone(browsing, node, room, locale)
+    heading = phone.locator("#q-title")
+    await expect(heading).to_have_text("Dinner?")  # the one opened last is current
+    others = phone.get_by_test_id("other-open")
+    await expect(others.get_by_role("button")).to_have_text(["Lunch?"])
+    await browsing.assert_accessible(phone)
+
+    await others.get_by_role("button", name="Lunch?").click()
+    await expect(heading).to_have_text("Lunch?")
+    await phone.get_by_role("button", name="Noodles", exact=True).click()
+    await expect(phone.get_by_text(COUNTED[locale])).to_be_visible()
+    await expect(others.get_by_role("button")).to_have_text(["Dinner?"])
+
+    # The host makes a question current (the room's `room` event): every phone follows.
+    sio = node.live.sio
+    await sio.emit("room", {"current": dinner}, room=f"r:{room.info.id}")
+    await expect(heading).to_have_text("Dinner?")
+    voted = "투표함" if locale == "ko-KR" else "voted"
+    await expect(others.get_by_role("button")).to_have_text([f"Lunch? · {voted}"])
+    await sio.emit("room", {"current": None}, room=f"r:{room.info.id}")
+    await expect(phone.locator(".waiting")).to_be_visible()
+    await expect(others.get_by_role("button")).to_have_count(2)
+    await browsing.assert_accessible(phone)
