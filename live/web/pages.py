@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -101,6 +102,9 @@ def render(request: Request, name: str, context: dict[str, Any], status: int = 2
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
 
+_ROOM = re.compile(r"[0-9]{6}")
+
+
 def _js_strings() -> dict[str, Any]:
     """What the scripts show, in the page's language."""
     _ = i18n.gettext
@@ -138,6 +142,23 @@ def _js_strings() -> dict[str, Any]:
             "The receipt proves that your ballot is in this poll's public log, unchanged, and "
             "was counted. It also shows how you voted: anyone you show it to can see your choice."
         ),
+        "receipt_kept": _(
+            "This device keeps your receipts: find them again on the page “Check a receipt”."
+        ),
+        "other_open": _("Also open now"),
+        "voted_mark": _("voted"),
+        "you_chose": _("You chose: {choices}"),
+        "you_rated": _("Your rating: {value}"),
+        "picked": _("{n} of {max} chosen"),
+        "yes": _("Yes"),
+        "no": _("No"),
+        "vs_side_a": _("Side A"),
+        "vs_side_b": _("Side B"),
+        "rating_low": _("Not at all"),
+        "rating_high": _("Very much"),
+        "rating_average": _("Average {average} · {count} ratings"),
+        "rating_average_one": _("Average {average} · 1 rating"),
+        "rating_none": _("No ratings yet"),
         "problems": {p.value: i18n.gettext(PROBLEMS[p]) for p in Problem},
         "errors": {c.value: i18n.gettext(VotingError(c).template) for c in ErrorCode},
     }
@@ -150,13 +171,16 @@ async def join_form(request: Request) -> Response:
 async def join_submit(request: Request) -> Response:
     """The form's join: the socket's credential check and limits (``live.joins``).
 
-    A wrong room number and a wrong password get the same page, status and delay."""
+    A wrong room number and a wrong password get the same page, status and delay: one
+    message, no field marked wrong (only a malformed number marks the room field). The
+    password typed is given back in its (visible) field, to correct a typo."""
     started = asyncio.get_running_loop().time()
     form = await request.form()
     number = str(form.get("room", "")).strip()
+    password = str(form.get("password", ""))
     try:
         await check_csrf(request, form)
-        req = parse_join({"room": number, "password": str(form.get("password", ""))})
+        req = parse_join({"room": number, "password": password})
         svc = _svc(request)
         room = await store.room_by_number(svc, req.room)
         await joins.admit(svc, room, req, client_address(request.scope.get("client")))
@@ -166,7 +190,13 @@ async def join_submit(request: Request) -> Response:
             await answer_no_sooner(started, joins.FIRST_ANSWER_DELAY)
         if err.code is ErrorCode.RATE_LIMITED:
             status, headers = 429, {"Retry-After": str(err.fields["retry_after"])}
-        page = render(request, "join.html", {"room": number, "error": error_text(err)}, status)
+        context = {
+            "room": number,
+            "password": password[:200],
+            "error": error_text(err),
+            "room_invalid": err.code is ErrorCode.BAD_REQUEST and not _ROOM.fullmatch(number),
+        }
+        page = render(request, "join.html", context, status)
         page.headers.update(headers)
         return page
     assert room is not None  # the password matched
@@ -255,6 +285,17 @@ async def verify_page(request: Request) -> Response:
         "cosigned_line": _("Cosigned by the witnesses {witnesses}."),
         "final_line": _("The poll is closed: its final log of {size} entries contains it."),
         "open_line": _("The poll is still open; check again after it closes."),
+        "mine_room": _("Room {number}"),
+        "mine_chose": _("You chose: {choices}"),
+        "mine_check": _("Check"),
+        "mine_remove": _("Remove from this device"),
+        "mine_removed": _("Receipt removed from this device."),
+        "proof_later": _(
+            "Your proof will be ready when the results are shown. The receipt stays listed here."
+        ),
+        "proof_soon": _("Your proof will be ready in a few seconds. Try again then."),
+        "receipts_off": _("The host turned receipts off for this question."),
+        "fetch_failed": _("The receipt could not be fetched. Try again later."),
     }
     return render(request, "verify.html", {"page_data": {"strings": strings}})
 

@@ -1,4 +1,5 @@
-/* Shared by the vote page and the presenter screen: page data, tallies, result bars. */
+/* Shared by the vote page, the presenter screen, the console and the verify page: page data,
+ * tallies, result bars, option labels, the device's receipts. */
 "use strict";
 
 window.mv = (function () {
@@ -36,31 +37,89 @@ window.mv = (function () {
     return total ? Math.round((count * 1000) / total) / 10 : 0;
   }
 
-  /** Draws or updates result bars in `list` (an <ol>) for question `q` and tally `t`. */
+  /** The label to show for option `i` of `q`: a yes/no label left at its English default
+   * and a blank VS side are shown in the page's language; any other label as written. */
+  function optionLabel(q, i) {
+    const o = q.options[i];
+    const label = ((o && o.label) || "").trim();
+    if (q.kind === "yesno" && (label === "Yes" || label === "No")) {
+      return label === "Yes" ? S.yes : S.no;
+    }
+    if (q.kind === "vs" && !label) return i === 0 ? S.vs_side_a : S.vs_side_b;
+    return label || (o && o.image_alt) || `#${i + 1}`;
+  }
+
+  /** A rating's average (its value is the option's index + 1), or null without ratings. */
+  function ratingAverage(counts) {
+    let n = 0, sum = 0;
+    counts.forEach((c, i) => { n += c || 0; sum += (c || 0) * (i + 1); });
+    return n ? { average: Math.round((sum * 10) / n) / 10, count: n } : null;
+  }
+
+  /** Draws or updates result bars in `list` (an <ol>) for question `q` and tally `t`.
+   * Each bar is a label, a track and its figures; where the list is narrow (a phone) the
+   * label and figures share a line above a full-width track (CSS container query). A
+   * rating also gets its average and count, as the list's last item. */
   function drawBars(list, q, t) {
     const counts = t ? t.counts : q.options.map(() => 0);
     const total = t ? t.total : 0;
-    if (list.dataset.question !== q.id || list.children.length !== q.options.length) {
+    const bars = () => [...list.children].filter((li) => li.classList.contains("bar"));
+    const rating = q.kind === "rating";
+    if (list.dataset.question !== q.id || bars().length !== q.options.length
+        || !!list.querySelector(".bar-average") !== rating) {
       list.replaceChildren();
       list.dataset.question = q.id;
+      list.dataset.kind = q.kind;
       q.options.forEach((o, i) => {
         const fill = el("span", { class: "bar-fill" });
         list.append(el("li", { class: "bar" },
-          el("span", { class: "bar-label", text: o.label }),
+          el("span", { class: "bar-label", text: optionLabel(q, i) }),
           el("span", { class: "bar-track", "aria-hidden": "true" }, fill),
           el("span", { class: "bar-figures" },
             el("span", { class: "bar-count", "data-testid": "option-count", text: "0" }),
             el("span", { class: "bar-pct", text: "0%" }))));
       });
+      if (rating) list.append(el("li", { class: "bar-average", "data-testid": "rating-average" }));
     }
-    [...list.children].forEach((li, i) => {
+    bars().forEach((li, i) => {
       const pct = percent(counts[i] || 0, total);
       li.querySelector(".bar-count").textContent = String(counts[i] || 0);
       li.querySelector(".bar-pct").textContent = pct + "%";
       li.querySelector(".bar-fill").style.width = pct + "%";  // CSSOM: allowed by the CSP
-      li.setAttribute("aria-label", `${q.options[i].label}: ${counts[i] || 0} ${S.votes}, ${pct}%`);
+      li.setAttribute("aria-label", `${optionLabel(q, i)}: ${counts[i] || 0} ${S.votes}, ${pct}%`);
     });
+    if (rating) {
+      const avg = ratingAverage(counts);
+      list.querySelector(".bar-average").textContent = avg
+        ? (avg.count === 1 ? S.rating_average_one : S.rating_average)
+          .replace("{average}", avg.average.toFixed(1)).replace("{count}", avg.count)
+        : S.rating_none;
+    }
   }
+
+  /** The receipts this device was given, kept in its storage: newest last. Each is
+   * {leaf, question, title, room, labels, time, url}. */
+  const Receipts = {
+    key: "mv_receipts",
+    all() {
+      try {
+        const list = JSON.parse(localStorage.getItem(this.key) || "[]");
+        return Array.isArray(list) ? list.filter((r) => r && /^[0-9a-f]{64}$/.test(r.leaf)) : [];
+      } catch (_) { return []; }
+    },
+    save(list) {
+      try { localStorage.setItem(this.key, JSON.stringify(list)); } catch (_) { /* full or off */ }
+    },
+    add(r) {
+      this.save([...this.all().filter((x) => x.leaf !== r.leaf),
+        { ...r, url: `/ledger/receipt/${r.leaf}` }]);
+    },
+    remove(leaf) { this.save(this.all().filter((x) => x.leaf !== leaf)); },
+    /** The newest receipt of `question` in `room`, or undefined. */
+    latest(room, question) {
+      return this.all().filter((x) => x.room === room && x.question === question).pop();
+    },
+  };
 
   function setConnection(node, state) {
     node.dataset.state = state;
@@ -92,5 +151,5 @@ window.mv = (function () {
   }
 
   return { data, S, el, Tallies, drawBars, setConnection, errorText, resultsPublic, percent,
-    verificationBadge };
+    verificationBadge, optionLabel, ratingAverage, Receipts };
 })();

@@ -1,7 +1,8 @@
 /* The /verify page: reads a receipt (a C2SP tlog-proof), fetches the log's policy and,
  * once the poll closed, its final checkpoint and a consistency proof, and checks it all
  * here in the browser with window.Tlog. The server only supplies data; the signatures
- * and hashes are checked by this page. */
+ * and hashes are checked by this page. It also lists the receipts this device kept when it
+ * voted (window.mv.Receipts), each fetched from /ledger/receipt/<leaf> and checked alike. */
 "use strict";
 
 (function () {
@@ -19,8 +20,8 @@
     return node;
   }
 
-  function show(ok, title, lines) {
-    out.replaceChildren(el("div", { class: `verification ${ok ? "completed" : "failed"}`,
+  function show(ok, title, lines, target = out) {
+    target.replaceChildren(el("div", { class: `verification ${ok ? "completed" : "failed"}`,
       "data-testid": "verify-result", "data-ok": String(ok) },
       el("strong", { text: title }),
       ...lines.map((line) => el("p", { text: line }))));
@@ -37,18 +38,19 @@
     return r.text();
   }
 
-  async function check(text) {
-    out.replaceChildren(el("p", { text: S.checking }));
+  async function check(text, target = out) {
+    const show_ = (ok, title, lines) => show(ok, title, lines, target);
+    target.replaceChildren(el("p", { text: S.checking }));
     let mine;
     try {
       mine = checkpointOf(window.Tlog.parseProof(text).checkpoint);
     } catch (e) {
-      show(false, S.invalid, [S.not_a_receipt]);
+      show_(false, S.invalid, [S.not_a_receipt]);
       return;
     }
     const log = mine.origin.split("/").pop();  // the origin is <ledger name>/<log id>
     if (!/^[0-9a-f]{16}$/.test(log)) {
-      show(false, S.invalid, [S.not_a_receipt]);
+      show_(false, S.invalid, [S.not_a_receipt]);
       return;
     }
     let policy, status;
@@ -56,7 +58,7 @@
       policy = await fetchText(`/ledger/${log}/policy`);
       status = (await (await fetch(`/ledger/${log}`)).json()).log;
     } catch (e) {
-      show(false, S.invalid, [S.unknown_log]);
+      show_(false, S.invalid, [S.unknown_log]);
       return;
     }
     const args = { proof: text, policy };
@@ -70,7 +72,7 @@
     }
     const result = await window.Tlog.verifyReceipt(args);
     if (!result.ok) {
-      show(false, S.invalid, [result.reason]);
+      show_(false, S.invalid, [result.reason]);
       return;
     }
     const labels = (status && status.options) || [];
@@ -83,7 +85,7 @@
     ];
     if (result.final) lines.push(S.final_line.replace("{size}", result.final.size));
     else if (status && status.status !== "closed") lines.push(S.open_line);
-    show(true, S.valid, lines);
+    show_(true, S.valid, lines);
   }
 
   form.addEventListener("submit", async (e) => {
@@ -92,4 +94,73 @@
     const text = file ? await file.text() : document.getElementById("receipt-text").value;
     await check(text.replace(/\r\n/g, "\n"));
   });
+
+  /** The receipts this device kept: each with a check (fetched now) and a remove button. */
+  const mine = document.getElementById("my-receipts");
+  const mineList = document.getElementById("my-receipt-list");
+  const mineStatus = document.getElementById("my-receipts-status");
+  const { Receipts } = window.mv;
+
+  function when(iso) {
+    const d = new Date(iso);
+    return isNaN(d) ? "" : d.toLocaleString(document.documentElement.lang || undefined,
+      { dateStyle: "medium", timeStyle: "short" });
+  }
+
+  async function checkKept(r, result) {
+    result.replaceChildren(el("p", { text: S.checking }));
+    let response;
+    try {
+      response = await fetch(r.url || `/ledger/receipt/${r.leaf}`, { cache: "no-store" });
+    } catch (e) {
+      result.replaceChildren(el("p", { class: "notice", text: S.fetch_failed }));
+      return;
+    }
+    if (response.ok) {
+      await check((await response.text()).replace(/\r\n/g, "\n"), result);
+      return;
+    }
+    let code = null;
+    try { code = (await response.json()).error.code; } catch (e) { /* not JSON */ }
+    const text = { results_hidden: S.proof_later, not_logged_yet: S.proof_soon,
+      receipts_off: S.receipts_off }[code] || S.fetch_failed;
+    result.replaceChildren(el("p", { class: "notice", "data-testid": "receipt-wait",
+      "data-code": code || "", text }));
+  }
+
+  function listKept() {
+    const kept = Receipts.all().reverse();  // newest first
+    mine.hidden = kept.length === 0;
+    mineList.replaceChildren(...kept.map((r) => {
+      const title = r.title || r.question || "";
+      const result = el("div", { class: "receipt-status", role: "status" });
+      // Each button's name is its text and the poll's title ("Check Lunch?").
+      const id = `kept-${r.leaf.slice(0, 16)}`;
+      const checkButton = el("button", { type: "button", class: "primary inline", id: `${id}-check`,
+        "aria-labelledby": `${id}-check ${id}-title` });
+      checkButton.textContent = S.mine_check;
+      checkButton.addEventListener("click", () => checkKept(r, result));
+      const removeButton = el("button", { type: "button", class: "ghost", id: `${id}-remove`,
+        "aria-labelledby": `${id}-remove ${id}-title` });
+      removeButton.textContent = S.mine_remove;
+      removeButton.addEventListener("click", () => {
+        Receipts.remove(r.leaf);
+        listKept();
+        mineStatus.textContent = S.mine_removed;
+        if (!mine.hidden) mineList.querySelector("button")?.focus();
+        else document.getElementById("receipt-file").focus();
+      });
+      const facts = [r.room ? S.mine_room.replace("{number}", r.room) : "", when(r.time)]
+        .filter(Boolean).join(" · ");
+      return el("li", { class: "my-receipt", "data-testid": "my-receipt", "data-leaf": r.leaf },
+        el("h3", { id: `${id}-title`, text: title }),
+        facts ? el("p", { class: "hint", text: facts }) : null,
+        (r.labels || []).length
+          ? el("p", { text: S.mine_chose.replace("{choices}", r.labels.join(", ")) }) : null,
+        el("p", {}, el("code", { text: r.leaf.slice(0, 12) })),
+        el("div", { class: "receipt-actions" }, checkButton, removeButton),
+        result);
+    }));
+  }
+  listKept();
 })();

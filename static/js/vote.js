@@ -1,11 +1,13 @@
 /* The attendee's phone: join, follow the current question, vote, see results if allowed.
  * A ballot made while offline is kept and sent after the next join; if its ack was lost
- * and the resend says "already voted", the first one counted: shown as counted. */
+ * and the resend says "already voted", the first one counted: shown as counted.
+ * The device keeps what it chose (per room and question) and its receipts, so both are
+ * shown again after a reload, and /verify lists the receipts. */
 "use strict";
 
 (function () {
   const { data, S, el, Tallies, drawBars, setConnection, errorText, resultsPublic,
-    verificationBadge } = window.mv;
+    verificationBadge, optionLabel, Receipts } = window.mv;
   const stage = document.getElementById("stage");
   const conn = document.getElementById("conn");
   const tallies = Tallies();
@@ -24,6 +26,22 @@
     transports: ["websocket", "polling"],
     auth: (cb) => cb(device ? { device } : {}),
   });
+
+  /** What this device chose on a question: {choices, labels}, kept across reloads. */
+  const choiceKey = (qid) => `mv_choice:${data.room}:${qid}`;
+  function myChoice(qid) {
+    try {
+      const c = JSON.parse(localStorage.getItem(choiceKey(qid)) || "null");
+      return c && Array.isArray(c.choices) ? c : null;
+    } catch (_) { return null; }
+  }
+  function keepChoice(q, choices) {
+    const labels = choices.map((i) => optionLabel(q, i));
+    try { localStorage.setItem(choiceKey(q.id), JSON.stringify({ choices, labels })); } catch (_) { /* off */ }
+  }
+  function forgetChoice(qid) {
+    try { localStorage.removeItem(choiceKey(qid)); } catch (_) { /* off */ }
+  }
 
   function nonce() {
     const b = new Uint8Array(16);
@@ -48,7 +66,11 @@
         if (q.tally) tallies.offer(q.tally);
       }
       ack.voted.forEach((id) => voted.add(id));
-      current = ack.room.current || current;
+      for (const id of ack.voted) {
+        const kept = !receipts.has(id) && Receipts.latest(data.room, id);
+        if (kept) receipts.set(id, kept.leaf);
+      }
+      show(ack.room.current || current);
       joined = true;
       setConnection(conn, "connected");
       if (pending) send(); else render();
@@ -58,16 +80,29 @@
   socket.on("question", (q) => {
     if (q.status === "draft") {  // reset: back in preparation, and out of the attendees' sight
       questions.delete(q.id); voted.delete(q.id); receipts.delete(q.id); tallies.drop(q.id);
+      forgetChoice(q.id);
       render();
       return;
     }
     const before = questions.get(q.id);
     questions.set(q.id, q);
-    if (q.status === "open" && (!before || before.status !== "open")) {
-      current = q.id; notice = null; picks = new Set();
-    }
+    // Servers that announce the current question (`room`) do so when one opens too.
+    if (q.status === "open" && (!before || before.status !== "open")) show(q.id);
     render();
   });
+
+  /** The host's current question changed (null: the agenda ended). */
+  socket.on("room", (r) => {
+    if (!r || !("current" in r)) return;
+    show(r.current || null);
+    render();
+  });
+
+  /** Shows question `id` (the host's current one, or another open one the voter chose). */
+  function show(id) {
+    if (id === current) return;
+    current = id; notice = null; picks = new Set();
+  }
 
   socket.on("tally", (t) => { if (tallies.offer(t) && t.question === current) renderResults(); });
 
@@ -85,10 +120,21 @@
       if (err) return;  // no ack: kept in `pending`, sent again after the next join
       if (pending !== ballot) return;
       pending = null;
+      const q = questions.get(ballot.question);
       if (ack.ok) {
         voted.add(ballot.question); receipts.set(ballot.question, ack.receipt); notice = null;
+        if (q) {
+          keepChoice(q, ballot.choices);
+          if (q.receipts !== false) {
+            Receipts.add({ leaf: ack.receipt, question: q.id, title: q.title, room: data.room,
+              labels: ballot.choices.map((i) => optionLabel(q, i)), time: new Date().toISOString() });
+          }
+        }
       } else if (ack.error.code === "already_voted") {
+        // This ballot's first send counted (its ack was lost) unless this device had voted
+        // before: then what it chose then is kept already.
         voted.add(ballot.question); notice = null;
+        if (q && !myChoice(q.id)) keepChoice(q, ballot.choices);
       } else {
         notice = refusalText(ack.error);
       }
@@ -110,21 +156,25 @@
   function render() {
     const q = questions.get(current);
     if (!q) {
-      stage.replaceChildren(el("p", { class: "waiting", text: S.waiting }));
+      stage.replaceChildren(el("p", { class: "waiting", text: S.waiting }), ...otherOpen());
       return;
     }
     const parts = [el("h2", { class: "q-title", id: "q-title", text: q.title })];
     if (q.description) parts.push(el("p", { class: "q-desc", text: q.description }));
-    if (q.image) parts.push(el("img", { class: "q-image", src: q.image, alt: "" }));
+    // Under its title the picture is decorative unless the host described it.
+    if (q.image) parts.push(el("img", { class: "q-image", src: q.image, alt: q.image_alt || "" }));
     const isPending = pending && pending.question === q.id;
     if (voted.has(q.id)) {
       parts.push(el("p", { class: "confirm", role: "status", text: S.vote_counted }));
+      const mine = myChoice(q.id);
+      if (mine) parts.push(choiceLine(q, mine.choices, mine.labels));
       const r = receipts.get(q.id);
       if (r && q.receipts !== false) parts.push(receiptBox(q, r));
     } else if (q.status === "closed") {
       parts.push(el("p", { class: "notice", text: S.closed }));
     } else if (q.status === "open") {
       parts.push(options(q, isPending));
+      if (isPending) parts.push(choiceLine(q, pending.choices));
     } else {
       parts.push(el("p", { class: "waiting", text: S.waiting }));
     }
@@ -132,8 +182,31 @@
     if (badge) parts.push(badge);
     if (notice) parts.push(el("p", { class: isPending ? "notice" : "alert", role: "status", text: notice }));
     parts.push(el("div", { id: "results", class: "results" }));
+    parts.push(...otherOpen());
     stage.replaceChildren(...parts);
     renderResults();
+  }
+
+  /** The other questions open now, to reach them from here (several may be open). */
+  function otherOpen() {
+    const others = [...questions.values()].filter((x) => x.status === "open" && x.id !== current);
+    if (!others.length) return [];
+    return [el("nav", { class: "other-open", "aria-labelledby": "other-open-title",
+      "data-testid": "other-open" },
+      el("h3", { id: "other-open-title", text: S.other_open }),
+      el("ul", {}, ...others.map((x) => el("li", {},
+        el("button", { type: "button", class: "ghost", onclick: () => { show(x.id); render(); } },
+          el("span", { text: x.title }),
+          voted.has(x.id) ? el("span", { class: "voted-mark", text: " · " + S.voted_mark }) : null)))))];
+  }
+
+  /** "You chose: Rust" (all picks of a multiple choice; "Your rating: 4" for a rating). */
+  function choiceLine(q, choices, kept) {
+    const labels = choices.map((i, n) => (q.options[i] ? optionLabel(q, i) : (kept || [])[n] || `#${i + 1}`));
+    const text = q.kind === "rating"
+      ? S.you_rated.replace("{value}", labels.join(", "))
+      : S.you_chose.replace("{choices}", labels.join(", "));
+    return el("p", { class: "my-choice", "data-testid": "my-choice", text });
   }
 
   /** Whether the log gives this voter the proof now: it opens with the results, which a
@@ -155,36 +228,75 @@
       el("p", {}, el("span", { text: S.receipt + " " }),
         el("code", { "data-testid": "receipt", text: r.slice(0, 12) })),
       links,
-      el("p", { class: "hint", text: S.receipt_note }));
+      el("p", { class: "hint", text: S.receipt_note }),
+      el("p", { class: "hint", text: S.receipt_kept }));
   }
 
   function options(q, disabled) {
     const group = el("div", { class: "options", role: "group", "aria-labelledby": "q-title" });
+    const chosen = new Set(disabled && pending ? pending.choices : []);
     if (q.kind === "multiple") {
       group.append(el("p", { class: "hint", text: S.choose_up_to.replace("{n}", q.max_choices) }));
-      q.options.forEach((o, i) => {
-        const pressed = picks.has(i);
-        group.append(optionButton(o, { "aria-pressed": String(pressed), disabled, onclick: () => {
-          if (picks.has(i)) picks.delete(i);
-          else if (picks.size < q.max_choices) picks.add(i);
-          render();
-        } }));
-      });
-      group.append(el("button", {
+      const count = el("p", { class: "pick-count", "aria-live": "polite", "data-testid": "pick-count" });
+      const submit = el("button", {
         type: "button", class: "primary", disabled: disabled || picks.size === 0,
         text: S.submit, onclick: () => vote(q, [...picks].sort((a, b) => a - b)),
+      });
+      const buttons = q.options.map((o, i) => optionButton(q, i, {
+        "aria-pressed": String(disabled ? chosen.has(i) : picks.has(i)), disabled,
+        "data-chosen": chosen.has(i) ? "true" : null,
+        onclick: () => {
+          if (picks.has(i)) picks.delete(i);
+          else if (picks.size < q.max_choices) picks.add(i);
+          else return;  // the most there may be: the unpicked ones show it
+          update();
+        },
       }));
+      // Updated in place, so focus stays on the option and the count is announced.
+      const update = () => {
+        const full = picks.size >= q.max_choices;
+        buttons.forEach((b, i) => {
+          if (!disabled) b.setAttribute("aria-pressed", String(picks.has(i)));
+          const off = !disabled && full && !picks.has(i);
+          b.classList.toggle("unavailable", off);
+          if (off) b.setAttribute("aria-disabled", "true"); else b.removeAttribute("aria-disabled");
+        });
+        count.textContent = S.picked.replace("{n}", disabled ? chosen.size : picks.size)
+          .replace("{max}", q.max_choices);
+        submit.disabled = disabled || picks.size === 0;
+      };
+      group.append(...buttons, count, submit);
+      update();
+    } else if (q.kind === "rating") {
+      group.classList.add("rating");
+      const n = q.options.length;
+      // One even row up to five values, else two even rows (1..10: five and five).
+      const grid = el("div", { class: "rating-row", "data-testid": "rating-row" });
+      grid.style.gridTemplateColumns = `repeat(${n <= 5 ? n : Math.ceil(n / 2)}, minmax(0, 1fr))`;
+      const low = `rating-low-${q.id}`, high = `rating-high-${q.id}`;
+      q.options.forEach((o, i) => grid.append(optionButton(q, i, {
+        disabled, "data-chosen": chosen.has(i) ? "true" : null,
+        "aria-describedby": i === 0 ? low : i === n - 1 ? high : null,
+        onclick: () => vote(q, [i]),
+      })));
+      group.append(grid, el("p", { class: "rating-ends", "aria-hidden": "true" },
+        el("span", { id: low, text: S.rating_low }), el("span", { id: high, text: S.rating_high })));
     } else {
-      group.classList.add(q.kind === "rating" ? "rating" : q.kind === "vs" ? "vs" : "single");
-      q.options.forEach((o, i) => group.append(optionButton(o, { disabled, onclick: () => vote(q, [i]) })));
+      group.classList.add(q.kind === "vs" ? "vs" : "single");
+      q.options.forEach((o, i) => group.append(optionButton(q, i, {
+        disabled, "data-chosen": chosen.has(i) ? "true" : null, onclick: () => vote(q, [i]),
+      })));
     }
     return group;
   }
 
-  function optionButton(o, attrs) {
+  function optionButton(q, i, attrs) {
+    const o = q.options[i];
     const b = el("button", { type: "button", class: "option", ...attrs });
-    if (o.image) b.append(el("img", { src: o.image, alt: "" }));
-    b.append(el("span", { class: "option-label", text: o.label }));
+    const written = (o.label || "").trim() || q.kind === "vs";
+    // Beside a label the picture is decorative; alone it names the option.
+    if (o.image) b.append(el("img", { src: o.image, alt: o.image_alt || (written ? "" : optionLabel(q, i)) }));
+    if (written) b.append(el("span", { class: "option-label", text: optionLabel(q, i) }));
     if (o.description) b.append(el("span", { class: "option-desc", text: o.description }));
     return b;
   }
