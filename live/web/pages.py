@@ -285,6 +285,11 @@ async def verify_page(request: Request) -> Response:
         "cosigned_line": _("Cosigned by the witnesses {witnesses}."),
         "final_line": _("The poll is closed: its final log of {size} entries contains it."),
         "open_line": _("The poll is still open; check again after it closes."),
+        "promised": _("The log has promised to keep this ballot."),
+        "promise_line": _(
+            "Its signature checks out. The proof that the log holds it is given once the "
+            "results are shown: check again then."
+        ),
         "mine_room": _("Room {number}"),
         "mine_chose": _("You chose: {choices}"),
         "mine_check": _("Check"),

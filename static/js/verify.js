@@ -38,9 +38,53 @@
     return r.text();
   }
 
+  /** A receipt promise (given while the results were hidden): the log's key signed the
+   * ballot's entry; once the results are shown the same address serves the proof. */
+  async function checkPromise(text, target) {
+    const show_ = (ok, title, lines) => show(ok, title, lines, target);
+    const origin = text.split("\n")[1] || "";
+    const log = origin.split("/").pop();
+    if (!/^[0-9a-f]{16}$/.test(log)) {
+      show_(false, S.invalid, [S.not_a_receipt]);
+      return;
+    }
+    let policy, status;
+    try {
+      policy = await fetchText(`/ledger/${log}/policy`);
+      status = (await (await fetch(`/ledger/${log}`)).json()).log;
+    } catch (e) {
+      show_(false, S.invalid, [S.unknown_log]);
+      return;
+    }
+    const result = await window.Tlog.verifyPromise({ promise: text, policy });
+    if (!result.ok) {
+      show_(false, S.invalid, [result.reason]);
+      return;
+    }
+    if (status && status.status !== "open") {  // the results may be shown: the proof?
+      const r = await fetch(`/ledger/receipt/${result.hash}`, { cache: "no-store" });
+      const proof = r.ok ? (await r.text()).replace(/\r\n/g, "\n") : null;
+      if (proof && !window.Tlog.isPromise(proof)) {
+        await check(proof, target);
+        return;
+      }
+    }
+    const labels = (status && status.options) || [];
+    const choices = result.leaf.c.map((i) => labels[i] || `#${i + 1}`).join(", ");
+    show_(true, S.promised, [
+      S.ballot_line.replace("{code}", result.code).replace("{choices}", choices)
+        .replace("{title}", (status && status.title) || result.leaf.q),
+      S.promise_line,
+    ]);
+  }
+
   async function check(text, target = out) {
     const show_ = (ok, title, lines) => show(ok, title, lines, target);
     target.replaceChildren(el("p", { text: S.checking }));
+    if (window.Tlog.isPromise(text)) {
+      await checkPromise(text, target);
+      return;
+    }
     let mine;
     try {
       mine = checkpointOf(window.Tlog.parseProof(text).checkpoint);

@@ -422,14 +422,15 @@ async def test_receipts_are_kept_on_the_device_and_checked_on_verify(
         await expect(result).to_contain_text(f"{lunch_code}")
         await expect(result).to_contain_text("Noodles")
 
-        # Hidden until the close: the proof is not out yet, and the receipt stays listed.
-        hidden = stored[0]["leaf"]
-        browsing.allow(rf"status of 403 \(Forbidden\) \(http://[^ ]+/ledger/receipt/{hidden}\)$")
+        # Hidden until the close: no proof yet, but the log's signed promise of the ballot,
+        # checked at once; the receipt stays listed.
         await phone.get_by_role("button", name=f"{check} Adopt the budget?", exact=True).click()
-        wait = kept.nth(1).get_by_test_id("receipt-wait")
-        later = "결과가 공개되면 증명이 준비됩니다" if ko else "ready when the results are shown"
-        await expect(wait).to_contain_text(later)
-        await expect(wait).to_have_attribute("data-code", "results_hidden")
+        promised = kept.nth(1).get_by_test_id("verify-result")
+        await expect(promised).to_have_attribute("data-ok", "true")
+        await expect(promised).to_contain_text(
+            "기록이 이 표를 보관하겠다고 약속했습니다." if ko else "promised to keep this ballot"
+        )
+        await expect(promised).to_contain_text(budget_code)
         await browsing.assert_accessible(phone)
         await shot(phone, f"verify-kept-{locale}.png")
 
