@@ -30,7 +30,8 @@ class Audience:
         self._svc = svc
         self.node = new_id(12)
         self.counts: defaultdict[str, int] = defaultdict(int)  # room id -> attendees here
-        self._dirty: set[str] = set()
+        self._dirty: dict[str, int] = {}  # room id -> marking generation
+        self._generation = 0
         self._wake = asyncio.Event()
 
     def joined(self, room_id: str) -> None:
@@ -43,7 +44,8 @@ class Audience:
 
     def mark(self, room_id: str) -> None:
         """Announce the room's audience soon (a change, or a host who wants the number)."""
-        self._dirty.add(room_id)
+        self._generation += 1
+        self._dirty[room_id] = self._generation
         self._wake.set()
 
     async def read(self, room_id: str) -> dict[str, int]:
@@ -64,7 +66,9 @@ class Audience:
             try:
                 await asyncio.wait_for(self._wake.wait(), REFRESH)
             except TimeoutError:
-                self._dirty.update(r for r, n in self.counts.items() if n > 0)
+                for room_id, n in list(self.counts.items()):
+                    if n > 0:
+                        self.mark(room_id)
             self._wake.clear()
             try:
                 while self._dirty:
@@ -83,7 +87,7 @@ class Audience:
         """Write and announce every changed room once; the least wait before the next try."""
         k = self._svc.keys
         delay = 0.0
-        for room_id in list(self._dirty):
+        for room_id, generation in list(self._dirty.items()):
             n = max(0, self.counts.get(room_id, 0))
             wait = await self._svc.scripts.audience(
                 keys=[k.audience(room_id), k.audience_tick(room_id)],
@@ -91,8 +95,9 @@ class Audience:
             )
             if self.counts.get(room_id) == 0:
                 del self.counts[room_id]
-            if wait == 0:
-                self._dirty.discard(room_id)
+            # Keep the mark if someone joined or left while the script ran.
+            if wait == 0 and self._dirty.get(room_id) == generation:
+                del self._dirty[room_id]
             else:
                 delay = wait / 1000 if not delay else min(delay, wait / 1000)
         return delay

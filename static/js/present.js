@@ -12,7 +12,8 @@
   const conn = $("conn");
   const title = $("q-title");
   const desc = $("q-desc");
-  const image = $("q-image");
+  const head = $("q-head");
+  let image = null;  // the question's <img>, made when a question has one
   const bars = $("bars");
   const total = $("total");
   const ballots = $("ballots");
@@ -74,7 +75,7 @@
     if (!q || q.status === "draft") {
       title.textContent = S.waiting;
       desc.textContent = "";
-      image.hidden = true;
+      if (image) { image.remove(); image = null; }
       bars.replaceChildren();
       delete bars.dataset.question;
       hiddenNote.hidden = true;
@@ -87,12 +88,17 @@
     desc.textContent = q.description || "";
     desc.hidden = !q.description;
     if (q.image) {
+      if (!image) {
+        image = el("img", { id: "q-image", class: "q-image", alt: "" });
+        image.addEventListener("load", () => fit(fitted, true));
+        head.prepend(image);
+      }
       if (image.getAttribute("src") !== q.image) image.src = q.image;
       image.alt = q.image_alt || q.title;
       image.hidden = false;
-    } else {
-      image.hidden = true;
-      image.removeAttribute("src");
+    } else if (image) {
+      image.remove();
+      image = null;
     }
     const t = tallies.get(q.id);
     // The projector is public: it shows the bars, and how many have voted (the results'
@@ -164,7 +170,6 @@
     root.dataset.fitted = String(lo);
   }
 
-  image.addEventListener("load", () => fit(fitted, true));
   window.addEventListener("resize", () => fit(fitted, true));
   document.addEventListener("fullscreenchange", () => fit(fitted, true));
 

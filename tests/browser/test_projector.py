@@ -278,6 +278,7 @@ async def test_the_readme_screenshot(browsing: Browsing, node: Node, svc: Servic
             "title": "Which language should the next course teach?",
             "options": "Python,Rust,Go,TypeScript",
         },
+        password="48213907",
     )
     screen = await _presenter(browsing, node, room)
     for choice in ("Rust", "Python", "Rust", "Go"):
