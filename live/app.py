@@ -39,6 +39,8 @@ def create_app(settings: Settings) -> Any:
                 asyncio.create_task(broadcaster.run(), name="broadcaster"),
                 asyncio.create_task(fanout.run(), name="fanout"),
             ]
+            if live.audience is not None:
+                tasks.append(asyncio.create_task(live.audience.run(), name="audience"))
             await asyncio.wait_for(fanout.ready.wait(), 10)
             app.state.services = svc
             try:
@@ -48,6 +50,8 @@ def create_app(settings: Settings) -> Any:
                 for t in tasks:
                     t.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                if live.audience is not None:
+                    await live.audience.close()
 
     app = Starlette(
         routes=[*api.routes, *ledger.routes, *pages.routes, *console.routes],

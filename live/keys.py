@@ -33,6 +33,15 @@ class Keys:
         """Active room number -> room id (unique while the room is active)."""
         return f"{self.prefix}roomnum:{number}"
 
+    def audience(self, room_id: str) -> str:
+        """Hash: ``n:<node>`` -> "<attendees connected there> <expiry, ms>", and ``version``
+        (``live.audience``)."""
+        return self._r(room_id, "audience")
+
+    def audience_tick(self, room_id: str) -> str:
+        """Lock that spaces two announcements of a room's audience by the interval."""
+        return self._r(room_id, "audience_tick")
+
     # one question: all under the same hash tag
     def _q(self, question_id: str, part: str) -> str:
         return f"{self.prefix}{{q:{question_id}}}:{part}"

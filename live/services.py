@@ -39,6 +39,7 @@ class Scripts:
     delete_draft: Any
     reorder: Any
     unlist: Any
+    audience: Any
 
 
 @dataclass

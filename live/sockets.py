@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from live.audience import Audience
 from live.broadcaster import Broadcaster
 from live.cast import CastBatcher, do_cast, network_ref
 from live.clock import new_id
@@ -104,11 +105,13 @@ class LiveSockets:
         self.broadcaster: Broadcaster | None = None
         self.batcher: CastBatcher | None = None
         self.rooms: RoomCache | None = None
+        self.audience: Audience | None = None
         self.conns: dict[str, Conn] = {}
         self.members: defaultdict[str, set[str]] = defaultdict(set)  # room id -> sids
         self.watchers = Watchers()
         self._known: dict[str, _Known] = {}  # question definitions are fixed once made
         self._versions: dict[str, int] = {}  # question id -> last tally version sent
+        self._audiences: dict[str, int] = {}  # room id -> last audience version sent
         self.sio.on("connect", self._connect)
         self.sio.on("disconnect", self._disconnect)
         self.sio.on("join", self._guarded(self._join))
@@ -119,6 +122,7 @@ class LiveSockets:
         self.broadcaster = broadcaster
         self.batcher = CastBatcher(svc)
         self.rooms = RoomCache(svc)
+        self.audience = Audience(svc)
 
     # --- connection life ---------------------------------------------------------------
 
@@ -144,6 +148,7 @@ class LiveSockets:
             for qid in conn.watching:
                 self.watchers.discard(qid, conn)
         if conn is not None and conn.room_id is not None:
+            self._count(conn, leaving=True)
             members = self.members.get(conn.room_id)
             if members is not None:
                 members.discard(sid)
@@ -194,6 +199,7 @@ class LiveSockets:
         await self._leave_room(sid, conn)
         conn.room_id, conn.viewer, conn.voted = room["id"], viewer, voted
         self.members[room["id"]].add(sid)
+        self._count(conn, leaving=False)
         await self.sio.enter_room(sid, f"r:{room['id']}")
         for q in questions:
             if self._may_see(conn, q):
@@ -209,7 +215,7 @@ class LiveSockets:
             if q.id in current:
                 item["tally"] = current[q.id]
             listed.append(item)
-        return {
+        ack: dict[str, Any] = {
             "ok": True,
             "room": {
                 "id": room["id"],
@@ -222,6 +228,18 @@ class LiveSockets:
             "voted": sorted(voted),
             "device": sign_device(svc.secret, conn.device),
         }
+        if viewer is Viewer.HOST and self.audience is not None:
+            ack["audience"] = await self.audience.read(room["id"])
+        return ack
+
+    def _count(self, conn: Conn, *, leaving: bool) -> None:
+        """An attendee joined or left the room: the hosts' count of the audience follows."""
+        if conn.viewer is not Viewer.ATTENDEE or conn.room_id is None or self.audience is None:
+            return
+        if leaving:
+            self.audience.left(conn.room_id)
+        else:
+            self.audience.joined(conn.room_id)
 
     async def _voted(self, device: str, questions: list[LiveQuestion]) -> set[str]:
         svc = self._services()
@@ -241,6 +259,7 @@ class LiveSockets:
             self.watchers.discard(qid, conn)
         conn.watching.clear()
         self.members[conn.room_id].discard(sid)
+        self._count(conn, leaving=True)
 
     # --- vote ----------------------------------------------------------------------------
 
@@ -318,6 +337,8 @@ class LiveSockets:
             await self._deliver_question(event)
         elif kind == "order":
             await self._deliver_order(event)
+        elif kind == "audience":
+            await self._deliver_audience(event)
 
     async def _deliver_tally(self, event: dict[str, Any]) -> None:
         qid = event["question"]
@@ -397,6 +418,18 @@ class LiveSockets:
             if may_see_question(viewer=Viewer.ATTENDEE, draft=q.status is Status.DRAFT)
         ]
         await self.sio.emit("order", {"questions": shown}, room=f"r:{room_id}", skip_sid=hosts)
+
+    async def _deliver_audience(self, event: dict[str, Any]) -> None:
+        """How many attendees the room has, to its hosts' screens (console, projector)."""
+        room_id = event["room"]
+        if event["version"] <= self._audiences.get(room_id, 0):
+            return
+        self._audiences[room_id] = event["version"]
+        payload = {"connected": event["connected"], "version": event["version"]}
+        for sid in list(self.members.get(room_id, ())):
+            conn = self.conns.get(sid)
+            if conn is not None and conn.viewer is Viewer.HOST:
+                await self.sio.emit("audience", payload, to=sid)
 
     def _services(self) -> Services:
         if self.svc is None:

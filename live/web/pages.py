@@ -21,10 +21,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from live import joins, store
+from live import cohosts, joins, store
 from live.limits import answer_no_sooner, client_address
 from live.services import Services
 from live.web import i18n
+from live.web.api import signed_in
 from live.web.assets import STATIC, TEMPLATES
 from live.web.security import check_csrf, csrf_token
 from rooms.errors import ErrorCode, VotingError
@@ -255,7 +256,22 @@ async def presenter_page(request: Request) -> Response:
         return render(request, "error.html", {"message": error_text(err)}, 404)
     url = join_url(request, svc, room)
     short = f"{request.url.netloc}/j/{room['number']}"
-    data = {"room": room["number"], "presenter": token, "strings": _js_strings()}
+    _ = i18n.gettext
+    # Its keys drive the agenda through the host API, so only where this browser is signed
+    # in as a host of the room; elsewhere (a hall's PC with only the link) they are absent.
+    host_id = await signed_in(request)
+    hosting = host_id is not None and await cohosts.role_of(svc, room["id"], host_id) is not None
+    strings = {
+        **_js_strings(),
+        "audience": _("{n} connected"),
+        "keys_failed": _("The host action failed: {reason}"),
+    }
+    data = {
+        "room": room["number"],
+        "presenter": token,
+        "strings": strings,
+        "control": {"room": room["id"]} if hosting else None,
+    }
     return render(
         request,
         "present.html",
@@ -266,6 +282,7 @@ async def presenter_page(request: Request) -> Response:
             "short_url": short,
             "qr": qr_svg(url, i18n.gettext("Scan to join")),
             "page_data": data,
+            "hosting": hosting,
             "live_script": "present.js",
         },
     )
