@@ -31,6 +31,24 @@ GZIP_MINIMUM = 500
 NOT_COMPRESSED = (*DEFAULT_EXCLUDED_CONTENT_TYPES, export.XLSX_TYPE, "text/html")
 
 
+def compression() -> Middleware:
+    """Outermost of the pages' and API's: text answers go gzipped to a client that accepts
+    it; streamed ones chunk by chunk (each flushed, nothing held back).
+
+    Static files come gzipped already (``live.web.assets``); images and workbooks are
+    compressed formats. Pages are not compressed: they hold secrets (room passwords, join
+    keys, presenter links, form tokens) beside text from the request's URL, which
+    compression would let an eavesdropper guess from the sizes (BREACH). Socket.IO is
+    outside this app: Engine.IO compresses its own long-polling answers, and websockets
+    are not HTTP."""
+    return Middleware(
+        GZipMiddleware,
+        minimum_size=GZIP_MINIMUM,
+        compresslevel=6,
+        exclude_content_types=NOT_COMPRESSED,
+    )
+
+
 def create_app(settings: Settings) -> Any:
     """The ASGI app of one web node. Its lifespan opens Redis and the archive."""
     live = LiveSockets()
@@ -58,20 +76,7 @@ def create_app(settings: Settings) -> Any:
     app = Starlette(
         routes=[*api.routes, *ledger.routes, *pages.routes, *console.routes],
         middleware=[
-            # Outermost of the pages' and API's: text answers go gzipped to a client that
-            # accepts it; streamed ones chunk by chunk (each flushed, nothing held back).
-            # Static files come gzipped already (``live.web.assets``); images and
-            # workbooks are compressed formats. Pages are not compressed: they hold
-            # secrets (room passwords, join keys, presenter links, form tokens) beside
-            # text from the request's URL, which compression would let an eavesdropper
-            # guess from the sizes (BREACH). Socket.IO is outside this app: Engine.IO
-            # compresses its own long-polling answers, and websockets are not HTTP.
-            Middleware(
-                GZipMiddleware,
-                minimum_size=GZIP_MINIMUM,
-                compresslevel=6,
-                exclude_content_types=NOT_COMPRESSED,
-            ),
+            compression(),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret.reveal().decode(),
