@@ -11,6 +11,7 @@ from typing import Any
 import socketio
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
 from live.broadcaster import Broadcaster
@@ -18,11 +19,34 @@ from live.fanout import Fanout
 from live.services import open_services
 from live.settings import Settings
 from live.sockets import LiveSockets
-from live.web import api, console, ledger, pages
+from live.web import api, console, export, ledger, pages
 from live.web.security import SecurityHeaders
 from rooms.errors import VotingError
 
 log = logging.getLogger("mvoting")
+
+#: Smaller answers go as they are: gzip's header and a round of CPU would not pay.
+GZIP_MINIMUM = 500
+#: Compressed formats, and the pages (see ``create_app``).
+NOT_COMPRESSED = (*DEFAULT_EXCLUDED_CONTENT_TYPES, export.XLSX_TYPE, "text/html")
+
+
+def compression() -> Middleware:
+    """Outermost of the pages' and API's: text answers go gzipped to a client that accepts
+    it; streamed ones chunk by chunk (each flushed, nothing held back).
+
+    Static files come gzipped already (``live.web.assets``); images and workbooks are
+    compressed formats. Pages are not compressed: they hold secrets (room passwords, join
+    keys, presenter links, form tokens) beside text from the request's URL, which
+    compression would let an eavesdropper guess from the sizes (BREACH). Socket.IO is
+    outside this app: Engine.IO compresses its own long-polling answers, and websockets
+    are not HTTP."""
+    return Middleware(
+        GZipMiddleware,
+        minimum_size=GZIP_MINIMUM,
+        compresslevel=6,
+        exclude_content_types=NOT_COMPRESSED,
+    )
 
 
 def create_app(settings: Settings) -> Any:
@@ -56,6 +80,7 @@ def create_app(settings: Settings) -> Any:
     app = Starlette(
         routes=[*api.routes, *ledger.routes, *pages.routes, *console.routes],
         middleware=[
+            compression(),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret.reveal().decode(),

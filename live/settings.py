@@ -7,13 +7,16 @@ table is checked against it by a test. Lookup: the environment, then ``DATA/.env
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rooms.tlog.notes import is_key_name
 
@@ -133,6 +136,12 @@ SETTINGS: tuple[Setting, ...] = (
         "20000",
         "Open connections (websockets included) `serve` keeps at most; more are closed.",
     ),
+    Setting(
+        "MVOTING_TIMEZONE",
+        "",
+        "Time zone of the times in exports and summaries (an IANA name, e.g. Asia/Seoul); "
+        "empty: the server's zone.",
+    ),
 )
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
 
@@ -184,6 +193,12 @@ class Settings:
     ballots_per_address: int = 5000
     header_timeout: float = 10.0
     max_connections: int = 20_000
+    timezone: str = "UTC"  #: an IANA zone name
+
+    @property
+    def zone(self) -> tzinfo:
+        """The zone of the times people read (exports, summaries)."""
+        return UTC if self.timezone == "UTC" else ZoneInfo(self.timezone)
 
     @property
     def policy_path(self) -> Path:
@@ -277,7 +292,43 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
         ballots_per_address=integer("MVOTING_BALLOTS_PER_ADDRESS", 0),
         header_timeout=integer("MVOTING_HEADER_TIMEOUT_MS", 100) / 1000,
         max_connections=integer("MVOTING_MAX_CONNECTIONS", 16),
+        timezone=_timezone(get("MVOTING_TIMEZONE"), env),
     )
+
+
+_UTC_NAMES = frozenset({"UTC", "UCT", "Universal", "Zulu", "GMT", "GMT0", "Greenwich"})
+
+
+def _timezone(configured: str, env: Mapping[str, str]) -> str:
+    """The zone named, else the server's (``TZ``, ``/etc/timezone``, ``/etc/localtime``)."""
+    name = configured.strip() or _server_zone(env)
+    if name.removeprefix("Etc/") in _UTC_NAMES:
+        return "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"MVOTING_TIMEZONE: no time zone named {name!r}") from None
+    return name
+
+
+def _server_zone(env: Mapping[str, str]) -> str:
+    tz = env.get("TZ", "").lstrip(":")
+    candidates = [tz] if tz else []
+    with contextlib.suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text().strip())
+    with contextlib.suppress(OSError):
+        target = str(Path("/etc/localtime").resolve())
+        if "/zoneinfo/" in target:
+            candidates.append(target.split("/zoneinfo/", 1)[1])
+    for name in candidates:
+        if name.removeprefix("Etc/") in _UTC_NAMES:
+            return "UTC"
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+        return name
+    return "UTC"
 
 
 def _ledger_name(configured: str, public_url: str) -> str:

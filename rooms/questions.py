@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from rooms.errors import ErrorCode, VotingError, bad_request
+from rooms.errors import N_, ErrorCode, VotingError, bad_request
 from rooms.media import check_image_path
 from rooms.visibility import Visibility
 
@@ -268,3 +268,26 @@ def _options(options: object) -> tuple[Option, ...]:
         else:
             raise bad_request("each option is a label or {label, description, image}")
     return tuple(out)
+
+
+#: The labels a kind's options show when they keep their defaults, by position: yes/no
+#: options are stored as the English "Yes" and "No", VS sides left blank. These are the
+#: catalog's msgids, translated where a page or an export shows them.
+FIXED_LABELS: dict[Kind, tuple[str, ...]] = {
+    Kind.YESNO: (N_("Yes"), N_("No")),
+    Kind.VS: (N_("Side A"), N_("Side B")),
+}
+
+
+def fixed_label(kind: Kind, index: int, label: str) -> str | None:
+    """The msgid to show for option ``index`` if ``label`` is its kind's default, else None.
+
+    A yes/no label equal to "Yes" or "No" is that default (wherever it stands); a blank VS
+    side is "Side A" or "Side B" by position. Any other label is shown as the host wrote it.
+    """
+    text = label.strip()
+    if kind is Kind.YESNO and text in FIXED_LABELS[Kind.YESNO]:
+        return text
+    if kind is Kind.VS and not text and index in (0, 1):
+        return FIXED_LABELS[Kind.VS][index]
+    return None

@@ -6,7 +6,6 @@ and removing hosts is the owner's alone.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -418,12 +417,15 @@ async def export_question(request: Request) -> Response:
     if fmt not in ("csv", "xlsx"):
         raise VotingError(ErrorCode.NOT_FOUND, what="export format", id=fmt)
     q, room = await _question_for_host(request)
-    (result,) = await export.collect(services(request), [q])
-    at = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+    svc = services(request)
+    (result,) = await export.collect(svc, [q])
+    zone = svc.settings.zone
+    at = export.local_time(now_ms(), zone)
+    assert at is not None
     if fmt == "csv":
-        body, kind = export.csv_bytes(room["title"], result, at), export.CSV_TYPE
+        body, kind = export.csv_bytes(room["title"], result, at, zone), export.CSV_TYPE
     else:
-        body, kind = export.xlsx_bytes(room["title"], result, at), export.XLSX_TYPE
+        body, kind = export.xlsx_bytes(room["title"], result, at, zone), export.XLSX_TYPE
     return Response(
         body,
         media_type=kind,
@@ -440,6 +442,25 @@ async def room_summary(request: Request) -> Response:
     qs = await store.load_questions(svc, await store.question_ids(svc, room["id"]))
     results = await export.collect(svc, qs)
     return ok({"summary": export.summary(room, results, now_ms())})
+
+
+async def export_room(request: Request) -> Response:
+    """The room's results as one workbook: a summary sheet, then a sheet per question."""
+    room = await room_for_host(request, request.path_params["room_id"])
+    svc = services(request)
+    qs = await store.load_questions(svc, await store.question_ids(svc, room["id"]))
+    results = await export.collect(svc, qs)
+    zone = svc.settings.zone
+    at = export.local_time(now_ms(), zone)
+    assert at is not None
+    return Response(
+        export.room_xlsx_bytes(room, results, at, zone),
+        media_type=export.XLSX_TYPE,
+        headers={
+            "Content-Disposition": export.content_disposition(room["title"], "xlsx"),
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 async def healthz(request: Request) -> Response:
@@ -480,4 +501,5 @@ routes = [
     Route("/api/questions/{question_id}/{action}", question_action, methods=["POST"]),
     Route("/api/media", upload_media, methods=["POST"]),
     Route("/media/{name}", serve_media, methods=["GET"]),
+    Route("/api/rooms/{room_id}/export.xlsx", export_room, methods=["GET"]),
 ]

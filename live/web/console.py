@@ -8,6 +8,7 @@ protocol with the room's presenter token. Sessions are the API's (``api.signed_i
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,12 +17,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from live import cohosts, hosts, sessions, store
+from live.clock import now_ms
 from live.engines import db
 from live.errors import status_of
-from live.web import api, bodies, i18n
+from live.web import api, bodies, export, i18n
 from live.web.pages import _js_strings, error_text, join_url, qr_svg, render
 from live.web.security import check_csrf
 from rooms.errors import ErrorCode, VotingError
+from rooms.questions import Kind
 
 
 def _form_status(err: VotingError) -> int:
@@ -180,38 +183,65 @@ async def room_console(request: Request) -> Response:
 
 
 async def summary(request: Request) -> Response:
+    """The printable summary: every question's figures, in the reader's language, times in
+    the deployment's zone (``export`` says how results read, for exports and this page)."""
     room, refusal = await _room_or_refusal(request)
     if refusal is not None:
         return refusal
     assert room is not None
     svc = api.services(request)
     qs = await store.load_questions(svc, await store.question_ids(svc, room["id"]))
-    results = {r["id"]: r for r in await store.results(svc, room["id"])}
-    items = []
-    for q in qs:
-        r = results[q.id]
-        total = r["total"]
-        items.append(
-            {
-                "question": q,
-                "total": total,
-                "archived": r["archived"],
-                "status": r["status"],
-                "rows": [
-                    {
-                        "label": o.label,
-                        "count": c,
-                        "pct": round(c * 100 / total, 1) if total else 0.0,
-                    }
-                    for o, c in zip(q.spec.options, r["counts"], strict=True)
-                ],
-            }
-        )
+    zone = svc.settings.zone
+    items = [_summary_item(r, zone) for r in await export.collect(svc, qs)]
     async with svc.engine.connect() as conn:
         created = await conn.scalar(
             sa.select(db.rooms.c.created_ms).where(db.rooms.c.id == room["id"])
         )
-    return render(request, "host/summary.html", {"room": room, "items": items, "created": created})
+    return render(
+        request,
+        "host/summary.html",
+        {
+            "room": room,
+            "items": items,
+            "created": created,
+            "zone": svc.settings.timezone,
+            "generated": _when(now_ms(), zone),
+            "export_url": f"/api/rooms/{room['id']}/export.xlsx",
+        },
+    )
+
+
+def _when(ms: int | None, zone: tzinfo) -> str:
+    at = export.local_time(ms, zone)
+    return "" if at is None else at.strftime("%Y-%m-%d %H:%M")
+
+
+def _summary_item(r: export.QuestionResult, zone: tzinfo) -> dict[str, Any]:
+    spec = r.question.spec
+    average = (
+        export.rating_average([o.count for o in r.options]) if spec.kind is Kind.RATING else None
+    )
+    return {
+        "question": r.question,
+        "kind": export.kind_word(str(spec.kind)),
+        "rating": spec.kind is Kind.RATING,
+        "average": None if average is None else f"{average:.1f}",
+        "note": export.multiple_note(spec.max_choices) if spec.kind is Kind.MULTIPLE else "",
+        "total": r.total,
+        "archived": r.archived,
+        "status": export.status_word(str(r.question.status)),
+        "opened": _when(r.opened_ms, zone),
+        "closed": _when(r.closed_ms, zone),
+        "rows": [
+            {
+                "label": export.option_label(spec, i),
+                "description": o.description,
+                "count": o.count,
+                "pct": f"{o.percent:.1f}",
+            }
+            for i, o in enumerate(r.options)
+        ],
+    }
 
 
 async def invitation_page(request: Request) -> Response:

@@ -1,7 +1,12 @@
-"""Results for people: one question as CSV or XLSX, and a room's printable summary.
+"""Results for people: one question as CSV or XLSX, a room as one workbook, and a room's
+printable summary.
 
-Percentages are of the question's ballots (so a multiple choice may sum past 100), to one
-decimal. Text a host typed is written so that a spreadsheet never takes it for a formula.
+Percentages are of the question's ballots, that is of its voters (so a multiple choice may
+sum past 100, which the export says), to one decimal; a rating adds its average. Labels a
+kind gives by default ("Yes", a blank VS side) and the words for kinds and statuses are in
+the request's language; times are the deployment's (``MVOTING_TIMEZONE``), the zone named
+in their header. Text a host typed is written so that a spreadsheet never takes it for a
+formula.
 """
 
 from __future__ import annotations
@@ -9,30 +14,45 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import quote
 
 import sqlalchemy as sa
 from openpyxl import Workbook  # type: ignore[import-untyped]
+from openpyxl.worksheet.hyperlink import Hyperlink  # type: ignore[import-untyped]
 
 from live import store
 from live.engines import db
 from live.services import Services
 from live.web import i18n
 from rooms.errors import N_
+from rooms.questions import Kind, QuestionSpec, fixed_label
 
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
 HEADER = (N_("Option"), N_("Count"), N_("Percent"))
 #: How a question's status reads in an export, in the request's language.
 _STATUS = {"draft": N_("draft"), "open": N_("open"), "closed": N_("closed")}
+#: How a question's kind reads, in the request's language (the console's words).
+_KIND = {
+    "single": N_("Single choice"),
+    "multiple": N_("Multiple choice"),
+    "yesno": N_("Yes / no"),
+    "vs": N_("VS (two sides)"),
+    "rating": N_("Rating scale"),
+}
 
 _UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 _NOT_ASCII_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: What Excel refuses in a sheet's name (and control characters), and its longest name.
+_UNSAFE_IN_SHEET = re.compile(r"[\x00-\x1f\x7f\[\]:*?/\\]+")
+_SHEET_NAME_MAX = 31
 
 
 @dataclass(frozen=True)
@@ -60,6 +80,8 @@ class QuestionResult:
     archived: int  #: ballots the SQL archive holds so far
     finalized: bool  #: the worker has checked the closed question's archive
     options: tuple[OptionResult, ...]
+    opened_ms: int | None = None  #: when it last opened, if it did
+    closed_ms: int | None = None  #: when it last closed, if it did
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -86,13 +108,16 @@ async def collect(svc: Services, questions: list[store.LiveQuestion]) -> list[Qu
             .group_by(db.ballots.c.question_id)
         )
         archived = {qid: n for qid, n in counted}
-        finalized = set(
-            await conn.scalars(
-                sa.select(db.questions.c.id).where(
-                    db.questions.c.id.in_(ids), db.questions.c.finalized_ms.is_not(None)
-                )
-            )
+        rows = await conn.execute(
+            sa.select(
+                db.questions.c.id,
+                db.questions.c.opened_ms,
+                db.questions.c.closed_ms,
+                db.questions.c.finalized_ms,
+            ).where(db.questions.c.id.in_(ids))
         )
+        times = {row.id: row for row in rows}
+    finalized = {qid for qid, row in times.items() if row.finalized_ms is not None}
     out = []
     for q in questions:
         t = live[q.id]
@@ -100,7 +125,19 @@ async def collect(svc: Services, questions: list[store.LiveQuestion]) -> list[Qu
             OptionResult(o.label, o.description, o.image, c, percent(c, t["total"]))
             for o, c in zip(q.spec.options, t["counts"], strict=True)
         )
-        out.append(QuestionResult(q, t["total"], archived.get(q.id, 0), q.id in finalized, options))
+        row = times.get(q.id)
+        out.append(
+            QuestionResult(
+                q,
+                t["total"],
+                archived.get(q.id, 0),
+                q.id in finalized,
+                options,
+                opened_ms=None if row is None else row.opened_ms,
+                # A question opened again after closing is not closed any more.
+                closed_ms=None if row is None or not q.closed else row.closed_ms,
+            )
+        )
     return out
 
 
@@ -113,14 +150,78 @@ def summary(room: dict[str, str], results: list[QuestionResult], at_ms: int) -> 
     }
 
 
-def _head(room_title: str, r: QuestionResult, at: datetime) -> list[tuple[str, Any]]:
+def option_label(spec: QuestionSpec, index: int) -> str:
+    """The option's label as people read it: a kind's default label in their language."""
+    option = spec.options[index]
+    fixed = fixed_label(spec.kind, index, option.label)
+    if fixed is not None:
+        return i18n.gettext(fixed)
+    return option.label or getattr(option, "image_alt", "") or f"#{index + 1}"
+
+
+def status_word(status: str) -> str:
+    return i18n.gettext(_STATUS.get(status, status))
+
+
+def kind_word(kind: str) -> str:
+    return i18n.gettext(_KIND.get(kind, kind))
+
+
+def rating_average(counts: Sequence[int]) -> float | None:
+    """A rating's mean value (option ``i`` is the value ``i + 1``), or None without ratings."""
+    n = sum(counts)
+    return sum((i + 1) * c for i, c in enumerate(counts)) / n if n else None
+
+
+def leading(r: QuestionResult) -> str:
+    """The option(s) with the most ballots, in the reader's language; "" before any."""
+    most = max((o.count for o in r.options), default=0)
+    if not most:
+        return ""
+    spec = r.question.spec
+    return " / ".join(option_label(spec, i) for i, o in enumerate(r.options) if o.count == most)
+
+
+def notes(r: QuestionResult) -> list[tuple[str, Any]]:
+    """What a question's figures need besides the counts: a rating's average, and for a
+    multiple choice that percentages are of voters."""
     _ = i18n.gettext
-    status = str(r.question.status)
+    spec = r.question.spec
+    if spec.kind is Kind.RATING:
+        avg = rating_average([o.count for o in r.options])
+        return [(_("Average"), None if avg is None else round(avg, 1)), (_("Ratings"), r.total)]
+    if spec.kind is Kind.MULTIPLE:
+        return [(multiple_note(spec.max_choices), None)]
+    return []
+
+
+def multiple_note(max_choices: int) -> str:
+    return i18n.gettext(
+        "Percentages are of voters: each could choose up to {n}, so they may add up to "
+        "more than 100%."
+    ).format(n=max_choices)
+
+
+def local_time(ms: int | None, zone: tzinfo) -> datetime | None:
+    """``ms`` as the zone's wall-clock time, naive (a spreadsheet cell has no zone)."""
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, zone).replace(tzinfo=None, microsecond=0)
+
+
+def _zone_name(zone: tzinfo) -> str:
+    return str(getattr(zone, "key", None) or zone.tzname(None) or "UTC")
+
+
+def _head(
+    room_title: str, r: QuestionResult, at: datetime, zone_name: str
+) -> list[tuple[str, Any]]:
+    _ = i18n.gettext
     return [
         (_("Room title"), room_title),
         (_("Question"), r.question.spec.title),
-        (_("Status"), _(_STATUS.get(status, status))),
-        (_("Exported at (UTC)"), at),
+        (_("Status"), status_word(str(r.question.status))),
+        (_("Exported at ({zone})").format(zone=zone_name), at),
     ]
 
 
@@ -132,47 +233,198 @@ def _csv_text(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-def csv_bytes(room_title: str, r: QuestionResult, at: datetime) -> bytes:
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime(TIME_FORMAT)
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    if value is None:
+        return ""
+    return _csv_text(value) if isinstance(value, str) else value
+
+
+def csv_bytes(room_title: str, r: QuestionResult, at: datetime, zone: tzinfo = UTC) -> bytes:
     """UTF-8 with a byte-order mark, so that Excel reads Korean text as such.
 
-    ``at`` is naive UTC.
+    ``at`` is the export's time, naive, in ``zone``.
     """
     buf = io.StringIO()
     writer = csv.writer(buf)
-    for label, value in _head(room_title, r, at):
-        text = value.strftime(TIME_FORMAT) if isinstance(value, datetime) else value
-        writer.writerow([label, _csv_text(text)])
+    for label, value in _head(room_title, r, at, _zone_name(zone)):
+        writer.writerow([label, _csv_cell(value)])
     writer.writerow([])
     writer.writerow(_header())
-    for o in r.options:
-        writer.writerow([_csv_text(o.label), o.count, f"{o.percent:.1f}"])
+    for i, o in enumerate(r.options):
+        label = option_label(r.question.spec, i)
+        writer.writerow([_csv_text(label), o.count, f"{o.percent:.1f}"])
     writer.writerow([i18n.gettext("Total"), r.total])
+    for label, value in notes(r):
+        writer.writerow([_csv_text(label)] + ([] if value is None else [_csv_cell(value)]))
     return buf.getvalue().encode("utf-8-sig")
 
 
-def xlsx_bytes(room_title: str, r: QuestionResult, at: datetime) -> bytes:
-    """One sheet, ``Results``; percentages are fractions shown as ``0.0%``. ``at`` is naive UTC."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = i18n.gettext("Results")
-    for label, value in _head(room_title, r, at):
-        ws.append([label, value])
-    ws["B4"].number_format = "yyyy-mm-dd hh:mm:ss"
-    ws.append([])
-    ws.append(_header())
-    for o in r.options:
-        ws.append([o.label, o.count, o.count / r.total if r.total else 0.0])
-        ws.cell(row=ws.max_row, column=3).number_format = "0.0%"
-    ws.append([i18n.gettext("Total"), r.total])
+def _texts_stay_text(ws: Any) -> None:
     for row in ws.iter_rows():
         for cell in row:
             if isinstance(cell.value, str) and cell.value.startswith("="):
                 cell.data_type = "s"  # openpyxl took it for a formula; it is text
-    ws.column_dimensions["A"].width = 40
-    ws.column_dimensions["B"].width = 24
+
+
+def _save(wb: Any) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def xlsx_bytes(room_title: str, r: QuestionResult, at: datetime, zone: tzinfo = UTC) -> bytes:
+    """One sheet, ``Results``; percentages are fractions shown as ``0.0%``. ``at`` is the
+    export's time, naive, in ``zone``."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = i18n.gettext("Results")
+    for label, value in _head(room_title, r, at, _zone_name(zone)):
+        ws.append([label, value])
+    ws["B4"].number_format = DATE_FORMAT
+    ws.append([])
+    ws.append(_header())
+    for i, o in enumerate(r.options):
+        ws.append([option_label(r.question.spec, i), o.count, _fraction(o.count, r.total)])
+        ws.cell(row=ws.max_row, column=3).number_format = "0.0%"
+    ws.append([i18n.gettext("Total"), r.total])
+    for label, value in notes(r):
+        ws.append([label] if value is None else [label, value])
+    _texts_stay_text(ws)
+    ws.column_dimensions["A"].width = 40
+    ws.column_dimensions["B"].width = 24
+    return _save(wb)
+
+
+def _fraction(count: int, total: int) -> float:
+    return count / total if total else 0.0
+
+
+def sheet_names(titles: Sequence[str], taken: Sequence[str] = ()) -> list[str]:
+    """A sheet name per question: ``"<n>. <title>"`` without the characters Excel refuses
+    (``[]:*?/\\``), at most 31 characters, not starting or ending with an apostrophe, and
+    unique (Excel compares names without regard to case), also among ``taken``."""
+    used = {t.casefold() for t in taken} | {"history"}  # Excel reserves "History"
+    out = []
+    for n, title in enumerate(titles, start=1):
+        clean = " ".join(_UNSAFE_IN_SHEET.sub(" ", title).split())
+        base = f"{n}. {clean}".strip().strip("'").strip()
+        name = base[:_SHEET_NAME_MAX].rstrip().rstrip("'")
+        k = 2
+        while name.casefold() in used:
+            tail = f" ({k})"
+            name = base[: _SHEET_NAME_MAX - len(tail)].rstrip().rstrip("'") + tail
+            k += 1
+        used.add(name.casefold())
+        out.append(name)
+    return out
+
+
+def room_xlsx_bytes(
+    room: dict[str, str], results: list[QuestionResult], at: datetime, zone: tzinfo
+) -> bytes:
+    """A room's results: a summary sheet first (one row per question), then a sheet per
+    question with its options' descriptions, counts and percentages."""
+    _ = i18n.gettext
+    zone_name = _zone_name(zone)
+    opened = _("Opened ({zone})").format(zone=zone_name)
+    closed = _("Closed ({zone})").format(zone=zone_name)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _("Summary")
+    ws.append([_("Room title"), room["title"]])
+    ws.append([_("Room"), room["number"]])
+    ws.append([_("Exported at ({zone})").format(zone=zone_name), at])
+    ws["B3"].number_format = DATE_FORMAT
+    ws.append([])
+    ws.append(
+        [
+            "#",
+            _("Question"),
+            _("Kind"),
+            _("Status"),
+            _("Ballots"),
+            _("Leading option or average"),
+            opened,
+            closed,
+        ]
+    )
+    names = sheet_names([r.question.spec.title for r in results], taken=[ws.title])
+    for n, r in enumerate(results, start=1):
+        spec = r.question.spec
+        if spec.kind is Kind.RATING:
+            avg = rating_average([o.count for o in r.options])
+            lead: Any = None if avg is None else round(avg, 1)
+        else:
+            lead = leading(r)
+        ws.append(
+            [
+                n,
+                spec.title,
+                kind_word(str(spec.kind)),
+                status_word(str(r.question.status)),
+                r.total,
+                lead,
+                local_time(r.opened_ms, zone),
+                local_time(r.closed_ms, zone),
+            ]
+        )
+        row = ws.max_row
+        title_cell = ws.cell(row=row, column=2)
+        sheet = names[n - 1].replace("'", "''")
+        title_cell.hyperlink = Hyperlink(ref=title_cell.coordinate, location=f"'{sheet}'!A1")
+        if isinstance(lead, float):
+            ws.cell(row=row, column=6).number_format = "0.0"
+        for col in (7, 8):
+            ws.cell(row=row, column=col).number_format = DATE_FORMAT
+    for width, letter in zip((6, 50, 18, 12, 10, 30, 20, 20), "ABCDEFGH", strict=True):
+        ws.column_dimensions[letter].width = width
+    _texts_stay_text(ws)
+    for name, r in zip(names, results, strict=True):
+        _question_sheet(wb.create_sheet(name), room, r, opened, closed, zone)
+    return _save(wb)
+
+
+def _question_sheet(
+    ws: Any,
+    room: dict[str, str],
+    r: QuestionResult,
+    opened: str,
+    closed: str,
+    zone: tzinfo,
+) -> None:
+    _ = i18n.gettext
+    spec = r.question.spec
+    head: list[tuple[str, Any]] = [
+        (_("Room title"), room["title"]),
+        (_("Question"), spec.title),
+        (_("Description"), spec.description),
+        (_("Kind"), kind_word(str(spec.kind))),
+        (_("Status"), status_word(str(r.question.status))),
+        (opened, local_time(r.opened_ms, zone)),
+        (closed, local_time(r.closed_ms, zone)),
+        (_("Ballots"), r.total),
+    ]
+    for label, value in head:
+        ws.append([label, value])
+        if isinstance(value, datetime):
+            ws.cell(row=ws.max_row, column=2).number_format = DATE_FORMAT
+    ws.append([])
+    ws.append([_("Option"), _("Description"), _("Count"), _("Percent")])
+    for i, o in enumerate(r.options):
+        ws.append([option_label(spec, i), o.description, o.count, _fraction(o.count, r.total)])
+        ws.cell(row=ws.max_row, column=4).number_format = "0.0%"
+    ws.append([_("Total"), None, r.total])
+    for label, value in notes(r):
+        ws.append([label] if value is None else [label, None, value])
+        if isinstance(value, float):
+            ws.cell(row=ws.max_row, column=3).number_format = "0.0"
+    _texts_stay_text(ws)
+    for width, letter in zip((40, 50, 12, 12), "ABCD", strict=True):
+        ws.column_dimensions[letter].width = width
 
 
 def download_name(title: str, ext: str) -> str:

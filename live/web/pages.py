@@ -16,8 +16,7 @@ import segno
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -26,7 +25,7 @@ from live.limits import answer_no_sooner, client_address
 from live.services import Services
 from live.web import i18n
 from live.web.api import signed_in
-from live.web.assets import STATIC, TEMPLATES
+from live.web.assets import TEMPLATES, static, static_url
 from live.web.security import check_csrf, csrf_token
 from rooms.errors import ErrorCode, VotingError
 from rooms.ledger import PROBLEMS, Problem
@@ -42,6 +41,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["static_url"] = static_url  # a static file's content-hashed URL
     return env
 
 
@@ -336,5 +336,5 @@ routes = [
     ),
     Route("/j/{number}", vote_page, methods=["GET"]),
     Route("/present/{number}", presenter_page, methods=["GET"]),
-    Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+    Route("/static/{path:path}", static.serve, methods=["GET"]),
 ]

@@ -496,6 +496,14 @@ def test_http_through_nginx(cluster: Cluster) -> None:
     assert r.headers["content-type"].startswith("text/css")
     assert "content-security-policy" not in r.headers
     assert httpx.get(f"{url}/static/nothing.css", timeout=5).status_code == 404
+    # Pages link static files by content-hashed names: nginx serves those for a year.
+    page = httpx.get(f"{url}/", timeout=5).text
+    (hashed,) = re.findall(r'href="(/static/css/app\.[0-9a-f]{12}\.css)"', page)
+    r = httpx.get(f"{url}{hashed}", headers={"accept-encoding": "gzip"}, timeout=5)
+    assert r.status_code == 200 and r.content == css.read_bytes()
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert r.headers["content-encoding"] == "gzip"
+    assert r.headers["content-type"].startswith("text/css")
 
     # Pages come from the nodes, gzipped by nginx on the way.
     r = httpx.get(f"{url}/", headers={"accept-encoding": "gzip"}, timeout=5)

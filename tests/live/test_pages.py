@@ -113,7 +113,7 @@ async def test_join_form_leads_to_the_vote_page(http: httpx.AsyncClient, svc: Se
     assert r.headers["location"] == f"/j/{room.number}?key={room.info.key}"
     page = await http.get(r.headers["location"])
     assert page.status_code == 200 and 'id="page-data"' in page.text
-    assert "/static/vendor/socket.io.min.js" in page.text
+    assert re.search(r"/static/vendor/socket\.io\.min\.[0-9a-f]{12}\.js", page.text)
 
 
 async def test_korean_refusal(http: httpx.AsyncClient, svc: Services) -> None:
