@@ -18,7 +18,7 @@ from live.fanout import Fanout
 from live.services import open_services
 from live.settings import Settings
 from live.sockets import LiveSockets
-from live.web import api, console, ledger, pages
+from live.web import api, console, i18n, ledger, pages
 from live.web.security import SecurityHeaders
 from rooms.errors import VotingError
 
@@ -27,7 +27,7 @@ log = logging.getLogger("mvoting")
 
 def create_app(settings: Settings) -> Any:
     """The ASGI app of one web node. Its lifespan opens Redis and the archive."""
-    live = LiveSockets()
+    live = LiveSockets(localize=i18n.for_environ)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
