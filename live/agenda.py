@@ -7,6 +7,8 @@ old order or the new one, never a mix.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -15,13 +17,13 @@ import sqlalchemy as sa
 from live import store
 from live.engines import db
 from live.services import Services
-from rooms.agenda import check_order, next_draft
-from rooms.errors import ErrorCode, VotingError
+from rooms.agenda import Step, check_order, step_next, step_previous, step_to
+from rooms.errors import N_, VotingError, conflict, not_found
 from rooms.questions import Action, Status
 
 
 def _changed_meanwhile() -> VotingError:
-    return VotingError(ErrorCode.CONFLICT, detail="The question list changed meanwhile; try again.")
+    return conflict(N_("The question list changed meanwhile; try again."))
 
 
 async def reorder(svc: Services, room_id: str, wanted: object) -> list[str]:
@@ -49,25 +51,51 @@ async def _replace_live_list(svc: Services, room_id: str, order: list[str]) -> N
         raise _changed_meanwhile()
 
 
-async def advance(
-    svc: Services, room_id: str
-) -> tuple[store.LiveQuestion | None, store.LiveQuestion]:
-    """Close the current question if open, open the next draft after it; return both.
+@dataclass(frozen=True)
+class Moved:
+    """What a move through the agenda did, and the room's current question after it."""
 
-    Refused with ``invalid_state``, changing nothing, when no draft question follows.
+    closed: store.LiveQuestion | None
+    opened: store.LiveQuestion | None
+    current: str | None
+
+
+async def advance(svc: Services, room_id: str) -> Moved:
+    """*Next*: close the current question if open, open the next draft after it; on the
+    last question, close it and end the agenda (no current question).
+
+    Refused with ``invalid_state``, changing nothing, when there is nothing left to do.
     """
+    return await _move(svc, room_id, step_next)
+
+
+async def back(svc: Services, room_id: str) -> Moved:
+    """*Previous*: the question before the current one that has run becomes current."""
+    return await _move(svc, room_id, step_previous)
+
+
+async def make_current(svc: Services, room_id: str, wanted: object) -> Moved:
+    """A host shows ``wanted`` (an open or closed question; a draft opens; ``None``: none)."""
+    return await _move(svc, room_id, lambda order, statuses, _: step_to(order, statuses, wanted))
+
+
+async def _move(
+    svc: Services,
+    room_id: str,
+    decide: Callable[[list[str], dict[str, Status], str | None], Step],
+) -> Moved:
     room = await store.room_by_id(svc, room_id)
     if room is None:
-        raise VotingError(ErrorCode.NOT_FOUND, what="room", id=room_id)
+        raise not_found(N_("room {id}"), room_id)
     qs = await store.load_questions(svc, await store.question_ids(svc, room_id))
     current = room.get("current") or None
-    target = next_draft([x.id for x in qs], {x.id: x.status for x in qs}, current)
-    closed = None
-    if any(x.id == current and x.status is Status.OPEN for x in qs):
-        assert current is not None
-        closed = await store.act(svc, current, Action.CLOSE)
-    opened = await store.act(svc, target, Action.OPEN)
-    return closed, opened
+    step = decide([x.id for x in qs], {x.id: x.status for x in qs}, current)
+    closed = await store.act(svc, step.close, Action.CLOSE) if step.close else None
+    # An opening makes its question current by itself (``store.act``).
+    opened = await store.act(svc, step.open, Action.OPEN) if step.open else None
+    if opened is None and step.current != current:
+        await store.set_current(svc, room_id, step.current)
+    return Moved(closed, opened, step.current)
 
 
 async def publish_order(svc: Services, room_id: str, order: list[str]) -> None:

@@ -19,7 +19,7 @@ from live.fanout import Fanout
 from live.services import open_services
 from live.settings import Settings
 from live.sockets import LiveSockets
-from live.web import api, console, export, ledger, pages
+from live.web import api, console, export, i18n, ledger, pages
 from live.web.security import SecurityHeaders
 from rooms.errors import VotingError
 
@@ -51,7 +51,7 @@ def compression() -> Middleware:
 
 def create_app(settings: Settings) -> Any:
     """The ASGI app of one web node. Its lifespan opens Redis and the archive."""
-    live = LiveSockets()
+    live = LiveSockets(localize=i18n.for_environ)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

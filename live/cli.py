@@ -30,7 +30,7 @@ from live.ledger.local_witnesses import LocalWitnesses, start_local_witnesses
 from live.ledger.receipt_check import HTTP_TIMEOUT, check_receipt
 from live.services import Services, open_services, resolve_redis
 from live.settings import Settings, SettingsError, load_settings
-from rooms.errors import ErrorCode, VotingError
+from rooms.errors import N_, ErrorCode, VotingError, invalid_state, not_found
 from rooms.ledger import derive_signer
 from rooms.log_export import ExportError, LogExport, recount_export
 from rooms.questions import Action, Status, build_question
@@ -485,7 +485,7 @@ def cmd_host_sessions_end(settings: Settings, args: argparse.Namespace) -> int:
     async def work(svc: Services) -> dict[str, Any]:
         host = await hosts.host_by_email(svc, args.email)
         if host is None:
-            raise VotingError(ErrorCode.NOT_FOUND, what="host", id=args.email)
+            raise not_found(N_("host {id}"), args.email)
         await sessions.end_all(svc, host.id)
         return {"ok": True, "host": host.id, "email": host.email}
 
@@ -525,9 +525,11 @@ def cmd_log_export(settings: Settings, args: argparse.Namespace) -> int:
     async def work(svc: Services) -> bytes:
         q = await store.load_question(svc, args.question)
         if q is None:
-            raise VotingError(ErrorCode.NOT_FOUND, what="question", id=args.question)
+            raise not_found(N_("question {id}"), args.question)
         if q.status is Status.OPEN:  # not final: each ballot still adds an entry
-            raise VotingError(ErrorCode.INVALID_STATE, action="export the log of", status="open")
+            raise invalid_state(
+                N_("The poll is still open: its log can be exported once it closes.")
+            )
         ledger = Ledger(svc)
         try:
             info = await ledger.log_of_question(q.id)
@@ -535,9 +537,9 @@ def cmd_log_export(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             await ledger.aclose()
         if info is None:
-            raise VotingError(ErrorCode.NOT_FOUND, what="log of question", id=q.id)
+            raise not_found(N_("log of question {id}"), q.id)
         if export is None:
-            raise VotingError(ErrorCode.NOT_FOUND, what="checkpoint of log", id=info.id)
+            raise not_found(N_("checkpoint of log {id}"), info.id)
         return export.to_bytes()
 
     data: bytes = _run(settings, work)

@@ -17,7 +17,7 @@ from live.clock import now_ms
 from live.engines import db
 from live.services import Services
 from rooms.cohosts import Acceptance, Role, check_removal, decide_acceptance
-from rooms.errors import ErrorCode, VotingError
+from rooms.errors import N_, conflict, not_found
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ async def accept(svc: Services, token: str, host_id: str) -> tuple[str, Role]:
     async with svc.engine.begin() as conn:
         inv = (await conn.execute(sa.select(inv_t).where(inv_t.c.token == token))).first()
         if inv is None:
-            raise VotingError(ErrorCode.NOT_FOUND, what="invitation", id="with this link")
+            raise not_found(N_("invitation with this link"))
         found = await conn.scalar(
             sa.select(rh.c.role).where(rh.c.room_id == inv.room_id, rh.c.host_id == host_id)
         )
@@ -98,7 +98,7 @@ async def accept(svc: Services, token: str, host_id: str) -> tuple[str, Role]:
             .values(accepted_by=host_id, accepted_ms=now)
         )
         if claimed.rowcount != 1:
-            raise VotingError(ErrorCode.CONFLICT, detail="This invitation has been used already.")
+            raise conflict(N_("This invitation has been used already."))
         await conn.execute(
             db.insert_ignoring_duplicates(conn, rh).values(
                 room_id=inv.room_id, host_id=host_id, role=str(Role.COHOST), created_ms=now

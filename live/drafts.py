@@ -17,21 +17,23 @@ import sqlalchemy as sa
 from live import agenda, store
 from live.engines import db
 from live.services import Services
-from rooms.errors import ErrorCode, VotingError
+from rooms.errors import N_, VotingError, invalid_state, not_found
 from rooms.questions import QuestionSpec, Status
 
 
-def _not_draft(action: str, status: str) -> VotingError:
-    return VotingError(ErrorCode.INVALID_STATE, action=action, status=status)
+def _not_draft(action: str) -> VotingError:
+    if action == "delete":
+        return invalid_state(N_("Only a draft question can be deleted: this one has opened."))
+    return invalid_state(N_("Only a draft question can be edited: this one has opened."))
 
 
 async def draft(svc: Services, qid: str, action: str) -> store.LiveQuestion:
     """The question if it is a draft; else ``not_found`` or ``invalid_state``."""
     q = await store.load_question(svc, qid)
     if q is None:
-        raise VotingError(ErrorCode.NOT_FOUND, what="question", id=qid)
+        raise not_found(N_("question {id}"), qid)
     if q.status is not Status.DRAFT:
-        raise _not_draft(action, str(q.status))
+        raise _not_draft(action)
     return q
 
 
@@ -46,13 +48,13 @@ async def edit(svc: Services, q: store.LiveQuestion, spec: QuestionSpec) -> stor
             .values(spec=spec.as_dict())
         )
         if done.rowcount != 1:
-            raise _not_draft("edit", "no longer a draft")
+            raise _not_draft("edit")
         status = await svc.scripts.edit_draft(
             keys=[key],
             args=[orjson.dumps(spec.as_dict()).decode(), len(spec.options), spec.max_choices],
         )
         if status != str(Status.DRAFT):
-            raise _not_draft("edit", status)
+            raise _not_draft("edit")
     updated = store.LiveQuestion(q.id, q.room_id, spec, Status.DRAFT, q.revealed)
     await store.publish_question(svc, updated)
     return updated
@@ -68,12 +70,12 @@ async def delete(svc: Services, q: store.LiveQuestion) -> list[str]:
             .where(db.ballots.c.question_id == q.id)
         )
         if archived:
-            raise _not_draft("delete", "holding ballots")
+            raise invalid_state(N_("The question holds ballots: it cannot be deleted."))
         done = await conn.execute(
             qt.delete().where(qt.c.id == q.id, qt.c.status == str(Status.DRAFT))
         )
         if done.rowcount != 1:
-            raise _not_draft("delete", "no longer a draft")
+            raise _not_draft("delete")
         status = await svc.scripts.delete_draft(
             keys=[
                 k.question(q.id),
@@ -85,7 +87,7 @@ async def delete(svc: Services, q: store.LiveQuestion) -> list[str]:
             ],
         )
         if status != str(Status.DRAFT):
-            raise _not_draft("delete", status)
+            raise _not_draft("delete")
         order: list[str] = await svc.scripts.unlist(
             keys=[k.room(q.room_id), k.room_questions(q.room_id)], args=[q.id]
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rooms.errors import ErrorCode, VotingError
@@ -34,9 +35,10 @@ HTTP_STATUS: dict[ErrorCode, int] = {
 }
 
 
-def error_body(err: VotingError) -> dict[str, Any]:
-    """``{"ok": false, "error": {"code", "message"}}`` -- acks and JSON bodies alike."""
-    return {"ok": False, "error": err.as_dict()}
+def error_body(err: VotingError, translate: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """``{"ok": false, "error": {"code", "message"}}`` -- acks and JSON bodies alike; the
+    message in the client's language where ``translate`` (its catalog's gettext) is given."""
+    return {"ok": False, "error": err.as_dict(translate)}
 
 
 def status_of(err: VotingError) -> int:

@@ -22,7 +22,7 @@ from live import limits, passwords, sessions
 from live.clock import new_id, now_ms
 from live.engines import db
 from live.services import Services
-from rooms.errors import ErrorCode, VotingError, bad_request
+from rooms.errors import N_, ErrorCode, VotingError, bad_request, conflict, phrase
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MIN_PASSWORD = 8
@@ -59,9 +59,14 @@ def _signin_subjects(svc: Services, address: str | None, email: str) -> list[lim
     ]
 
 
-def _check_password(password: object, what: str = "a password") -> str:
+def _check_password(password: object, what: str = N_("a password")) -> str:
     if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise bad_request(f"{what} has {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+        raise bad_request(
+            N_("{what} has {min} to {max} characters"),
+            what=phrase(what),
+            min=MIN_PASSWORD,
+            max=MAX_PASSWORD,
+        )
     return password
 
 
@@ -69,10 +74,10 @@ async def sign_up(
     svc: Services, email: object, password: object, name: object = "", *, address: str | None
 ) -> SignedIn:
     if not isinstance(email, str) or not _EMAIL.fullmatch(email.strip()) or len(email) > 320:
-        raise bad_request("give a valid e-mail address")
+        raise bad_request(N_("give a valid e-mail address"))
     password = _check_password(password)
     if not isinstance(name, str) or len(name) > 200:
-        raise bad_request("name must be text of at most 200 characters")
+        raise bad_request(N_("name must be text of at most 200 characters"))
     subject = limits.Subject(
         svc.keys.limit("signup", f"addr:{limits.client_address(address)}"),
         limits.quota(svc.settings.signup_address_limit, 3600),
@@ -95,9 +100,7 @@ async def sign_up(
                 )
             )
     except sa.exc.IntegrityError:
-        raise VotingError(
-            ErrorCode.CONFLICT, detail="An account with this e-mail exists; sign in instead."
-        ) from None
+        raise conflict(N_("An account with this e-mail exists; sign in instead.")) from None
     return SignedIn(host, 0)
 
 
@@ -149,7 +152,7 @@ async def sign_in(
     svc: Services, email: object, password: object, *, address: str | None
 ) -> SignedIn:
     if not isinstance(email, str) or not isinstance(password, str):
-        raise bad_request("give an e-mail and a password")
+        raise bad_request(N_("give an e-mail and a password"))
     return await _checked(svc, email.strip().lower(), password, address)
 
 
@@ -159,8 +162,8 @@ async def change_password(
     """Give the host a new password and end every session of theirs; the generation a
     session begun now has."""
     if not isinstance(current, str):
-        raise bad_request("give the current password")
-    new = _check_password(new, "the new password")
+        raise bad_request(N_("give the current password"))
+    new = _check_password(new, N_("the new password"))
     host = await host_by_id(svc, host_id)
     if host is None:
         raise VotingError(ErrorCode.UNAUTHORIZED)
@@ -174,7 +177,7 @@ async def change_password(
             .values(password_hash=new_hash)
         )
     if done.rowcount != 1:  # another change came first
-        raise VotingError(ErrorCode.CONFLICT, detail="The password was changed meanwhile.")
+        raise conflict(N_("The password was changed meanwhile."))
     return await sessions.end_all(svc, host_id)
 
 

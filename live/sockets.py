@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
@@ -74,6 +75,8 @@ class Conn:
     viewer: Viewer = Viewer.ATTENDEE
     voted: set[str] = field(default_factory=set)
     watching: set[str] = field(default_factory=set)
+    #: the gettext of the connection's language, for the sentences of refusals
+    translate: Callable[[str], str] | None = None
 
     @property
     def first(self) -> bool:
@@ -92,7 +95,10 @@ class _Known:
 class LiveSockets:
     """Socket handlers and delivery for one web node."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, localize: Callable[[dict[str, Any]], Callable[[str], str]] | None = None
+    ) -> None:
+        self._localize = localize
         self.sio = LiveServer(
             async_mode="asgi",
             async_handlers=False,
@@ -139,7 +145,8 @@ class LiveSockets:
         scope = environ.get("asgi.scope")
         address = client_address(scope.get("client") if isinstance(scope, dict) else None)
         network = network_ref(self.svc.secret, address)
-        self.conns[sid] = Conn(sid, device, writer, address, network)
+        translate = self._localize(environ) if self._localize is not None else None
+        self.conns[sid] = Conn(sid, device, writer, address, network, translate=translate)
         return True
 
     async def _disconnect(self, sid: str, *_: Any) -> None:
@@ -161,13 +168,17 @@ class LiveSockets:
                 result: dict[str, Any] = await handler(sid, data)
                 return result
             except VotingError as err:
-                return error_body(err)
+                return error_body(err, self._translate(sid))
             except Exception:
                 log.exception("%s failed", handler.__name__)
-                return error_body(VotingError(ErrorCode.UNAVAILABLE))
+                return error_body(VotingError(ErrorCode.UNAVAILABLE), self._translate(sid))
 
         run.__name__ = handler.__name__
         return run
+
+    def _translate(self, sid: str) -> Callable[[str], str] | None:
+        conn = self.conns.get(sid)
+        return conn.translate if conn is not None else None
 
     # --- join ----------------------------------------------------------------------------
 
@@ -339,6 +350,8 @@ class LiveSockets:
             await self._deliver_order(event)
         elif kind == "audience":
             await self._deliver_audience(event)
+        elif kind == "room":
+            await self._deliver_room(event)
 
     async def _deliver_tally(self, event: dict[str, Any]) -> None:
         qid = event["question"]
@@ -430,6 +443,16 @@ class LiveSockets:
             conn = self.conns.get(sid)
             if conn is not None and conn.viewer is Viewer.HOST:
                 await self.sio.emit("audience", payload, to=sid)
+
+    async def _deliver_room(self, event: dict[str, Any]) -> None:
+        """The room's current question changed: ``room`` ``{"current": id | null}`` to all.
+
+        A question becomes current only once attendees may see it (it opened), and its
+        ``question`` event went out before this one on the same channel."""
+        room_id = event["room"]
+        if self.rooms is not None:
+            self.rooms.forget_room(room_id)
+        await self.sio.emit("room", {"current": event["current"]}, room=f"r:{room_id}")
 
     def _services(self) -> Services:
         if self.svc is None:

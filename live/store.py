@@ -19,7 +19,7 @@ from live.clock import new_id, now_ms
 from live.engines import db
 from live.services import Services
 from rooms.cohosts import Role
-from rooms.errors import ErrorCode, VotingError
+from rooms.errors import N_, ErrorCode, VotingError, bad_request, conflict, not_found
 from rooms.ledger import log_origin
 from rooms.questions import Action, QuestionSpec, QuestionState, Status, apply_action
 from rooms.visibility import Visibility
@@ -81,11 +81,9 @@ async def create_room(
 ) -> RoomInfo:
     title = (title or "").strip()
     if not title or len(title) > 500:
-        raise VotingError(
-            ErrorCode.BAD_REQUEST, detail="a room needs a title (500 characters at most)"
-        )
+        raise bad_request(N_("a room needs a title (500 characters at most)"))
     if password is not None and not (1 <= len(password) <= 64):
-        raise VotingError(ErrorCode.BAD_REQUEST, detail="a room password has 1 to 64 characters")
+        raise bad_request(N_("a room password has 1 to 64 characters"))
     room_id = new_id()
     number = await _claim_number(svc, room_id)
     info = RoomInfo(
@@ -183,7 +181,7 @@ def password_matches(
 
 async def add_question(svc: Services, room_id: str, spec: QuestionSpec) -> LiveQuestion:
     if await room_by_id(svc, room_id) is None:
-        raise VotingError(ErrorCode.NOT_FOUND, what="room", id=room_id)
+        raise not_found(N_("room {id}"), room_id)
     qid = new_id()
     async with svc.engine.begin() as conn:
         # After the last one; not the count, which a deleted question would make repeat.
@@ -275,7 +273,7 @@ async def act(svc: Services, qid: str, action: Action) -> LiveQuestion:
     """Apply a host's action; announce it to every node. ``rooms`` decides, Lua applies."""
     q = await load_question(svc, qid)
     if q is None:
-        raise VotingError(ErrorCode.NOT_FOUND, what="question", id=qid)
+        raise not_found(N_("question {id}"), qid)
     new = apply_action(QuestionState(q.status, q.revealed), action)
     if action is Action.RESET:
         await _check_drained(svc, q)
@@ -324,18 +322,33 @@ async def act(svc: Services, qid: str, action: Action) -> LiveQuestion:
         ],
     )
     if not applied:
-        raise VotingError(ErrorCode.CONFLICT, detail="The question changed meanwhile; try again.")
+        raise conflict(N_("The question changed meanwhile; try again."))
     if action is Action.OPEN:
         await svc.redis.sadd(k.archiving(), qid)
-        await svc.redis.hset(k.room(q.room_id), "current", qid)
     # The definition as it is now: a draft edited since we read it opens as edited.
     fresh = await load_question(svc, qid)
     spec = fresh.spec if fresh is not None else q.spec
     updated = LiveQuestion(qid, q.room_id, spec, new.status, new.revealed, log_id)
     await publish_question(svc, updated, reset=action is Action.RESET)
+    # After the question's own event, so that every screen knows it before following it:
+    # an opening makes it current; a reset takes it back into preparation, off the screens.
+    if action is Action.OPEN:
+        await set_current(svc, q.room_id, qid)
+    elif action is Action.RESET:
+        room = await room_by_id(svc, q.room_id)
+        if room is not None and room.get("current") == qid:
+            await set_current(svc, q.room_id, None)
     # A forced snapshot: after a reset the zeros, after a reveal the counts, at once.
     await snapshot(svc, qid, force=True)
     return updated
+
+
+async def set_current(svc: Services, room_id: str, qid: str | None) -> None:
+    """Make ``qid`` the room's current question (``None``: none, the agenda is over) and
+    tell every screen of the room (``{"t": "room"}``, the ``room`` event)."""
+    await svc.redis.hset(svc.keys.room(room_id), "current", qid or "")
+    event = {"t": "room", "room": room_id, "current": qid}
+    await svc.redis.publish(svc.keys.events(), orjson.dumps(event))
 
 
 def _ledger_marker(q: LiveQuestion, action: Action, at: int, log_id: str | None) -> list[str]:

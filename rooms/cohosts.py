@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from rooms.errors import ErrorCode, VotingError
+from rooms.errors import N_, ErrorCode, VotingError, conflict, not_found
 
 
 class Role(StrEnum):
@@ -41,9 +41,9 @@ def check_owner(role: Role | None) -> None:
 def check_removal(target: Role | None, host_id: str) -> None:
     """Whether the host ``host_id``, of role ``target`` in the room, may be removed."""
     if target is None:
-        raise VotingError(ErrorCode.NOT_FOUND, what="host", id=host_id)
+        raise not_found(N_("host {id}"), host_id)
     if target is Role.OWNER:
-        raise VotingError(ErrorCode.CONFLICT, detail="The owner cannot be removed from the room.")
+        raise conflict(N_("The owner cannot be removed from the room."))
 
 
 def decide_acceptance(*, used_by: str | None, role: Role | None) -> Acceptance:
@@ -55,5 +55,5 @@ def decide_acceptance(*, used_by: str | None, role: Role | None) -> Acceptance:
     if role is not None:
         return Acceptance.ALREADY_HOST
     if used_by is not None:
-        raise VotingError(ErrorCode.CONFLICT, detail="This invitation has been used already.")
+        raise conflict(N_("This invitation has been used already."))
     return Acceptance.JOIN

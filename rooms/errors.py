@@ -11,6 +11,8 @@ JSON body of the same shape.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -65,9 +67,9 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.UNAUTHORIZED: N_("Sign in first."),
     ErrorCode.FORBIDDEN: N_("You are not a host of this room."),
     ErrorCode.NOT_OWNER: N_("Only the room's owner can manage its hosts."),
-    ErrorCode.NOT_FOUND: N_("There is no {what} {id}."),
+    ErrorCode.NOT_FOUND: N_("There is no {what}."),
     ErrorCode.CONFLICT: N_("{detail}"),
-    ErrorCode.INVALID_STATE: N_("Cannot {action} a question that is {status}."),
+    ErrorCode.INVALID_STATE: N_("{detail}"),
     ErrorCode.NOT_DRAINED: N_("Ballots are still being archived; try again in a moment."),
     ErrorCode.UNAVAILABLE: N_("The service is not available right now; try again."),
     ErrorCode.NOT_LOGGED_YET: N_(
@@ -89,6 +91,55 @@ _MESSAGES: dict[ErrorCode, str] = {
 PUBLIC_FIELDS = ("retry_after",)
 
 
+def _verbatim(message: str) -> str:
+    return message
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Phrase:
+    """Words in a refusal's field that are translated with it: a template of their own
+    (marked with ``N_`` where it is written) and its fields, themselves values or phrases.
+
+    ``VotingError(ErrorCode.BAD_REQUEST, detail=Phrase(N_("{name} is required"),
+    {"name": Phrase(N_("title"))}))`` reads "The request is malformed: title is required."
+    in English and the same sentence, every part translated, in Korean.
+    """
+
+    template: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def render(self, translate: Callable[[str], str] = _verbatim) -> str:
+        return fill(self.template, self.fields, translate)
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to the same phrase, and to its English text (what a field used to hold)."""
+        if isinstance(other, Phrase):
+            return (self.template, dict(self.fields)) == (other.template, dict(other.fields))
+        if isinstance(other, str):
+            return self.render() == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def phrase(template: str, **fields: Any) -> Phrase:
+    return Phrase(template, fields)
+
+
+def fill(template: str, fields: Mapping[str, Any], translate: Callable[[str], str]) -> str:
+    """``template`` translated, its fields (phrases translated too) put in; a template
+    whose fields are not all given is shown as it is."""
+    values = {k: v.render(translate) if isinstance(v, Phrase) else v for k, v in fields.items()}
+    text = translate(template)
+    try:
+        return text.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return text
+
+
 class VotingError(Exception):
     """A refusal with a stable ``code``; the message is built from ``fields``."""
 
@@ -96,20 +147,41 @@ class VotingError(Exception):
         self.code = code
         self.fields = fields
         self.template = _MESSAGES[code]
-        try:
-            message = self.template.format(**fields)
-        except (KeyError, IndexError):
-            message = _MESSAGES[code]
-        self.message = message
-        super().__init__(f"{code}: {message}")
+        self.message = self.text()
+        super().__init__(f"{code}: {self.message}")
 
-    def as_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": str(self.code), "message": self.message}
+    def text(self, translate: Callable[[str], str] = _verbatim) -> str:
+        """The sentence in the language of ``translate`` (a catalog's ``gettext``)."""
+        return fill(self.template, self.fields, translate)
+
+    def as_dict(self, translate: Callable[[str], str] | None = None) -> dict[str, Any]:
+        """``{"code", "message"}`` (and the public fields); the message in the language of
+        ``translate`` if given, else English."""
+        message = self.message if translate is None else self.text(translate)
+        body: dict[str, Any] = {"code": str(self.code), "message": message}
         for name in PUBLIC_FIELDS:
             if name in self.fields:
                 body[name] = self.fields[name]
         return body
 
 
-def bad_request(detail: str) -> VotingError:
-    return VotingError(ErrorCode.BAD_REQUEST, detail=detail)
+def bad_request(detail: str | Phrase, **fields: Any) -> VotingError:
+    """``bad_request(N_("{name} is required"), name=...)``: what is wrong in the request,
+    a template of its own, translated where it is shown."""
+    what = detail if isinstance(detail, Phrase) else Phrase(detail, fields)
+    return VotingError(ErrorCode.BAD_REQUEST, detail=what)
+
+
+def invalid_state(detail: str, **fields: Any) -> VotingError:
+    """An action that does not apply now: ``detail`` says why (an ``N_`` template)."""
+    return VotingError(ErrorCode.INVALID_STATE, detail=Phrase(detail, fields))
+
+
+def conflict(detail: str, **fields: Any) -> VotingError:
+    return VotingError(ErrorCode.CONFLICT, detail=Phrase(detail, fields))
+
+
+def not_found(what: str, id: object = None) -> VotingError:
+    """``There is no <what>.``: ``what`` names the thing (an ``N_`` template such as
+    ``"room {id}"``), ``id`` which one."""
+    return VotingError(ErrorCode.NOT_FOUND, what=Phrase(what, {} if id is None else {"id": id}))

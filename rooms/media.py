@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from rooms.errors import VotingError, bad_request
+from rooms.errors import N_, VotingError, bad_request, phrase
 
 MEDIA_PREFIX = "/media/"
 MAX_BYTES = 5 * 1024 * 1024
@@ -55,13 +55,15 @@ def check_image_path(value: object, what: str) -> str:
     if value is None or value == "":
         return ""
     if not isinstance(value, str) or name_of_path(value) is None:
-        raise bad_request(f"{what} must be the path of an uploaded image (/media/…)")
+        raise bad_request(
+            N_("{what} must be the path of an uploaded image (/media/…)"), what=phrase(what)
+        )
     return value
 
 
 def check_upload_size(size: int) -> None:
     if size > MAX_BYTES:
-        raise bad_request("the file is larger than 5 MiB")
+        raise bad_request(N_("the file is larger than 5 MiB"))
 
 
 def check_dimensions(width: int, height: int) -> None:
@@ -70,8 +72,8 @@ def check_dimensions(width: int, height: int) -> None:
 
 
 def too_many_pixels() -> VotingError:
-    return bad_request(f"the image has more than {MAX_PIXELS // 1_000_000} megapixels")
+    return bad_request(N_("the image has more than {n} megapixels"), n=MAX_PIXELS // 1_000_000)
 
 
 def not_an_image() -> VotingError:
-    return bad_request("the file is not an image (PNG, JPEG, GIF or WebP)")
+    return bad_request(N_("the file is not an image (PNG, JPEG, GIF or WebP)"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rooms.errors import bad_request
+from rooms.errors import N_, bad_request
 
 _ROOM = re.compile(r"[0-9]{6}")  # ASCII only: str patterns take \d as any Unicode digit
 _QUESTION = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -30,34 +30,36 @@ class VoteRequest:
 
 def parse_join(data: object) -> JoinRequest:
     if not isinstance(data, dict):
-        raise bad_request("join takes an object {room, password} or {room, key}")
+        raise bad_request(
+            N_("join takes an object with room and one of password, key or presenter")
+        )
     room = data.get("room")
     if isinstance(room, int) and not isinstance(room, bool):
         room = f"{room:06d}"
     if not isinstance(room, str) or not _ROOM.fullmatch(room):
-        raise bad_request("room is a six-digit number")
+        raise bad_request(N_("room is a six-digit number"))
     secrets = {name: data.get(name) for name in ("password", "key", "presenter")}
     given = {k: v for k, v in secrets.items() if v is not None}
     if len(given) != 1:
-        raise bad_request("give exactly one of password, key or presenter")
+        raise bad_request(N_("give exactly one of password, key or presenter"))
     ((name, value),) = given.items()
     if not isinstance(value, str) or len(value) > MAX_SECRET:
-        raise bad_request(f"{name} must be text")
+        raise bad_request(N_("{name} must be text"), name=name)
     return JoinRequest(room, **{name: value})
 
 
 def parse_vote(data: object) -> VoteRequest:
     if not isinstance(data, dict):
-        raise bad_request("vote takes an object {question, choices}")
+        raise bad_request(N_("vote takes an object with question and choices"))
     question = data.get("question")
     if not isinstance(question, str) or not _QUESTION.fullmatch(question):
-        raise bad_request("question is a question id")
+        raise bad_request(N_("question is a question id"))
     choices = data.get("choices")
     if not isinstance(choices, list) or not 1 <= len(choices) <= 64:
-        raise bad_request("choices is a non-empty list of option indexes")
+        raise bad_request(N_("choices is a non-empty list of option indexes"))
     if not all(isinstance(c, int) and not isinstance(c, bool) for c in choices):
-        raise bad_request("choices is a list of option indexes")
+        raise bad_request(N_("choices is a list of option indexes"))
     nonce = data.get("nonce")
     if nonce is not None and (not isinstance(nonce, str) or not _NONCE.fullmatch(nonce)):
-        raise bad_request("nonce is 32 lowercase hex digits")
+        raise bad_request(N_("nonce is 32 lowercase hex digits"))
     return VoteRequest(question, tuple(choices), nonce)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from rooms.errors import N_, ErrorCode, VotingError, bad_request
+from rooms.errors import N_, ErrorCode, VotingError, bad_request, invalid_state, phrase
 from rooms.media import check_image_path
 from rooms.visibility import Visibility
 
@@ -17,6 +17,7 @@ MAX_OPTIONS = 60
 MAX_TITLE = 500
 MAX_LABEL = 200
 MAX_DESCRIPTION = 2000
+MAX_ALT = 500
 RATING_SCALES = range(2, 11)
 
 
@@ -38,17 +39,25 @@ class Action(StrEnum):
     OPEN = "open"
     CLOSE = "close"
     REVEAL = "reveal"
+    HIDE = "hide"  #: hide revealed results again, while the question has not closed
     RESET = "reset"
 
 
 @dataclass(frozen=True, slots=True)
 class Option:
-    label: str
+    label: str  #: may be "" for an option that is an image with its ``image_alt``
     description: str = ""
     image: str = ""  #: an uploaded image's ``/media/...`` path, or ""
+    #: what the image shows, for those who cannot see it; "" falls back to the label
+    image_alt: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return {"label": self.label, "description": self.description, "image": self.image}
+        return {
+            "label": self.label,
+            "description": self.description,
+            "image": self.image,
+            "image_alt": self.image_alt,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +74,7 @@ class QuestionSpec:
     #: Voters get a receipt (a proof their ballot is in the log). A receipt that shows the
     #: choice can prove the vote to a third party, so a host may turn receipts off.
     receipts: bool = True
+    image_alt: str = ""  #: what the image shows; "" falls back to the title
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
@@ -72,6 +82,7 @@ class QuestionSpec:
             "title": self.title,
             "description": self.description,
             "image": self.image,
+            "image_alt": self.image_alt,
             "kind": str(self.kind),
             "options": [o.as_dict() for o in self.options],
             "max_choices": self.max_choices,
@@ -87,12 +98,15 @@ class QuestionSpec:
             image=d.get("image", ""),
             kind=Kind(d["kind"]),
             options=tuple(
-                Option(o["label"], o.get("description", ""), o.get("image", ""))
+                Option(
+                    o["label"], o.get("description", ""), o.get("image", ""), o.get("image_alt", "")
+                )
                 for o in d["options"]
             ),
             max_choices=int(d["max_choices"]),
             visibility=Visibility(d["visibility"]),
             receipts=bool(d.get("receipts", True)),
+            image_alt=d.get("image_alt", ""),
         )
 
 
@@ -112,40 +126,42 @@ def build_question(
     scale: object = 5,
     image: object = "",
     receipts: object = True,
+    image_alt: object = "",
 ) -> QuestionSpec:
     """Validate a host's question and return its spec, or raise ``bad_request``."""
-    title = _text(title, "title", MAX_TITLE, required=True)
-    description = _text(description, "description", MAX_DESCRIPTION)
-    picture = check_image_path(image, "image")
-    kind = _enum(Kind, kind, "kind")
-    vis = _enum(Visibility, visibility, "visibility")
+    title = _text(title, N_("title"), MAX_TITLE, required=True)
+    description = _text(description, N_("description"), MAX_DESCRIPTION)
+    picture = check_image_path(image, N_("image"))
+    alt = _text(image_alt, N_("image_alt"), MAX_ALT)
+    kind = _enum(Kind, kind, N_("kind"))
+    vis = _enum(Visibility, visibility, N_("visibility"))
     opts = _options(options)
     if not isinstance(receipts, bool):
-        raise bad_request("receipts is true or false")
+        raise bad_request(N_("receipts is true or false"))
     if kind is Kind.RATING:
         if not isinstance(scale, int) or isinstance(scale, bool) or scale not in RATING_SCALES:
-            raise bad_request("a rating scale runs from 1 to a number between 2 and 10")
+            raise bad_request(N_("a rating scale runs from 1 to a number between 2 and 10"))
         opts = opts or tuple(Option(str(i)) for i in range(1, scale + 1))
     elif kind is Kind.YESNO:
         opts = opts or tuple(Option(x) for x in _DEFAULT_OPTIONS[Kind.YESNO])
         if len(opts) != 2:
-            raise bad_request("a yes/no question has exactly two options")
+            raise bad_request(N_("a yes/no question has exactly two options"))
     elif kind is Kind.VS:
         if len(opts) != 2:
-            raise bad_request("a VS question has exactly two sides")
+            raise bad_request(N_("a VS question has exactly two sides"))
     if len(opts) < 2:
-        raise bad_request("a question needs at least two options")
+        raise bad_request(N_("a question needs at least two options"))
     if len(opts) > MAX_OPTIONS:
-        raise bad_request(f"a question has at most {MAX_OPTIONS} options")
+        raise bad_request(N_("a question has at most {n} options"), n=MAX_OPTIONS)
     if kind is Kind.MULTIPLE:
         picks = len(opts) if max_choices is None else max_choices
         if not isinstance(picks, int) or isinstance(picks, bool) or not 1 <= picks <= len(opts):
-            raise bad_request("max_choices must be between 1 and the number of options")
+            raise bad_request(N_("max_choices must be between 1 and the number of options"))
     else:
         if max_choices is not None and (type(max_choices) is not int or max_choices != 1):
-            raise bad_request("only a multiple-choice question takes max_choices")
+            raise bad_request(N_("only a multiple-choice question takes max_choices"))
         picks = 1
-    return QuestionSpec(title, kind, opts, picks, vis, description, picture, receipts)
+    return QuestionSpec(title, kind, opts, picks, vis, description, picture, receipts, alt)
 
 
 def edit_question(spec: QuestionSpec, changes: Mapping[str, object]) -> QuestionSpec:
@@ -183,6 +199,7 @@ def edit_question(spec: QuestionSpec, changes: Mapping[str, object]) -> Question
         scale=changes.get("scale", 5),
         image=changes.get("image", spec.image),
         receipts=changes.get("receipts", spec.receipts),
+        image_alt=changes.get("image_alt", spec.image_alt),
     )
 
 
@@ -207,40 +224,56 @@ class QuestionState:
 
 
 def apply_action(state: QuestionState, action: Action) -> QuestionState:
-    """The state after a host's action, or ``invalid_state``.
+    """The state after a host's action, or ``invalid_state`` saying why not.
 
     A question reopens after closing (its ballots stay); reset needs it not open, so that
-    no ballot is in flight while its count is cleared.
+    no ballot is in flight while its count is cleared. Revealed results can be hidden
+    again only before the question closes: at its close they are everyone's, and its log
+    and receipts are public from then on (``docs/protocol.md``, "The ledger over HTTP").
     """
-
-    def refuse() -> VotingError:
-        return VotingError(ErrorCode.INVALID_STATE, action=str(action), status=str(state.status))
-
     if action is Action.OPEN:
         if state.status is Status.OPEN:
-            raise refuse()
+            raise invalid_state(N_("The question is open already."))
         return QuestionState(Status.OPEN, state.revealed)
     if action is Action.CLOSE:
-        if state.status is not Status.OPEN:
-            raise refuse()
+        if state.status is Status.DRAFT:
+            raise invalid_state(
+                N_("The question has not been opened yet: there is nothing to close.")
+            )
+        if state.status is Status.CLOSED:
+            raise invalid_state(N_("The question is closed already."))
         return QuestionState(Status.CLOSED, state.revealed)
     if action is Action.REVEAL:
         return QuestionState(state.status, True)
+    if action is Action.HIDE:
+        if state.status is Status.CLOSED:
+            raise invalid_state(
+                N_(
+                    "A closed question's results are shown to everyone, and its log and "
+                    "receipts may have been read already: they cannot be hidden again."
+                )
+            )
+        if not state.revealed:
+            raise invalid_state(N_("The results are not revealed: there is nothing to hide."))
+        return QuestionState(state.status, False)
     if state.status is Status.OPEN:
-        raise refuse()
+        raise invalid_state(N_("Close the question before resetting it."))
     return QuestionState(Status.DRAFT, False)
 
 
 def _text(value: object, name: str, limit: int, *, required: bool = False) -> str:
+    """``name`` is the field's name, an ``N_`` word (translated with the refusal)."""
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise bad_request(f"{name} must be text")
+        raise bad_request(N_("{name} must be text"), name=phrase(name))
     value = value.strip()
     if required and not value:
-        raise bad_request(f"{name} is required")
+        raise bad_request(N_("{name} is required"), name=phrase(name))
     if len(value) > limit:
-        raise bad_request(f"{name} is longer than {limit} characters")
+        raise bad_request(
+            N_("{name} is longer than {limit} characters"), name=phrase(name), limit=limit
+        )
     return value
 
 
@@ -249,24 +282,37 @@ def _enum(cls: type[_E], value: object, name: str) -> _E:
         return cls(value)  # type: ignore[arg-type]  # a non-str raises ValueError too
     except ValueError:
         allowed = ", ".join(m.value for m in cls)
-        raise bad_request(f"{name} must be one of {allowed}") from None
+        raise bad_request(
+            N_("{name} must be one of {allowed}"), name=phrase(name), allowed=allowed
+        ) from None
 
 
 def _options(options: object) -> tuple[Option, ...]:
     if isinstance(options, str):
         options = [x for x in (p.strip() for p in options.split(",")) if x]
     if not isinstance(options, list | tuple):
-        raise bad_request("options must be a list")
+        raise bad_request(N_("options must be a list"))
     out = []
-    for o in options:
+    for n, o in enumerate(options, 1):
         if isinstance(o, str):
-            out.append(Option(_text(o, "option label", MAX_LABEL, required=True)))
+            out.append(Option(_text(o, N_("option label"), MAX_LABEL, required=True)))
         elif isinstance(o, dict):
-            label = _text(o.get("label"), "option label", MAX_LABEL, required=True)
-            desc = _text(o.get("description", ""), "option description", MAX_DESCRIPTION)
-            out.append(Option(label, desc, check_image_path(o.get("image"), "option image")))
+            image = check_image_path(o.get("image"), N_("option image"))
+            # An option may be its image alone; then its image_alt says what it shows.
+            label = _text(o.get("label"), N_("option label"), MAX_LABEL, required=not image)
+            desc = _text(o.get("description", ""), N_("option description"), MAX_DESCRIPTION)
+            alt = _text(o.get("image_alt", ""), N_("image_alt"), MAX_ALT)
+            if image and not label and not alt:
+                raise bad_request(
+                    N_(
+                        "option {n} is an image without a label: give its image_alt (what "
+                        "the image shows, for those who cannot see it)"
+                    ),
+                    n=n,
+                )
+            out.append(Option(label, desc, image, alt))
         else:
-            raise bad_request("each option is a label or {label, description, image}")
+            raise bad_request(N_("each option is a label or an object with a label or an image"))
     return tuple(out)
 
 

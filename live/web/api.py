@@ -21,9 +21,9 @@ from live import agenda, cohosts, drafts, hosts, limits, media, sessions, store
 from live.clock import now_ms
 from live.errors import error_body, status_of
 from live.services import Services
-from live.web import bodies, export
+from live.web import bodies, export, i18n
 from rooms.cohosts import Role, check_host, check_owner
-from rooms.errors import ErrorCode, VotingError, bad_request
+from rooms.errors import N_, ErrorCode, VotingError, bad_request, not_found
 from rooms.media import MAX_BYTES, check_upload_size, content_type
 from rooms.questions import Action, QuestionSpec, build_question
 from rooms.questions import edit_question as edit_question_spec
@@ -50,7 +50,8 @@ def ok(body: dict[str, Any], status: int = 200) -> Response:
 
 async def handle_voting_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, VotingError)
-    body = error_body(exc)
+    # The sentence in the request's language (``LocaleMiddleware`` chose it).
+    body = error_body(exc, i18n.gettext)
     headers = {}
     retry_after = exc.fields.get("retry_after")
     if isinstance(retry_after, int):
@@ -70,14 +71,14 @@ def services(request: Request) -> Services:
 async def _body(request: Request) -> dict[str, Any]:
     # JSON only: a cross-site form cannot send it without a CORS preflight we never allow.
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        raise bad_request("send application/json")
+        raise bad_request(N_("send application/json"))
     raw = await bodies.read(request, bodies.JSON_LIMIT)
     try:
         data = orjson.loads(raw or b"{}")
     except orjson.JSONDecodeError:
-        raise bad_request("the body is not valid JSON") from None
+        raise bad_request(N_("the body is not valid JSON")) from None
     if not isinstance(data, dict):
-        raise bad_request("the body is a JSON object")
+        raise bad_request(N_("the body is a JSON object"))
     return data
 
 
@@ -119,7 +120,7 @@ async def room_for_host(request: Request, room_id: str) -> dict[str, str]:
     svc = services(request)
     room = await store.room_by_id(svc, room_id)
     if room is None:
-        raise VotingError(ErrorCode.NOT_FOUND, what="room", id=room_id)
+        raise not_found(N_("room {id}"), room_id)
     role = check_host(await cohosts.role_of(svc, room_id, host_id))
     return {**room, "role": str(role)}
 
@@ -128,7 +129,7 @@ async def _question_for_host(request: Request) -> tuple[store.LiveQuestion, dict
     qid = request.path_params["question_id"]
     q = await store.load_question(services(request), qid)
     if q is None:
-        raise VotingError(ErrorCode.NOT_FOUND, what="question", id=qid)
+        raise not_found(N_("question {id}"), qid)
     return q, await room_for_host(request, q.room_id)
 
 
@@ -201,10 +202,10 @@ async def create_room(request: Request) -> Response:
     data = await _body(request)
     password = data.get("password")
     if password is not None and not isinstance(password, str):
-        raise bad_request("password must be text")
+        raise bad_request(N_("password must be text"))
     title = data.get("title")
     if not isinstance(title, str):
-        raise bad_request("title must be text")
+        raise bad_request(N_("title must be text"))
     svc = services(request)
     info = await store.create_room(svc, title=title, password=password, owner_id=host_id)
     room = await store.room_by_id(svc, info.id)
@@ -226,6 +227,7 @@ async def get_room(request: Request) -> Response:
                 "password": room["password"],
                 "key": room["key"],
                 "role": room["role"],
+                "current": room.get("current") or None,
                 **public_urls(request, svc, room),
             },
             "questions": [{**q.public(), "tally": current[q.id]} for q in qs],
@@ -237,7 +239,7 @@ def _check_images(svc: Services, spec: QuestionSpec) -> None:
     """Every image of the question is one uploaded here (``build_question`` checked the form)."""
     for path in (spec.image, *(o.image for o in spec.options)):
         if path and not media.exists(svc.settings, path):
-            raise bad_request(f"the image {path} was not uploaded")
+            raise bad_request(N_("the image {path} was not uploaded"), path=path)
 
 
 async def add_question(request: Request) -> Response:
@@ -253,6 +255,7 @@ async def add_question(request: Request) -> Response:
         scale=data.get("scale", 5),
         image=data.get("image", ""),
         receipts=data.get("receipts", True),
+        image_alt=data.get("image_alt", ""),
     )
     svc = services(request)
     _check_images(svc, spec)
@@ -286,10 +289,34 @@ async def reorder(request: Request) -> Response:
     return ok({"questions": order})
 
 
+def _moved(moved: agenda.Moved) -> Response:
+    return ok(
+        {
+            "closed": moved.closed.public() if moved.closed else None,
+            "opened": moved.opened.public() if moved.opened else None,
+            "current": moved.current,
+        }
+    )
+
+
 async def next_question(request: Request) -> Response:
+    """Close the current question, open the next draft; on the last, end the agenda."""
     room = await room_for_host(request, request.path_params["room_id"])
-    closed, opened = await agenda.advance(services(request), room["id"])
-    return ok({"closed": closed.public() if closed else None, "opened": opened.public()})
+    return _moved(await agenda.advance(services(request), room["id"]))
+
+
+async def previous_question(request: Request) -> Response:
+    room = await room_for_host(request, request.path_params["room_id"])
+    return _moved(await agenda.back(services(request), room["id"]))
+
+
+async def current_question(request: Request) -> Response:
+    """``{"question": id | null}``: show this question on every screen (a draft opens)."""
+    room = await room_for_host(request, request.path_params["room_id"])
+    data = await _body(request)
+    if "question" not in data:
+        raise bad_request(N_("question is a question id or null"))
+    return _moved(await agenda.make_current(services(request), room["id"], data["question"]))
 
 
 async def question_action(request: Request) -> Response:
@@ -298,9 +325,7 @@ async def question_action(request: Request) -> Response:
     try:
         action = Action(request.path_params["action"])
     except ValueError:
-        raise VotingError(
-            ErrorCode.NOT_FOUND, what="action", id=request.path_params["action"]
-        ) from None
+        raise not_found(N_("action {id}"), request.path_params["action"]) from None
     await _question_for_host(request)
     updated = await store.act(svc, qid, action)
     return ok({"question": updated.public()})
@@ -324,7 +349,7 @@ async def accept_invitation(request: Request) -> Response:
     room_id, role = await cohosts.accept(svc, request.path_params["token"], host_id)
     room = await store.room_by_id(svc, room_id)
     if room is None:
-        raise VotingError(ErrorCode.NOT_FOUND, what="room", id=room_id)
+        raise not_found(N_("room {id}"), room_id)
     return ok(
         {
             "room": {"id": room["id"], "number": room["number"], "title": room["title"]},
@@ -377,7 +402,7 @@ async def _upload(request: Request) -> bytes:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "multipart/form-data":
         if declared is None:
-            raise bad_request("send a Content-Length")
+            raise bad_request(N_("send a Content-Length"))
         if declared > MAX_BYTES + _FORM_OVERHEAD:
             await bodies.drain(request.stream(), _DRAIN_LIMIT)
             check_upload_size(declared)
@@ -385,11 +410,11 @@ async def _upload(request: Request) -> bytes:
             async with request.form(max_files=1, max_fields=8) as form:
                 file = form.get("file")
                 if not isinstance(file, UploadFile):
-                    raise bad_request("send the image as the form field file")
+                    raise bad_request(N_("send the image as the form field file"))
                 check_upload_size(file.size or 0)
                 return await file.read()
         except (HTTPException, MultiPartException):
-            raise bad_request("the form is not valid multipart") from None
+            raise bad_request(N_("the form is not valid multipart")) from None
     return await bodies.read(request, MAX_BYTES, check=check_upload_size)
 
 
@@ -397,7 +422,7 @@ async def serve_media(request: Request) -> Response:
     name = request.path_params["name"]
     path = media.file_of(services(request).settings, name)
     if path is None:
-        raise VotingError(ErrorCode.NOT_FOUND, what="image", id=name)
+        raise not_found(N_("image {id}"), name)
     return FileResponse(
         path,
         media_type=content_type(name),
@@ -415,7 +440,7 @@ async def serve_media(request: Request) -> Response:
 async def export_question(request: Request) -> Response:
     fmt = request.path_params["fmt"]
     if fmt not in ("csv", "xlsx"):
-        raise VotingError(ErrorCode.NOT_FOUND, what="export format", id=fmt)
+        raise not_found(N_("export format {id}"), fmt)
     q, room = await _question_for_host(request)
     svc = services(request)
     (result,) = await export.collect(svc, [q])
@@ -490,6 +515,8 @@ routes = [
     Route("/api/rooms/{room_id}/questions", add_question, methods=["POST"]),
     Route("/api/rooms/{room_id}/order", reorder, methods=["POST"]),
     Route("/api/rooms/{room_id}/next", next_question, methods=["POST"]),
+    Route("/api/rooms/{room_id}/previous", previous_question, methods=["POST"]),
+    Route("/api/rooms/{room_id}/current", current_question, methods=["POST"]),
     Route("/api/rooms/{room_id}/summary", room_summary, methods=["GET"]),
     Route("/api/rooms/{room_id}/invitations", create_invitation, methods=["POST"]),
     Route("/api/rooms/{room_id}/hosts", list_hosts, methods=["GET"]),

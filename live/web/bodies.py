@@ -17,7 +17,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.types import Message
 
-from rooms.errors import bad_request
+from rooms.errors import N_, bad_request
 
 JSON_LIMIT = 256 * 1024
 FORM_LIMIT = 64 * 1024
@@ -42,8 +42,9 @@ async def drain(body: AsyncIterator[bytes], limit: int) -> None:
 def _over(limit: int, size: int, check: Callable[[int], None] | None) -> NoReturn:
     if check is not None:
         check(size)  # the caller's own refusal, if it has one for this size
-    text = f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit // 1024} KiB"
-    raise bad_request(f"the body is larger than {text}")
+    if limit >= 1024 * 1024:
+        raise bad_request(N_("the body is larger than {n} MiB"), n=limit // (1024 * 1024))
+    raise bad_request(N_("the body is larger than {n} KiB"), n=limit // 1024)
 
 
 async def read(

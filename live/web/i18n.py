@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import gettext as _gettext
 import io
+from collections.abc import Callable
 from contextvars import ContextVar
 from functools import cache
+from http.cookies import SimpleCookie
 from pathlib import Path
+from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
@@ -53,6 +56,14 @@ def negotiate(query: str | None, cookie: str | None, accept_language: str | None
     except (ValueError, UnknownLocaleError):
         found = None
     return str(found.language) if found else FALLBACK
+
+
+def for_environ(environ: dict[str, Any]) -> Callable[[str], str]:
+    """The gettext of a socket connection's language: its ``mv_lang`` cookie, then its
+    ``Accept-Language`` (a connection has no ``?lang=``; the pages set the cookie)."""
+    cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
+    chosen = cookie[COOKIE].value if COOKIE in cookie else None
+    return translations(negotiate(None, chosen, environ.get("HTTP_ACCEPT_LANGUAGE"))).gettext
 
 
 def activate(locale: str) -> None:

@@ -48,7 +48,7 @@ from live.services import Services
 from live.sockets import DEVICE_COOKIE
 from live.store import LiveQuestion
 from live.web.api import ok, services
-from rooms.errors import ErrorCode, VotingError, bad_request
+from rooms.errors import N_, ErrorCode, VotingError, bad_request, invalid_state, not_found
 from rooms.identity import verify_device, voter_ref
 from rooms.questions import Status
 from rooms.tlog._text import encode_base64
@@ -73,7 +73,7 @@ async def _log(request: Request) -> tuple[Ledger, LogInfo]:
     log_id = request.path_params["log_id"]
     info = await ledger.log_info(log_id) if _LOG_ID.fullmatch(log_id) else None
     if info is None:
-        raise VotingError(ErrorCode.NOT_FOUND, what="log", id=log_id)
+        raise not_found(N_("log {id}"), log_id)
     return ledger, info
 
 
@@ -147,7 +147,7 @@ async def log_policy(request: Request) -> Response:
     ledger, info = await _log(request)
     policy = ledger.log_policy(info)
     if policy is None:
-        raise VotingError(ErrorCode.NOT_FOUND, what="witness policy for log", id=info.id)
+        raise not_found(N_("witness policy for log {id}"), info.id)
     return Response(policy.to_bytes(), media_type=TEXT)
 
 
@@ -156,7 +156,7 @@ async def log_checkpoint(request: Request) -> Response:
     await _shown_or_refuse(ledger, info)
     stored = await ledger.stored_checkpoint(info.id)
     if stored is None:
-        raise VotingError(ErrorCode.NOT_FOUND, what="checkpoint of log", id=info.id)
+        raise not_found(N_("checkpoint of log {id}"), info.id)
     return Response(stored[1], media_type=TEXT, headers={"Cache-Control": "no-cache"})
 
 
@@ -166,12 +166,12 @@ async def log_consistency(request: Request) -> Response:
     try:
         old, new = int(request.query_params["old"]), int(request.query_params["new"])
     except (KeyError, ValueError):
-        raise bad_request("old and new are tree sizes") from None
+        raise bad_request(N_("old and new are tree sizes")) from None
     tree = await ledger.tree(info.id)
     # RFC 9162's PROOF(m, D[n]) is defined from m = 1: every tree extends the empty one,
     # which has no root to prove from (a C2SP witness takes a first checkpoint unproved).
     if not 1 <= old <= new <= tree.size:
-        raise bad_request(f"sizes run from 1 to the log's {tree.size}, old <= new")
+        raise bad_request(N_("sizes run from 1 to the log's {size}, old <= new"), size=tree.size)
     proof = tree.consistency_proof(old, new)
     return Response("".join(encode_base64(h) + "\n" for h in proof), media_type=TEXT)
 
@@ -180,10 +180,10 @@ async def log_export(request: Request) -> Response:
     ledger, info = await _log(request)
     q = await store.load_question(ledger.svc, info.question_id)
     if q is not None and q.log_id == info.id and q.status is Status.OPEN:
-        raise VotingError(ErrorCode.INVALID_STATE, action="export the log of", status="open")
+        raise invalid_state(N_("The poll is still open: its log can be exported once it closes."))
     export = await export_log(ledger, info)
     if export is None:
-        raise VotingError(ErrorCode.NOT_FOUND, what="checkpoint of log", id=info.id)
+        raise not_found(N_("checkpoint of log {id}"), info.id)
     return Response(
         export.to_bytes(),
         media_type="application/json",
@@ -194,7 +194,7 @@ async def log_export(request: Request) -> Response:
 async def receipt(request: Request) -> Response:
     leaf = request.path_params["leaf"].lower()
     if not _HEX64.fullmatch(leaf):
-        raise bad_request("a receipt is a 64-digit hex leaf hash")
+        raise bad_request(N_("a receipt is a 64-digit hex leaf hash"))
     ledger = ledger_of(request)
     found = await ledger.logged_entry(leaf)
     if found is None:

@@ -27,7 +27,7 @@ from live.web import i18n
 from live.web.api import signed_in
 from live.web.assets import TEMPLATES, static, static_url
 from live.web.security import check_csrf, csrf_token
-from rooms.errors import ErrorCode, VotingError
+from rooms.errors import N_, ErrorCode, VotingError, invalid_state
 from rooms.ledger import PROBLEMS, Problem
 from rooms.protocol import parse_join
 
@@ -49,12 +49,8 @@ templates = Jinja2Templates(env=_environment())
 
 
 def error_text(err: VotingError) -> str:
-    """The refusal's sentence in the request's language."""
-    template = i18n.gettext(err.template)
-    try:
-        return template.format(**err.fields)
-    except (KeyError, IndexError):
-        return template
+    """The refusal's sentence in the request's language, every field put in."""
+    return err.text(i18n.gettext)
 
 
 class LocaleMiddleware:
@@ -161,7 +157,13 @@ def _js_strings() -> dict[str, Any]:
         "rating_average_one": _("Average {average} · 1 rating"),
         "rating_none": _("No ratings yet"),
         "problems": {p.value: i18n.gettext(PROBLEMS[p]) for p in Problem},
-        "errors": {c.value: i18n.gettext(VotingError(c).template) for c in ErrorCode},
+        # The sentences that need no field; a refusal's own ``message`` (in the page's
+        # language, its fields put in) says the others.
+        "errors": {
+            c.value: text
+            for c in ErrorCode
+            if "{" not in (text := i18n.gettext(VotingError(c).template))
+        },
     }
 
 
@@ -252,7 +254,9 @@ async def presenter_page(request: Request) -> Response:
     token = request.query_params.get("token", "")
     room = await store.room_by_number(svc, number)
     if room is None or not hmac.compare_digest(token.encode(), room["presenter"].encode()):
-        err = VotingError(ErrorCode.NOT_FOUND, what="presenter link", id="")
+        err = invalid_state(
+            N_("This presenter link is not valid: open it again from the host console.")
+        )
         return render(request, "error.html", {"message": error_text(err)}, 404)
     url = join_url(request, svc, room)
     short = f"{request.url.netloc}/j/{room['number']}"

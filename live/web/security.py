@@ -21,7 +21,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rooms.errors import ErrorCode, VotingError
+from rooms.errors import N_, bad_request
 
 CSP = "; ".join(
     [
@@ -149,4 +149,4 @@ async def check_csrf(request: Request, form: Any) -> None:
         or not isinstance(kept, str)
         or not hmac.compare_digest(sent, kept)
     ):
-        raise VotingError(ErrorCode.BAD_REQUEST, detail="the form expired; reload the page")
+        raise bad_request(N_("the form expired; reload the page"))

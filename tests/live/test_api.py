@@ -61,7 +61,12 @@ async def test_host_runs_a_question_through_its_life(
     )
     assert r.status_code == 201, r.text
     q = r.json()["question"]
-    assert q["options"][1] == {"label": "Museum", "description": "The new one", "image": ""}
+    assert q["options"][1] == {
+        "label": "Museum",
+        "description": "The new one",
+        "image": "",
+        "image_alt": "",
+    }
     assert (q["status"], q["max_choices"], q["kind"]) == ("draft", 2, "multiple")
 
     async with connect(node.url) as attendee:

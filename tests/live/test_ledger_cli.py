@@ -280,7 +280,9 @@ async def test_log_export_writes_the_closed_poll_and_recount_verifies_it(poll: P
         pytest.param("unknown", "There is no question {q}. (not_found)", id="unknown"),
         pytest.param("draft", "There is no log of question {q}. (not_found)", id="no-log"),
         pytest.param(
-            "open", "Cannot export the log of a question that is open. (invalid_state)", id="open"
+            "open",
+            "The poll is still open: its log can be exported once it closes. (invalid_state)",
+            id="open",
         ),
     ],
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rooms.errors import ErrorCode, VotingError, bad_request
+from rooms.errors import ErrorCode, Phrase, VotingError, bad_request
 
 #: The sentence each code gives when it is raised without any fields.
 MESSAGE_WITHOUT_FIELDS = {
@@ -23,9 +23,9 @@ MESSAGE_WITHOUT_FIELDS = {
     ErrorCode.UNAUTHORIZED: "Sign in first.",
     ErrorCode.FORBIDDEN: "You are not a host of this room.",
     ErrorCode.NOT_OWNER: "Only the room's owner can manage its hosts.",
-    ErrorCode.NOT_FOUND: "There is no {what} {id}.",
+    ErrorCode.NOT_FOUND: "There is no {what}.",
     ErrorCode.CONFLICT: "{detail}",
-    ErrorCode.INVALID_STATE: "Cannot {action} a question that is {status}.",
+    ErrorCode.INVALID_STATE: "{detail}",
     ErrorCode.NOT_DRAINED: "Ballots are still being archived; try again in a moment.",
     ErrorCode.UNAVAILABLE: "The service is not available right now; try again.",
     ErrorCode.NOT_LOGGED_YET: "Your ballot is counted. Its proof is ready a few seconds after it "
@@ -69,14 +69,14 @@ def test_error_without_fields_carries_its_code_and_template(code: ErrorCode) -> 
         ),
         pytest.param(
             ErrorCode.NOT_FOUND,
-            {"what": "room", "id": 7},
+            {"what": Phrase("room {id}", {"id": 7})},
             "There is no room 7.",
-            id="not-found-two-fields",
+            id="not-found-a-phrase",
         ),
         pytest.param(
             ErrorCode.INVALID_STATE,
-            {"action": "close", "status": "draft"},
-            "Cannot close a question that is draft.",
+            {"detail": Phrase("The question is open already.")},
+            "The question is open already.",
             id="invalid-state",
         ),
         pytest.param(
@@ -110,10 +110,10 @@ def test_message_is_built_from_named_fields(
 
 
 def test_missing_field_falls_back_to_the_whole_template() -> None:
-    err = VotingError(ErrorCode.NOT_FOUND, what="room")
+    err = VotingError(ErrorCode.UNKNOWN_ROOM, number="1")
 
-    assert err.message == "There is no {what} {id}."
-    assert err.fields == {"what": "room"}
+    assert err.message == "There is no open room with number {room}."
+    assert err.fields == {"number": "1"}
 
 
 def test_as_dict_has_exactly_code_and_message_as_text() -> None:

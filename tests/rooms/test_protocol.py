@@ -60,11 +60,17 @@ ONE_CREDENTIAL = "give exactly one of password, key or presenter"
     ("data", "detail"),
     [
         # not an object
-        pytest.param(None, "join takes an object {room, password} or {room, key}", id="none"),
-        pytest.param("123456", "join takes an object {room, password} or {room, key}", id="str"),
+        pytest.param(
+            None, "join takes an object with room and one of password, key or presenter", id="none"
+        ),
+        pytest.param(
+            "123456",
+            "join takes an object with room and one of password, key or presenter",
+            id="str",
+        ),
         pytest.param(
             ["123456", "hunter2"],
-            "join takes an object {room, password} or {room, key}",
+            "join takes an object with room and one of password, key or presenter",
             id="list",
         ),
         # room
@@ -171,9 +177,9 @@ NONCE_HEX = "nonce is 32 lowercase hex digits"
     ("data", "detail"),
     [
         # not an object
-        pytest.param(None, "vote takes an object {question, choices}", id="none"),
-        pytest.param([0], "vote takes an object {question, choices}", id="list"),
-        pytest.param("q1", "vote takes an object {question, choices}", id="str"),
+        pytest.param(None, "vote takes an object with question and choices", id="none"),
+        pytest.param([0], "vote takes an object with question and choices", id="list"),
+        pytest.param("q1", "vote takes an object with question and choices", id="str"),
         # question
         pytest.param({"choices": [0]}, QUESTION, id="question-missing"),
         pytest.param({**VOTE, "question": ""}, QUESTION, id="question-empty"),

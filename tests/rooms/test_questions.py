@@ -268,7 +268,7 @@ LONG_OPTIONS = [f"o{i}" for i in range(MAX_OPTIONS + 1)]
 RATING_SCALE = "a rating scale runs from 1 to a number between 2 and 10"
 MAX_CHOICES_RANGE = "max_choices must be between 1 and the number of options"
 ONLY_MULTIPLE = "only a multiple-choice question takes max_choices"
-NOT_AN_OPTION = "each option is a label or {label, description, image}"
+NOT_AN_OPTION = "each option is a label or an object with a label or an image"
 KINDS = "kind must be one of single, multiple, yesno, vs, rating"
 IMAGE = "image must be the path of an uploaded image (/media/…)"
 OPTION_IMAGE = "option image must be the path of an uploaded image (/media/…)"
@@ -594,7 +594,26 @@ TRANSITIONS: list[tuple[Status, bool, Action, QuestionState | None]] = [
     (CLOSED, True, Action.CLOSE, None),
     (CLOSED, True, Action.REVEAL, QuestionState(CLOSED, True)),
     (CLOSED, True, Action.RESET, QuestionState(DRAFT, False)),
+    # Hiding revealed results again: only before the close, when they are everyone's.
+    (DRAFT, False, Action.HIDE, None),
+    (DRAFT, True, Action.HIDE, QuestionState(DRAFT, False)),
+    (OPEN, False, Action.HIDE, None),
+    (OPEN, True, Action.HIDE, QuestionState(OPEN, False)),
+    (CLOSED, False, Action.HIDE, None),
+    (CLOSED, True, Action.HIDE, None),
 ]
+
+#: Why each refused action is refused: the sentence the host reads.
+REFUSALS = {
+    (DRAFT, Action.CLOSE): "The question has not been opened yet: there is nothing to close.",
+    (OPEN, Action.OPEN): "The question is open already.",
+    (OPEN, Action.RESET): "Close the question before resetting it.",
+    (CLOSED, Action.CLOSE): "The question is closed already.",
+    (DRAFT, Action.HIDE): "The results are not revealed: there is nothing to hide.",
+    (OPEN, Action.HIDE): "The results are not revealed: there is nothing to hide.",
+    (CLOSED, Action.HIDE): "A closed question's results are shown to everyone, and its log and "
+    "receipts may have been read already: they cannot be hidden again.",
+}
 
 
 def _transition_id(status: Status, revealed: bool, action: Action) -> str:
@@ -642,8 +661,8 @@ def test_refused_action_raises_invalid_state_naming_action_and_status(
         apply_action(QuestionState(status, revealed), action)
 
     assert caught.value.code is ErrorCode.INVALID_STATE
-    assert caught.value.fields == {"action": action.value, "status": status.value}
-    assert caught.value.message == f"Cannot {action.value} a question that is {status.value}."
+    assert caught.value.message == REFUSALS[status, action]
+    assert "{" not in caught.value.message
 
 
 def test_closed_question_reopens_and_closes_again() -> None:
@@ -683,12 +702,13 @@ def test_spec_as_dict_is_plain_json_data() -> None:
         "image": IMG_A,
         "kind": "multiple",
         "options": [
-            {"label": "Ham", "description": "Smoked", "image": ""},
-            {"label": "Olives", "description": "", "image": IMG_B},
+            {"label": "Ham", "description": "Smoked", "image": "", "image_alt": ""},
+            {"label": "Olives", "description": "", "image": IMG_B, "image_alt": ""},
         ],
         "max_choices": 2,
         "visibility": "after_vote",
         "receipts": True,
+        "image_alt": "",
     }
     assert type(d["kind"]) is str
     assert type(d["visibility"]) is str
@@ -700,11 +720,13 @@ def test_option_as_dict() -> None:
         "label": "Ham",
         "description": "Smoked",
         "image": "",
+        "image_alt": "",
     }
     assert Option("Olives", image=IMG_A).as_dict() == {
         "label": "Olives",
         "description": "",
         "image": IMG_A,
+        "image_alt": "",
     }
 
 
