@@ -335,10 +335,11 @@ async def test_reorder_next_edit_delete_and_reset_on_the_cluster(
     await r.lrem(k.room_questions(rid), 0, "stranger")
 
     first, second, *rest = new_order
-    closed, opened = await agenda.advance(csvc, rid)
-    assert closed is None and opened.id == first
-    closed, opened = await agenda.advance(csvc, rid)
-    assert closed is not None and closed.id == first and opened.id == second
+    moved = await agenda.advance(csvc, rid)
+    assert moved.closed is None and moved.opened is not None and moved.opened.id == first
+    moved = await agenda.advance(csvc, rid)
+    assert moved.closed is not None and moved.closed.id == first
+    assert moved.opened is not None and moved.opened.id == second
     assert (await store.room_by_id(csvc, rid) or {})["current"] == second
 
     async with run_node(cluster_settings) as node, connect(node.url) as voter:
