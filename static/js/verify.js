@@ -38,24 +38,31 @@
     return r.text();
   }
 
+  /** The log of a receipt's origin (<ledger name>/<log id>): its id, policy and status;
+   * null, once the refusal is shown, if it is no log of this server. */
+  async function logOf(origin, show_) {
+    const log = origin.split("/").pop();
+    if (!/^[0-9a-f]{16}$/.test(log)) {
+      show_(false, S.invalid, [S.not_a_receipt]);
+      return null;
+    }
+    try {
+      const policy = await fetchText(`/ledger/${log}/policy`);
+      const status = (await (await fetch(`/ledger/${log}`)).json()).log;
+      return { log, policy, status };
+    } catch (e) {
+      show_(false, S.invalid, [S.unknown_log]);
+      return null;
+    }
+  }
+
   /** A receipt promise (given while the results were hidden): the log's key signed the
    * ballot's entry; once the results are shown the same address serves the proof. */
   async function checkPromise(text, target) {
     const show_ = (ok, title, lines) => show(ok, title, lines, target);
-    const origin = text.split("\n")[1] || "";
-    const log = origin.split("/").pop();
-    if (!/^[0-9a-f]{16}$/.test(log)) {
-      show_(false, S.invalid, [S.not_a_receipt]);
-      return;
-    }
-    let policy, status;
-    try {
-      policy = await fetchText(`/ledger/${log}/policy`);
-      status = (await (await fetch(`/ledger/${log}`)).json()).log;
-    } catch (e) {
-      show_(false, S.invalid, [S.unknown_log]);
-      return;
-    }
+    const found = await logOf(text.split("\n")[1] || "", show_);
+    if (!found) return;
+    const { policy, status } = found;
     const result = await window.Tlog.verifyPromise({ promise: text, policy });
     if (!result.ok) {
       show_(false, S.invalid, [result.reason]);
@@ -92,19 +99,9 @@
       show_(false, S.invalid, [S.not_a_receipt]);
       return;
     }
-    const log = mine.origin.split("/").pop();  // the origin is <ledger name>/<log id>
-    if (!/^[0-9a-f]{16}$/.test(log)) {
-      show_(false, S.invalid, [S.not_a_receipt]);
-      return;
-    }
-    let policy, status;
-    try {
-      policy = await fetchText(`/ledger/${log}/policy`);
-      status = (await (await fetch(`/ledger/${log}`)).json()).log;
-    } catch (e) {
-      show_(false, S.invalid, [S.unknown_log]);
-      return;
-    }
+    const found = await logOf(mine.origin, show_);
+    if (!found) return;
+    const { log, policy, status } = found;
     const args = { proof: text, policy };
     if (status && status.status === "closed") {
       try {
