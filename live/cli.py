@@ -33,7 +33,7 @@ from live.settings import Settings, SettingsError, load_settings
 from rooms.errors import N_, ErrorCode, VotingError, invalid_state, not_found
 from rooms.ledger import derive_signer
 from rooms.log_export import ExportError, LogExport, recount_export
-from rooms.questions import Action, Status, build_question
+from rooms.questions import Action, Kind, Status, build_question
 from rooms.tlog.errors import PolicyError
 from rooms.tlog.policy import Policy
 
@@ -100,9 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--password", help="room password (default: eight random digits)")
     c.add_argument("--question", required=True, help="the question's title")
     c.add_argument("--options", default="", help='comma-separated labels, e.g. "A,B,C"')
-    c.add_argument(
-        "--kind", default="single", choices=["single", "multiple", "yesno", "vs", "rating"]
-    )
+    c.add_argument("--kind", default="single", choices=[k.value for k in Kind])
     c.add_argument("--max-choices", type=int)
     c.add_argument("--scale", type=int, default=5, help="rating scale 1..N (rating only)")
     c.add_argument("--visibility", default="live", choices=["live", "after_vote", "after_close"])

@@ -51,7 +51,12 @@ async def edit(svc: Services, q: store.LiveQuestion, spec: QuestionSpec) -> stor
             raise _not_draft("edit")
         status = await svc.scripts.edit_draft(
             keys=[key],
-            args=[orjson.dumps(spec.as_dict()).decode(), len(spec.options), spec.max_choices],
+            args=[
+                orjson.dumps(spec.as_dict()).decode(),
+                len(spec.options),
+                spec.max_choices,
+                str(spec.kind),
+            ],
         )
         if status != str(Status.DRAFT):
             raise _not_draft("edit")

@@ -207,6 +207,7 @@ async def add_question(svc: Services, room_id: str, spec: QuestionSpec) -> LiveQ
             "revealed": "0",
             "n": len(spec.options),
             "max": spec.max_choices,
+            "kind": str(spec.kind),
             "version": 0,
             "def": orjson.dumps(spec.as_dict()).decode(),
         },

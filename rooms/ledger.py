@@ -29,6 +29,7 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from rooms.errors import N_
+from rooms.questions import Kind, borda_points
 from rooms.tlog.merkle import MerkleLog, leaf_hash
 from rooms.tlog.notes import Ed25519Signer
 
@@ -192,6 +193,7 @@ def recount(entries: Sequence[bytes]) -> Recount:
     ballots: dict[int, bytes] = {}
     total = 0
     last = ""
+    ranking = False
     for index, raw in enumerate(entries):
         entry = _read(raw, index)
         if entry.get("q") != question:
@@ -200,6 +202,7 @@ def recount(entries: Sequence[bytes]) -> Recount:
         if last == "open":
             options = len(entry["d"]["options"])
             counts += [0] * (options - len(counts))
+            ranking = entry["d"].get("kind") == Kind.RANKING
         elif last == "close":
             if entry["counts"] != counts or entry["total"] != total:
                 raise LedgerCheckError(
@@ -214,9 +217,11 @@ def recount(entries: Sequence[bytes]) -> Recount:
                 raise LedgerCheckError(Problem.DOUBLE_VOTE, receipt=receipt, index=index)
             if not all(0 <= c < len(counts) for c in entry["c"]) or not entry["c"]:
                 raise LedgerCheckError(Problem.BAD_CHOICE, receipt=receipt, index=index)
+            if ranking and sorted(entry["c"]) != list(range(len(counts))):
+                raise LedgerCheckError(Problem.BAD_CHOICE, receipt=receipt, index=index)
             voters.add(entry["v"])
-            for choice in entry["c"]:
-                counts[choice] += 1
+            for place, choice in enumerate(entry["c"]):
+                counts[choice] += borda_points(len(counts), place) if ranking else 1
             total += 1
             ballots[index] = raw
     return Recount(question, tuple(counts), total, ballots, last == "close")

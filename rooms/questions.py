@@ -19,6 +19,7 @@ MAX_LABEL = 200
 MAX_DESCRIPTION = 2000
 MAX_ALT = 500
 RATING_SCALES = range(2, 11)
+MAX_RANKED = 20  #: ordering more options than this on a phone is a chore, not a vote
 
 
 class Kind(StrEnum):
@@ -27,6 +28,8 @@ class Kind(StrEnum):
     YESNO = "yesno"  #: yes or no
     VS = "vs"  #: a contest between two sides
     RATING = "rating"  #: a value on a 1..N scale (a choice is the value's index)
+    #: every option put in order, best first; counted by Borda count (``borda_points``)
+    RANKING = "ranking"
 
 
 class Status(StrEnum):
@@ -153,7 +156,13 @@ def build_question(
         raise bad_request(N_("a question needs at least two options"))
     if len(opts) > MAX_OPTIONS:
         raise bad_request(N_("a question has at most {n} options"), n=MAX_OPTIONS)
-    if kind is Kind.MULTIPLE:
+    if kind is Kind.RANKING:
+        if len(opts) > MAX_RANKED:
+            raise bad_request(N_("a ranking question has at most {n} options"), n=MAX_RANKED)
+        if max_choices is not None and max_choices != len(opts):
+            raise bad_request(N_("a ranking ballot orders every option: leave out max_choices"))
+        picks = len(opts)
+    elif kind is Kind.MULTIPLE:
         picks = len(opts) if max_choices is None else max_choices
         if not isinstance(picks, int) or isinstance(picks, bool) or not 1 <= picks <= len(opts):
             raise bad_request(N_("max_choices must be between 1 and the number of options"))
@@ -214,7 +223,19 @@ def check_choices(spec: QuestionSpec, choices: Sequence[int]) -> tuple[int, ...]
         raise VotingError(ErrorCode.INVALID_CHOICE)
     if len(choices) > spec.max_choices:
         raise VotingError(ErrorCode.TOO_MANY_CHOICES, max_choices=spec.max_choices)
+    if spec.kind is Kind.RANKING and len(choices) != len(spec.options):
+        raise VotingError(ErrorCode.INVALID_CHOICE)
     return tuple(choices)
+
+
+def borda_points(options: int, position: int) -> int:
+    """What a ranking ballot gives the option it puts at ``position`` (0 is first).
+
+    The Borda count: with ``options`` options, first place is worth ``options - 1``
+    points, each place below one fewer, the last none. A ranking question's count per
+    option is the sum of its points; its average place is ``options - points / ballots``.
+    """
+    return options - 1 - position
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
 -- One ballot decision, atomically.
--- KEYS[1] question hash {q:id}:meta  (status, n, max)
+-- KEYS[1] question hash {q:id}:meta  (status, n, max, log, kind)
 -- KEYS[2] voters set    {q:id}:voters
 -- KEYS[3] tally hash    {q:id}:tally  (option index -> count, "total")
 -- KEYS[4] ballot stream {q:id}:ballots
@@ -12,7 +12,7 @@
 -- ARGV[6] the client network's reference (keyed hash of its address)
 -- ARGV[7] most ballots one network may cast on the question ("0": no limit)
 -- Returns {1, stream entry id} or {0, error code}.
-local meta = redis.call('HMGET', KEYS[1], 'status', 'n', 'max', 'log')
+local meta = redis.call('HMGET', KEYS[1], 'status', 'n', 'max', 'log', 'kind')
 if not meta[1] then return {0, 'unknown_question'} end
 if meta[1] ~= 'open' then return {0, 'closed'} end
 local n, max = tonumber(meta[2]), tonumber(meta[3])
@@ -27,6 +27,10 @@ for token in string.gmatch(ARGV[2], '[^,]+') do
 end
 if #picks == 0 then return {0, 'invalid_choice'} end
 if #picks > max then return {0, 'too_many_choices'} end
+-- A ranking ballot orders every option; its count is the Borda count (n - 1 points for
+-- first place, down to none for the last: rooms.questions.borda_points).
+local ranking = meta[5] == 'ranking'
+if ranking and #picks ~= n then return {0, 'invalid_choice'} end
 if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return {0, 'already_voted'} end
 -- One HINCRBY per accepted ballot; undone on the refusal only. Counted per poll log: a
 -- reset starts another log when the question opens again, and with it another count.
@@ -38,7 +42,13 @@ if ARGV[7] ~= '0' then
     return {0, 'too_many_devices'}
   end
 end
-for _, i in ipairs(picks) do redis.call('HINCRBY', KEYS[3], i, 1) end
+if ranking then
+  for place, i in ipairs(picks) do
+    if n > place then redis.call('HINCRBY', KEYS[3], i, n - place) end
+  end
+else
+  for _, i in ipairs(picks) do redis.call('HINCRBY', KEYS[3], i, 1) end
+end
 redis.call('HINCRBY', KEYS[3], 'total', 1)
 local id = redis.call('XADD', KEYS[4], '*', 'v', ARGV[1], 'c', ARGV[2], 't', ARGV[3],
                       'n', ARGV[4], 'r', ARGV[5])

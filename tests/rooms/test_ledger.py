@@ -267,3 +267,21 @@ def test_every_problem_has_a_sentence_with_its_fields() -> None:
     err = LedgerCheckError(Problem.NO_OPENING)
     assert err.verdict(Verification.PENDING) == Verdict(Verification.PENDING, Problem.NO_OPENING)
     assert orjson.loads(orjson.dumps(dict(err.verdict().fields))) == {}
+
+
+RANKING = {"title": "Order", "kind": "ranking", "options": DEFINITION["options"]}
+
+
+def test_a_ranking_poll_recounts_by_borda_and_refuses_a_partial_order() -> None:
+    entries = [
+        opening_entry(Q, 1, RANKING),
+        ballot(0, (0, 1, 2)),
+        ballot(1, (2, 0, 1)),
+        closing_entry(Q, 9, [3, 1, 2], 2),
+    ]
+    assert recount(entries).counts == (3, 1, 2)
+    partial = ballot(2, (0, 1))
+    with pytest.raises(LedgerCheckError) as caught:
+        recount([*entries[:2], partial])
+    assert caught.value.problem is Problem.BAD_CHOICE
+    assert caught.value.fields == {"receipt": receipt_code(partial), "index": 2}

@@ -12,6 +12,7 @@ from rooms.questions import (
     MAX_DESCRIPTION,
     MAX_LABEL,
     MAX_OPTIONS,
+    MAX_RANKED,
     MAX_TITLE,
     Action,
     Kind,
@@ -20,6 +21,7 @@ from rooms.questions import (
     QuestionState,
     Status,
     apply_action,
+    borda_points,
     build_question,
     check_choices,
     edit_question,
@@ -269,7 +271,7 @@ RATING_SCALE = "a rating scale runs from 1 to a number between 2 and 10"
 MAX_CHOICES_RANGE = "max_choices must be between 1 and the number of options"
 ONLY_MULTIPLE = "only a multiple-choice question takes max_choices"
 NOT_AN_OPTION = "each option is a label or an object with a label or an image"
-KINDS = "kind must be one of single, multiple, yesno, vs, rating"
+KINDS = "kind must be one of single, multiple, yesno, vs, rating, ranking"
 IMAGE = "image must be the path of an uploaded image (/media/…)"
 OPTION_IMAGE = "option image must be the path of an uploaded image (/media/…)"
 
@@ -972,3 +974,28 @@ def test_receipts_are_on_by_default_and_a_host_may_turn_them_off() -> None:
     with pytest.raises(VotingError) as e:
         build_question("Q", "yesno", receipts="no")
     assert e.value.code is ErrorCode.BAD_REQUEST
+
+
+# --- ranking ---------------------------------------------------------------------------
+
+
+def test_a_ranking_orders_every_option_and_takes_no_max_choices() -> None:
+    spec = build_question("Order these", "ranking", ["a", "b", "c"])
+    assert (spec.kind, spec.max_choices) == (Kind.RANKING, 3)
+    assert check_choices(spec, [2, 0, 1]) == (2, 0, 1)
+    for partial in ([0, 1], [0]):
+        with pytest.raises(VotingError) as caught:
+            check_choices(spec, partial)
+        assert caught.value.code is ErrorCode.INVALID_CHOICE
+    with pytest.raises(VotingError) as refused:
+        build_question("Order these", "ranking", ["a", "b", "c"], max_choices=2)
+    assert refused.value.fields == {
+        "detail": "a ranking ballot orders every option: leave out max_choices"
+    }
+    with pytest.raises(VotingError) as many:
+        build_question("Order these", "ranking", [str(i) for i in range(MAX_RANKED + 1)])
+    assert many.value.fields == {"detail": f"a ranking question has at most {MAX_RANKED} options"}
+
+
+def test_borda_points_run_from_options_minus_one_down_to_none() -> None:
+    assert [borda_points(4, place) for place in range(4)] == [3, 2, 1, 0]
