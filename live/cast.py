@@ -109,14 +109,15 @@ async def do_cast(
     batcher: CastBatcher,
     question_id: str,
     identity: str,
-    choices: tuple[int, ...],
+    choices: tuple[int, ...] | tuple[str, ...],
     nonce: str | None,
     *,
     network: str | None = None,
 ) -> str:
     """Record one ballot atomically and return its receipt, or raise the refusal.
 
-    ``choices`` were checked against the question by ``rooms.questions.check_choices``;
+    ``choices`` were checked against the question by ``rooms.questions.check_choices``
+    (for open text: the normalised answers of ``check_answers``);
     the script checks them again with the question's live state (open, not yet voted),
     so a stale node cache cannot let a bad ballot through.
 
@@ -145,6 +146,7 @@ async def do_cast(
             k.tally(question_id),
             k.stream(question_id),
             k.networks(question_id),
+            k.words(question_id),
         ],
         [
             ballot.voter,

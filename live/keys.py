@@ -47,7 +47,7 @@ class Keys:
         return f"{self.prefix}{{q:{question_id}}}:{part}"
 
     def question(self, question_id: str) -> str:
-        """Hash: status, revealed, n, max, room, version, def (public JSON), log (its
+        """Hash: status, revealed, n, max, kind, room, version, def (public JSON), log (its
         ledger log id, once opened), verification (JSON, once its closed log is judged)."""
         return self._q(question_id, "meta")
 
@@ -60,6 +60,16 @@ class Keys:
 
     def stream(self, question_id: str) -> str:
         return self._q(question_id, "ballots")
+
+    def words(self, question_id: str) -> str:
+        """Sorted set: an open-text question's normalised answers, each scored minus its
+        count, so that a range reads the most given first, ties A to Z (its tally hash
+        holds only ``total``)."""
+        return self._q(question_id, "words")
+
+    def hidden(self, question_id: str) -> str:
+        """Set: the answers a host hid from an open-text question's cloud."""
+        return self._q(question_id, "hidden")
 
     def tick(self, question_id: str) -> str:
         """Lock that spaces two tally snapshots of a question by the interval."""

@@ -39,10 +39,10 @@ from live.store import (
 from live.wire.delivery import Watchers
 from live.wire.frames import FrameWriter, event_frame
 from live.wire.transport import LiveServer
-from rooms.errors import ErrorCode, VotingError
+from rooms.errors import N_, ErrorCode, VotingError, bad_request
 from rooms.identity import sign_device, verify_device, voter_ref
 from rooms.protocol import parse_join, parse_vote
-from rooms.questions import QuestionSpec, Status, check_choices
+from rooms.questions import Kind, QuestionSpec, Status, check_answers, check_choices
 from rooms.visibility import Viewer, may_see_question, may_see_tally
 
 log = logging.getLogger("mvoting.sockets")
@@ -286,7 +286,15 @@ class LiveSockets:
         known = await self._definition(req.question)
         if known is None or known.room_id != conn.room_id:
             raise VotingError(ErrorCode.UNKNOWN_QUESTION, question=req.question)
-        choices = check_choices(known.spec, req.choices)
+        choices: tuple[int, ...] | tuple[str, ...]
+        if known.spec.kind is Kind.TEXT:
+            if not req.answers:
+                raise bad_request(N_("an open-text question takes answers, not choices"))
+            choices = check_answers(known.spec, req.answers)
+        elif req.answers:
+            raise VotingError(ErrorCode.INVALID_CHOICE)
+        else:
+            choices = check_choices(known.spec, req.choices)
         receipt = await do_cast(
             self.batcher, req.question, conn.device, choices, req.nonce, network=conn.network
         )
@@ -359,12 +367,15 @@ class LiveSockets:
         if event["version"] <= self._versions.get(qid, 0):
             return
         self._versions[qid] = event["version"]
-        payload = {
+        payload: dict[str, Any] = {
             "question": qid,
             "version": event["version"],
             "total": event["total"],
-            "counts": event["counts"],
         }
+        if "words" in event:  # open text; Lua encodes an empty list as {}
+            payload.update(words=event["words"] or [], distinct=event["distinct"])
+        else:
+            payload["counts"] = event["counts"]
         # Encoded once; written to every watcher that takes a ready frame, hosts first.
         slow = self.watchers.deliver(qid, event_frame("tally", payload))
         if slow:

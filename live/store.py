@@ -21,8 +21,9 @@ from live.services import Services
 from rooms.cohosts import Role
 from rooms.errors import N_, ErrorCode, VotingError, bad_request, conflict, not_found
 from rooms.ledger import log_origin
-from rooms.questions import Action, QuestionSpec, QuestionState, Status, apply_action
+from rooms.questions import Action, Kind, QuestionSpec, QuestionState, Status, apply_action
 from rooms.visibility import Visibility
+from rooms.words import CLOUD_SIZE, MAX_HIDDEN
 
 ROOM_NUMBER_TRIES = 50
 PASSWORD_DIGITS = 8
@@ -252,21 +253,36 @@ async def load_question(svc: Services, qid: str) -> LiveQuestion | None:
 
 
 async def tallies(svc: Services, questions: list[LiveQuestion]) -> dict[str, dict[str, Any]]:
-    """Current ``{version, total, counts}`` of each question (one round trip)."""
+    """Current ``{version, total, counts}`` of each question (one round trip); an
+    open-text question has ``words`` (the cloud's ``[answer, count]``, most first, none
+    hidden) and ``distinct`` (how many answers differ) instead of ``counts``."""
+    k = svc.keys
     pipe = svc.redis.pipeline(transaction=False)
     for q in questions:
-        pipe.hgetall(svc.keys.tally(q.id))
-        pipe.hget(svc.keys.question(q.id), "version")
-    raw = await pipe.execute()
+        pipe.hgetall(k.tally(q.id))
+        pipe.hget(k.question(q.id), "version")
+        if q.spec.kind is Kind.TEXT:
+            # Hidden answers are at most MAX_HIDDEN: the cloud is within this many.
+            last = CLOUD_SIZE + MAX_HIDDEN - 1
+            pipe.smembers(k.hidden(q.id))
+            pipe.zrange(k.words(q.id), 0, last, withscores=True, score_cast_func=int)
+            pipe.zcard(k.words(q.id))
+    raw = iter(await pipe.execute())
     out = {}
-    for i, q in enumerate(questions):
-        counts: dict[str, str] = raw[2 * i]
-        out[q.id] = {
+    for q in questions:
+        counts: dict[str, str] = next(raw)
+        tally: dict[str, Any] = {
             "question": q.id,
-            "version": int(raw[2 * i + 1] or 0),
+            "version": int(next(raw) or 0),
             "total": int(counts.get("total", 0)),
-            "counts": [int(counts.get(str(k), 0)) for k in range(len(q.spec.options))],
         }
+        if q.spec.kind is Kind.TEXT:
+            hidden, ranked, distinct = next(raw), next(raw), next(raw)
+            shown = [[w, -n] for w, n in ranked if w not in hidden]  # scored minus counts
+            tally.update(words=shown[:CLOUD_SIZE], distinct=distinct)
+        else:
+            tally["counts"] = [int(counts.get(str(i), 0)) for i in range(len(q.spec.options))]
+        out[q.id] = tally
     return out
 
 
@@ -313,7 +329,14 @@ async def act(svc: Services, qid: str, action: Action) -> LiveQuestion:
         await conn.execute(db.questions.update().where(db.questions.c.id == qid).values(**values))
     k = svc.keys
     applied = await svc.scripts.transition(
-        keys=[k.question(qid), k.voters(qid), k.tally(qid), k.stream(qid)],
+        keys=[
+            k.question(qid),
+            k.voters(qid),
+            k.tally(qid),
+            k.stream(qid),
+            k.words(qid),
+            k.hidden(qid),
+        ],
         args=[
             str(q.status),
             str(new.status),
@@ -393,8 +416,8 @@ async def snapshot(svc: Services, qid: str, *, force: bool = False) -> int:
     k = svc.keys
     interval = max(1, int(svc.settings.tally_interval * 1000))
     wait: int = await svc.scripts.snapshot(
-        keys=[k.question(qid), k.tally(qid), k.tick(qid)],
-        args=[interval, k.events(), qid, "1" if force else "0"],
+        keys=[k.question(qid), k.tally(qid), k.tick(qid), k.words(qid), k.hidden(qid)],
+        args=[interval, k.events(), qid, "1" if force else "0", CLOUD_SIZE],
     )
     return wait
 

@@ -37,7 +37,7 @@ from live.keys import ARCHIVE_GROUP
 from live.ledger.log import Item, Ledger
 from live.services import Services
 from rooms.ballots import Ballot
-from rooms.ledger import Problem, Verification, closing_entry, opening_entry
+from rooms.ledger import Problem, Verification, answer_counts, closing_entry, opening_entry
 from rooms.tlog.merkle import leaf_hash
 
 log = logging.getLogger("mvoting.worker")
@@ -229,7 +229,10 @@ class ArchiveWorker:
             return
         tally, options = await r.hgetall(k.tally(qid)), await r.hget(k.question(qid), "n")
         total = int(tally.get("total", 0))
-        counts = _counts(tally, int(options or 0))
+        counts: list[Any] = _counts(tally, int(options or 0))
+        if not options or options == "0":  # open text: its count is its words
+            words = await r.zrange(k.words(qid), 0, -1, withscores=True, score_cast_func=int)
+            counts = answer_counts({w: -n for w, n in words})  # scored minus counts
         async with self.svc.engine.begin() as conn:
             archived = (
                 await conn.scalar(
@@ -281,6 +284,13 @@ def _stream_id(value: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
+def _pairs(flat_json: str) -> dict[str, str]:
+    """A hash or sorted set read flat by the transition script (``[k1, v1, k2, v2, ...]``,
+    or ``{}`` when empty) as a dict."""
+    flat = orjson.loads(flat_json)
+    return dict(zip(flat[::2], flat[1::2], strict=True)) if flat else {}
+
+
 def _counts(tally: dict[str, str], options: int) -> list[int]:
     """Each option's count in a tally hash (``{"0": n, ..., "total": n}``)."""
     return [int(tally.get(str(i), 0)) for i in range(options)]
@@ -293,13 +303,18 @@ def _item(qid: str, eid: str, fields: dict[str, str]) -> Item:
     if kind == "open":
         return Item(eid, kind, opening_entry(qid, at, orjson.loads(fields["d"])))
     if kind == "close":
-        flat = orjson.loads(fields["tally"])  # HGETALL as a list; {} when empty
-        tally = dict(zip(flat[::2], flat[1::2], strict=True)) if flat else {}
-        counts = _counts(tally, int(fields["n"]))
+        tally = _pairs(fields["tally"])
+        counts: list[Any] = _counts(tally, int(fields["n"]))
+        if fields["n"] == "0":  # open text (no options): the answers and their counts
+            counts = answer_counts({w: -int(n) for w, n in _pairs(fields["words"]).items()})
         return Item(eid, kind, closing_entry(qid, at, counts, int(tally.get("total", 0))))
     if kind != "ballot":
         raise ValueError(f"not a stream entry kind: {kind!r}")
-    choices = [int(c) for c in fields["c"].split(",")]
+    choices: list[Any]
+    if "a" in fields:  # an open-text ballot's normalised answers (they hold no comma)
+        choices = fields["a"].split(",")
+    else:
+        choices = [int(c) for c in fields["c"].split(",")]
     ballot = Ballot(qid, tuple(choices), at, fields["v"], fields["n"])
     leaf = ballot.leaf()
     if leaf_hash(leaf).hex() != fields["r"]:  # the receipt its voter was given

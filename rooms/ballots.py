@@ -1,6 +1,7 @@
 """A ballot and its ledger leaf.
 
-The leaf is canonical JSON (sorted keys, no spaces) of the question id, the choices, the
+The leaf is canonical JSON (sorted keys, no spaces) of the question id, the choices (option
+indexes; for an open-text question its normalised answers, ``rooms.words``), the
 time in milliseconds, the per-question voter reference and a 128-bit nonce from the
 voter's client. It never holds an identity. The receipt is the leaf's RFC 6962 hash
 (``SHA-256(0x00 ‖ leaf)``), so a voter's receipt is the entry the log will hold.
@@ -17,7 +18,7 @@ import orjson
 @dataclass(frozen=True, slots=True)
 class Ballot:
     question: str
-    choices: tuple[int, ...]
+    choices: tuple[int, ...] | tuple[str, ...]  #: option indexes, or open-text answers
     time_ms: int
     voter: str
     nonce: str

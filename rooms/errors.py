@@ -28,6 +28,9 @@ class ErrorCode(StrEnum):
     NOT_ELIGIBLE = "not_eligible"  #: this voter may not vote on the question
     INVALID_CHOICE = "invalid_choice"  #: a choice is not an option of the question
     TOO_MANY_CHOICES = "too_many_choices"  #: more picks than the question allows
+    EMPTY_ANSWER = "empty_answer"  #: an open-text answer with no letter or digit
+    ANSWER_TOO_LONG = "answer_too_long"  #: an open-text answer past ``limit`` characters
+    DUPLICATE_ANSWER = "duplicate_answer"  #: one ballot gave the same answer twice
     RATE_LIMITED = "rate_limited"  #: too many failed attempts; try again in ``retry_after`` s
     TOO_MANY_DEVICES = "too_many_devices"  #: the client's network cast its share of ballots
     UNAUTHORIZED = "unauthorized"  #: sign in first
@@ -60,6 +63,9 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.NOT_ELIGIBLE: N_("You are not eligible to vote on this question."),
     ErrorCode.INVALID_CHOICE: N_("Choose among the question's options."),
     ErrorCode.TOO_MANY_CHOICES: N_("Choose at most {max_choices} of the options."),
+    ErrorCode.EMPTY_ANSWER: N_("Write an answer with at least one letter or digit."),
+    ErrorCode.ANSWER_TOO_LONG: N_("Keep each answer to {limit} characters or fewer."),
+    ErrorCode.DUPLICATE_ANSWER: N_("You gave the same answer twice."),
     ErrorCode.RATE_LIMITED: N_("Too many failed attempts; try again in {retry_after} s."),
     ErrorCode.TOO_MANY_DEVICES: N_(
         "Too many devices from this network have voted on this question."

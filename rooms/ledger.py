@@ -32,6 +32,7 @@ from rooms.errors import N_
 from rooms.questions import Kind, borda_points
 from rooms.tlog.merkle import MerkleLog, leaf_hash
 from rooms.tlog.notes import Ed25519Signer
+from rooms.words import MAX_ANSWER, normalise_answer
 
 #: Separates the ledger's derived keys from every other use of the deployment secret.
 _KEY_CONTEXT = b"mvoting ledger key v1\n"
@@ -60,7 +61,7 @@ def opening_entry(question: str, time_ms: int, definition: Mapping[str, Any]) ->
     return canonical({"e": "open", "q": question, "t": time_ms, "d": definition})
 
 
-def closing_entry(question: str, time_ms: int, counts: Sequence[int], total: int) -> bytes:
+def closing_entry(question: str, time_ms: int, counts: Sequence[Any], total: int) -> bytes:
     return canonical(
         {"e": "close", "q": question, "t": time_ms, "counts": list(counts), "total": total}
     )
@@ -166,7 +167,7 @@ class Recount:
     """What a log says: the counts of its ballots, and where each ballot is."""
 
     question: str
-    counts: tuple[int, ...]
+    counts: tuple[Any, ...]  #: per option; for open text ``[answer, count]`` pairs
     total: int
     ballots: dict[int, bytes]  #: log index -> the ballot's entry
     closed: bool  #: the last entry is a closing
@@ -180,7 +181,9 @@ def recount(entries: Sequence[bytes]) -> Recount:
 
     The log starts with an opening; ballots carry its question, choices among the options
     of the definition then in force, and one voter reference at most once; each closing
-    records the tally the ballots before it make.
+    records the tally the ballots before it make. A ranking's count is the Borda count
+    (``rooms.questions.borda_points``); an open-text question's (no options) is each
+    answer's number of ballots, as ``[answer, count]`` pairs (``answer_counts``).
     """
     if not entries:
         raise LedgerCheckError(Problem.NO_OPENING)
@@ -189,11 +192,12 @@ def recount(entries: Sequence[bytes]) -> Recount:
         raise LedgerCheckError(Problem.NO_OPENING)
     question = first["q"]
     counts: list[int] = []
+    words: dict[str, int] = {}
     voters: set[str] = set()
     ballots: dict[int, bytes] = {}
     total = 0
     last = ""
-    ranking = False
+    kind = ""
     for index, raw in enumerate(entries):
         entry = _read(raw, index)
         if entry.get("q") != question:
@@ -202,29 +206,55 @@ def recount(entries: Sequence[bytes]) -> Recount:
         if last == "open":
             options = len(entry["d"]["options"])
             counts += [0] * (options - len(counts))
-            ranking = entry["d"].get("kind") == Kind.RANKING
+            kind = entry["d"].get("kind", "")
         elif last == "close":
-            if entry["counts"] != counts or entry["total"] != total:
+            counted: list[Any] = answer_counts(words) if kind == Kind.TEXT else counts
+            if entry["counts"] != counted or entry["total"] != total:
                 raise LedgerCheckError(
                     Problem.CLOSING_MISMATCH,
                     index=index,
                     recorded=entry["counts"],
-                    counted=counts,
+                    counted=counted,
                 )
         else:
             receipt = receipt_code(raw)
             if entry["v"] in voters:
                 raise LedgerCheckError(Problem.DOUBLE_VOTE, receipt=receipt, index=index)
-            if not all(0 <= c < len(counts) for c in entry["c"]) or not entry["c"]:
-                raise LedgerCheckError(Problem.BAD_CHOICE, receipt=receipt, index=index)
-            if ranking and sorted(entry["c"]) != list(range(len(counts))):
+            if not _valid_choices(entry["c"], kind, len(counts)):
                 raise LedgerCheckError(Problem.BAD_CHOICE, receipt=receipt, index=index)
             voters.add(entry["v"])
             for place, choice in enumerate(entry["c"]):
-                counts[choice] += borda_points(len(counts), place) if ranking else 1
+                if kind == Kind.TEXT:
+                    words[choice] = words.get(choice, 0) + 1
+                else:
+                    counts[choice] += (
+                        borda_points(len(counts), place) if kind == Kind.RANKING else 1
+                    )
             total += 1
             ballots[index] = raw
-    return Recount(question, tuple(counts), total, ballots, last == "close")
+    final = tuple(answer_counts(words)) if kind == Kind.TEXT else tuple(counts)
+    return Recount(question, final, total, ballots, last == "close")
+
+
+def answer_counts(words: Mapping[str, int]) -> list[list[Any]]:
+    """An open-text count as a log's closing records it: ``[answer, count]`` pairs, most
+    given first, ties in code point order of the answers."""
+    return [[w, n] for w, n in sorted(words.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def _valid_choices(choices: list[Any], kind: str, options: int) -> bool:
+    """A ballot's choices fit its question: option indexes, each at most once (a ranking
+    orders all of them); an open-text ballot's answers, distinct, normalised, non-empty."""
+    if not choices or len(set(choices)) != len(choices):
+        return False
+    if kind == Kind.TEXT:
+        return all(
+            isinstance(c, str) and c and normalise_answer(c) == c and len(c) <= MAX_ANSWER
+            for c in choices
+        )
+    if not all(isinstance(c, int) and 0 <= c < options for c in choices):
+        return False
+    return kind != Kind.RANKING or len(choices) == options
 
 
 def receipt_code(entry: bytes) -> str:
@@ -254,8 +284,8 @@ def _read(raw: bytes, index: int) -> dict[str, Any]:
         )
         or canonical(entry) != raw
         or (entry.get("e") == "open" and not isinstance(entry["d"].get("options"), list))
-        or not all(_is(c, int) for c in entry.get("c", ()))
-        or not all(_is(c, int) for c in entry.get("counts", ()))
+        or not _all_of(entry.get("c", ()), (int,), (str,))
+        or not _all_of(entry.get("counts", ()), (int,), (str, int))
     ):
         raise LedgerCheckError(Problem.MALFORMED_ENTRY, index=index)
     checked: dict[str, Any] = entry
@@ -264,6 +294,21 @@ def _read(raw: bytes, index: int) -> dict[str, Any]:
 
 def _is(value: object, kind: type | tuple[type, ...]) -> bool:
     return isinstance(value, kind) and not isinstance(value, bool)
+
+
+def _all_of(values: Any, *shapes: tuple[type, ...]) -> bool:
+    """Whether every value has one same shape: ``(int,)`` an int, ``(str, int)`` a pair."""
+    return any(all(_shaped(v, shape) for v in values) for shape in shapes)
+
+
+def _shaped(value: object, shape: tuple[type, ...]) -> bool:
+    if len(shape) == 1:
+        return _is(value, shape[0])
+    return (
+        isinstance(value, list)
+        and len(value) == len(shape)
+        and all(_is(v, t) for v, t in zip(value, shape, strict=True))
+    )
 
 
 def check_checkpoints(tree: MerkleLog, signed: Mapping[int, bytes]) -> None:
@@ -293,7 +338,7 @@ def check_archive(counted: Recount, archive: Mapping[int, bytes]) -> None:
             raise LedgerCheckError(Problem.ARCHIVE_EXTRA, receipt=receipt_code(entry))
 
 
-def check_tally(counted: Recount, counts: Sequence[int], total: int, archived: int) -> None:
+def check_tally(counted: Recount, counts: Sequence[Any], total: int, archived: int) -> None:
     """The live tally equals the recount, and archive == tally == ballots in the log."""
     if archived != total or total != counted.total:
         raise LedgerCheckError(
@@ -322,7 +367,7 @@ def judge(
     *,
     signed_roots: Mapping[int, bytes],
     archive: Mapping[int, bytes],
-    tally_counts: Sequence[int],
+    tally_counts: Sequence[Any],
     tally_total: int,
     witnessing: Witnessing,
 ) -> Verdict:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from rooms.errors import N_, bad_request
+from rooms.words import MAX_ANSWERS, MAX_RAW_ANSWER
 
 _ROOM = re.compile(r"[0-9]{6}")  # ASCII only: str patterns take \d as any Unicode digit
 _QUESTION = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -24,8 +25,9 @@ class JoinRequest:
 @dataclass(frozen=True, slots=True)
 class VoteRequest:
     question: str
-    choices: tuple[int, ...]
+    choices: tuple[int, ...]  #: () when the ballot carries ``answers``
     nonce: str | None = None
+    answers: tuple[str, ...] = ()  #: an open-text ballot's answers, as written
 
 
 def parse_join(data: object) -> JoinRequest:
@@ -54,12 +56,26 @@ def parse_vote(data: object) -> VoteRequest:
     question = data.get("question")
     if not isinstance(question, str) or not _QUESTION.fullmatch(question):
         raise bad_request(N_("question is a question id"))
+    nonce = data.get("nonce")
+    if nonce is not None and (not isinstance(nonce, str) or not _NONCE.fullmatch(nonce)):
+        raise bad_request(N_("nonce is 32 lowercase hex digits"))
+    if "answers" in data:
+        if "choices" in data:
+            raise bad_request(N_("a ballot carries choices or answers, not both"))
+        return VoteRequest(question, (), nonce, _answers(data["answers"]))
     choices = data.get("choices")
     if not isinstance(choices, list) or not 1 <= len(choices) <= 64:
         raise bad_request(N_("choices is a non-empty list of option indexes"))
     if not all(isinstance(c, int) and not isinstance(c, bool) for c in choices):
         raise bad_request(N_("choices is a list of option indexes"))
-    nonce = data.get("nonce")
-    if nonce is not None and (not isinstance(nonce, str) or not _NONCE.fullmatch(nonce)):
-        raise bad_request(N_("nonce is 32 lowercase hex digits"))
     return VoteRequest(question, tuple(choices), nonce)
+
+
+def _answers(answers: object) -> tuple[str, ...]:
+    if not isinstance(answers, list) or not 1 <= len(answers) <= MAX_ANSWERS:
+        raise bad_request(N_("answers is a list of 1 to {n} texts"), n=MAX_ANSWERS)
+    if not all(isinstance(a, str) and len(a) <= MAX_RAW_ANSWER for a in answers):
+        raise bad_request(
+            N_("each answer is a text of at most {limit} characters"), limit=MAX_RAW_ANSWER
+        )
+    return tuple(answers)

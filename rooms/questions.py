@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from rooms.errors import N_, ErrorCode, VotingError, bad_request, invalid_state, phrase
 from rooms.media import check_image_path
 from rooms.visibility import Visibility
+from rooms.words import MAX_ANSWER, MAX_ANSWERS, normalise_answer
 
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -30,6 +31,9 @@ class Kind(StrEnum):
     RATING = "rating"  #: a value on a 1..N scale (a choice is the value's index)
     #: every option put in order, best first; counted by Borda count (``borda_points``)
     RANKING = "ranking"
+    #: short answers in the voter's words, shown as a word cloud (``rooms.words``); a
+    #: ballot carries up to ``max_choices`` answers and the question has no options
+    TEXT = "text"
 
 
 class Status(StrEnum):
@@ -141,6 +145,12 @@ def build_question(
     opts = _options(options)
     if not isinstance(receipts, bool):
         raise bad_request(N_("receipts is true or false"))
+    if kind is Kind.TEXT:  # no options: what its voters write is counted instead
+        return _text_question(
+            QuestionSpec(title, kind, (), 1, vis, description, picture, receipts, alt),
+            opts,
+            max_choices,
+        )
     if kind is Kind.RATING:
         if not isinstance(scale, int) or isinstance(scale, bool) or scale not in RATING_SCALES:
             raise bad_request(N_("a rating scale runs from 1 to a number between 2 and 10"))
@@ -156,6 +166,7 @@ def build_question(
         raise bad_request(N_("a question needs at least two options"))
     if len(opts) > MAX_OPTIONS:
         raise bad_request(N_("a question has at most {n} options"), n=MAX_OPTIONS)
+    picks: object
     if kind is Kind.RANKING:
         if len(opts) > MAX_RANKED:
             raise bad_request(N_("a ranking question has at most {n} options"), n=MAX_RANKED)
@@ -171,6 +182,21 @@ def build_question(
             raise bad_request(N_("only a multiple-choice question takes max_choices"))
         picks = 1
     return QuestionSpec(title, kind, opts, picks, vis, description, picture, receipts, alt)
+
+
+def _text_question(
+    spec: QuestionSpec, options: tuple[Option, ...], answers: object
+) -> QuestionSpec:
+    """An open-text question: no options; ``max_choices`` is how many answers a ballot
+    may carry (1 by default)."""
+    if options:
+        raise bad_request(N_("an open-text question has no options"))
+    picks = 1 if answers is None else answers
+    if not isinstance(picks, int) or isinstance(picks, bool) or not 1 <= picks <= MAX_ANSWERS:
+        raise bad_request(
+            N_("an open-text question takes from 1 to {n} answers per voter"), n=MAX_ANSWERS
+        )
+    return replace(spec, max_choices=picks)
 
 
 def edit_question(spec: QuestionSpec, changes: Mapping[str, object]) -> QuestionSpec:
@@ -189,7 +215,7 @@ def edit_question(spec: QuestionSpec, changes: Mapping[str, object]) -> Question
     options: object
     if "options" in changes:
         options = changes["options"]
-    elif "scale" in changes or (not same_kind and kind in (Kind.YESNO, Kind.RATING)):
+    elif "scale" in changes or (not same_kind and kind in (Kind.YESNO, Kind.RATING, Kind.TEXT)):
         options = []
     else:
         options = [o.as_dict() for o in spec.options]
@@ -197,6 +223,8 @@ def edit_question(spec: QuestionSpec, changes: Mapping[str, object]) -> Question
     if "max_choices" in changes:
         max_choices = changes["max_choices"]
     elif same_kind and spec.kind is Kind.MULTIPLE and spec.max_choices < len(spec.options):
+        max_choices = spec.max_choices
+    elif same_kind and spec.kind is Kind.TEXT:
         max_choices = spec.max_choices
     return build_question(
         changes.get("title", spec.title),
@@ -226,6 +254,25 @@ def check_choices(spec: QuestionSpec, choices: Sequence[int]) -> tuple[int, ...]
     if spec.kind is Kind.RANKING and len(choices) != len(spec.options):
         raise VotingError(ErrorCode.INVALID_CHOICE)
     return tuple(choices)
+
+
+def check_answers(spec: QuestionSpec, answers: Sequence[str]) -> tuple[str, ...]:
+    """An open-text ballot's answers, normalised (``rooms.words``); else the refusal.
+
+    ``answers`` were parsed to a sequence of strings (``rooms.protocol``). Two answers of
+    one ballot that normalise alike are one answer given twice: refused, like a choice
+    picked twice.
+    """
+    words = tuple(normalise_answer(a) for a in answers)
+    if not words or not all(words):
+        raise VotingError(ErrorCode.EMPTY_ANSWER)
+    if any(len(w) > MAX_ANSWER for w in words):
+        raise VotingError(ErrorCode.ANSWER_TOO_LONG, limit=MAX_ANSWER)
+    if len(set(words)) != len(words):
+        raise VotingError(ErrorCode.DUPLICATE_ANSWER)
+    if len(words) > spec.max_choices:
+        raise VotingError(ErrorCode.TOO_MANY_CHOICES, max_choices=spec.max_choices)
+    return words
 
 
 def borda_points(options: int, position: int) -> int:

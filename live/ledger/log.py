@@ -474,7 +474,7 @@ class Ledger:
 
     # --- the verdict ----------------------------------------------------------------------
 
-    async def verify(self, qid: str, counts: Sequence[int], total: int) -> Verdict | None:
+    async def verify(self, qid: str, counts: Sequence[Any], total: int) -> Verdict | None:
         """Judge a closed, drained question's log; None if it has none.
 
         A pending verdict is tried again at a later call, after a growing pause; calls

@@ -87,9 +87,7 @@ def check_receipt(
                 raise _Refused(f"the ballot is on question {ballot['q']}, not on the log's")
             options = status.get("options") or []
             out["title"] = status.get("title")
-            out["labels"] = [
-                options[c] if 0 <= c < len(options) else f"#{c + 1}" for c in ballot["c"]
-            ]
+            out["labels"] = [_label(options, c) for c in ballot["c"]]
         out["final"] = _final_check(http, log_url, policy, signed, status)
     except (LedgerError, _Refused) as error:
         out["reason"] = str(error)
@@ -128,9 +126,7 @@ def _check_promise(
         if status is not None:
             options = status.get("options") or []
             out["title"] = status.get("title")
-            out["labels"] = [
-                options[c] if 0 <= c < len(options) else f"#{c + 1}" for c in ballot["c"]
-            ]
+            out["labels"] = [_label(options, c) for c in ballot["c"]]
         try:
             response = http.get(f"{base}/ledger/receipt/{promise.leaf.hex()}")
         except httpx.HTTPError:
@@ -189,6 +185,13 @@ def server_of(origin: str) -> str:
     return f"{'http' if local else 'https'}://{where}"
 
 
+def _label(options: list[str], choice: int | str) -> str:
+    """How a ballot's choice reads: its option's label, or an open-text answer as it is."""
+    if isinstance(choice, str):
+        return choice
+    return options[choice] if 0 <= choice < len(options) else f"#{choice + 1}"
+
+
 def _ballot(entry: bytes) -> dict[str, Any]:
     try:
         ballot = json.loads(entry)
@@ -198,7 +201,10 @@ def _ballot(entry: bytes) -> dict[str, Any]:
         isinstance(ballot, dict)
         and isinstance(ballot.get("q"), str)
         and isinstance(ballot.get("c"), list)
-        and all(type(c) is int for c in ballot["c"])
+        and (
+            all(type(c) is int for c in ballot["c"])  # option indexes
+            or all(type(c) is str for c in ballot["c"])  # an open-text ballot's answers
+        )
     ):
         raise _Refused("the receipt's extra line is not a ballot")
     return ballot

@@ -4,8 +4,11 @@
 -- KEYS[3] tally hash    {q:id}:tally  (option index -> count, "total")
 -- KEYS[4] ballot stream {q:id}:ballots
 -- KEYS[5] networks hash {q:id}:networks ("<log id>|<network>" -> ballots)
+-- KEYS[6] words zset    {q:id}:words (open text: normalised answer -> minus its count,
+--                        so that ZRANGE gives the most given first, ties A to Z)
 -- ARGV[1] voter reference (HMAC of question and identity)
--- ARGV[2] choices, comma-separated option indexes ("0,2")
+-- ARGV[2] choices, comma-separated option indexes ("0,2"); for open text, the
+--         normalised answers (rooms.words: they hold no comma)
 -- ARGV[3] ballot time, ms since the epoch
 -- ARGV[4] nonce (32 hex digits)
 -- ARGV[5] receipt (hex)
@@ -16,16 +19,23 @@ local meta = redis.call('HMGET', KEYS[1], 'status', 'n', 'max', 'log', 'kind')
 if not meta[1] then return {0, 'unknown_question'} end
 if meta[1] ~= 'open' then return {0, 'closed'} end
 local n, max = tonumber(meta[2]), tonumber(meta[3])
+local text = meta[5] == 'text'
 local picks, seen = {}, {}
 for token in string.gmatch(ARGV[2], '[^,]+') do
-  local i = tonumber(token)
-  if not i or i ~= math.floor(i) or i < 0 or i >= n or seen[i] then
-    return {0, 'invalid_choice'}
+  if text then
+    if seen[token] then return {0, 'duplicate_answer'} end
+    seen[token] = true
+    picks[#picks + 1] = token
+  else
+    local i = tonumber(token)
+    if not i or i ~= math.floor(i) or i < 0 or i >= n or seen[i] then
+      return {0, 'invalid_choice'}
+    end
+    seen[i] = true
+    picks[#picks + 1] = i
   end
-  seen[i] = true
-  picks[#picks + 1] = i
 end
-if #picks == 0 then return {0, 'invalid_choice'} end
+if #picks == 0 then return {0, text and 'empty_answer' or 'invalid_choice'} end
 if #picks > max then return {0, 'too_many_choices'} end
 -- A ranking ballot orders every option; its count is the Borda count (n - 1 points for
 -- first place, down to none for the last: rooms.questions.borda_points).
@@ -42,7 +52,9 @@ if ARGV[7] ~= '0' then
     return {0, 'too_many_devices'}
   end
 end
-if ranking then
+if text then
+  for _, word in ipairs(picks) do redis.call('ZINCRBY', KEYS[6], -1, word) end
+elseif ranking then
   for place, i in ipairs(picks) do
     if n > place then redis.call('HINCRBY', KEYS[3], i, n - place) end
   end
@@ -50,6 +62,7 @@ else
   for _, i in ipairs(picks) do redis.call('HINCRBY', KEYS[3], i, 1) end
 end
 redis.call('HINCRBY', KEYS[3], 'total', 1)
-local id = redis.call('XADD', KEYS[4], '*', 'v', ARGV[1], 'c', ARGV[2], 't', ARGV[3],
-                      'n', ARGV[4], 'r', ARGV[5])
+-- An open-text ballot's answers go under 'a', so the archive never reads "42" as an index.
+local id = redis.call('XADD', KEYS[4], '*', 'v', ARGV[1], text and 'a' or 'c', ARGV[2],
+                      't', ARGV[3], 'n', ARGV[4], 'r', ARGV[5])
 return {1, id}

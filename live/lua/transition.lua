@@ -3,6 +3,8 @@
 -- KEYS[2] voters set    {q:id}:voters
 -- KEYS[3] tally hash    {q:id}:tally
 -- KEYS[4] ballot stream {q:id}:ballots
+-- KEYS[5] words zset    {q:id}:words  (open text)
+-- KEYS[6] hidden set    {q:id}:hidden (open text)
 -- ARGV[1] expected status (the one the domain decided from)
 -- ARGV[2] new status
 -- ARGV[3] new revealed flag ("0" or "1")
@@ -20,7 +22,7 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'revealed', ARGV[3])
 if ARGV[4] == '1' then
-  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
   redis.call('HDEL', KEYS[1], 'log', 'verification')
 end
 if ARGV[5] == 'open' then
@@ -29,7 +31,10 @@ if ARGV[5] == 'open' then
   redis.call('XADD', KEYS[4], '*', 'k', 'open', 't', ARGV[6], 'log', ARGV[7], 'd', ARGV[8])
 elseif ARGV[5] == 'close' then
   local tally = redis.call('HGETALL', KEYS[3])
+  -- An open-text question's count is its words (every answer, hidden ones too; each
+  -- scored minus its count).
+  local words = redis.call('ZRANGE', KEYS[5], 0, -1, 'WITHSCORES')
   redis.call('XADD', KEYS[4], '*', 'k', 'close', 't', ARGV[6], 'n', ARGV[7],
-    'tally', cjson.encode(tally))
+    'tally', cjson.encode(tally), 'words', cjson.encode(words))
 end
 return 1

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from live import agenda, cohosts, drafts, hosts, limits, media, sessions, store
+from live import agenda, answers, cohosts, drafts, hosts, limits, media, sessions, store
 from live.clock import now_ms
 from live.errors import error_body, status_of
 from live.services import Services
@@ -331,6 +331,17 @@ async def question_action(request: Request) -> Response:
     return ok({"question": updated.public()})
 
 
+async def hide_answers(request: Request) -> Response:
+    """``{"answers": [...], "hidden": true|false}``: take open-text answers off the word
+    cloud on every screen, or show them again; answers ``{"hidden": [...]}``."""
+    q, _ = await _question_for_host(request)
+    data = await _body(request)
+    hidden = await answers.set_hidden(
+        services(request), q, data.get("answers"), data.get("hidden", True)
+    )
+    return ok({"hidden": hidden})
+
+
 # --- co-hosts ----------------------------------------------------------------------------
 
 
@@ -525,6 +536,7 @@ routes = [
     Route("/api/questions/{question_id}", edit_question, methods=["PATCH"]),
     Route("/api/questions/{question_id}", delete_question, methods=["DELETE"]),
     Route("/api/questions/{question_id}/export.{fmt:str}", export_question, methods=["GET"]),
+    Route("/api/questions/{question_id}/answers", hide_answers, methods=["POST"]),
     Route("/api/questions/{question_id}/{action}", question_action, methods=["POST"]),
     Route("/api/media", upload_media, methods=["POST"]),
     Route("/media/{name}", serve_media, methods=["GET"]),

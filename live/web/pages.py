@@ -156,6 +156,16 @@ def _js_strings() -> dict[str, Any]:
         "rating_average": _("Average {average} · {count} ratings"),
         "rating_average_one": _("Average {average} · 1 rating"),
         "rating_none": _("No ratings yet"),
+        "cloud_empty": _("No answers yet."),
+        "cloud_answers": _("{n} answers"),
+        "cloud_answer_one": _("1 answer"),
+        "cloud_distinct": _("{n} different answers"),
+        "cloud_label": _("Word cloud of the answers"),
+        "you_answered": _("You answered: {answers}"),
+        "answer_label": _("Your answer"),
+        "answer_label_n": _("Answer {n}"),
+        "answer_hint": _("Up to {n} answers of a few words each."),
+        "answer_submit": _("Send my answer"),
         "problems": {p.value: i18n.gettext(PROBLEMS[p]) for p in Problem},
         # The sentences that need no field; a refusal's own ``message`` (in the page's
         # language, its fields put in) says the others.

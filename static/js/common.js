@@ -97,6 +97,29 @@ window.mv = (function () {
     }
   }
 
+  /** Draws an open-text question's word cloud in `list` (a <ul>) from tally `t`: answers
+   * grouped (words.js), the most given largest and in the middle, each with its count for
+   * screen readers; `empty` is the text shown before the first answer. */
+  function drawCloud(list, t, empty) {
+    const words = window.mvWords.groupParticles((t && t.words) || []);
+    list.dataset.kind = "text";
+    list.classList.add("cloud");
+    if (!words.length) {
+      list.replaceChildren(el("li", { class: "cloud-empty", text: empty || S.cloud_empty }));
+      return;
+    }
+    const most = words[0][1];
+    const placed = [];
+    words.forEach((w, i) => (i % 2 ? placed.push(w) : placed.unshift(w)));  // big ones central
+    list.replaceChildren(...placed.map(([word, n]) => {
+      const step = Math.max(0, Math.min(5, Math.round(5 * Math.sqrt(n / most))));
+      const label = (n === 1 ? S.cloud_answer_one : S.cloud_answers).replace("{n}", n);
+      return el("li", { class: `cloud-word w${step}`, "data-testid": "cloud-word",
+        "data-count": n }, el("span", { text: word }),
+        el("span", { class: "visually-hidden", text: ` (${label})` }));
+    }));
+  }
+
   /** The receipts this device was given, kept in its storage: newest last. Each is
    * {leaf, question, title, room, labels, time, url}. */
   const Receipts = {
@@ -150,6 +173,6 @@ window.mv = (function () {
       el("strong", { text: label }), reason ? el("span", { class: "reason", text: " " + reason }) : null);
   }
 
-  return { data, S, el, Tallies, drawBars, setConnection, errorText, resultsPublic, percent,
+  return { data, S, el, Tallies, drawBars, drawCloud, setConnection, errorText, resultsPublic, percent,
     verificationBadge, optionLabel, ratingAverage, Receipts };
 })();

@@ -5,7 +5,8 @@
 
 (function () {
   const mv = window.mv;
-  const { data, S, el, Tallies, drawBars, setConnection, resultsPublic, verificationBadge } = mv;
+  const { data, S, el, Tallies, drawBars, drawCloud, setConnection, resultsPublic,
+    verificationBadge } = mv;
   const $ = (id) => document.getElementById(id);
   const root = document.documentElement;
   const panel = $("question-panel");
@@ -15,6 +16,7 @@
   const head = $("q-head");
   let image = null;  // the question's <img>, made when a question has one
   const bars = $("bars");
+  const cloud = $("cloud");
   const total = $("total");
   const ballots = $("ballots");
   const audience = $("audience");
@@ -78,6 +80,8 @@
       if (image) { image.remove(); image = null; }
       bars.replaceChildren();
       delete bars.dataset.question;
+      cloud.replaceChildren();
+      cloud.hidden = true;
       hiddenNote.hidden = true;
       ballots.hidden = true;
       verification.replaceChildren();
@@ -109,8 +113,20 @@
     bars.hidden = !shown;
     hiddenNote.hidden = shown;
     hiddenNote.textContent = shown ? "" : S.hidden;
-    drawBars(bars, q, shown ? t : null);
-    decorate(q);
+    if (q.kind === "text") {  // open text: a word cloud instead of bars
+      bars.hidden = true;
+      bars.replaceChildren();
+      delete bars.dataset.question;
+      cloud.replaceChildren();
+      cloud.hidden = true;
+      cloud.hidden = !shown;
+      drawCloud(cloud, shown ? t : null);
+    } else {
+      cloud.hidden = true;
+      cloud.replaceChildren();
+      drawBars(bars, q, shown ? t : null);
+      decorate(q);
+    }
     const badge = verificationBadge(q);
     verification.replaceChildren(...(badge ? [badge] : []));
     fit([q.id, shown, q.status, !!badge, q.image].join("|"));

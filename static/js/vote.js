@@ -6,7 +6,7 @@
 "use strict";
 
 (function () {
-  const { data, S, el, Tallies, drawBars, setConnection, errorText, resultsPublic,
+  const { data, S, el, Tallies, drawBars, drawCloud, setConnection, errorText, resultsPublic,
     verificationBadge, optionLabel, Receipts } = window.mv;
   const stage = document.getElementById("stage");
   const conn = document.getElementById("conn");
@@ -35,9 +35,13 @@
       return c && Array.isArray(c.choices) ? c : null;
     } catch (_) { return null; }
   }
-  function keepChoice(q, choices) {
-    const labels = choices.map((i) => optionLabel(q, i));
-    try { localStorage.setItem(choiceKey(q.id), JSON.stringify({ choices, labels })); } catch (_) { /* off */ }
+  /** How a ballot reads: its options' labels, or an open-text ballot's answers. */
+  function ballotLabels(q, ballot) {
+    return ballot.answers ? ballot.answers : ballot.choices.map((i) => optionLabel(q, i));
+  }
+  function keepChoice(q, ballot) {
+    const kept = { choices: ballot.answers || ballot.choices, labels: ballotLabels(q, ballot) };
+    try { localStorage.setItem(choiceKey(q.id), JSON.stringify(kept)); } catch (_) { /* off */ }
   }
   function forgetChoice(qid) {
     try { localStorage.removeItem(choiceKey(qid)); } catch (_) { /* off */ }
@@ -106,8 +110,10 @@
 
   socket.on("tally", (t) => { if (tallies.offer(t) && t.question === current) renderResults(); });
 
-  function vote(q, choices) {
-    pending = { question: q.id, choices, nonce: nonce() };
+  /** Sends a ballot: option indexes, or (`answers` given) an open-text ballot's answers. */
+  function vote(q, choices, answers) {
+    pending = answers ? { question: q.id, answers, nonce: nonce() }
+      : { question: q.id, choices, nonce: nonce() };
     notice = S.sending;
     render();
     if (joined) send();
@@ -124,17 +130,17 @@
       if (ack.ok) {
         voted.add(ballot.question); receipts.set(ballot.question, ack.receipt); notice = null;
         if (q) {
-          keepChoice(q, ballot.choices);
+          keepChoice(q, ballot);
           if (q.receipts !== false) {
             Receipts.add({ leaf: ack.receipt, question: q.id, title: q.title, room: data.room,
-              labels: ballot.choices.map((i) => optionLabel(q, i)), time: new Date().toISOString() });
+              labels: ballotLabels(q, ballot), time: new Date().toISOString() });
           }
         }
       } else if (ack.error.code === "already_voted") {
         // This ballot's first send counted (its ack was lost) unless this device had voted
         // before: then what it chose then is kept already.
         voted.add(ballot.question); notice = null;
-        if (q && !myChoice(q.id)) keepChoice(q, ballot.choices);
+        if (q && !myChoice(q.id)) keepChoice(q, ballot);
       } else {
         notice = refusalText(ack.error);
       }
@@ -174,7 +180,7 @@
       parts.push(el("p", { class: "notice", text: S.closed }));
     } else if (q.status === "open") {
       parts.push(options(q, isPending));
-      if (isPending) parts.push(choiceLine(q, pending.choices));
+      if (isPending) parts.push(choiceLine(q, pending.answers || pending.choices));
     } else {
       parts.push(el("p", { class: "waiting", text: S.waiting }));
     }
@@ -202,8 +208,10 @@
 
   /** "You chose: Rust" (all picks of a multiple choice; "Your rating: 4" for a rating). */
   function choiceLine(q, choices, kept) {
-    const labels = choices.map((i, n) => (q.options[i] ? optionLabel(q, i) : (kept || [])[n] || `#${i + 1}`));
-    const text = q.kind === "rating"
+    const labels = choices.map((i, n) => (typeof i === "string" ? i
+      : q.options[i] ? optionLabel(q, i) : (kept || [])[n] || `#${i + 1}`));
+    const text = q.kind === "text" ? S.you_answered.replace("{answers}", labels.join(", "))
+      : q.kind === "rating"
       ? S.you_rated.replace("{value}", labels.join(", "))
       : S.you_chose.replace("{choices}", labels.join(", "));
     return el("p", { class: "my-choice", "data-testid": "my-choice", text });
@@ -232,7 +240,34 @@
       el("p", { class: "hint", text: S.receipt_kept }));
   }
 
+  /** An open-text question's form: as many fields as answers a ballot may carry. */
+  function textForm(q, disabled) {
+    const form = el("form", { class: "options text-answers", "aria-labelledby": "q-title",
+      "data-testid": "text-form", novalidate: true });
+    const given = (disabled && pending && pending.answers) || [];
+    const fields = [];
+    for (let n = 0; n < q.max_choices; n++) {
+      const id = `answer-${q.id}-${n}`;
+      const input = el("input", { id, name: "answer", type: "text", maxlength: "40",
+        autocomplete: "off", enterkeyhint: "send", disabled, required: n === 0 });
+      input.value = given[n] || "";
+      fields.push(input);
+      form.append(el("label", { for: id,
+        text: q.max_choices === 1 ? S.answer_label : S.answer_label_n.replace("{n}", n + 1) }), input);
+    }
+    if (q.max_choices > 1) form.append(el("p", { class: "hint", text: S.answer_hint.replace("{n}", q.max_choices) }));
+    form.append(el("button", { type: "submit", class: "primary", disabled, text: S.answer_submit }));
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const answers = fields.map((f) => f.value.trim()).filter(Boolean);
+      if (!answers.length) { fields[0].focus(); return; }
+      vote(q, null, answers);
+    });
+    return form;
+  }
+
   function options(q, disabled) {
+    if (q.kind === "text") return textForm(q, disabled);
     const group = el("div", { class: "options", role: "group", "aria-labelledby": "q-title" });
     const chosen = new Set(disabled && pending ? pending.choices : []);
     if (q.kind === "multiple") {
@@ -310,6 +345,19 @@
       const hidden = q.visibility === "after_close" ? S.hidden_after_close
         : q.visibility === "after_vote" && !voted.has(q.id) ? S.hidden_after_vote : null;
       box.replaceChildren(hidden ? el("p", { class: "hidden-note", text: hidden }) : "");
+      return;
+    }
+    if (q.kind === "text") {
+      let cloud = box.querySelector("ul.cloud");
+      if (!cloud) {
+        cloud = el("ul", { class: "cloud small", "aria-label": S.cloud_label });
+        box.replaceChildren(el("h3", { text: S.results }), cloud,
+          el("p", { class: "total-line" }, el("span", { text: S.total + " " }),
+            el("strong", { class: "total", text: "0" })));
+        if (resultsPublic(q)) box.append(shareButton(q));
+      }
+      drawCloud(cloud, t);
+      box.querySelector(".total").textContent = String(t.total);
       return;
     }
     let list = box.querySelector("ol.bars");

@@ -1,0 +1,127 @@
+"""Open-text questions: answers normalised and counted in the cast script, a live word
+cloud a host can hide answers from, and a log that recounts the same words."""
+
+from __future__ import annotations
+
+import httpx
+
+from live import store
+from live.services import open_services
+from live.settings import Settings
+from rooms.log_export import LogExport, recount_export
+from rooms.questions import Action
+from tests.conftest import Node, connect, running_worker
+from tests.live.helpers import live_state, make_room
+from tests.live.hosting import add_question, create_room, signed_in
+from tests.live.test_ledger import verification
+
+CLOUD = {"title": "One word for the city?", "kind": "text", "options": "", "max_choices": 2}
+
+
+async def test_answers_are_counted_by_normalised_form_and_the_log_recounts_them(
+    witnessed: Settings, witnessed_node: Node
+) -> None:
+    node = witnessed_node
+    ballots = [["Green", "Parks!"], ["ｇｒｅｅｎ"], ["  green  "], ["교육이"], ["교육"]]
+    async with open_services(witnessed) as svc, httpx.AsyncClient(base_url=node.url) as http:
+        room = await make_room(svc, CLOUD)
+        async with running_worker(svc):
+            async with connect(node.url) as watcher:
+                joined = await watcher.join(room.number, password="pw")
+                listed = joined["questions"][0]
+                assert (listed["kind"], listed["options"], listed["max_choices"]) == ("text", [], 2)
+                assert listed["tally"]["words"] == [] and "counts" not in listed["tally"]
+                for answers in ballots:
+                    async with connect(node.url) as c:
+                        assert (await c.join(room.number, password="pw"))["ok"]
+                        ack = await c.call("vote", {"question": room.q, "answers": answers})
+                        assert ack["ok"], ack
+                await watcher.wait_for(
+                    lambda: any(t["total"] == 5 for t in watcher.tallies(room.q))
+                )
+                last = watcher.tallies(room.q)[-1]
+                # The count keeps each form; grouping particles is the cloud's (rooms.words).
+                assert last["words"] == [["green", 3], ["parks", 1], ["교육", 1], ["교육이", 1]]
+                assert last["distinct"] == 4 and "counts" not in last
+            await store.act(svc, room.q, Action.CLOSE)
+            assert (await verification(svc, room.q))["status"] == "completed"
+        q = await store.load_question(svc, room.q)
+        assert q is not None and q.log_id is not None
+        export = LogExport.parse((await http.get(f"/ledger/{q.log_id}/export")).content)
+        assert recount_export(export) == {
+            "counts": [["green", 3], ["parks", 1], ["교육", 1], ["교육이", 1]],
+            "total": 5,
+            "verified": True,
+            "reason": None,
+        }
+        assert b'"c":["green","parks"]' in export.entries[1]
+
+
+async def test_bad_answers_are_refused_with_a_clear_code_and_change_nothing(
+    settings: Settings, node: Node
+) -> None:
+    async with open_services(settings) as svc:
+        room = await make_room(svc, CLOUD)
+        async with connect(node.url) as c:
+            assert (await c.join(room.number, password="pw"))["ok"]
+            for bad, code in [
+                (["!!!"], "empty_answer"),
+                (["a" * 41], "answer_too_long"),
+                (["Green", "green!"], "duplicate_answer"),
+                (["a", "b", "c"], "too_many_choices"),
+                ([], "bad_request"),
+                ([3], "bad_request"),
+                (["x" * 201], "bad_request"),
+            ]:
+                refused = await c.call("vote", {"question": room.q, "answers": bad})
+                assert refused["ok"] is False and refused["error"]["code"] == code, (bad, refused)
+                assert "{" not in refused["error"]["message"]
+            choices = await c.vote(room.q, [0])
+            assert choices["error"]["code"] == "bad_request"
+            state = await live_state(svc, room.q)
+            assert state["tally"] == {} and state["voters"] == [] and state["stream"] == 0
+            assert await svc.redis.zcard(svc.keys.words(room.q)) == 0
+            # The script checks again: a stale node cannot count an answer twice in one ballot.
+            k = svc.keys
+            keys = [k.question(room.q), k.voters(room.q), k.tally(room.q), k.stream(room.q)]
+            keys += [k.networks(room.q), k.words(room.q)]
+            args = ["voter", "green,green", 1, "0" * 32, "00", "", 0]
+            assert await svc.scripts.cast(keys=keys, args=args) == [0, "duplicate_answer"]
+            assert (await live_state(svc, room.q))["voters"] == []
+
+
+async def test_a_host_hides_an_answer_from_every_screen_and_shows_it_again(
+    settings: Settings, node: Node
+) -> None:
+    async with signed_in(node.url, "host@example.org") as host:
+        room = await create_room(host.http)
+        q = await add_question(host.http, room["id"], title="Word?", kind="text", options=[])
+        qid = q["id"]
+        assert (await host.http.post(f"/api/questions/{qid}/open")).is_success
+        async with connect(node.url) as voter, connect(node.url) as watcher:
+            assert (await watcher.join(room["number"], password=room["password"]))["ok"]
+            assert (await voter.join(room["number"], password=room["password"]))["ok"]
+            assert (await voter.call("vote", {"question": qid, "answers": ["Spam"]}))["ok"]
+            await watcher.wait_for(lambda: any(t["words"] for t in watcher.tallies(qid)))
+            hidden = await host.http.post(
+                f"/api/questions/{qid}/answers", json={"answers": ["SPAM!"], "hidden": True}
+            )
+            assert hidden.json() == {"ok": True, "hidden": ["spam"]}
+            await watcher.wait_for(lambda: watcher.tallies(qid)[-1]["words"] == [])
+            assert watcher.tallies(qid)[-1]["total"] == 1  # still a ballot
+            async with connect(node.url) as late:
+                joined = await late.join(room["number"], password=room["password"])
+                assert joined["questions"][0]["tally"]["words"] == []
+            shown = await host.http.post(
+                f"/api/questions/{qid}/answers", json={"answers": ["spam"], "hidden": False}
+            )
+            assert shown.json() == {"ok": True, "hidden": []}
+            await watcher.wait_for(lambda: watcher.tallies(qid)[-1]["words"] == [["spam", 1]])
+        for body in ({"answers": "spam"}, {"answers": ["!!"]}, {"answers": ["x"], "hidden": 1}):
+            refused = await host.http.post(f"/api/questions/{qid}/answers", json=body)
+            assert refused.status_code == 400 and refused.json()["error"]["code"] == "bad_request"
+        single = await add_question(host.http, room["id"], title="Lunch?", options=["A", "B"])
+        wrong = await host.http.post(
+            f"/api/questions/{single['id']}/answers", json={"answers": ["a"]}
+        )
+        assert wrong.status_code == 409 and wrong.json()["error"]["code"] == "invalid_state"
