@@ -234,7 +234,7 @@ def _summary_item(r: export.QuestionResult, zone: tzinfo) -> dict[str, Any]:
         "closed": _when(r.closed_ms, zone),
         "rows": [
             {
-                "label": export.option_label(spec, i),
+                "label": export.row_label(r, i),
                 "description": o.description,
                 "count": o.count,
                 "pct": f"{o.percent:.1f}",

@@ -45,6 +45,8 @@ _KIND = {
     "yesno": N_("Yes / no"),
     "vs": N_("VS (two sides)"),
     "rating": N_("Rating scale"),
+    "ranking": N_("Ranking"),
+    "text": N_("Open text (word cloud)"),
 }
 
 _UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
@@ -118,10 +120,11 @@ async def collect(svc: Services, questions: list[store.LiveQuestion]) -> list[Qu
         )
         times = {row.id: row for row in rows}
     finalized = {qid for qid, row in times.items() if row.finalized_ms is not None}
+    answers = await _answers(svc, [q for q in questions if q.spec.kind is Kind.TEXT])
     out = []
     for q in questions:
         t = live[q.id]
-        options = tuple(
+        options = answers.get(q.id) or tuple(
             OptionResult(o.label, o.description, o.image, c, percent(c, t["total"]))
             for o, c in zip(q.spec.options, t["counts"], strict=True)
         )
@@ -137,6 +140,24 @@ async def collect(svc: Services, questions: list[store.LiveQuestion]) -> list[Qu
                 # A question opened again after closing is not closed any more.
                 closed_ms=None if row is None or not q.closed else row.closed_ms,
             )
+        )
+    return out
+
+
+async def _answers(
+    svc: Services, questions: list[store.LiveQuestion]
+) -> dict[str, tuple[OptionResult, ...]]:
+    """Every answer of each open-text question as a row, most given first; one the host
+    hid from the cloud says so in its description (it is a ballot all the same)."""
+    out: dict[str, tuple[OptionResult, ...]] = {}
+    for q in questions:
+        words = await svc.redis.zrange(svc.keys.words(q.id), 0, -1, withscores=True)
+        hidden = await svc.redis.smembers(svc.keys.hidden(q.id))
+        total = int(await svc.redis.hget(svc.keys.tally(q.id), "total") or 0)
+        note = i18n.gettext("Hidden from the word cloud by the host")
+        out[q.id] = tuple(
+            OptionResult(w, note if w in hidden else "", "", -int(n), percent(-int(n), total))
+            for w, n in words  # scored minus their counts: most given first
         )
     return out
 
@@ -159,6 +180,13 @@ def option_label(spec: QuestionSpec, index: int) -> str:
     return option.label or getattr(option, "image_alt", "") or f"#{index + 1}"
 
 
+def row_label(r: QuestionResult, index: int) -> str:
+    """How row ``index`` of a result reads: its option's label, or an open-text answer."""
+    if r.question.spec.kind is Kind.TEXT:
+        return r.options[index].label
+    return option_label(r.question.spec, index)
+
+
 def status_word(status: str) -> str:
     return i18n.gettext(_STATUS.get(status, status))
 
@@ -178,8 +206,7 @@ def leading(r: QuestionResult) -> str:
     most = max((o.count for o in r.options), default=0)
     if not most:
         return ""
-    spec = r.question.spec
-    return " / ".join(option_label(spec, i) for i, o in enumerate(r.options) if o.count == most)
+    return " / ".join(row_label(r, i) for i, o in enumerate(r.options) if o.count == most)
 
 
 def notes(r: QuestionResult) -> list[tuple[str, Any]]:
@@ -192,6 +219,23 @@ def notes(r: QuestionResult) -> list[tuple[str, Any]]:
         return [(_("Average"), None if avg is None else round(avg, 1)), (_("Ratings"), r.total)]
     if spec.kind is Kind.MULTIPLE:
         return [(multiple_note(spec.max_choices), None)]
+    if spec.kind is Kind.TEXT:
+        return [
+            (
+                _(
+                    "Answers as counted: letter case, spacing and punctuation do not make "
+                    "two answers differ. The word cloud also shows a Korean word followed "
+                    "by a particle (교육이) with the bare word (교육) when someone wrote it."
+                ),
+                None,
+            ),
+            (
+                _("Percentages are of voters: each could give up to {n} answers.").format(
+                    n=spec.max_choices
+                ),
+                None,
+            ),
+        ]
     return []
 
 
@@ -255,7 +299,7 @@ def csv_bytes(room_title: str, r: QuestionResult, at: datetime, zone: tzinfo = U
     writer.writerow([])
     writer.writerow(_header())
     for i, o in enumerate(r.options):
-        label = option_label(r.question.spec, i)
+        label = row_label(r, i)
         writer.writerow([_csv_text(label), o.count, f"{o.percent:.1f}"])
     writer.writerow([i18n.gettext("Total"), r.total])
     for label, value in notes(r):
@@ -288,7 +332,7 @@ def xlsx_bytes(room_title: str, r: QuestionResult, at: datetime, zone: tzinfo = 
     ws.append([])
     ws.append(_header())
     for i, o in enumerate(r.options):
-        ws.append([option_label(r.question.spec, i), o.count, _fraction(o.count, r.total)])
+        ws.append([row_label(r, i), o.count, _fraction(o.count, r.total)])
         ws.cell(row=ws.max_row, column=3).number_format = "0.0%"
     ws.append([i18n.gettext("Total"), r.total])
     for label, value in notes(r):
@@ -415,7 +459,7 @@ def _question_sheet(
     ws.append([])
     ws.append([_("Option"), _("Description"), _("Count"), _("Percent")])
     for i, o in enumerate(r.options):
-        ws.append([option_label(spec, i), o.description, o.count, _fraction(o.count, r.total)])
+        ws.append([row_label(r, i), o.description, o.count, _fraction(o.count, r.total)])
         ws.cell(row=ws.max_row, column=4).number_format = "0.0%"
     ws.append([_("Total"), None, r.total])
     for label, value in notes(r):

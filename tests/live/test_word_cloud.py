@@ -3,7 +3,10 @@ cloud a host can hide answers from, and a log that recounts the same words."""
 
 from __future__ import annotations
 
+import io
+
 import httpx
+import openpyxl  # type: ignore[import-untyped]
 
 from live import store
 from live.services import open_services
@@ -125,3 +128,39 @@ async def test_a_host_hides_an_answer_from_every_screen_and_shows_it_again(
             f"/api/questions/{single['id']}/answers", json={"answers": ["a"]}
         )
         assert wrong.status_code == 409 and wrong.json()["error"]["code"] == "invalid_state"
+
+
+async def test_exports_list_every_answer_with_the_hidden_ones_marked(node: Node) -> None:
+    async with signed_in(node.url, "host@example.org") as host:
+        room = await create_room(host.http, "Town hall")
+        q = await add_question(host.http, room["id"], title="Word?", kind="text", options=[])
+        assert (await host.http.post(f"/api/questions/{q['id']}/open")).is_success
+        for answers in (["Trees"], ["trees!"], ["=cmd|x"], ["spam"]):
+            async with connect(node.url) as c:
+                assert (await c.join(room["number"], key=room["key"]))["ok"]
+                assert (await c.call("vote", {"question": q["id"], "answers": answers}))["ok"]
+        await host.http.post(
+            f"/api/questions/{q['id']}/answers", json={"answers": ["spam"], "hidden": True}
+        )
+        assert (await host.http.post(f"/api/questions/{q['id']}/close")).is_success
+        sheet = await host.http.get(f"/api/questions/{q['id']}/export.xlsx")
+        ws = openpyxl.load_workbook(io.BytesIO(sheet.content))["Results"]
+        rows = [[c.value for c in row] for row in ws.iter_rows(min_row=6)]
+        assert rows[:5] == [
+            ["Option", "Count", "Percent"],
+            ["trees", 2, 0.5],
+            ["cmd x", 1, 0.25],  # normalised: no formula survives
+            ["spam", 1, 0.25],
+            ["Total", 4, None],
+        ]
+        assert any("Answers as counted" in str(r[0]) for r in rows[5:])
+        book = await host.http.get(f"/api/rooms/{room['id']}/export.xlsx")
+        wb = openpyxl.load_workbook(io.BytesIO(book.content))
+        detail = wb[wb.sheetnames[1]]
+        cells = [[c.value for c in row] for row in detail.iter_rows()]
+        spam = next(r for r in cells if r[0] == "spam")
+        assert spam[1] == "Hidden from the word cloud by the host" and spam[2] == 1
+        summary = await host.http.get(f"/host/rooms/{room['id']}/summary")
+        assert summary.status_code == 200 and "trees" in summary.text
+        csv_text = (await host.http.get(f"/api/questions/{q['id']}/export.csv")).text
+        assert "trees,2,50.0" in csv_text
