@@ -453,7 +453,9 @@ async def results(svc: Services, room_id: str) -> list[dict[str, Any]]:
                 "id": q.id,
                 "title": q.spec.title,
                 "status": str(q.status),
-                "counts": t["counts"],
+                "kind": str(q.spec.kind),
+                # Open text: the cloud's [answer, count] pairs (the 50 most given, shown).
+                "counts": t["counts"] if "counts" in t else t["words"],
                 "total": t["total"],
                 "archived": archived.get(q.id, 0),
                 "finalized": bool(f is not None and f.finalized_ms is not None),

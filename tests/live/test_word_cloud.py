@@ -58,6 +58,10 @@ async def test_answers_are_counted_by_normalised_form_and_the_log_recounts_them(
             "reason": None,
         }
         assert b'"c":["green","parks"]' in export.entries[1]
+        # What `mvoting room results` prints.
+        (listed_result,) = await store.results(svc, room.info.id)
+        assert listed_result["kind"] == "text" and listed_result["total"] == 5
+        assert listed_result["counts"][0] == ["green", 3]
 
 
 async def test_bad_answers_are_refused_with_a_clear_code_and_change_nothing(
