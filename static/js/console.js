@@ -416,7 +416,9 @@
     setQuestionImage(q.image || "");
     imageAlt.value = q.image_alt || "";
     optionInputs.replaceChildren();
-    q.options.forEach((o) => addOption(o));
+    // Yes and No in the page's language, should the host turn the question into another
+    // kind (a yes/no question sends no options: the stored ones stay as they are).
+    q.options.forEach((o, i) => addOption(q.kind === "yesno" ? { ...o, label: optionLabel(q, i) } : o));
     syncKind();
     syncQuestionThumb();
     say(S.editing.replace("{title}", q.title));

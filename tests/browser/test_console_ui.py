@@ -410,6 +410,10 @@ async def test_yes_no_and_blank_sides_read_in_korean(
     labels = page.locator(".opt-label")
     await expect(labels.nth(0)).to_have_attribute("placeholder", "A측")
     await expect(labels.nth(1)).to_have_attribute("placeholder", "B측")
+    # Editing the yes/no question into another kind starts from its labels in Korean.
+    await _button(yesno, w["edit"]).click()
+    await page.locator("#q-kind").select_option("single")
+    await _expect_values(labels, w["yes_no"].split(","))
     text = await page.locator("#question-list").inner_text()
     assert not RAW_CODES.search(text), text
     await browsing.assert_accessible(page)
