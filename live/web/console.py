@@ -23,8 +23,22 @@ from live.errors import status_of
 from live.web import api, bodies, export, i18n
 from live.web.pages import _js_strings, error_text, join_url, qr_svg, render
 from live.web.security import check_csrf
-from rooms.errors import ErrorCode, VotingError
-from rooms.questions import Kind
+from rooms.errors import N_, ErrorCode, VotingError
+from rooms.questions import Kind, Status
+from rooms.visibility import Visibility
+
+#: How each results mode reads in the console (its form's choices, its question list).
+_VISIBILITY: dict[Visibility, str] = {
+    Visibility.LIVE: N_("Everyone, live"),
+    Visibility.AFTER_VOTE: N_("Each voter after voting"),
+    Visibility.AFTER_CLOSE: N_("Everyone after voting closes"),
+}
+#: How each status reads in the question list.
+_STATUS: dict[Status, str] = {
+    Status.DRAFT: N_("Draft"),
+    Status.OPEN: N_("Open for voting"),
+    Status.CLOSED: N_("Closed"),
+}
 
 
 def _form_status(err: VotingError) -> int:
@@ -177,6 +191,8 @@ async def room_console(request: Request) -> Response:
             "urls": urls,
             "page_data": data,
             "live_script": "console.js",
+            "kinds": list(_kind_words().items()),
+            "visibilities": list(_visibility_words().items()),
             "qr": qr_svg(join_url(request, svc, room), i18n.gettext("Scan to join")),
         },
     )
@@ -270,24 +286,51 @@ async def accept_invitation(request: Request) -> Response:
     return RedirectResponse(f"/host/rooms/{room_id}", status_code=303)
 
 
+def _kind_words() -> dict[str, str]:
+    """Each kind's name in the page's language, in the form's order. The words are the
+    exports' (``export.kind_word``, one table for every page): a new kind is added there."""
+    return {str(k): export.kind_word(str(k)) for k in Kind}
+
+
+def _visibility_words() -> dict[str, str]:
+    return {str(v): i18n.gettext(word) for v, word in _VISIBILITY.items()}
+
+
 def _console_strings() -> dict[str, Any]:
     _ = i18n.gettext
     return {
+        "kinds": _kind_words(),
+        "visibilities": _visibility_words(),
+        "statuses": {str(s): _(word) for s, word in _STATUS.items()},
         "open": _("Open"),
         "close": _("Close"),
         "reveal": _("Reveal results"),
+        "hide": _("Hide results"),
+        "make_current": _("Make current"),
+        "current": _("Current question"),
+        "now_current": _("Now on every screen: {title}"),
+        "agenda_over": _("The agenda is over: no question is current."),
+        "add_title": _("Add a question"),
+        "add_submit": _("Add question"),
+        "edit_title": _("Edit question"),
+        "edit_submit": _("Save changes"),
+        "editing": _("Editing “{title}”."),
+        "remove_image": _("Remove image"),
+        "image_alt": _("Image description (for screen readers)"),
+        "question_image": _("Question image"),
+        "images": _("Images"),
+        "alt_required": _(
+            "Option {n} is an image without a label: describe the image for those who "
+            "cannot see it."
+        ),
         "reset": _("Reset"),
         "edit": _("Edit"),
         "delete": _("Delete"),
         "move_up": _("Move up"),
         "move_down": _("Move down"),
-        "status_draft": _("Draft"),
-        "status_open": _("Open for voting"),
-        "status_closed": _("Closed"),
         "revealed": _("Results shown"),
         "confirm_reset": _("Clear all ballots of this question?"),
         "confirm_delete": _("Delete this question?"),
-        "no_questions": _("No questions yet. Add the first one below."),
         "saved": _("Saved."),
         "export_csv": _("CSV"),
         "export_xlsx": _("Excel"),

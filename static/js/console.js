@@ -3,17 +3,27 @@
 "use strict";
 
 (function () {
-  const { data, S, el, Tallies, drawBars, setConnection, errorText, verificationBadge } = window.mv;
+  const { data, S, el, Tallies, drawBars, setConnection, errorText, verificationBadge,
+    optionLabel } = window.mv;
   const roomId = data.room.id;
   const list = document.getElementById("question-list");
+  const noQuestions = document.getElementById("no-questions");
   const status = document.getElementById("console-status");
   const form = document.getElementById("question-form");
   const formError = document.getElementById("form-error");
   const optionInputs = document.getElementById("option-inputs");
+  const previousButton = document.getElementById("previous");
+  const nextButton = document.getElementById("next");
   const tallies = Tallies();
+  /* A word of the status line ("Saved.") is true only for a moment: it goes after this
+   * long, or as soon as another action starts. An error stays until the next action. */
+  const STATUS_MS = 5000;
+  const IMAGE_TYPES = "image/png,image/jpeg,image/gif,image/webp";
   let questions = [];
+  let current = null;        // the room's current question (its id), or null
   let editing = null;        // id of the draft question being edited, or null
   let questionImage = "";
+  let statusTimer = null;
 
   async function api(method, url, body) {
     const init = { method, headers: {}, credentials: "same-origin" };
@@ -28,86 +38,152 @@
     return payload;
   }
 
-  function say(message, isError) {
-    status.textContent = message;
-    status.className = isError ? "alert" : "muted";
+  /** Shows `message` in the status line. `kind` "error" and "busy" stay (an error until
+   * the next action, "busy" until its work ends); anything else clears itself. */
+  function say(message, kind) {
+    clearTimeout(statusTimer);
+    status.textContent = message || "";
+    status.className = kind === "error" ? "alert" : "muted";
+    if (message && !kind) statusTimer = setTimeout(() => say(""), STATUS_MS);
+  }
+
+  /** Runs a host action: the last action's word goes at once, then the action's own word
+   * (what `work` returns) or its refusal. */
+  async function run(work) {
+    say("");
+    try {
+      const message = await work();
+      if (message) say(message);
+    } catch (e) { say(errorText(e), "error"); }
   }
 
   async function load() {
     const body = await api("GET", `/api/rooms/${roomId}`);
     questions = body.questions;
+    current = body.room.current;
     for (const q of questions) if (q.tally) tallies.offer(q.tally);
     render();
   }
 
   /* --- the list ------------------------------------------------------------------ */
   function render() {
-    if (!questions.length) {
-      list.replaceChildren(el("li", { class: "muted", text: S.no_questions }));
-      return;
-    }
+    // The empty state is a sentence beside the list, not a numbered item of it.
+    noQuestions.hidden = questions.length > 0;
+    list.hidden = !questions.length;
     list.replaceChildren(...questions.map((q, i) => item(q, i)));
+    syncAgenda();
+  }
+
+  /** Previous and Next are offered only where the server would move (docs/protocol.md,
+   * "The current question"). */
+  function syncAgenda() {
+    const at = questions.findIndex((q) => q.id === current);
+    const before = at < 0 ? questions : questions.slice(0, at);
+    previousButton.disabled = !before.some((q) => q.status !== "draft");
+    nextButton.disabled = at < 0 && !questions.some((q) => q.status === "draft");
+  }
+
+  /** Results are hidden from attendees now, so that a reveal would change something. */
+  function resultsHidden(q) {
+    return q.visibility !== "live" && !q.revealed && q.status !== "closed";
+  }
+
+  function facts(q) {
+    const kind = S.kinds[q.kind] || q.kind;
+    const visibility = S.visibilities[q.visibility] || q.visibility;
+    return el("p", { class: "facts" },
+      q.id === current ? el("span", { class: "badge current", text: S.current }) : null,
+      el("span", { class: `badge ${q.status}`, text: S.statuses[q.status] || q.status }),
+      q.revealed ? el("span", { class: "badge", text: S.revealed }) : null,
+      el("span", { class: "muted", "data-testid": "question-facts", text: ` ${kind} · ${visibility}` }));
+  }
+
+  /** The question's image and its options' images, small, each with its alt text. */
+  function thumbnails(q) {
+    const pictures = [];
+    const picture = (src, alt, caption) => pictures.push(el("li", {},
+      el("img", { class: "thumb", src, alt }), el("span", { class: "thumb-caption", text: caption })));
+    if (q.image) picture(q.image, q.image_alt || q.title, S.question_image);
+    q.options.forEach((o, i) => {
+      if (o.image) picture(o.image, o.image_alt || optionLabel(q, i), optionLabel(q, i));
+    });
+    return pictures.length ? el("ul", { class: "thumbs", "aria-label": S.images }, ...pictures) : null;
+  }
+
+  function actions(q, i, titleId) {
+    const box = el("div", { class: "actions" });
+    const act = (label, fn, extra) => box.append(el("button",
+      { type: "button", class: "ghost", text: label, onclick: fn, "aria-describedby": titleId, ...extra }));
+    if (q.id !== current) act(S.make_current, () => run(() => moveTo("current", { question: q.id })));
+    if (q.status !== "open") act(S.open, () => run(() => action(q, "open")));
+    if (q.status === "open") act(S.close, () => run(() => action(q, "close")));
+    if (resultsHidden(q)) act(S.reveal, () => run(() => action(q, "reveal")));
+    // Hidden again only before the close: then the results are everyone's for good.
+    if (q.revealed && q.status !== "closed") act(S.hide, () => run(() => action(q, "hide")));
+    if (q.status === "closed") {
+      act(S.reset, () => { if (confirm(S.confirm_reset)) run(() => action(q, "reset")); });
+    }
+    if (q.status === "draft") {
+      act(S.edit, () => startEdit(q));
+      act(S.delete, () => { if (confirm(S.confirm_delete)) run(() => remove(q)); });
+    }
+    act(S.move_up, () => run(() => move(i, -1)),
+      { disabled: i === 0, "aria-label": `${S.move_up}: ${q.title}`, "aria-describedby": null });
+    act(S.move_down, () => run(() => move(i, 1)), { disabled: i === questions.length - 1,
+      "aria-label": `${S.move_down}: ${q.title}`, "aria-describedby": null });
+    box.append(el("a", { href: `/api/questions/${q.id}/export.csv`, text: S.export_csv }));
+    box.append(el("a", { href: `/api/questions/${q.id}/export.xlsx`, text: S.export_xlsx }));
+    if (q.status === "closed" && q.log) {
+      box.append(el("a", { href: `/ledger/${q.log}/export`, text: S.export_log }));
+    }
+    return box;
   }
 
   function item(q, i) {
-    const badges = el("p", {},
-      el("span", { class: `badge ${q.status}`, text: S[`status_${q.status}`] }),
-      q.revealed ? el("span", { class: "badge", text: S.revealed }) : null,
-      el("span", { class: "muted", text: ` ${q.kind} · ${q.visibility}` }));
-    const actions = el("div", { class: "actions" });
-    const act = (label, fn, extra) =>
-      actions.append(el("button", { type: "button", class: "ghost", text: label, onclick: fn, ...extra }));
-    if (q.status !== "open") act(S.open, () => action(q, "open"));
-    if (q.status === "open") act(S.close, () => action(q, "close"));
-    if (!q.revealed) act(S.reveal, () => action(q, "reveal"));
-    if (q.status === "closed") act(S.reset, () => { if (confirm(S.confirm_reset)) action(q, "reset"); });
-    if (q.status === "draft") {
-      act(S.edit, () => startEdit(q));
-      act(S.delete, () => { if (confirm(S.confirm_delete)) remove(q); });
-    }
-    act(S.move_up, () => move(i, -1), { disabled: i === 0, "aria-label": `${S.move_up}: ${q.title}` });
-    act(S.move_down, () => move(i, 1),
-      { disabled: i === questions.length - 1, "aria-label": `${S.move_down}: ${q.title}` });
-    actions.append(el("a", { href: `/api/questions/${q.id}/export.csv`, text: S.export_csv }));
-    actions.append(el("a", { href: `/api/questions/${q.id}/export.xlsx`, text: S.export_xlsx }));
-    if (q.status === "closed" && q.log) {
-      actions.append(el("a", { href: `/ledger/${q.log}/export`, text: S.export_log }));
-    }
+    const titleId = `q-title-${q.id}`;
+    const isCurrent = q.id === current;
     const bars = el("ol", { class: "bars small", "aria-label": `${S.live_results}: ${q.title}` });
     drawBars(bars, q, tallies.get(q.id));
     const t = tallies.get(q.id);
-    return el("li", { class: "question-item", "data-status": q.status, "data-question": q.id },
-      el("h3", { text: q.title }), badges, verificationBadge(q), bars,
+    return el("li", { class: isCurrent ? "question-item current" : "question-item",
+      "aria-current": isCurrent ? "true" : null, "data-status": q.status, "data-question": q.id },
+      el("h3", { id: titleId, text: q.title }), facts(q), thumbnails(q), verificationBadge(q), bars,
       el("p", { class: "total-line" }, el("span", { text: S.total + " " }),
         el("strong", { class: "total", text: String(t ? t.total : 0) })),
-      actions);
+      actions(q, i, titleId));
   }
 
   async function action(q, what) {
-    try {
-      const body = await api("POST", `/api/questions/${q.id}/${what}`);
-      replace(body.question);
-      say(S.saved);
-    } catch (e) { say(errorText(e), true); }
+    const body = await api("POST", `/api/questions/${q.id}/${what}`);
+    replace(body.question);
+    return S.saved;
   }
 
   async function remove(q) {
-    try { await api("DELETE", `/api/questions/${q.id}`); await load(); say(S.saved); }
-    catch (e) { say(errorText(e), true); }
+    await api("DELETE", `/api/questions/${q.id}`);
+    if (editing === q.id) resetForm();
+    await load();
+    return S.saved;
   }
 
   async function move(i, step) {
     const ids = questions.map((q) => q.id);
     const j = i + step;
     [ids[i], ids[j]] = [ids[j], ids[i]];
-    try { await api("POST", `/api/rooms/${roomId}/order`, { questions: ids }); await load(); }
-    catch (e) { say(errorText(e), true); }
+    await api("POST", `/api/rooms/${roomId}/order`, { questions: ids });
+    await load();
   }
 
-  document.getElementById("next").addEventListener("click", async () => {
-    try { await api("POST", `/api/rooms/${roomId}/next`); await load(); say(S.saved); }
-    catch (e) { say(errorText(e), true); }
-  });
+  /** Next, Previous or "Make current"; says which question every screen shows now. */
+  async function moveTo(path, body) {
+    const moved = await api("POST", `/api/rooms/${roomId}/${path}`, body);
+    await load();
+    const q = questions.find((x) => x.id === moved.current);
+    return q ? S.now_current.replace("{title}", q.title) : S.agenda_over;
+  }
+
+  nextButton.addEventListener("click", () => run(() => moveTo("next")));
+  previousButton.addEventListener("click", () => run(() => moveTo("previous")));
 
   function replace(q) {
     const i = questions.findIndex((x) => x.id === q.id);
@@ -124,11 +200,13 @@
       if (err || !ack.ok) return;
       setConnection(conn, "connected");
       for (const q of ack.questions) if (q.tally) tallies.offer(q.tally);
+      current = ack.room.current;
       render();
     });
   });
   socket.on("disconnect", () => setConnection(conn, "connecting"));
   socket.on("question", (q) => { if (questions.some((x) => x.id === q.id)) replace(q); else load(); });
+  socket.on("room", (r) => { current = r.current; render(); });
   socket.on("tally", (t) => {
     if (!tallies.offer(t)) return;
     const li = list.querySelector(`[data-question="${t.question}"]`);
@@ -140,6 +218,14 @@
 
   /* --- the question form ------------------------------------------------------------ */
   const kind = document.getElementById("q-kind");
+  const imageInput = document.getElementById("q-image");
+  const imageRow = document.getElementById("q-image-row");
+  const imageThumb = document.getElementById("q-image-thumb");
+  const imageAlt = document.getElementById("q-image-alt");
+  const formTitle = document.getElementById("add-title");
+  const submitButton = document.getElementById("q-submit");
+  const cancelButton = document.getElementById("q-cancel");
+
   function syncKind() {
     const k = kind.value;
     document.getElementById("max-choices-row").hidden = k !== "multiple";
@@ -149,61 +235,155 @@
     while (optionInputs.children.length < want) addOption();
     while (k === "vs" && optionInputs.children.length > 2) optionInputs.lastChild.remove();
     document.getElementById("add-option").hidden = k === "vs";
+    syncOptions();
   }
   kind.addEventListener("change", syncKind);
+
+  /** Numbers the options; a VS side left blank shows the name it will have (Side A, B);
+   * an image without a label needs its description. */
+  function syncOptions() {
+    const vs = kind.value === "vs";
+    [...optionInputs.children].forEach((li, i) => {
+      li.querySelector(".opt-number").textContent = `${S.option} ${i + 1}`;
+      const label = li.querySelector(".opt-label");
+      const side = vs && i < 2 ? (i === 0 ? S.vs_side_a : S.vs_side_b) : null;
+      if (side) label.setAttribute("placeholder", side); else label.removeAttribute("placeholder");
+      const alt = li.querySelector(".opt-alt");
+      alt.required = !!li.dataset.image && !label.value.trim();
+      if (!alt.required || alt.value.trim()) {
+        alt.removeAttribute("aria-invalid");
+        alt.removeAttribute("aria-describedby");
+      }
+      syncThumb(li.querySelector(".thumb"), alt.value || label.value || side || S.image);
+    });
+  }
+
+  function syncThumb(img, alt) { img.alt = alt; }
+
+  /** Shows (or, with "", removes) an option's image in the form. */
+  function setOptionImage(li, path) {
+    li.dataset.image = path;
+    li.querySelector(".image-row").hidden = !path;
+    if (path) li.querySelector(".thumb").src = path;
+    else {
+      li.querySelector(".thumb").removeAttribute("src");
+      li.querySelector(".opt-alt").value = "";
+      li.querySelector("input[type=file]").value = "";
+    }
+    syncOptions();
+  }
 
   let optionSeq = 0;
   function addOption(o) {
     const n = ++optionSeq;
-    const li = el("li", { "data-image": (o && o.image) || "" },
-      el("label", { for: `opt-${n}`, text: `${S.option} ${optionInputs.children.length + 1}` }),
-      el("input", { id: `opt-${n}`, class: "opt-label", maxlength: "200", value: (o && o.label) || "" }),
+    const alt = el("input", { id: `opt-alt-${n}`, class: "opt-alt", maxlength: "500",
+      value: (o && o.image_alt) || "", oninput: syncOptions });
+    const li = el("li", {},
+      el("label", { for: `opt-${n}`, class: "opt-number" }),
+      el("input", { id: `opt-${n}`, class: "opt-label", maxlength: "200", value: (o && o.label) || "",
+        oninput: syncOptions }),
       el("label", { for: `opt-desc-${n}`, text: S.description }),
       el("input", { id: `opt-desc-${n}`, class: "opt-desc", maxlength: "2000", value: (o && o.description) || "" }),
       el("label", { for: `opt-img-${n}`, text: S.image }),
-      el("input", { id: `opt-img-${n}`, type: "file", accept: "image/png,image/jpeg,image/gif,image/webp",
-        onchange: async (e) => { li.dataset.image = await upload(e.target); } }),
+      el("input", { id: `opt-img-${n}`, type: "file", accept: IMAGE_TYPES,
+        onchange: async (e) => { const path = await upload(e.target); if (path) setOptionImage(li, path); } }),
+      el("div", { class: "image-row", hidden: true },
+        el("div", { class: "thumb-row" },
+          el("img", { class: "thumb", alt: "" }),
+          el("button", { type: "button", class: "ghost small", text: S.remove_image,
+            "aria-describedby": `opt-${n}`, onclick: () => setOptionImage(li, "") })),
+        el("label", { for: `opt-alt-${n}`, text: S.image_alt }), alt),
       el("button", { type: "button", class: "ghost small", text: S.remove_option,
-        onclick: () => { if (optionInputs.children.length > 2) li.remove(); } }));
+        onclick: () => { if (optionInputs.children.length > 2) { li.remove(); syncOptions(); } } }));
     optionInputs.append(li);
+    setOptionImage(li, (o && o.image) || "");
   }
   document.getElementById("add-option").addEventListener("click", () => addOption());
-  document.getElementById("q-image").addEventListener("change", async (e) => {
-    questionImage = await upload(e.target);
+
+  /** Shows (or, with "", removes) the question's image in the form. */
+  function setQuestionImage(path) {
+    questionImage = path;
+    imageRow.hidden = !path;
+    if (path) imageThumb.src = path;
+    else {
+      imageThumb.removeAttribute("src");
+      imageAlt.value = "";
+      imageInput.value = "";
+    }
+    syncQuestionThumb();
+  }
+  function syncQuestionThumb() { syncThumb(imageThumb, imageAlt.value || form.title.value || S.image); }
+  imageAlt.addEventListener("input", syncQuestionThumb);
+  form.title.addEventListener("input", syncQuestionThumb);
+  imageInput.addEventListener("change", async (e) => {
+    const path = await upload(e.target);
+    if (path) setQuestionImage(path);
+  });
+  document.getElementById("q-image-remove").addEventListener("click", () => {
+    setQuestionImage("");
+    imageInput.focus();
   });
 
   async function upload(input) {
     if (!input.files.length) return "";
     const fd = new FormData();
     fd.append("file", input.files[0]);
-    say(S.uploading);
+    say(S.uploading, "busy");
     try { const body = await api("POST", "/api/media", fd); say(S.saved); return body.media.path; }
-    catch (e) { say(errorText(e), true); input.value = ""; return ""; }
+    catch (e) { say(errorText(e), "error"); input.value = ""; return ""; }
   }
 
   function formBody() {
     const k = kind.value;
+    // The image fields always go: an edit that leaves one out keeps the old image.
     const body = {
       title: form.title.value, description: form.description.value, kind: k,
       visibility: form.visibility.value, receipts: form.receipts.checked,
+      image: questionImage, image_alt: questionImage ? imageAlt.value : "",
     };
-    if (questionImage) body.image = questionImage;
     if (k === "multiple") body.max_choices = Number(form.max_choices.value);
     if (k === "rating") body.scale = Number(form.scale.value);
     if (k !== "rating" && k !== "yesno") {
       body.options = [...optionInputs.children].map((li) => {
-        const o = { label: li.querySelector(".opt-label").value,
-                    description: li.querySelector(".opt-desc").value };
-        if (li.dataset.image) o.image = li.dataset.image;
-        return o;
-      }).filter((o) => o.label.trim());
+        const image = li.dataset.image || "";
+        return { label: li.querySelector(".opt-label").value,
+                 description: li.querySelector(".opt-desc").value,
+                 image, image_alt: image ? li.querySelector(".opt-alt").value : "" };
+      }).filter((o) => o.label.trim() || o.image);
     }
     return body;
   }
 
+  /** The first option that is an image without a label or a description, or null. The
+   * server refuses it too (`bad_request` naming image_alt): this says so before sending. */
+  function missingAlt() {
+    if (document.getElementById("options-row").hidden) return null;
+    const kept = [...optionInputs.children]
+      .filter((li) => li.querySelector(".opt-label").value.trim() || li.dataset.image);
+    const n = kept.findIndex((li) => {
+      const alt = li.querySelector(".opt-alt");
+      return alt.required && !alt.value.trim();
+    });
+    return n < 0 ? null : { n: n + 1, input: kept[n].querySelector(".opt-alt") };
+  }
+
+  function showFormError(text) {
+    formError.textContent = text;
+    formError.hidden = false;
+  }
+
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
+    say("");
     formError.hidden = true;
+    const missing = missingAlt();
+    if (missing) {
+      missing.input.setAttribute("aria-invalid", "true");
+      missing.input.setAttribute("aria-describedby", "form-error");
+      showFormError(S.alt_required.replace("{n}", missing.n));
+      missing.input.focus();
+      return;
+    }
     try {
       if (editing) await api("PATCH", `/api/questions/${editing}`, formBody());
       else await api("POST", `/api/rooms/${roomId}/questions`, formBody());
@@ -211,14 +391,21 @@
       await load();
       say(S.saved);
     } catch (err) {
-      formError.textContent = errorText(err);
-      if (err && err.message && err.code === "bad_request") formError.textContent = err.message;
-      formError.hidden = false;
+      showFormError(err && err.message && err.code === "bad_request" ? err.message : errorText(err));
     }
   });
 
+  /** The form adds a question, or (`q`, a draft) edits one. */
+  function setMode(q) {
+    editing = q ? q.id : null;
+    formTitle.textContent = q ? S.edit_title : S.add_title;
+    submitButton.textContent = q ? S.edit_submit : S.add_submit;
+    cancelButton.hidden = !q;
+  }
+
   function startEdit(q) {
-    editing = q.id;
+    resetForm();
+    setMode(q);
     form.title.value = q.title;
     form.description.value = q.description || "";
     kind.value = q.kind;
@@ -226,20 +413,32 @@
     form.receipts.checked = q.receipts !== false;
     form.max_choices.value = q.max_choices;
     if (q.kind === "rating") form.scale.value = q.options.length;
-    questionImage = q.image || "";
+    setQuestionImage(q.image || "");
+    imageAlt.value = q.image_alt || "";
     optionInputs.replaceChildren();
-    q.options.forEach((o) => addOption(o));
+    // Yes and No in the page's language, should the host turn the question into another
+    // kind (a yes/no question sends no options: the stored ones stay as they are).
+    q.options.forEach((o, i) => addOption(q.kind === "yesno" ? { ...o, label: optionLabel(q, i) } : o));
     syncKind();
+    syncQuestionThumb();
+    say(S.editing.replace("{title}", q.title));
     form.title.focus();
   }
 
   function resetForm() {
-    editing = null;
-    questionImage = "";
+    setMode(null);
     form.reset();
+    setQuestionImage("");
+    formError.hidden = true;
     optionInputs.replaceChildren();
     syncKind();
   }
+
+  cancelButton.addEventListener("click", () => {
+    resetForm();
+    say("");
+    form.title.focus();
+  });
 
   /* --- co-hosts ------------------------------------------------------------------------ */
   async function loadHosts() {
@@ -251,20 +450,18 @@
         h.role === "owner" || !body.can_manage ? null : el("button", {
           type: "button", class: "ghost small", text: S.remove,
           "aria-label": `${S.remove}: ${h.email}`,
-          onclick: async () => {
-            try { await api("DELETE", `/api/rooms/${roomId}/hosts/${h.id}`); loadHosts(); }
-            catch (e) { say(errorText(e), true); }
-          } }))));
+          onclick: () => run(async () => {
+            await api("DELETE", `/api/rooms/${roomId}/hosts/${h.id}`);
+            loadHosts();
+          }) }))));
     } catch (_) { /* co-host list unavailable */ }
   }
-  document.getElementById("invite").addEventListener("click", async () => {
-    try {
-      const body = await api("POST", `/api/rooms/${roomId}/invitations`);
-      document.getElementById("invite-link").textContent = `${S.invite_link} ${body.invitation.url}`;
-    } catch (e) { say(errorText(e), true); }
-  });
+  document.getElementById("invite").addEventListener("click", () => run(async () => {
+    const body = await api("POST", `/api/rooms/${roomId}/invitations`);
+    document.getElementById("invite-link").textContent = `${S.invite_link} ${body.invitation.url}`;
+  }));
 
-  syncKind();
-  load().catch((e) => say(errorText(e), true));
+  resetForm();
+  load().catch((e) => say(errorText(e), "error"));
   loadHosts();
 })();
