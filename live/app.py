@@ -19,7 +19,7 @@ from live.fanout import Fanout
 from live.services import open_services
 from live.settings import Settings
 from live.sockets import LiveSockets
-from live.web import api, console, export, i18n, ledger, pages
+from live.web import api, console, error_pages, export, i18n, ledger, pages
 from live.web.security import SecurityHeaders
 from rooms.errors import VotingError
 
@@ -94,7 +94,7 @@ def create_app(settings: Settings) -> Any:
             ),
             Middleware(pages.LocaleMiddleware),
         ],
-        exception_handlers={VotingError: api.handle_voting_error},
+        exception_handlers={VotingError: api.handle_voting_error, **error_pages.HANDLERS},
         lifespan=lifespan,
     )
     app.state.services = None

@@ -2,7 +2,8 @@
 
 All read-only::
 
-    GET /ledger/<log>                      JSON: origin, question, size, status, verification
+    GET /ledger/<log>                      JSON: origin, question, size, status, verification,
+                                           the options' labels (also in the request's language)
     GET /ledger/<log>/policy               the tlog-policy to check the log with: its key,
                                            the witnesses and the quorum (text)
     GET /ledger/<log>/checkpoint           the latest checkpoint, with its cosignatures
@@ -47,10 +48,11 @@ from live.ledger.log import Ledger, LogInfo, export_log
 from live.services import Services
 from live.sockets import DEVICE_COOKIE
 from live.store import LiveQuestion
+from live.web import i18n
 from live.web.api import ok, services
 from rooms.errors import N_, ErrorCode, VotingError, bad_request, invalid_state, not_found
 from rooms.identity import verify_device, voter_ref
-from rooms.questions import Status
+from rooms.questions import Kind, Status, fixed_label
 from rooms.tlog._text import encode_base64
 from rooms.visibility import Viewer, may_see_tally
 
@@ -105,11 +107,12 @@ async def log_status(request: Request) -> Response:
     ledger, info = await _log(request)
     q = await _current_question(ledger, info)
     if q is not None:
-        title, options = q.spec.title, [o.label for o in q.spec.options]
+        definition: dict[str, Any] | None = q.spec.as_dict()
     else:
         # Ended: the question may have been reset and edited since; the log's opening
         # holds the definition its ballots chose from.
-        title, options = _title_and_labels(await ledger.definition(info.id))
+        definition = await ledger.definition(info.id)
+    title, kind, options = _title_and_labels(definition)
     return ok(
         {
             "log": {
@@ -123,24 +126,39 @@ async def log_status(request: Request) -> Response:
                 "current": q is not None,
                 "status": str(q.status) if q is not None else "ended",
                 "title": title,
+                "kind": kind,
+                # As stored (the English defaults of a yes/no, blank VS sides), and as
+                # people read them, in the request's language.
                 "options": options,
+                "labels": [_shown_label(kind, i, label) for i, label in enumerate(options)],
                 **(store.verification_of(q) if q is not None else {}),
             }
         }
     )
 
 
-def _title_and_labels(definition: dict[str, Any] | None) -> tuple[str, list[str]]:
+def _title_and_labels(definition: dict[str, Any] | None) -> tuple[str, str, list[str]]:
+    """A definition's title, kind ("" if it has none) and option labels, as stored."""
     if definition is None:
-        return "", []
+        return "", "", []
     title = definition.get("title")
+    kind = definition.get("kind")
     options = definition.get("options")
     labels = (
         [str(o.get("label", "")) for o in options if isinstance(o, dict)]
         if isinstance(options, list)
         else []
     )
-    return (title if isinstance(title, str) else ""), labels
+    return (title if isinstance(title, str) else ""), str(kind or ""), labels
+
+
+def _shown_label(kind: str, index: int, label: str) -> str:
+    """The label people read: a kind's default ("Yes", "No", a blank VS side) translated."""
+    try:
+        fixed = fixed_label(Kind(kind), index, label)
+    except ValueError:  # an opening without a kind this server knows
+        return label
+    return i18n.gettext(fixed) if fixed is not None else label
 
 
 async def log_policy(request: Request) -> Response:

@@ -53,6 +53,16 @@ def error_text(err: VotingError) -> str:
     return err.text(i18n.gettext)
 
 
+def locale_of(request: Request) -> str:
+    """The request's language: ``?lang=``, then the ``mv_lang`` cookie, then
+    ``Accept-Language``."""
+    return i18n.negotiate(
+        request.query_params.get("lang"),
+        request.cookies.get(i18n.COOKIE),
+        request.headers.get("accept-language"),
+    )
+
+
 class LocaleMiddleware:
     """Sets the request's language; ``?lang=`` also remembers it in a cookie."""
 
@@ -65,9 +75,7 @@ class LocaleMiddleware:
             return
         request = Request(scope)
         asked = request.query_params.get("lang")
-        locale = i18n.negotiate(
-            asked, request.cookies.get(i18n.COOKIE), request.headers.get("accept-language")
-        )
+        locale = locale_of(request)
         i18n.activate(locale)
         if asked not in i18n.LOCALES:
             await self.app(scope, receive, send)

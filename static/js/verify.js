@@ -56,6 +56,12 @@
     }
   }
 
+  /** The options as people read them: the server's labels, in the page's language (a
+   * yes/no's "Yes" and "No", a blank VS side's name), else the labels as stored. */
+  function optionLabels(status) {
+    return (status && (status.labels || status.options)) || [];
+  }
+
   /** A receipt promise (given while the results were hidden): the log's key signed the
    * ballot's entry; once the results are shown the same address serves the proof. */
   async function checkPromise(text, target) {
@@ -76,7 +82,7 @@
         return;
       }
     }
-    const labels = (status && status.options) || [];
+    const labels = optionLabels(status);
     const choices = result.leaf.c.map((i) => labels[i] || `#${i + 1}`).join(", ");
     show_(true, S.promised, [
       S.ballot_line.replace("{code}", result.code).replace("{choices}", choices)
@@ -116,7 +122,7 @@
       show_(false, S.invalid, [result.reason]);
       return;
     }
-    const labels = (status && status.options) || [];
+    const labels = optionLabels(status);
     const choices = result.leaf.c.map((i) => labels[i] || `#${i + 1}`).join(", ");
     const lines = [
       S.ballot_line.replace("{code}", result.code).replace("{choices}", choices)

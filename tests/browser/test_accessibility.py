@@ -70,3 +70,24 @@ async def test_host_pages_have_no_axe_violation(
     await console.locator("form[action='/host/rooms'] button[type=submit]").click()
     await expect(console.locator("#conn")).to_have_attribute("data-state", "connected")
     await browsing.assert_accessible(console)
+
+
+@pytest.mark.parametrize(
+    ("locale", "heading", "home"),
+    [
+        pytest.param("en-US", "Page not found", "Join a vote", id="en-US"),
+        pytest.param("ko-KR", "페이지를 찾을 수 없습니다", "투표 참여", id="ko-KR"),
+    ],
+)
+async def test_the_404_page_has_no_axe_violation(
+    browsing: Browsing, node: Node, locale: str, heading: str, home: str
+) -> None:
+    # Chromium logs the 404 of the page itself as a console error.
+    browsing.allow(r"status of 404 \(Not Found\) \(http://[^ ]+/no/such/page\)$")
+    page = await browsing.phone(locale)
+    answer = await page.goto(f"{node.url}/no/such/page")
+    assert answer is not None and answer.status == 404
+    await expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+    await browsing.assert_accessible(page)
+    await page.get_by_role("link", name=home, exact=True).click()
+    await expect(page).to_have_url(f"{node.url}/")

@@ -191,7 +191,7 @@ async def test_a_hosts_keys_drive_the_agenda_and_reveal(browsing: Browsing, node
     await browsing.assert_accessible(screen)
 
     # Next, by the right arrow: the warm-up closes, the budget opens with hidden results.
-    # (Previous, ← and PageUp, call the agenda's previous endpoint, not tested here.)
+    # (Previous, ← and PageUp: ``test_the_previous_key_goes_back_a_question``.)
     await screen.keyboard.press("ArrowRight")
     await expect(screen.locator("#q-title")).to_have_text("Adopt the budget?")
     await expect(screen.get_by_text("Results are hidden.")).to_be_visible()
@@ -207,6 +207,48 @@ async def test_a_hosts_keys_drive_the_agenda_and_reveal(browsing: Browsing, node
     await screen.wait_for_function("document.fullscreenElement !== null")
     await screen.keyboard.press("f")
     await screen.wait_for_function("document.fullscreenElement === null")
+
+
+async def test_the_previous_key_goes_back_a_question(browsing: Browsing, node: Node) -> None:
+    screen = await browsing.screen()
+    room = await host_room(
+        screen,
+        node,
+        {"title": "First", "options": "A,B"},
+        {"title": "Second", "options": "A,B"},
+        {"title": "Third", "options": "A,B"},
+    )
+    details = await _api(screen, node, "GET", f"/api/rooms/{room['id']}")
+    first, second, third = (q["id"] for q in details["questions"])
+
+    async def current() -> str | None:
+        """The room's current question, and every question's status, by the API."""
+        now = await _api(screen, node, "GET", f"/api/rooms/{room['id']}")
+        statuses.update({q["id"]: q["status"] for q in now["questions"]})
+        found: str | None = now["room"]["current"]
+        return found
+
+    statuses: dict[str, str] = {}
+
+    await screen.goto(details["room"]["presenter_url"])
+    await expect(screen.locator("#conn")).to_have_attribute("data-state", "connected")
+    await expect(screen.locator("#q-title")).to_have_text("First")
+    # Opened in order: the first, then the second and the third by the next key.
+    for title in ("Second", "Third"):
+        await screen.keyboard.press("ArrowRight")
+        await expect(screen.locator("#q-title")).to_have_text(title)
+    assert await current() == third
+
+    # PageUp, then ←: back to the questions that ran, as they are (closed).
+    await screen.keyboard.press("PageUp")
+    await expect(screen.locator("#q-title")).to_have_text("Second")
+    assert await current() == second
+    await screen.keyboard.press("ArrowLeft")
+    await expect(screen.locator("#q-title")).to_have_text("First")
+    assert await current() == first
+    # Nothing opened or closed on the way back; no key failed.
+    assert statuses == {first: "closed", second: "closed", third: "open"}
+    await expect(screen.locator("#key-status")).to_have_text("")
 
 
 async def test_without_a_host_session_the_keys_are_absent(

@@ -80,3 +80,37 @@ async def test_a_voter_checks_the_receipt_on_verify_after_the_poll_is_verified(
         await checker.get_by_role("button", name="Check", exact=True).click()
         await expect(result).to_have_attribute("data-ok", "false")
         await expect(result).to_contain_text("This receipt does not check out.")
+
+
+async def test_the_korean_verify_page_names_a_yes_no_choice_in_korean(
+    browsing: Browsing, witnessed: Settings, witnessed_node: Node, tmp_path: Path
+) -> None:
+    """A yes/no stores "Yes" and "No"; /verify in Korean reads the ballot as 예 or 아니요,
+    for a receipt file and for a receipt the phone kept alike."""
+    node = witnessed_node
+    async with open_services(witnessed) as svc, running_worker(svc):
+        room = await make_room(svc, {"title": "예산안 채택?", "kind": "yesno", "options": ""})
+        phone = await open_phone(browsing, node, room, "ko-KR")
+        await phone.get_by_role("button", name="아니요", exact=True).click()
+        await expect(phone.get_by_text("투표가 집계되었습니다.")).to_be_visible()
+        code = await phone.get_by_test_id("receipt").inner_text()
+        receipt = await download_receipt(phone, node.url, tmp_path)
+        chose = f"투표 {code}: “예산안 채택?”에서 아니요을(를) 선택했습니다."
+
+        checker = await browsing.phone("ko-KR")
+        await checker.goto(f"{node.url}/verify")
+        await checker.get_by_label("영수증 파일").set_input_files(receipt)
+        await checker.get_by_role("button", name="확인", exact=True).click()
+        result = checker.get_by_test_id("verify-result")
+        await expect(result).to_have_attribute("data-ok", "true")
+        await expect(result).to_contain_text("이 영수증은 유효합니다.")
+        await expect(result).to_contain_text(chose)
+        await expect(result).not_to_contain_text("No")
+
+        # The phone's own list, checked from its storage: the same words.
+        await phone.goto(f"{node.url}/verify")
+        kept = phone.get_by_test_id("my-receipt")
+        await expect(kept).to_have_count(1)
+        await kept.get_by_role("button", name="확인 예산안 채택?", exact=True).click()
+        await expect(kept.get_by_test_id("verify-result")).to_contain_text(chose)
+        await browsing.assert_accessible(phone)

@@ -147,3 +147,33 @@ async def test_a_question_without_receipts_refuses_the_proof(
 
 def _entries(response: httpx.Response) -> list[bytes]:
     return list(LogExport.parse(response.content).entries)
+
+
+async def test_the_log_status_names_the_options_in_the_readers_language(
+    witnessed: Settings, witnessed_node: Node
+) -> None:
+    """A yes/no is stored as "Yes" and "No"; a reader of the log reads them in its language,
+    while the log is its question's and after (its opening's definition)."""
+    node = witnessed_node
+    async with open_services(witnessed) as svc, httpx.AsyncClient(base_url=node.url) as http:
+        room = await make_room(svc, {"title": "Adopt?", "kind": "yesno", "options": ""})
+        q = await store.load_question(svc, room.q)
+        assert q is not None and q.log_id is not None
+        url = f"/ledger/{q.log_id}"
+
+        async def labels(lang: str) -> tuple[str, list[str], list[str]]:
+            status = (await http.get(url, headers={"accept-language": lang})).json()["log"]
+            return status["kind"], status["options"], status["labels"]
+
+        async with running_worker(svc):
+            async with asyncio.timeout(10):
+                while (await http.get(url)).status_code != 200:
+                    await asyncio.sleep(0.05)
+            assert await labels("ko-KR") == ("yesno", ["Yes", "No"], ["예", "아니요"])
+            assert await labels("en-US") == ("yesno", ["Yes", "No"], ["Yes", "No"])
+            await store.act(svc, room.q, Action.CLOSE)
+            await verification(svc, room.q)
+            await store.act(svc, room.q, Action.RESET)
+        status = (await http.get(url, params={"lang": "ko"})).json()["log"]
+        assert status["status"] == "ended"
+        assert (status["kind"], status["labels"]) == ("yesno", ["예", "아니요"])

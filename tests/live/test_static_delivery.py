@@ -75,6 +75,25 @@ async def test_pages_link_static_files_by_the_hash_of_their_content(
         assert HASHED.match(url)["hash"] == digest, url  # type: ignore[index]
 
 
+async def test_the_verify_page_links_its_scripts_by_hash_and_they_are_immutable(
+    http: httpx.AsyncClient,
+) -> None:
+    page = await http.get("/verify")
+    assert page.status_code == 200
+    scripts = re.findall(r'<script src="([^"]+)"', page.text)
+    files = [str(_file_of(u).relative_to(STATIC)) for u in scripts]
+    assert files == ["js/common.js", "js/tlog.js", "js/verify.js"]
+    links = STATIC_LINK.findall(page.text)
+    assert {str(_file_of(u).relative_to(STATIC)) for u in links} >= {"css/app.css"}
+    for url in links:
+        r = await http.get(url)
+        assert r.status_code == 200, url
+        assert r.headers["cache-control"] == IMMUTABLE, url
+        assert r.content == _file_of(url).read_bytes(), url
+        digest = hashlib.sha256(r.content).hexdigest()[:12]
+        assert HASHED.match(url)["hash"] == digest, url  # type: ignore[index]
+
+
 async def test_a_hashed_name_is_cached_for_a_year_and_a_plain_one_briefly(
     http: httpx.AsyncClient, svc: Services
 ) -> None:
