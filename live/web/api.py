@@ -25,7 +25,7 @@ from live.web import bodies, export, i18n
 from rooms.cohosts import Role, check_host, check_owner
 from rooms.errors import N_, ErrorCode, VotingError, bad_request, not_found
 from rooms.media import MAX_BYTES, check_upload_size, content_type
-from rooms.questions import Action, QuestionSpec, build_question
+from rooms.questions import Action, Kind, QuestionSpec, build_question
 from rooms.questions import edit_question as edit_question_spec
 
 #: What a multipart form may add around a 5 MiB file (boundaries, part headers).
@@ -230,9 +230,18 @@ async def get_room(request: Request) -> Response:
                 "current": room.get("current") or None,
                 **public_urls(request, svc, room),
             },
-            "questions": [{**q.public(), "tally": current[q.id]} for q in qs],
+            "questions": [
+                {**q.public(), "tally": current[q.id], **await _hidden(svc, q)} for q in qs
+            ],
         }
     )
+
+
+async def _hidden(svc: Services, q: store.LiveQuestion) -> dict[str, Any]:
+    """For the hosts: the answers hidden from an open-text question's cloud."""
+    if q.spec.kind is not Kind.TEXT:
+        return {}
+    return {"hidden": await answers.hidden_answers(svc, q.id)}
 
 
 def _check_images(svc: Services, spec: QuestionSpec) -> None:

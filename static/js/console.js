@@ -142,9 +142,15 @@
   function item(q, i) {
     const titleId = `q-title-${q.id}`;
     const isCurrent = q.id === current;
-    const bars = el("ol", { class: "bars small", "aria-label": `${S.live_results}: ${q.title}` });
-    drawBars(bars, q, tallies.get(q.id));
     const t = tallies.get(q.id);
+    let bars;
+    if (q.kind === "text") {
+      bars = el("div", { class: "answers", "data-testid": "answers" });
+      drawAnswers(bars, q, t);
+    } else {
+      bars = el("ol", { class: "bars small", "aria-label": `${S.live_results}: ${q.title}` });
+      drawBars(bars, q, t);
+    }
     return el("li", { class: isCurrent ? "question-item current" : "question-item",
       "aria-current": isCurrent ? "true" : null, "data-status": q.status, "data-question": q.id },
       el("h3", { id: titleId, text: q.title }), facts(q), thumbnails(q), verificationBadge(q), bars,
@@ -152,6 +158,55 @@
         el("strong", { class: "total", text: String(t ? t.total : 0) })),
       actions(q, i, titleId));
   }
+
+  /** An open-text question's answers as counted (the cloud's, most given first), each
+   * with a button that hides it from every screen; below, the hidden ones, to show again.
+   * Not redrawn under the host's keyboard: a tally that arrives then waits for focus to
+   * leave, so that a button is never pulled from under the host. */
+  function drawAnswers(box, q, t) {
+    if (box.contains(document.activeElement)) {
+      box.dataset.stale = "true";
+      return;
+    }
+    delete box.dataset.stale;
+    const words = (t && t.words) || [];
+    const hidden = q.hidden || [];
+    const button = (label, name, fn) => el("button", { type: "button", class: "ghost small",
+      text: label, "aria-label": name, onclick: () => run(fn) });
+    const shown = words.length
+      ? el("ol", { class: "answer-list", "aria-label": `${S.answers_title}: ${q.title}` },
+        ...words.map(([w, n]) => el("li", { "data-testid": "answer" },
+          el("span", { class: "answer-word", text: w }),
+          el("span", { class: "answer-count", text: String(n) }),
+          button(S.hide_answer, S.hide_answer_named.replace("{answer}", w),
+            () => hideAnswer(q, w, true)))))
+      : el("p", { class: "muted", text: S.cloud_empty });
+    const parts = [shown];
+    if (t && t.distinct) parts.push(el("p", { class: "muted", text: S.cloud_distinct.replace("{n}", t.distinct) }));
+    if (hidden.length) {
+      parts.push(el("h4", { text: S.hidden_answers }), el("ul", { class: "answer-list hidden-answers" },
+        ...hidden.map((w) => el("li", { "data-testid": "hidden-answer" },
+          el("span", { class: "answer-word", text: w }),
+          button(S.show_answer, S.show_answer_named.replace("{answer}", w),
+            () => hideAnswer(q, w, false))))));
+    }
+    box.replaceChildren(...parts);
+  }
+
+  async function hideAnswer(q, word, hidden) {
+    const body = await api("POST", `/api/questions/${q.id}/answers`, { answers: [word], hidden });
+    const known = questions.find((x) => x.id === q.id);
+    if (known) known.hidden = body.hidden;
+    render();
+    return (hidden ? S.answer_hidden : S.answer_shown).replace("{answer}", word);
+  }
+
+  list.addEventListener("focusout", () => setTimeout(() => {
+    for (const box of list.querySelectorAll(".answers[data-stale]")) {
+      const q = questions.find((x) => x.id === box.closest("[data-question]").dataset.question);
+      if (q) drawAnswers(box, q, tallies.get(q.id));
+    }
+  }));
 
   async function action(q, what) {
     const body = await api("POST", `/api/questions/${q.id}/${what}`);
@@ -212,7 +267,8 @@
     const li = list.querySelector(`[data-question="${t.question}"]`);
     const q = questions.find((x) => x.id === t.question);
     if (!li || !q) return;
-    drawBars(li.querySelector("ol.bars"), q, t);
+    if (q.kind === "text") drawAnswers(li.querySelector(".answers"), q, t);
+    else drawBars(li.querySelector("ol.bars"), q, t);
     li.querySelector(".total").textContent = String(t.total);
   });
 
@@ -228,9 +284,13 @@
 
   function syncKind() {
     const k = kind.value;
-    document.getElementById("max-choices-row").hidden = k !== "multiple";
+    const picks = document.getElementById("max-choices-row");
+    picks.hidden = k !== "multiple" && k !== "text";
+    // Open text: how many answers one voter may give (1..10), not picks among options.
+    picks.querySelector("label").textContent = k === "text" ? S.answers_per_voter : S.picks_per_voter;
+    form.max_choices.max = k === "text" ? "10" : "60";
     document.getElementById("scale-row").hidden = k !== "rating";
-    document.getElementById("options-row").hidden = k === "rating" || k === "yesno";
+    document.getElementById("options-row").hidden = k === "rating" || k === "yesno" || k === "text";
     const want = k === "vs" ? 2 : Math.max(2, optionInputs.children.length);
     while (optionInputs.children.length < want) addOption();
     while (k === "vs" && optionInputs.children.length > 2) optionInputs.lastChild.remove();
@@ -341,9 +401,10 @@
       visibility: form.visibility.value, receipts: form.receipts.checked,
       image: questionImage, image_alt: questionImage ? imageAlt.value : "",
     };
-    if (k === "multiple") body.max_choices = Number(form.max_choices.value);
+    if (k === "multiple" || k === "text") body.max_choices = Number(form.max_choices.value);
     if (k === "rating") body.scale = Number(form.scale.value);
-    if (k !== "rating" && k !== "yesno") {
+    if (k === "text") body.options = [];
+    else if (k !== "rating" && k !== "yesno") {
       body.options = [...optionInputs.children].map((li) => {
         const image = li.dataset.image || "";
         return { label: li.querySelector(".opt-label").value,

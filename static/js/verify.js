@@ -11,6 +11,11 @@
   const form = document.getElementById("verify-form");
   const out = document.getElementById("verify-result");
 
+  /** A ballot's choice as people read it: its option's label, or an open-text answer. */
+  function choiceText(labels, c) {
+    return typeof c === "string" ? c : labels[c] || `#${c + 1}`;
+  }
+
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
@@ -83,7 +88,7 @@
       }
     }
     const labels = optionLabels(status);
-    const choices = result.leaf.c.map((i) => labels[i] || `#${i + 1}`).join(", ");
+    const choices = result.leaf.c.map((i) => choiceText(labels, i)).join(", ");
     show_(true, S.promised, [
       S.ballot_line.replace("{code}", result.code).replace("{choices}", choices)
         .replace("{title}", (status && status.title) || result.leaf.q),
@@ -123,7 +128,7 @@
       return;
     }
     const labels = optionLabels(status);
-    const choices = result.leaf.c.map((i) => labels[i] || `#${i + 1}`).join(", ");
+    const choices = result.leaf.c.map((i) => choiceText(labels, i)).join(", ");
     const lines = [
       S.ballot_line.replace("{code}", result.code).replace("{choices}", choices)
         .replace("{title}", (status && status.title) || result.leaf.q),

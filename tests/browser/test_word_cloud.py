@@ -4,6 +4,7 @@ cloud's grouping in the browser agrees with the server's on the shared cases."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from playwright.async_api import Page, expect
 
 from live.services import Services
 from tests.browser.conftest import Browsing
+from tests.browser.test_console_ui import _api, _button, _console, _item, _room_id
 from tests.browser.test_lecture_poll import open_phone, open_presenter, shot
 from tests.browser.test_projector import SIZES, _measure
 from tests.conftest import Node, connect
@@ -115,3 +117,45 @@ async def test_the_browser_groups_answers_as_the_server_does(
     for case in CASES["group"]:
         grouped = await page.evaluate("(c) => window.mvWords.groupParticles(c)", case["counts"])
         assert grouped == case["cloud"], case
+
+
+async def test_a_host_makes_an_open_text_question_and_hides_an_answer_live(
+    browsing: Browsing, node: Node
+) -> None:
+    console = await _console(browsing, node, "en-US")
+    await console.get_by_label("Question", exact=True).fill("Two words for the park?")
+    await console.get_by_label("Kind").select_option("text")
+    await expect(console.locator("#options-row")).to_be_hidden()
+    await console.get_by_label("Answers per voter").fill("2")
+    await console.get_by_role("button", name="Add question").click()
+    item = _item(console, "Two words for the park?")
+    await expect(item.get_by_test_id("question-facts")).to_contain_text("Open text (word cloud)")
+    await _button(item, "Open").click()
+    await expect(item).to_have_attribute("data-status", "open")
+    await browsing.assert_accessible(console)
+    room = (await _api(console, node, "GET", f"/api/rooms/{_room_id(console)}"))["room"]
+    phone = await browsing.phone()
+    await phone.goto(room["join_url"])
+    await expect(phone.locator("#conn")).to_have_attribute("data-state", "connected")
+    await phone.get_by_label("Answer 1", exact=True).fill("Shade")
+    await phone.get_by_label("Answer 2", exact=True).fill("Rude word")
+    await phone.get_by_role("button", name="Send my answer").click()
+    await expect(phone.get_by_test_id("my-choice")).to_have_text("You answered: Shade, Rude word")
+    await expect(item.get_by_test_id("answer")).to_have_count(2)
+    await expect(phone.get_by_test_id("cloud-word")).to_have_count(2)
+
+    await item.get_by_role("button", name="Hide the answer “rude word” from every screen").click()
+    await expect(console.locator("#console-status")).to_have_text(
+        "“rude word” is hidden from every screen."
+    )
+    await expect(item.get_by_test_id("answer")).to_have_count(1)
+    await expect(item.get_by_test_id("hidden-answer")).to_have_text(re.compile("rude word"))
+    await expect(phone.get_by_test_id("cloud-word")).to_have_count(1)
+    await expect(phone.get_by_test_id("cloud-word")).to_contain_text("shade")
+    await browsing.assert_accessible(console)
+    await console.reload()
+    item = _item(console, "Two words for the park?")
+    await expect(item.get_by_test_id("hidden-answer")).to_have_count(1)
+    await item.get_by_role("button", name="Show again: the answer “rude word”").click()
+    await expect(phone.get_by_test_id("cloud-word")).to_have_count(2)
+    await expect(item.get_by_test_id("hidden-answer")).to_have_count(0)
