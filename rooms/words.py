@@ -17,8 +17,8 @@ the cast would break words that end in one ("고양이", a cat, is no "고양"; 
 "민주주"), so the count keeps each form and the cloud *groups* them: an answer that is
 another answer plus one of ``PARTICLES`` is shown with that answer, its count added. A
 form whose bare word nobody wrote stays as written. ``group_particles`` is the rule; the
-pages run the same rule (``static/js/common.js``, ``groupParticles``), checked against the
-same cases (``tests/rooms/vectors/words.json``).
+pages run the same rule (``mvWords.groupParticles`` in ``static/js/common.js``), checked
+against the same cases (``tests/rooms/vectors/words/cases.json``).
 """
 
 from __future__ import annotations

@@ -112,7 +112,7 @@ async def test_the_browser_groups_answers_as_the_server_does(
     browsing: Browsing, node: Node, svc: Services
 ) -> None:
     room = await make_room(svc, {"title": "Word?", "kind": "text", "options": ""})
-    page = await open_phone(browsing, node, room)  # a page that loads words.js
+    page = await open_phone(browsing, node, room)  # a page that loads common.js
     assert await page.evaluate("window.mvWords.PARTICLES") == CASES["particles"]
     for case in CASES["group"]:
         grouped = await page.evaluate("(c) => window.mvWords.groupParticles(c)", case["counts"])

@@ -1,5 +1,5 @@
 """Open-text answers: normalisation and the cloud's grouping of Korean particle forms,
-checked against the cases the browser's copy (static/js/words.js) is checked against."""
+checked against the cases the browser's copy (static/js/common.js (mvWords)) is checked against."""
 
 from __future__ import annotations
 
