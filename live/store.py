@@ -21,7 +21,7 @@ from live.services import Services
 from rooms.cohosts import Role
 from rooms.errors import N_, ErrorCode, VotingError, bad_request, conflict, not_found
 from rooms.ledger import log_origin
-from rooms.questions import Action, QuestionSpec, QuestionState, Status, apply_action
+from rooms.questions import Action, Kind, QuestionSpec, QuestionState, Status, apply_action
 from rooms.visibility import Visibility
 
 ROOM_NUMBER_TRIES = 50
@@ -430,15 +430,26 @@ async def results(svc: Services, room_id: str) -> list[dict[str, Any]]:
                 "id": q.id,
                 "title": q.spec.title,
                 "status": str(q.status),
+                "kind": str(q.spec.kind),
                 "counts": t["counts"],
                 "total": t["total"],
                 "archived": archived.get(q.id, 0),
                 "finalized": bool(f is not None and f.finalized_ms is not None),
                 "log": q.log_id,
                 **verification_of(q),
+                **_ranking_figures(q, t),
             }
         )
     return out
+
+
+def _ranking_figures(q: LiveQuestion, t: dict[str, Any]) -> dict[str, Any]:
+    """A ranking's counts are Borda points: each option's average place too (1 is first;
+    ``None`` before any ballot). Nothing for another kind."""
+    if q.spec.kind is not Kind.RANKING:
+        return {}
+    n, total = len(q.spec.options), t["total"]
+    return {"average_place": [round(n - p / total, 2) if total else None for p in t["counts"]]}
 
 
 def verification_of(q: LiveQuestion) -> dict[str, Any]:
