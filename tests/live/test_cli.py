@@ -473,6 +473,7 @@ def test_burst_of_300_then_close_and_archive(shared: Shared) -> None:
         "id": qid,
         "title": "Lunch?",
         "status": "closed",
+        "kind": "single",
         "counts": live["counts"],
         "total": 300,
         "archived": 300,
