@@ -442,8 +442,14 @@ def cmd_room_results(settings: Settings, args: argparse.Namespace) -> int:
     lines = [f"room {body['room']}"]
     for q in body["questions"]:
         verification = f" verification={q['verification']}" if q["verification"] else ""
+        # A ranking's counts are Borda points; its average places say the same per ballot.
+        figures = (
+            f"points={q['counts']} average_place={q['average_place']}"
+            if q["kind"] == Kind.RANKING
+            else f"counts={q['counts']}"
+        )
         lines.append(
-            f"  {q['id']} {q['title']!r} [{q['status']}] counts={q['counts']} "
+            f"  {q['id']} {q['title']!r} [{q['status']}] {figures} "
             f"total={q['total']} archived={q['archived']}{verification}"
         )
     _print(args, body, "\n".join(lines))

@@ -461,9 +461,19 @@ async def results(svc: Services, room_id: str) -> list[dict[str, Any]]:
                 "finalized": bool(f is not None and f.finalized_ms is not None),
                 "log": q.log_id,
                 **verification_of(q),
+                **_ranking_figures(q, t),
             }
         )
     return out
+
+
+def _ranking_figures(q: LiveQuestion, t: dict[str, Any]) -> dict[str, Any]:
+    """A ranking's counts are Borda points: each option's average place too (1 is first;
+    ``None`` before any ballot). Nothing for another kind."""
+    if q.spec.kind is not Kind.RANKING:
+        return {}
+    n, total = len(q.spec.options), t["total"]
+    return {"average_place": [round(n - p / total, 2) if total else None for p in t["counts"]]}
 
 
 def verification_of(q: LiveQuestion) -> dict[str, Any]:

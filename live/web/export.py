@@ -7,6 +7,10 @@ kind gives by default ("Yes", a blank VS side) and the words for kinds and statu
 the request's language; times are the deployment's (``MVOTING_TIMEZONE``), the zone named
 in their header. Text a host typed is written so that a spreadsheet never takes it for a
 formula.
+
+A ranking has no percentages (its counts are Borda points, not shares of the ballots): its
+options are listed by points, most first, each with its rank, points and average place, and
+the method is named (``ranking_rows``, ``borda_method``).
 """
 
 from __future__ import annotations
@@ -236,7 +240,59 @@ def notes(r: QuestionResult) -> list[tuple[str, Any]]:
                 None,
             ),
         ]
+    if spec.kind is Kind.RANKING:
+        return [(borda_method(len(spec.options)), None)]
     return []
+
+
+@dataclass(frozen=True)
+class RankedRow:
+    """An option of a ranking's results: its place among them (ties share one), Borda
+    points, and average place (1 is first; None before any ballot)."""
+
+    rank: int
+    option: int
+    label: str
+    description: str
+    points: int
+    average: float | None
+
+
+def ranking_rows(spec: QuestionSpec, points: Sequence[int], total: int) -> list[RankedRow]:
+    """A ranking's options by points, most first (ties in the options' order, with one
+    rank: 1, 2, 2, 4); an option's average place is ``n - points / ballots``."""
+    n = len(spec.options)
+    order = sorted(range(n), key=lambda i: (-points[i], i))
+    rows: list[RankedRow] = []
+    for k, i in enumerate(order):
+        rank = rows[-1].rank if rows and rows[-1].points == points[i] else k + 1
+        average = n - points[i] / total if total else None
+        label = option_label(spec, i)
+        rows.append(RankedRow(rank, i, label, spec.options[i].description, points[i], average))
+    return rows
+
+
+def borda_method(options: int) -> str:
+    """How a ranking is counted, for a question of ``options`` options."""
+    first = options - 1
+    return i18n.ngettext(
+        "Borda count: first place gets {n} point, last none.",
+        "Borda count: first place gets {n} points, last none.",
+        first,
+    ).format(n=first)
+
+
+def _ranked(r: QuestionResult) -> list[RankedRow]:
+    return ranking_rows(r.question.spec, [o.count for o in r.options], r.total)
+
+
+def _ranking_header() -> list[str]:
+    _ = i18n.gettext
+    return [_("Rank"), _("Option"), _("Points"), _("Average place")]
+
+
+def _average(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
 
 
 def multiple_note(max_choices: int) -> str:
@@ -297,6 +353,14 @@ def csv_bytes(room_title: str, r: QuestionResult, at: datetime, zone: tzinfo = U
     for label, value in _head(room_title, r, at, _zone_name(zone)):
         writer.writerow([label, _csv_cell(value)])
     writer.writerow([])
+    if r.question.spec.kind is Kind.RANKING:
+        writer.writerow(_ranking_header())
+        for row in _ranked(r):
+            average = "" if row.average is None else f"{row.average:.2f}"
+            writer.writerow([row.rank, _csv_text(row.label), row.points, average])
+        writer.writerow([i18n.gettext("Ballots"), r.total])
+        writer.writerow([_csv_text(borda_method(len(r.options)))])
+        return buf.getvalue().encode("utf-8-sig")
     writer.writerow(_header())
     for i, o in enumerate(r.options):
         label = row_label(r, i)
@@ -330,6 +394,17 @@ def xlsx_bytes(room_title: str, r: QuestionResult, at: datetime, zone: tzinfo = 
         ws.append([label, value])
     ws["B4"].number_format = DATE_FORMAT
     ws.append([])
+    if r.question.spec.kind is Kind.RANKING:
+        ws.append(_ranking_header())
+        for row in _ranked(r):
+            ws.append([row.rank, row.label, row.points, _average(row.average)])
+            ws.cell(row=ws.max_row, column=4).number_format = "0.00"
+        ws.append([i18n.gettext("Ballots"), r.total])
+        ws.append([borda_method(len(r.options))])
+        _texts_stay_text(ws)
+        for width, letter in zip((10, 40, 12, 16), "ABCD", strict=True):
+            ws.column_dimensions[letter].width = width
+        return _save(wb)
     ws.append(_header())
     for i, o in enumerate(r.options):
         ws.append([row_label(r, i), o.count, _fraction(o.count, r.total)])
@@ -457,6 +532,9 @@ def _question_sheet(
         if isinstance(value, datetime):
             ws.cell(row=ws.max_row, column=2).number_format = DATE_FORMAT
     ws.append([])
+    if spec.kind is Kind.RANKING:
+        _ranking_sheet(ws, r)
+        return
     ws.append([_("Option"), _("Description"), _("Count"), _("Percent")])
     for i, o in enumerate(r.options):
         ws.append([row_label(r, i), o.description, o.count, _fraction(o.count, r.total)])
@@ -468,6 +546,20 @@ def _question_sheet(
             ws.cell(row=ws.max_row, column=3).number_format = "0.0"
     _texts_stay_text(ws)
     for width, letter in zip((40, 50, 12, 12), "ABCD", strict=True):
+        ws.column_dimensions[letter].width = width
+
+
+def _ranking_sheet(ws: Any, r: QuestionResult) -> None:
+    """A ranking's rows of its sheet: by points, with rank and average place, no percent."""
+    _ = i18n.gettext
+    ws.append([_("Rank"), _("Option"), _("Description"), _("Points"), _("Average place")])
+    for row in _ranked(r):
+        ws.append([row.rank, row.label, row.description, row.points, _average(row.average)])
+        ws.cell(row=ws.max_row, column=5).number_format = "0.00"
+    ws.append([_("Ballots"), None, None, r.total])
+    ws.append([borda_method(len(r.options))])
+    _texts_stay_text(ws)
+    for width, letter in zip((10, 40, 50, 12, 16), "ABCDE", strict=True):
         ws.column_dimensions[letter].width = width
 
 

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from live import cohosts, joins, store
 from live.limits import answer_no_sooner, client_address
 from live.services import Services
-from live.web import i18n
+from live.web import export, i18n
 from live.web.api import signed_in
 from live.web.assets import TEMPLATES, static, static_url
 from live.web.security import check_csrf, csrf_token
@@ -42,6 +42,9 @@ def _environment() -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["static_url"] = static_url  # a static file's content-hashed URL
+    # A ranking's rows and method for the summary page (its figures are not percentages).
+    env.globals["ranking_rows"] = export.ranking_rows
+    env.globals["borda_method"] = export.borda_method
     return env
 
 
@@ -174,6 +177,7 @@ def _js_strings() -> dict[str, Any]:
         "answer_label_n": _("Answer {n}"),
         "answer_hint": _("Up to {n} answers of a few words each."),
         "answer_submit": _("Send my answer"),
+        **_ranking_strings(),
         "problems": {p.value: i18n.gettext(PROBLEMS[p]) for p in Problem},
         # The sentences that need no field; a refusal's own ``message`` (in the page's
         # language, its fields put in) says the others.
@@ -182,6 +186,48 @@ def _js_strings() -> dict[str, Any]:
             for c in ErrorCode
             if "{" not in (text := i18n.gettext(VotingError(c).template))
         },
+    }
+
+
+def _ranking_strings() -> dict[str, Any]:
+    """A ranking's words: its form on the phone and its results (``rank_*``). A plural's
+    forms are given for one and for many; scripts pick one by ``Intl.PluralRules``."""
+    _, ngettext = i18n.gettext, i18n.ngettext
+    return {
+        "rank_hint": _(
+            "Put the options in order, best first: drag them by their handle, or use the "
+            "Move up and Move down buttons."
+        ),
+        "rank_submit": _("Submit my ranking"),
+        "rank_up": _("Move {option} up"),
+        "rank_down": _("Move {option} down"),
+        "rank_moved": _("{option} is now {place} of {n}."),
+        "rank_yours": _("Your ranking:"),
+        # Ordinals by the language's ordinal plural category (English: 1st, 2nd, 3rd, 4th).
+        "rank_ordinal": {
+            "one": _("{n}st"),
+            "two": _("{n}nd"),
+            "few": _("{n}rd"),
+            "other": _("{n}th"),
+        },
+        "rank_points": {
+            "one": ngettext("{n} point", "{n} points", 1),
+            "other": ngettext("{n} point", "{n} points", 2),
+        },
+        "rank_method": {
+            "one": ngettext(
+                "Borda count: first place gets {n} point, last none.",
+                "Borda count: first place gets {n} points, last none.",
+                1,
+            ),
+            "other": ngettext(
+                "Borda count: first place gets {n} point, last none.",
+                "Borda count: first place gets {n} points, last none.",
+                2,
+            ),
+        },
+        "rank_average": _("average place {place}"),
+        "rank_no_average": _("no ballots yet"),
     }
 
 

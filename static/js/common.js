@@ -110,12 +110,13 @@ window.mv = (function () {
    * label and figures share a line above a full-width track (CSS container query). A
    * rating also gets its average and count, as the list's last item. */
   function drawBars(list, q, t) {
+    if (q.kind === "ranking") return drawRanking(list, q, t);
     const counts = t ? t.counts : q.options.map(() => 0);
     const total = t ? t.total : 0;
     const bars = () => [...list.children].filter((li) => li.classList.contains("bar"));
     const rating = q.kind === "rating";
     if (list.dataset.question !== q.id || bars().length !== q.options.length
-        || !!list.querySelector(".bar-average") !== rating) {
+        || list.dataset.kind !== q.kind || !!list.querySelector(".bar-average") !== rating) {
       list.replaceChildren();
       list.dataset.question = q.id;
       list.dataset.kind = q.kind;
@@ -167,6 +168,80 @@ window.mv = (function () {
         "data-count": n }, el("span", { text: word }),
         el("span", { class: "visually-hidden", text: ` (${label})` }));
     }));
+  }
+
+  // --- ranking ----------------------------------------------------------------------------
+
+  const lang = document.documentElement.lang || "en";
+  const ordinalRules = new Intl.PluralRules(lang, { type: "ordinal" });
+  const cardinalRules = new Intl.PluralRules(lang);
+  /** A plural's form for `n` from {one, two, few, other} (what the language has of them). */
+  const pluralOf = (forms, rules, n) => (forms[rules.select(n)] || forms.other).replace("{n}", n);
+  /** "1st", "2nd" (English), "1위" (Korean). */
+  const ordinal = (n) => pluralOf(S.rank_ordinal, ordinalRules, n);
+  const pointsText = (n) => pluralOf(S.rank_points, cardinalRules, n);
+  /** "Borda count: first place gets 2 points, last none." for a question of `n` options. */
+  const rankMethod = (n) => pluralOf(S.rank_method, cardinalRules, n - 1);
+
+  /** A ranking's results, best first: each option's index, Borda points, rank (ties share
+   * one: 1, 2, 2, 4) and average place (1 = first; null before any ballot). Ties keep the
+   * options' order. */
+  function rankingResults(q, t) {
+    const n = q.options.length;
+    const total = t ? t.total : 0;
+    const rows = q.options.map((o, i) => ({ option: i, points: (t && t.counts[i]) || 0 }));
+    rows.sort((a, b) => b.points - a.points || a.option - b.option);
+    rows.forEach((r, k) => {
+      r.rank = k && rows[k - 1].points === r.points ? rows[k - 1].rank : k + 1;
+      r.average = total ? n - r.points / total : null;
+    });
+    return rows;
+  }
+
+  /** Draws or updates a ranking's results in `list` (an <ol>): the options sorted by their
+   * Borda points, each with its rank, points and average place, a bar as long as its share
+   * of the most points there could be (every ballot putting it first), and the method
+   * named last. No percentages: points are not shares of the ballots. The items are moved,
+   * not rebuilt, so a screen's decorations stay on them (`data-option` says whose). */
+  function drawRanking(list, q, t) {
+    const n = q.options.length;
+    const total = t ? t.total : 0;
+    const items = () => [...list.children].filter((li) => li.classList.contains("bar"));
+    if (list.dataset.question !== q.id || list.dataset.kind !== "ranking"
+        || items().length !== n) {
+      list.replaceChildren();
+      list.dataset.question = q.id;
+      list.dataset.kind = "ranking";
+      q.options.forEach((o, i) => list.append(el("li", { class: "bar ranked", "data-option": i,
+        "data-testid": "ranked-option" },
+      el("span", { class: "bar-label" },
+        el("span", { class: "bar-rank", "data-testid": "option-rank" }),
+        el("span", { class: "bar-name", text: optionLabel(q, i) })),
+      el("span", { class: "bar-track", "aria-hidden": "true" }, el("span", { class: "bar-fill" })),
+      el("span", { class: "bar-figures" },
+        el("span", { class: "bar-count", "data-testid": "option-points" }),
+        el("span", { class: "bar-place", "data-testid": "option-average" })))));
+      list.append(el("li", { class: "bar-method", "data-testid": "ranking-method", text: rankMethod(n) }));
+    }
+    const byOption = new Map(items().map((li) => [Number(li.dataset.option), li]));
+    const most = total * (n - 1);
+    const method = list.querySelector(".bar-method");
+    rankingResults(q, t).forEach((r, k) => {
+      const li = byOption.get(r.option);
+      if (list.children[k] !== li) list.insertBefore(li, list.children[k]);
+      const rank = ordinal(r.rank);
+      const points = pointsText(r.points);
+      const place = r.average === null ? S.rank_no_average
+        : S.rank_average.replace("{place}", r.average.toFixed(1));
+      li.dataset.rank = String(r.rank);
+      li.dataset.points = String(r.points);
+      li.querySelector(".bar-rank").textContent = rank;
+      li.querySelector(".bar-count").textContent = points;
+      li.querySelector(".bar-place").textContent = place;
+      li.querySelector(".bar-fill").style.width = (most ? (100 * r.points) / most : 0) + "%";
+      li.setAttribute("aria-label", `${rank}: ${optionLabel(q, r.option)}, ${points}, ${place}`);
+    });
+    list.append(method);  // last, after the moves
   }
 
   /** The receipts this device was given, kept in its storage: newest last. Each is
@@ -222,6 +297,7 @@ window.mv = (function () {
       el("strong", { text: label }), reason ? el("span", { class: "reason", text: " " + reason }) : null);
   }
 
-  return { data, S, el, Tallies, drawBars, drawCloud, setConnection, errorText, resultsPublic, percent,
-    verificationBadge, optionLabel, ratingAverage, Receipts };
+  return { data, S, el, Tallies, drawBars, drawCloud, setConnection, errorText, resultsPublic,
+    percent, verificationBadge, optionLabel, ratingAverage, Receipts, drawRanking, rankingResults,
+    ordinal, rankMethod };
 })();

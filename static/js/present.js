@@ -134,12 +134,15 @@
 
   /** Adds what the shared bars leave out on a projector: option images, descriptions. */
   function decorate(q) {
-    const long = q.options.some((o, i) => optionLabel(q, i).length > 24 || o.description || o.image);
+    // A ranking's figures (points, average place) need a line of their own: always stacked.
+    const long = q.kind === "ranking"
+      || q.options.some((o, i) => optionLabel(q, i).length > 24 || o.description || o.image);
     bars.dataset.layout = long ? "stack" : "row";
     const n = q.options.length;
     const cols = n > 36 ? 4 : n > 18 ? 3 : n > (long ? 6 : 10) ? 2 : 1;
     bars.style.setProperty("--cols", String(cols));  // CSSOM: allowed by the CSP
-    [...bars.children].forEach((li, i) => {
+    [...bars.children].forEach((li, k) => {
+      const i = li.dataset.option === undefined ? k : Number(li.dataset.option);  // ranking: sorted
       const o = q.options[i];
       if (!o || li.dataset.decorated === q.id) return;
       li.dataset.decorated = q.id;

@@ -7,7 +7,7 @@
 
 (function () {
   const { data, S, el, Tallies, drawBars, drawCloud, setConnection, errorText, resultsPublic,
-    verificationBadge, optionLabel, Receipts } = window.mv;
+    verificationBadge, optionLabel, Receipts, ordinal } = window.mv;
   const stage = document.getElementById("stage");
   const conn = document.getElementById("conn");
   const tallies = Tallies();
@@ -19,6 +19,7 @@
   let pending = null;      // {question, choices, nonce}: a ballot not yet acknowledged
   let notice = null;       // a message to show with the current question
   let picks = new Set();   // multiple choice: picks not yet submitted
+  let ranked = null;       // ranking: {question, order} not yet submitted (best first)
 
   const deviceKey = "mv_device";
   let device = localStorage.getItem(deviceKey);
@@ -105,7 +106,7 @@
   /** Shows question `id` (the host's current one, or another open one the voter chose). */
   function show(id) {
     if (id === current) return;
-    current = id; notice = null; picks = new Set();
+    current = id; notice = null; picks = new Set(); ranked = null;
   }
 
   socket.on("tally", (t) => { if (tallies.offer(t) && t.question === current) renderResults(); });
@@ -180,7 +181,8 @@
       parts.push(el("p", { class: "notice", text: S.closed }));
     } else if (q.status === "open") {
       parts.push(options(q, isPending));
-      if (isPending) parts.push(choiceLine(q, pending.answers || pending.choices));
+      // A ranking's list shows the order being sent.
+      if (isPending && q.kind !== "ranking") parts.push(choiceLine(q, pending.answers || pending.choices));
     } else {
       parts.push(el("p", { class: "waiting", text: S.waiting }));
     }
@@ -208,6 +210,7 @@
 
   /** "You chose: Rust" (all picks of a multiple choice; "Your rating: 4" for a rating). */
   function choiceLine(q, choices, kept) {
+    if (q.kind === "ranking") return rankingLine(q, choices, kept);
     const labels = choices.map((i, n) => (typeof i === "string" ? i
       : q.options[i] ? optionLabel(q, i) : (kept || [])[n] || `#${i + 1}`));
     const text = q.kind === "text" ? S.you_answered.replace("{answers}", labels.join(", "))
@@ -268,6 +271,7 @@
 
   function options(q, disabled) {
     if (q.kind === "text") return textForm(q, disabled);
+    if (q.kind === "ranking") return renderRanking(q, disabled);
     const group = el("div", { class: "options", role: "group", "aria-labelledby": "q-title" });
     const chosen = new Set(disabled && pending ? pending.choices : []);
     if (q.kind === "multiple") {
@@ -323,6 +327,141 @@
       })));
     }
     return group;
+  }
+
+  // --- ranking -------------------------------------------------------------------------
+
+  /** "Your ranking:" and the order this voter gave, best first. */
+  function rankingLine(q, choices, kept) {
+    const labels = choices.map((i, n) => (q.options[i] ? optionLabel(q, i) : (kept || [])[n] || `#${i + 1}`));
+    return el("div", { class: "my-choice my-ranking", "data-testid": "my-choice" },
+      el("p", { text: S.rank_yours }),
+      el("ol", { "data-testid": "my-ranking" }, ...labels.map((label) => el("li", { text: label }))));
+  }
+
+  /** A ranking's form: the options in a list to put in order, best first, by dragging an
+   * item's handle (pointer events: mouse, touch, pen) or by its Move up / Move down buttons
+   * (keyboards, screen readers, switch access); each move is announced. `disabled`: the
+   * ballot being sent, shown in the order sent. */
+  function renderRanking(q, disabled) {
+    const n = q.options.length;
+    if (!ranked || ranked.question !== q.id || ranked.order.length !== n) {
+      ranked = { question: q.id, order: q.options.map((o, i) => i) };
+    }
+    const order = disabled && pending ? pending.choices : ranked.order;
+    const group = el("div", { class: "options ranking", role: "group", "aria-labelledby": "q-title" });
+    const hintId = `rank-hint-${q.id}`;
+    // Moves are told by `live` alone: the stage (a live region) would read the moved items.
+    const list = el("ol", { class: "rank-list", "data-testid": "rank-list", "aria-describedby": hintId,
+      "aria-live": "off" });
+    const live = el("p", { class: "visually-hidden", "aria-live": "polite", "data-testid": "rank-status" });
+    const items = new Map();
+    q.options.forEach((o, i) => items.set(i, rankItem(q, i, disabled, (step, button) => {
+      move(i, step, button);
+    })));
+    order.forEach((i) => list.append(items.get(i)));
+
+    /** The order as the list shows it now; positions and buttons updated to it. */
+    function sync() {
+      const now = [...list.children].map((li) => Number(li.dataset.option));
+      if (!disabled) ranked.order = now;
+      [...list.children].forEach((li, k) => {
+        li.querySelector(".rank-pos").textContent = String(k + 1);
+        const [up, down] = li.querySelectorAll(".rank-move");
+        setOff(up, disabled || k === 0);
+        setOff(down, disabled || k === n - 1);
+      });
+      return now;
+    }
+    function announce(i) {
+      const place = ranked.order.indexOf(i) + 1;
+      live.textContent = S.rank_moved.replace("{option}", optionLabel(q, i))
+        .replace("{place}", ordinal(place)).replace("{n}", n);
+    }
+    /** Moves option `i` one place up (-1) or down (+1); focus stays on the button pressed. */
+    function move(i, step, button) {
+      const li = items.get(i);
+      const k = [...list.children].indexOf(li);
+      const to = k + step;
+      if (disabled || to < 0 || to >= n) return;
+      if (step < 0) list.insertBefore(li, list.children[to]);
+      else list.insertBefore(list.children[to], li);
+      sync();
+      button.focus();
+      announce(i);
+    }
+    if (!disabled) dragging(list, () => sync(), (i) => announce(i));
+    sync();
+    group.append(el("p", { class: "hint", id: hintId, text: S.rank_hint }), list, live,
+      el("button", { type: "button", class: "primary", disabled, "data-testid": "rank-submit",
+        text: S.rank_submit, onclick: () => vote(q, [...ranked.order]) }));
+    return group;
+  }
+
+  /** A button that stays focusable but does nothing where it cannot move the option
+   * (`disabled` would drop the focus of the button just pressed). */
+  function setOff(button, off) {
+    if (off) button.setAttribute("aria-disabled", "true"); else button.removeAttribute("aria-disabled");
+  }
+
+  function rankItem(q, i, disabled, onMove) {
+    const o = q.options[i];
+    const label = optionLabel(q, i);
+    const written = (o.label || "").trim();
+    const body = el("span", { class: "rank-body" });
+    if (o.image) body.append(el("img", { src: o.image, alt: o.image_alt || (written ? "" : label) }));
+    if (written) body.append(el("span", { class: "rank-label", text: label }));
+    if (o.description) body.append(el("span", { class: "option-desc", text: o.description }));
+    const moveButton = (step, name, arrow) => el("button", { type: "button", class: "rank-move",
+      "aria-label": name.replace("{option}", label), disabled,
+      onclick: (e) => { if (e.currentTarget.getAttribute("aria-disabled") !== "true") onMove(step, e.currentTarget); } },
+    el("span", { "aria-hidden": "true", text: arrow }));
+    return el("li", { class: "rank-item", "data-option": i, "data-testid": "rank-item" },
+      el("span", { class: "rank-grip", "aria-hidden": "true", "data-testid": "rank-grip" }),
+      el("span", { class: "rank-pos", "aria-hidden": "true" }),
+      body,
+      el("span", { class: "rank-moves" },
+        moveButton(-1, S.rank_up, "\u25B2"), moveButton(1, S.rank_down, "\u25BC")));
+  }
+
+  /** Dragging an item of `list` to another place, by pointer events: by its handle on a
+   * touch screen (the rest of the item scrolls the page), anywhere but its buttons with a
+   * mouse or pen. The item follows the pointer from slot to slot; near the screen's top or
+   * bottom the page scrolls. `changed()` after each slot change, `dropped(option)` once if it moved. */
+  function dragging(list, changed, dropped) {
+    let drag = null;  // {li, id}
+    const middle = (li) => { const r = li.getBoundingClientRect(); return r.top + r.height / 2; };
+    list.addEventListener("pointerdown", (e) => {
+      const li = e.target.closest(".rank-item");
+      if (!li || drag || e.button !== 0 || e.target.closest("button")) return;
+      if (e.pointerType === "touch" && !e.target.closest(".rank-grip")) return;
+      e.preventDefault();
+      drag = { li, id: e.pointerId, from: [...list.children].indexOf(li) };
+      li.classList.add("dragging");
+      try { li.setPointerCapture(e.pointerId); } catch (_) { /* not capturable: list events still come */ }
+    });
+    list.addEventListener("pointermove", (e) => {
+      if (!drag || e.pointerId !== drag.id) return;
+      e.preventDefault();
+      const y = e.clientY;
+      if (y < 48) window.scrollBy(0, -12); else if (y > window.innerHeight - 48) window.scrollBy(0, 12);
+      let moved = false;
+      let prev = drag.li.previousElementSibling;
+      while (prev && y < middle(prev)) { list.insertBefore(drag.li, prev); prev = drag.li.previousElementSibling; moved = true; }
+      let next = drag.li.nextElementSibling;
+      while (next && y > middle(next)) { list.insertBefore(next, drag.li); next = drag.li.nextElementSibling; moved = true; }
+      if (moved) changed();
+    });
+    const end = (e) => {
+      if (!drag || e.pointerId !== drag.id) return;
+      const { li, from } = drag;
+      drag = null;
+      li.classList.remove("dragging");
+      changed();
+      if ([...list.children].indexOf(li) !== from) dropped(Number(li.dataset.option));
+    };
+    list.addEventListener("pointerup", end);
+    list.addEventListener("pointercancel", end);
   }
 
   function optionButton(q, i, attrs) {

@@ -14,10 +14,10 @@ from PIL import Image
 from playwright.async_api import Page, expect
 
 from live.services import Services
-from rooms.questions import MAX_LABEL, MAX_OPTIONS, MAX_TITLE
+from rooms.questions import MAX_LABEL, MAX_OPTIONS, MAX_RANKED, MAX_TITLE
 from tests.browser.conftest import Browsing
 from tests.browser.test_lecture_poll import open_phone, shot
-from tests.conftest import Node
+from tests.conftest import Node, connect
 from tests.live.helpers import Room, make_room
 
 SIZES = [(1920, 1080), (1280, 720)]
@@ -109,6 +109,21 @@ async def _worst(page: Page, node: Node, case: str) -> str:
             {"title": title, "description": (_EN * 8)[:700], "image": image, "options": options},
             signed_up=True,
         )
+    elif case in ("ranking", "ranking-korean"):
+        # The most options a ranking has, each label as long as it may be, and ballots, so
+        # that every option has points and an average place to show (the longest figures).
+        text, n = (_EN, MAX_LABEL) if case == "ranking" else (_KO, 120)
+        title = ("Put next year's council projects in order of priority, most urgent first. " * 6)[
+            :MAX_TITLE
+        ]
+        options = [_long(text, n, i) for i in range(MAX_RANKED)]
+        room = await host_room(page, node, {"title": title, "kind": "ranking", "options": options})
+        qid = (await _api(page, node, "GET", f"/api/rooms/{room['id']}"))["room"]["current"]
+        for shift in (3, 11, 17):
+            async with connect(node.url) as attendee:
+                await attendee.join(room["number"], key=room["key"])
+                order = [(i + shift) % MAX_RANKED for i in range(MAX_RANKED)]
+                assert (await attendee.vote(qid, order))["ok"]
     else:
         title = "내년에 시의회가 가장 먼저 지원해야 할 사업은 무엇입니까? " * 3
         options = [_long(_KO, 120, i) for i in range(24)]
@@ -128,17 +143,21 @@ async def _measure(page: Page) -> dict[str, Any]:
           number: inside(document.querySelector('[data-testid=room-number]')),
           bars: [...document.querySelectorAll('#bars .bar')].map(inside),
           tracks: [...document.querySelectorAll('#bars .bar-track')].map(inside),
+          figures: [...document.querySelectorAll('#bars .bar-figures')].map(inside),
+          method: [...document.querySelectorAll('#bars .bar-method')].map(inside),
           title: inside(document.getElementById('q-title')),
         };
     }""")
     return found
 
 
-@pytest.mark.parametrize("case", ["max-options", "rating", "images", "korean"])
+@pytest.mark.parametrize(
+    "case", ["max-options", "rating", "images", "korean", "ranking", "ranking-korean"]
+)
 async def test_the_worst_questions_fit_a_projector_at_both_sizes(
     browsing: Browsing, node: Node, case: str
 ) -> None:
-    locale = "ko-KR" if case == "korean" else "en-US"
+    locale = "ko-KR" if case in ("korean", "ranking-korean") else "en-US"
     screen = await browsing.screen(locale)
     title = await _worst(screen, node, case)
     room = (await _api(screen, node, "GET", "/api/rooms"))["rooms"][0]
@@ -147,8 +166,14 @@ async def test_the_worst_questions_fit_a_projector_at_both_sizes(
     )
     await expect(screen.locator("#conn")).to_have_attribute("data-state", "connected")
     await expect(screen.locator("#q-title")).to_have_text(title)
-    expected = {"max-options": MAX_OPTIONS, "rating": 10, "images": 6, "korean": 24}[case]
+    expected = {"max-options": MAX_OPTIONS, "rating": 10, "images": 6, "korean": 24}.get(
+        case, MAX_RANKED
+    )
     await expect(screen.locator("#bars .bar")).to_have_count(expected)
+    if case.startswith("ranking"):  # every figure there: three ballots counted, the method
+        await expect(screen.get_by_test_id("total")).to_have_text("3")
+        await expect(screen.get_by_test_id("ranking-method")).to_be_visible()
+        await expect(screen.get_by_test_id("option-average").first).to_contain_text(".")
     if case == "images":
         await expect(screen.locator("#bars img.bar-img")).to_have_count(6)
         await expect(screen.locator("#q-image")).to_be_visible()
@@ -168,6 +193,9 @@ async def test_the_worst_questions_fit_a_projector_at_both_sizes(
         assert m["title"], f"{case} at {width}x{height}: title cut off"
         assert len(m["bars"]) == expected and all(m["bars"]) and all(m["tracks"]), (
             f"{case} at {width}x{height}: bars outside the screen: {m['bars']}"
+        )
+        assert all(m["figures"]) and all(m["method"]), (
+            f"{case} at {width}x{height}: figures outside the screen: {m['figures']}"
         )
         await shot(screen, f"projector-{case}-{width}x{height}.png")
         await browsing.assert_accessible(screen)

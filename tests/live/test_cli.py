@@ -419,6 +419,28 @@ async def test_room_create_prints_working_links(shared: Shared) -> None:
     assert (results["counts"], results["total"], results["status"]) == ([0, 0, 1], 1, "open")
 
 
+async def test_a_ranking_made_on_the_command_line_gives_points_and_average_places(
+    shared: Shared,
+) -> None:
+    body = mvoting_json(
+        "room", "create", "--data", str(shared.data), "--title", "Council",
+        "--question", "Which first?", "--kind", "ranking", "--options", "Parks,Buses,Libraries",
+        "--open",
+    )  # fmt: skip
+    number, qid = body["room"], body["question"]
+    async with connect(shared.serve.url) as a, connect(shared.serve.url) as b:
+        for c, order in ((a, [1, 0, 2]), (b, [1, 2, 0])):
+            assert (await c.join(number, key=body["key"]))["ok"]
+            assert (await c.vote(qid, order))["ok"]
+    results = question_results(shared.data, number, qid)
+    assert (results["kind"], results["counts"], results["total"]) == ("ranking", [1, 4, 1], 2)
+    assert results["average_place"] == [2.5, 1.0, 2.5]
+    done = mvoting("room", "results", number, "--data", str(shared.data))
+    assert done.returncode == 0, done.stderr
+    (line,) = [x for x in done.stdout.splitlines() if qid in x]
+    assert "points=[1, 4, 1] average_place=[2.5, 1.0, 2.5] total=2" in line, line
+
+
 # --- 3. burst, results, close, archive -------------------------------------------------
 
 
@@ -451,6 +473,7 @@ def test_burst_of_300_then_close_and_archive(shared: Shared) -> None:
         "id": qid,
         "title": "Lunch?",
         "status": "closed",
+        "kind": "single",
         "counts": live["counts"],
         "total": 300,
         "archived": 300,

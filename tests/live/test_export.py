@@ -508,3 +508,105 @@ async def test_one_questions_exports_give_the_rating_average_and_the_multiple_no
             "100%를 넘을 수 있습니다."
         ],
     ]
+
+
+# --- ranking ----------------------------------------------------------------------------
+
+#: Four ballots on Parks (0), Buses (1), Libraries (2): points 2+1+0+0, 1+2+2+1, 0+0+1+2.
+RANKING_BALLOTS = [[0, 1, 2], [1, 0, 2], [1, 2, 0], [2, 1, 0]]
+
+
+@pytest.fixture
+async def ranked(node: Node, host: Host) -> dict[str, Any]:
+    room = await create_room(host.http, "Council")
+    q = await add_question(
+        host.http,
+        room["id"],
+        title="Which first?",
+        kind="ranking",
+        options=[{"label": "Parks", "description": "green"}, "Buses", "Libraries"],
+    )
+    await _voted(node, host, room, q["id"], RANKING_BALLOTS)
+    return {"room": room, "q": q}
+
+
+def _no_percent(cells: list[list[Any]]) -> None:
+    texts = [str(c) for row in cells for c in row if c is not None]
+    assert not [t for t in texts if "%" in t or "percent" in t.casefold()], texts
+
+
+async def test_a_rankings_workbook_sheet_has_points_and_average_places(
+    host: Host, ranked: dict[str, Any]
+) -> None:
+    r = await host.http.get(f"/api/rooms/{ranked['room']['id']}/export.xlsx")
+    assert r.status_code == 200, r.text
+    wb = openpyxl.load_workbook(io.BytesIO(r.content))
+    summary = _rows(wb["Summary"])
+    assert summary[5][:6] == [1, "Which first?", "Ranking", "closed", 4, "Buses"]
+    ws = wb["1. Which first"]
+    sheet = _rows(ws)
+    assert sheet[3] == ["Kind", "Ranking"]
+    assert sheet[9:] == [
+        ["Rank", "Option", "Description", "Points", "Average place"],
+        [1, "Buses", None, 6, 1.5],  # 3 - 6 / 4
+        [2, "Parks", "green", 3, 2.25],  # a tie: one rank, the options' order
+        [2, "Libraries", None, 3, 2.25],
+        ["Ballots", None, None, 4],
+        ["Borda count: first place gets 2 points, last none."],
+    ]
+    assert [ws[f"E{i}"].number_format for i in (11, 12, 13)] == ["0.00"] * 3
+    _no_percent(sheet)
+
+    r = await host.http.get(
+        f"/api/rooms/{ranked['room']['id']}/export.xlsx", headers={"accept-language": "ko"}
+    )
+    wb = openpyxl.load_workbook(io.BytesIO(r.content))
+    sheet = _rows(wb[wb.sheetnames[1]])
+    assert sheet[3] == ["유형", "순위 정하기"]
+    assert sheet[9] == ["순위", "보기", "설명", "점수", "평균 순위"]
+    assert sheet[-1] == ["보르다 방식: 1위는 2점, 마지막 순위는 0점을 받습니다."]
+    _no_percent(sheet)
+
+
+async def test_one_rankings_csv_and_xlsx_give_points_and_average_places(
+    host: Host, ranked: dict[str, Any]
+) -> None:
+    r = await host.http.get(f"/api/questions/{ranked['q']['id']}/export.csv")
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[5:] == [
+        ["Rank", "Option", "Points", "Average place"],
+        ["1", "Buses", "6", "1.50"],
+        ["2", "Parks", "3", "2.25"],
+        ["2", "Libraries", "3", "2.25"],
+        ["Ballots", "4"],
+        ["Borda count: first place gets 2 points, last none."],
+    ]
+    _no_percent(rows)
+    r = await host.http.get(f"/api/questions/{ranked['q']['id']}/export.xlsx")
+    values = _rows(openpyxl.load_workbook(io.BytesIO(r.content))["Results"])
+    assert values[5:] == [
+        ["Rank", "Option", "Points", "Average place"],
+        [1, "Buses", 6, 1.5],
+        [2, "Parks", 3, 2.25],
+        [2, "Libraries", 3, 2.25],
+        ["Ballots", 4],
+        ["Borda count: first place gets 2 points, last none."],
+    ]
+    _no_percent(values)
+
+
+async def test_the_summary_page_ranks_by_points_without_percentages(
+    host: Host, ranked: dict[str, Any]
+) -> None:
+    r = await host.http.get(f"/host/rooms/{ranked['room']['id']}/summary")
+    assert r.status_code == 200, r.text
+    page = r.text
+    table = page[page.index('<table class="summary-ranking">') : page.index("</table>")]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", table)
+    assert cells[:12] == [
+        "1", "Buses", "6", "1.50",
+        "2", 'Parks<br><span class="muted">green</span>', "3", "2.25",
+        "2", "Libraries", "3", "2.25",
+    ]  # fmt: skip
+    assert "Borda count: first place gets 2 points, last none." in page
+    assert "Average place" in table and "%" not in table

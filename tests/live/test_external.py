@@ -208,6 +208,7 @@ async def test_production_mode_archives_into_postgresql(
                 "id": q.id,
                 "title": "Budget?",
                 "status": "closed",
+                "kind": "single",
                 "counts": [5, 3, 2],
                 "total": 10,
                 "archived": 10,
