@@ -61,6 +61,13 @@ def steps(korean: bool) -> list[Step]:
                 mine="4",
             ),
             Step(
+                "먼저 할 일은?",
+                "ranking",
+                ["공원", "버스", "도서관"],
+                vote=["도서관"],
+                mine="도서관",
+            ),
+            Step(
                 "도시에 바라는 한 단어는?",
                 "text",
                 form={"q-max": "1"},
@@ -87,6 +94,13 @@ def steps(korean: bool) -> list[Step]:
         ),
         Step("Cats or dogs?", "vs", ["Cats", "Dogs"], vote=["Dogs"], mine="Dogs"),
         Step("How clear was the lecture?", "rating", form={"q-scale": "5"}, vote=["4"], mine="4"),
+        Step(
+            "What first?",
+            "ranking",
+            ["Parks", "Buses", "Libraries"],
+            vote=["Libraries"],
+            mine="Libraries",
+        ),
         Step("One word for the city?", "text", form={"q-max": "1"}, vote=["Parks"], mine="Parks"),
     ]
 
@@ -116,6 +130,11 @@ async def vote(phone: Page, step: Step) -> None:
         field_ = phone.locator("#stage input[name=answer]").first
         await field_.fill(step.vote[0])
         await field_.press("Enter")
+        return
+    if step.kind == "ranking":  # the last option moved up one place, by its button
+        moves = phone.locator("#stage .rank-item", has_text=step.vote[0]).locator(".rank-move")
+        await moves.first.click()
+        await phone.locator("#stage .options button.primary").click()
         return
     for label in step.vote:
         await phone.locator("#stage button.option", has_text=label).first.click()
@@ -162,6 +181,9 @@ async def test_a_meeting_with_every_kind_from_console_to_phone_to_projector_to_w
         await browsing.assert_accessible(phone)
         await vote(phone, step)
         await expect(phone.get_by_test_id("my-choice")).to_contain_text(step.mine)
+        if step.kind == "ranking":  # moved up from third to second place
+            order = phone.get_by_test_id("my-ranking").locator("li")
+            await expect(order.nth(1)).to_have_text(step.vote[0])
         await browsing.assert_accessible(phone)
         if step.kind != "yesno":  # the budget's results wait for the close
             await expect(screen.get_by_test_id("total")).to_have_text("1")
