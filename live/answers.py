@@ -36,11 +36,12 @@ async def set_hidden(
         raise bad_request(N_("hidden is true or false"))
     key = svc.keys.hidden(q.id)
     if hidden:
-        added = [w for w in words if await svc.redis.sadd(key, w)]
-        if await svc.redis.scard(key) > MAX_HIDDEN:
-            if added:
-                await svc.redis.srem(key, *added)
+        known = await svc.redis.smismember(key, words)
+        added = {w for w, there in zip(words, known, strict=True) if not there}
+        if added and await svc.redis.scard(key) + len(added) > MAX_HIDDEN:
             raise invalid_state(N_("A question hides at most {n} answers."), n=MAX_HIDDEN)
+        if added:
+            await svc.redis.sadd(key, *added)
     else:
         await svc.redis.srem(key, *words)
     await store.snapshot(svc, q.id, force=True)

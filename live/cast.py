@@ -140,14 +140,7 @@ async def do_cast(
     )
     receipt = ballot.receipt()
     ok, value = await batcher.run_script(
-        [
-            k.question(question_id),
-            k.voters(question_id),
-            k.tally(question_id),
-            k.stream(question_id),
-            k.networks(question_id),
-            k.words(question_id),
-        ],
+        k.cast(question_id),
         [
             ballot.voter,
             ",".join(map(str, choices)),

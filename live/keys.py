@@ -61,6 +61,17 @@ class Keys:
     def stream(self, question_id: str) -> str:
         return self._q(question_id, "ballots")
 
+    def cast(self, question_id: str) -> list[str]:
+        """The keys of ``lua/cast.lua``, in its order."""
+        return [
+            self.question(question_id),
+            self.voters(question_id),
+            self.tally(question_id),
+            self.stream(question_id),
+            self.networks(question_id),
+            self.words(question_id),
+        ]
+
     def words(self, question_id: str) -> str:
         """Sorted set: an open-text question's normalised answers, each scored minus its
         count, so that a range reads the most given first, ties A to Z (its tally hash

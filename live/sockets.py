@@ -39,10 +39,10 @@ from live.store import (
 from live.wire.delivery import Watchers
 from live.wire.frames import FrameWriter, event_frame
 from live.wire.transport import LiveServer
-from rooms.errors import N_, ErrorCode, VotingError, bad_request
+from rooms.errors import ErrorCode, VotingError
 from rooms.identity import sign_device, verify_device, voter_ref
 from rooms.protocol import parse_join, parse_vote
-from rooms.questions import Kind, QuestionSpec, Status, check_answers, check_choices
+from rooms.questions import QuestionSpec, Status, check_ballot
 from rooms.visibility import Viewer, may_see_question, may_see_tally
 
 log = logging.getLogger("mvoting.sockets")
@@ -286,15 +286,7 @@ class LiveSockets:
         known = await self._definition(req.question)
         if known is None or known.room_id != conn.room_id:
             raise VotingError(ErrorCode.UNKNOWN_QUESTION, question=req.question)
-        choices: tuple[int, ...] | tuple[str, ...]
-        if known.spec.kind is Kind.TEXT:
-            if not req.answers:
-                raise bad_request(N_("an open-text question takes answers, not choices"))
-            choices = check_answers(known.spec, req.answers)
-        elif req.answers:
-            raise VotingError(ErrorCode.INVALID_CHOICE)
-        else:
-            choices = check_choices(known.spec, req.choices)
+        choices = check_ballot(known.spec, req.choices, req.answers)
         receipt = await do_cast(
             self.batcher, req.question, conn.device, choices, req.nonce, network=conn.network
         )

@@ -256,6 +256,20 @@ def check_choices(spec: QuestionSpec, choices: Sequence[int]) -> tuple[int, ...]
     return tuple(choices)
 
 
+def check_ballot(
+    spec: QuestionSpec, choices: Sequence[int], answers: Sequence[str]
+) -> tuple[int, ...] | tuple[str, ...]:
+    """What a ballot carries for ``spec``, checked: option indexes (``check_choices``), or
+    for an open-text question its answers, normalised (``check_answers``)."""
+    if spec.kind is Kind.TEXT:
+        if not answers:
+            raise bad_request(N_("an open-text question takes answers, not choices"))
+        return check_answers(spec, answers)
+    if answers:
+        raise VotingError(ErrorCode.INVALID_CHOICE)
+    return check_choices(spec, choices)
+
+
 def check_answers(spec: QuestionSpec, answers: Sequence[str]) -> tuple[str, ...]:
     """An open-text ballot's answers, normalised (``rooms.words``); else the refusal.
 

@@ -7,6 +7,7 @@ case: the lecturer opens the projector from the console, signed in, on the same 
 from __future__ import annotations
 
 import io
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -149,6 +150,24 @@ async def _measure(page: Page) -> dict[str, Any]:
         };
     }""")
     return found
+
+
+async def assert_fits(
+    screen: Page, name: str, check: Callable[[Page], Awaitable[None]] | None = None
+) -> None:
+    """At each projector size: no scroll, join details and title on screen, ``check``
+    passes; a screenshot named after ``name`` and the size."""
+    for width, height in SIZES:
+        await screen.set_viewport_size({"width": width, "height": height})
+        await screen.wait_for_function(
+            "() => { const d = document.documentElement; return d.scrollHeight <= innerHeight"
+            " && d.scrollWidth <= innerWidth; }"
+        )
+        m = await _measure(screen)
+        assert m["qr"] and m["number"] and m["title"], f"{name} at {width}x{height}: {m}"
+        if check is not None:
+            await check(screen)
+        await shot(screen, f"{name}-{width}x{height}.png")
 
 
 @pytest.mark.parametrize(

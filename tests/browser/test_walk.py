@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from typing import Any
 
 import openpyxl  # type: ignore[import-untyped]
 import pytest
@@ -16,8 +15,7 @@ from playwright.async_api import Page, expect
 
 from tests.browser.conftest import Browsing
 from tests.browser.test_console_ui import _api, _console, _room_id
-from tests.browser.test_lecture_poll import shot
-from tests.browser.test_projector import SIZES, _measure
+from tests.browser.test_projector import assert_fits
 from tests.conftest import Node
 
 
@@ -142,18 +140,6 @@ async def vote(phone: Page, step: Step) -> None:
         await phone.locator("#stage .options button.primary").click()
 
 
-async def fits(screen: Page, name: str) -> None:
-    for width, height in SIZES:
-        await screen.set_viewport_size({"width": width, "height": height})
-        await screen.wait_for_function(
-            "() => { const d = document.documentElement; return d.scrollHeight <= innerHeight"
-            " && d.scrollWidth <= innerWidth; }"
-        )
-        m: dict[str, Any] = await _measure(screen)
-        assert m["qr"] and m["number"] and m["title"], f"{name} at {width}x{height}: {m}"
-        await shot(screen, f"walk-{name}-{width}x{height}.png")
-
-
 @pytest.mark.parametrize("locale", ["en-US", "ko-KR"])
 async def test_a_meeting_with_every_kind_from_console_to_phone_to_projector_to_workbook(
     browsing: Browsing, node: Node, locale: str
@@ -187,7 +173,7 @@ async def test_a_meeting_with_every_kind_from_console_to_phone_to_projector_to_w
         await browsing.assert_accessible(phone)
         if step.kind != "yesno":  # the budget's results wait for the close
             await expect(screen.get_by_test_id("total")).to_have_text("1")
-        await fits(screen, f"{locale}-{n + 1}-{step.kind}")
+        await assert_fits(screen, f"walk-{locale}-{n + 1}-{step.kind}")
         await browsing.assert_accessible(screen)
         # A reload keeps what this phone chose, and its receipt.
         await phone.reload()

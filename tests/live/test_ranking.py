@@ -72,9 +72,7 @@ async def test_the_cast_script_itself_refuses_a_partial_ranking(
     """A node whose cached definition is stale still cannot count a partial ranking."""
     async with open_services(witnessed) as svc:
         room = await make_room(svc, RANKED)
-        k = svc.keys
-        keys = [k.question(room.q), k.voters(room.q), k.tally(room.q), k.stream(room.q)]
-        keys.append(k.networks(room.q))
+        keys = svc.keys.cast(room.q)
         args = ["voter", "0,1", 1, "0" * 32, "00", "", 0]
         assert await svc.scripts.cast(keys=keys, args=args) == [0, "invalid_choice"]
         assert (await live_state(svc, room.q))["voters"] == []

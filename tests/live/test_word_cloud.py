@@ -89,9 +89,7 @@ async def test_bad_answers_are_refused_with_a_clear_code_and_change_nothing(
             assert state["tally"] == {} and state["voters"] == [] and state["stream"] == 0
             assert await svc.redis.zcard(svc.keys.words(room.q)) == 0
             # The script checks again: a stale node cannot count an answer twice in one ballot.
-            k = svc.keys
-            keys = [k.question(room.q), k.voters(room.q), k.tally(room.q), k.stream(room.q)]
-            keys += [k.networks(room.q), k.words(room.q)]
+            keys = svc.keys.cast(room.q)
             args = ["voter", "green,green", 1, "0" * 32, "00", "", 0]
             assert await svc.scripts.cast(keys=keys, args=args) == [0, "duplicate_answer"]
             assert (await live_state(svc, room.q))["voters"] == []
@@ -127,6 +125,15 @@ async def test_a_host_hides_an_answer_from_every_screen_and_shows_it_again(
         for body in ({"answers": "spam"}, {"answers": ["!!"]}, {"answers": ["x"], "hidden": 1}):
             refused = await host.http.post(f"/api/questions/{qid}/answers", json=body)
             assert refused.status_code == 400 and refused.json()["error"]["code"] == "bad_request"
+        # At most MAX_HIDDEN answers hidden: one past it is refused and hides nothing.
+        url = f"/api/questions/{qid}/answers"
+        full = await host.http.post(url, json={"answers": [f"w{i}" for i in range(200)]})
+        assert len(full.json()["hidden"]) == 200
+        over = await host.http.post(url, json={"answers": ["one more", "w1"]})
+        assert over.status_code == 409 and over.json()["error"]["code"] == "invalid_state"
+        assert "200" in over.json()["error"]["message"]
+        listed = (await host.http.get(f"/api/rooms/{room['id']}")).json()["questions"]
+        assert len(next(q for q in listed if q["id"] == qid)["hidden"]) == 200
         single = await add_question(host.http, room["id"], title="Lunch?", options=["A", "B"])
         wrong = await host.http.post(
             f"/api/questions/{single['id']}/answers", json={"answers": ["a"]}
