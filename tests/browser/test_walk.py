@@ -15,6 +15,7 @@ from playwright.async_api import Page, expect
 
 from tests.browser.conftest import Browsing
 from tests.browser.test_console_ui import _api, _console, _room_id
+from tests.browser.test_lecture_poll import shot
 from tests.browser.test_projector import assert_fits
 from tests.conftest import Node
 
@@ -171,6 +172,7 @@ async def test_a_meeting_with_every_kind_from_console_to_phone_to_projector_to_w
             order = phone.get_by_test_id("my-ranking").locator("li")
             await expect(order.nth(1)).to_have_text(step.vote[0])
         await browsing.assert_accessible(phone)
+        await shot(phone, f"walk-{locale}-{n + 1}-{step.kind}-phone.png")
         if step.kind != "yesno":  # the budget's results wait for the close
             await expect(screen.get_by_test_id("total")).to_have_text("1")
         await assert_fits(screen, f"walk-{locale}-{n + 1}-{step.kind}")
