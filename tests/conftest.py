@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import socket
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -123,7 +125,36 @@ async def run_node(settings: Settings) -> AsyncIterator[Node]:
         yield Node(f"http://127.0.0.1:{port}", server, task, app)
     finally:
         server.should_exit = True
-        await task
+        await stopped(server, task)
+
+
+async def stopped(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+    """Wait for a node's shutdown; if it takes far longer than its one-second grace, say
+    what every task was doing (on the run's own stderr, past pytest's capture) and force
+    the exit, so that one slow shutdown on a loaded machine is a diagnosis rather than a
+    failed run."""
+    try:
+        await asyncio.wait_for(asyncio.shield(task), 20)
+        return
+    except TimeoutError:
+        pass
+    dump = io.StringIO()
+    for t in asyncio.all_tasks():
+        if t is not asyncio.current_task():
+            print(t, file=dump)
+            t.print_stack(limit=12, file=dump)
+    print(
+        f"\na web node took over 20 s to shut down; its tasks:\n{dump.getvalue()}",
+        file=sys.__stderr__,
+        flush=True,
+    )
+    server.force_exit = True
+    try:
+        await asyncio.wait_for(asyncio.shield(task), 5)
+    except TimeoutError:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @pytest.fixture
