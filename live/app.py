@@ -19,7 +19,7 @@ from live.fanout import Fanout
 from live.services import open_services
 from live.settings import Settings
 from live.sockets import LiveSockets
-from live.web import api, console, error_pages, export, i18n, ledger, pages
+from live.web import api, citizens, console, error_pages, export, i18n, ledger, pages
 from live.web.security import SecurityHeaders
 from rooms.errors import VotingError
 
@@ -78,7 +78,13 @@ def create_app(settings: Settings) -> Any:
                     await live.audience.close()
 
     app = Starlette(
-        routes=[*api.routes, *ledger.routes, *pages.routes, *console.routes],
+        routes=[
+            *api.routes,
+            *citizens.routes,
+            *ledger.routes,
+            *pages.routes,
+            *console.routes,
+        ],
         middleware=[
             compression(),
             Middleware(

@@ -35,6 +35,11 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.RECEIPTS_OFF: 403,
     ErrorCode.QUOTA_EXCEEDED: 403,
     ErrorCode.RESULTS_HIDDEN: 403,
+    ErrorCode.INVALID_PHONE: 422,
+    ErrorCode.BAD_CODE: 422,
+    ErrorCode.WRONG_CODE: 401,
+    ErrorCode.CODE_EXPIRED: 410,
+    ErrorCode.BAD_SIGN_IN: 401,
 }
 
 

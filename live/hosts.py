@@ -22,11 +22,9 @@ from live import limits, passwords, sessions
 from live.clock import new_id, now_ms
 from live.engines import db
 from live.services import Services
-from rooms.errors import N_, ErrorCode, VotingError, bad_request, conflict, phrase
+from rooms.errors import N_, ErrorCode, VotingError, bad_request, conflict
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-MIN_PASSWORD = 8
-MAX_PASSWORD = 200
 
 
 @dataclass(frozen=True)
@@ -59,23 +57,12 @@ def _signin_subjects(svc: Services, address: str | None, email: str) -> list[lim
     ]
 
 
-def _check_password(password: object, what: str = N_("a password")) -> str:
-    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise bad_request(
-            N_("{what} has {min} to {max} characters"),
-            what=phrase(what),
-            min=MIN_PASSWORD,
-            max=MAX_PASSWORD,
-        )
-    return password
-
-
 async def sign_up(
     svc: Services, email: object, password: object, name: object = "", *, address: str | None
 ) -> SignedIn:
     if not isinstance(email, str) or not _EMAIL.fullmatch(email.strip()) or len(email) > 320:
         raise bad_request(N_("give a valid e-mail address"))
-    password = _check_password(password)
+    password = passwords.check_new(password)
     if not isinstance(name, str) or len(name) > 200:
         raise bad_request(N_("name must be text of at most 200 characters"))
     subject = limits.Subject(
@@ -163,7 +150,7 @@ async def change_password(
     session begun now has."""
     if not isinstance(current, str):
         raise bad_request(N_("give the current password"))
-    new = _check_password(new, N_("the new password"))
+    new = passwords.check_new(new, N_("the new password"))
     host = await host_by_id(svc, host_id)
     if host is None:
         raise VotingError(ErrorCode.UNAUTHORIZED)

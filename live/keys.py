@@ -98,18 +98,24 @@ class Keys:
         """The worker that appends the question's ballots to its log (one at a time)."""
         return self._q(question_id, "lease")
 
-    # host accounts: a host's sessions share the hash tag ``{h:<host id>}``
-    def _h(self, host_id: str, part: str) -> str:
-        return f"{self.prefix}{{h:{host_id}}}:{part}"
+    # accounts' sessions: an account's keys share the hash tag ``{<kind>:<id>}`` (``h`` for
+    # a host, ``c`` for a citizen: ``live.sessions``)
+    def session(self, tag: str, account_id: str, session_id: str) -> str:
+        """A signed-in session of the account: the account's session generation when it
+        began (expires with the session)."""
+        return f"{self.prefix}{{{tag}:{account_id}}}:session:{session_id}"
 
-    def host_session(self, host_id: str, session_id: str) -> str:
-        """A signed-in session of the host: the host's session generation when it began
-        (expires with the session)."""
-        return self._h(host_id, f"session:{session_id}")
+    def generation(self, tag: str, account_id: str) -> str:
+        """Counter: raising it ends every session of the account begun before."""
+        return f"{self.prefix}{{{tag}:{account_id}}}:generation"
 
-    def host_generation(self, host_id: str) -> str:
-        """Counter: raising it ends every session of the host begun before."""
-        return self._h(host_id, "generation")
+    # one-time codes: one number's keys for one purpose share the hash tag ``{code:<ref>}``
+    def code(self, phone_ref: str, purpose: str) -> list[str]:
+        """The keys of ``lua/code.lua``: the code waiting (its digest), the failed checks."""
+        return [
+            f"{self.prefix}{{code:{phone_ref}}}:{purpose}:waiting",
+            f"{self.prefix}{{code:{phone_ref}}}:{purpose}:failures",
+        ]
 
     # failed attempts (``live.limits``): one hash tag per kind of attempt, so that one
     # script counts an attempt against all its subjects (a client address, a room) at once

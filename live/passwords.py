@@ -24,11 +24,26 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from live.settings import Settings
-from rooms.errors import ErrorCode, VotingError
+from rooms.errors import N_, ErrorCode, VotingError, bad_request, phrase
 
 T = TypeVar("T")
 
-_hasher = PasswordHasher()
+_hasher = PasswordHasher()  # argon2id, RFC 9106's second recommended parameters
+
+MIN_PASSWORD = 8
+MAX_PASSWORD = 200
+
+
+def check_new(password: object, what: str = N_("a password")) -> str:
+    """A password to be set: text of 8 to 200 characters, else ``bad_request``."""
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise bad_request(
+            N_("{what} has {min} to {max} characters"),
+            what=phrase(what),
+            min=MIN_PASSWORD,
+            max=MAX_PASSWORD,
+        )
+    return password
 
 
 @functools.cache

@@ -40,6 +40,7 @@ class Scripts:
     reorder: Any
     unlist: Any
     audience: Any
+    code: Any
 
 
 @dataclass

@@ -1,69 +1,99 @@
-"""Host sessions kept server-side, so that signing out ends one and a password change or
-an operator ends them all.
+"""Sessions of hosts and of citizens, kept server-side, so that signing out ends one and
+a password change or an operator ends them all.
 
-The signed cookie only names the host and a random session id; the session itself is a
-Valkey key that holds the host's session generation at sign-in and expires with the
+The signed cookie only names the account and a random session id, in the fields of its
+kind (``HOSTS``, ``CITIZENS``: one browser may hold one of each); the session itself is a
+Valkey key that holds the account's session generation at sign-in and expires with the
 session (``MVOTING_SESSION_DAYS``). A cookie is honoured while its key exists and holds
-the host's current generation: signing out deletes the key, and raising the generation
-ends every session begun before, with nothing to enumerate. The host's keys share the
-hash tag ``{h:<host id>}``, so the check is one MGET on a cluster too.
+the account's current generation: signing out deletes the key, and raising the
+generation ends every session begun before, with nothing to enumerate. An account's
+keys share the hash tag ``{h:<host id>}`` or ``{c:<citizen id>}``, so the check is one
+MGET on a cluster too.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 from live.services import Services
 
-#: Cookie session fields.
-HOST = "host"
-SESSION = "sid"
+
+@dataclass(frozen=True)
+class Kind:
+    account: str  #: the cookie field naming the account
+    session: str  #: the cookie field naming the session
+    tag: str  #: the letter of the account's hash tag (``Keys.session``)
 
 
-async def generation(svc: Services, host_id: str) -> int:
-    return int(await svc.redis.get(svc.keys.host_generation(host_id)) or 0)
+HOSTS = Kind("host", "sid", "h")
+CITIZENS = Kind("citizen", "csid", "c")
+
+#: Cookie session fields of a host (the console's).
+HOST = HOSTS.account
+SESSION = HOSTS.session
+
+
+async def generation(svc: Services, account_id: str, kind: Kind = HOSTS) -> int:
+    return int(await svc.redis.get(svc.keys.generation(kind.tag, account_id)) or 0)
 
 
 async def begin(
-    svc: Services, cookie: MutableMapping[str, Any], host_id: str, generation: int
+    svc: Services,
+    cookie: MutableMapping[str, Any],
+    account_id: str,
+    generation: int,
+    kind: Kind = HOSTS,
 ) -> None:
-    """Sign ``cookie`` in as ``host_id``, as of ``generation`` (read before the password
+    """Sign ``cookie`` in as ``account_id``, as of ``generation`` (read before the password
     was checked: a password changed meanwhile has raised it, and this session is void)."""
     sid = secrets.token_urlsafe(18)
     ttl = svc.settings.session_days * 86400
-    await svc.redis.set(svc.keys.host_session(host_id, sid), generation, ex=ttl)
+    await svc.redis.set(svc.keys.session(kind.tag, account_id, sid), generation, ex=ttl)
     cookie.pop("csrf", None)  # a form token of before the sign-in is not carried over
-    cookie[HOST] = host_id
-    cookie[SESSION] = sid
+    cookie[kind.account] = account_id
+    cookie[kind.session] = sid
+
+
+def _clear(cookie: MutableMapping[str, Any], kind: Kind) -> None:
+    cookie.pop(kind.account, None)
+    cookie.pop(kind.session, None)
+
+
+async def account_of(
+    svc: Services, cookie: MutableMapping[str, Any], kind: Kind = HOSTS
+) -> str | None:
+    """The signed-in account of ``cookie``; a session ended server-side is cleared from it."""
+    account_id, sid = cookie.get(kind.account), cookie.get(kind.session)
+    if not isinstance(account_id, str) or not isinstance(sid, str):
+        if account_id is not None:
+            _clear(cookie, kind)  # a cookie of before server-side sessions
+        return None
+    began, current = await svc.redis.mget(
+        [svc.keys.session(kind.tag, account_id, sid), svc.keys.generation(kind.tag, account_id)]
+    )
+    if began is None or int(began) != int(current or 0):
+        _clear(cookie, kind)
+        return None
+    return account_id
 
 
 async def host_of(svc: Services, cookie: MutableMapping[str, Any]) -> str | None:
-    """The signed-in host of ``cookie``; a session ended server-side is cleared from it."""
-    host_id, sid = cookie.get(HOST), cookie.get(SESSION)
-    if not isinstance(host_id, str) or not isinstance(sid, str):
-        if host_id is not None:
-            cookie.clear()  # a cookie of before server-side sessions
-        return None
-    began, current = await svc.redis.mget(
-        [svc.keys.host_session(host_id, sid), svc.keys.host_generation(host_id)]
-    )
-    if began is None or int(began) != int(current or 0):
-        cookie.clear()
-        return None
-    return host_id
+    return await account_of(svc, cookie, HOSTS)
 
 
-async def end(svc: Services, cookie: MutableMapping[str, Any]) -> None:
+async def end(svc: Services, cookie: MutableMapping[str, Any], kind: Kind = HOSTS) -> None:
     """Sign this cookie out: its session is gone for every copy of the cookie."""
-    host_id, sid = cookie.get(HOST), cookie.get(SESSION)
-    if isinstance(host_id, str) and isinstance(sid, str):
-        await svc.redis.delete(svc.keys.host_session(host_id, sid))
-    cookie.clear()
+    account_id, sid = cookie.get(kind.account), cookie.get(kind.session)
+    if isinstance(account_id, str) and isinstance(sid, str):
+        await svc.redis.delete(svc.keys.session(kind.tag, account_id, sid))
+    _clear(cookie, kind)
+    cookie.pop("csrf", None)
 
 
-async def end_all(svc: Services, host_id: str) -> int:
-    """End every session of the host; the new generation (later sessions use it)."""
-    new: int = await svc.redis.incr(svc.keys.host_generation(host_id))
+async def end_all(svc: Services, account_id: str, kind: Kind = HOSTS) -> int:
+    """End every session of the account; the new generation (later sessions use it)."""
+    new: int = await svc.redis.incr(svc.keys.generation(kind.tag, account_id))
     return new

@@ -137,6 +137,47 @@ SETTINGS: tuple[Setting, ...] = (
         "Open connections (websockets included) `serve` keeps at most; more are closed.",
     ),
     Setting(
+        "MVOTING_PHONE_PEPPER",
+        "",
+        "Key of the phone-number references (HMAC-SHA256); empty generates one into "
+        "DATA/pepper. Every node needs the same; lost, no citizen can sign in by number.",
+    ),
+    Setting(
+        "MVOTING_SMS_PROVIDER",
+        "console",
+        "How one-time codes are sent: console (written to the log, for development) or "
+        "http (POSTed to MVOTING_SMS_URL).",
+    ),
+    Setting(
+        "MVOTING_SMS_URL",
+        "",
+        'The SMS gateway the http provider POSTs {"to": "+8210...", "text": "..."} to.',
+    ),
+    Setting("MVOTING_SMS_TOKEN", "", "Bearer token the http provider sends to the gateway."),
+    Setting(
+        "MVOTING_CODE_LIFETIME_S",
+        "600",
+        "Seconds a one-time code stays valid (at most 600).",
+    ),
+    Setting(
+        "MVOTING_CODE_FAILURES",
+        "5",
+        "Wrong codes a number may be given before it is locked for the lock-out, "
+        "re-sent codes included.",
+    ),
+    Setting(
+        "MVOTING_CODE_LOCKOUT_S",
+        "3600",
+        "Seconds a number stays locked for codes after its last allowed failure.",
+    ),
+    Setting("MVOTING_CODE_SENDS_PER_NUMBER", "5", "Codes sent to one number per hour."),
+    Setting(
+        "MVOTING_CODE_SENDS_PER_ADDRESS",
+        "30",
+        "Codes one client address (IPv6: per /64) may have sent per hour, and wrong codes "
+        "it may give.",
+    ),
+    Setting(
         "MVOTING_TIMEZONE",
         "",
         "Time zone of the times in exports and summaries (an IANA name, e.g. Asia/Seoul); "
@@ -194,6 +235,15 @@ class Settings:
     header_timeout: float = 10.0
     max_connections: int = 20_000
     timezone: str = "UTC"  #: an IANA zone name
+    phone_pepper: Secret = field(default_factory=lambda: Secret(b""), repr=False)
+    sms_provider: str = "console"
+    sms_url: str = ""
+    sms_token: Secret = field(default_factory=lambda: Secret(b""), repr=False)
+    code_lifetime: int = 600  #: seconds
+    code_failures: int = 5
+    code_lockout: int = 3600  #: seconds
+    code_sends_per_number: int = 5  #: per hour
+    code_sends_per_address: int = 30  #: per hour
 
     @property
     def zone(self) -> tzinfo:
@@ -259,6 +309,11 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
         )
     if cluster and ("{" in get("MVOTING_KEY_PREFIX") or "}" in get("MVOTING_KEY_PREFIX")):
         raise SettingsError("MVOTING_KEY_PREFIX holds no braces on a cluster: keys carry hash tags")
+    provider = get("MVOTING_SMS_PROVIDER").strip().lower()
+    if provider not in {"console", "http"}:
+        raise SettingsError(f"MVOTING_SMS_PROVIDER: console or http, not {provider!r}")
+    if provider == "http" and not get("MVOTING_SMS_URL").startswith(("http://", "https://")):
+        raise SettingsError("MVOTING_SMS_PROVIDER=http needs MVOTING_SMS_URL (an http(s) URL)")
     level = get("MVOTING_LOG_LEVEL").lower()
     if level not in {"debug", "info", "warning", "error"}:
         raise SettingsError(f"MVOTING_LOG_LEVEL: debug, info, warning or error, not {level!r}")
@@ -293,6 +348,15 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
         header_timeout=integer("MVOTING_HEADER_TIMEOUT_MS", 100) / 1000,
         max_connections=integer("MVOTING_MAX_CONNECTIONS", 16),
         timezone=_timezone(get("MVOTING_TIMEZONE"), env),
+        phone_pepper=Secret(_secret(get("MVOTING_PHONE_PEPPER"), data_dir, "pepper")),
+        sms_provider=provider,
+        sms_url=get("MVOTING_SMS_URL"),
+        sms_token=Secret(get("MVOTING_SMS_TOKEN").encode()),
+        code_lifetime=min(integer("MVOTING_CODE_LIFETIME_S", 1), 600),
+        code_failures=integer("MVOTING_CODE_FAILURES", 1),
+        code_lockout=integer("MVOTING_CODE_LOCKOUT_S", 1),
+        code_sends_per_number=integer("MVOTING_CODE_SENDS_PER_NUMBER", 1),
+        code_sends_per_address=integer("MVOTING_CODE_SENDS_PER_ADDRESS", 1),
     )
 
 
@@ -352,10 +416,11 @@ def _async_url(url: str) -> str:
     return url
 
 
-def _secret(configured: str, data_dir: Path) -> bytes:
+def _secret(configured: str, data_dir: Path, name: str = "secret") -> bytes:
+    """The configured value, else ``DATA/<name>``, written with a new random value once."""
     if configured:
         return configured.encode()
-    path = data_dir / "secret"
+    path = data_dir / name
     if path.exists():
         return path.read_text().strip().encode()
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -45,6 +45,11 @@ class ErrorCode(StrEnum):
     RECEIPTS_OFF = "receipts_off"  #: the host turned receipts off for the question
     QUOTA_EXCEEDED = "quota_exceeded"  #: the host's uploaded images would pass its quota
     RESULTS_HIDDEN = "results_hidden"  #: the poll's log is read once its results are shown
+    INVALID_PHONE = "invalid_phone"  #: not a mobile number (never repeated back)
+    BAD_CODE = "bad_code"  #: a one-time code is six digits
+    WRONG_CODE = "wrong_code"  #: the code does not match; ``attempts_left`` more may be tried
+    CODE_EXPIRED = "code_expired"  #: no code is waiting (never sent, used, or past its time)
+    BAD_SIGN_IN = "bad_sign_in"  #: a citizen's number and password do not match an account
 
 
 def N_(message: str) -> str:
@@ -90,11 +95,16 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.RESULTS_HIDDEN: N_(
         "The results of this question are not shown yet; its log can be read once they are."
     ),
+    ErrorCode.INVALID_PHONE: N_("Give a mobile phone number, such as 010-1234-5678."),
+    ErrorCode.BAD_CODE: N_("The code has six digits."),
+    ErrorCode.WRONG_CODE: N_("The code is wrong; {attempts_left} more tries before a lock."),
+    ErrorCode.CODE_EXPIRED: N_("This code has expired or was used; ask for a new one."),
+    ErrorCode.BAD_SIGN_IN: N_("The phone number or password is wrong."),
 }
 
 
 #: Fields a client reads besides the sentence: ``as_dict`` carries them as they are.
-PUBLIC_FIELDS = ("retry_after",)
+PUBLIC_FIELDS = ("retry_after", "attempts_left")
 
 
 def _verbatim(message: str) -> str:

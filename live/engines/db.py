@@ -27,6 +27,55 @@ hosts = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("password_hash", sa.String(200), nullable=False),
     sa.Column("created_ms", sa.BigInteger, nullable=False),
+    #: Set for an official's account made with a one-time password (``mvoting admin``).
+    sa.Column("must_change_password", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+#: A citizen is known by ``phone_ref``, a keyed reference of the number (never the number:
+#: ``rooms.citizens.phones``); one account per number. ``password_hash`` is empty for an
+#: account made through an identity provider.
+citizens = sa.Table(
+    "citizens",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("phone_ref", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=True),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+)
+
+#: An identity provider's account (OpenID Connect issuer and subject) linked to a citizen.
+citizen_logins = sa.Table(
+    "citizen_logins",
+    metadata,
+    sa.Column("issuer", sa.String(300), nullable=False),
+    sa.Column("subject", sa.String(255), nullable=False),
+    sa.Column(
+        "citizen_id", sa.String(32), sa.ForeignKey("citizens.id"), nullable=False, index=True
+    ),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("issuer", "subject", name="pk_citizen_logins"),
+)
+
+departments = sa.Table(
+    "departments",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+)
+
+#: Hosts who act for the city: a department's officials, and administrators.
+officials = sa.Table(
+    "officials",
+    metadata,
+    sa.Column("host_id", sa.String(32), sa.ForeignKey("hosts.id"), primary_key=True),
+    sa.Column(
+        "department_id", sa.String(32), sa.ForeignKey("departments.id"), nullable=True, index=True
+    ),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("role IN ('official', 'admin')", name="ck_officials_role"),
 )
 
 rooms = sa.Table(

@@ -68,7 +68,7 @@ def services(request: Request) -> Services:
     return svc
 
 
-async def _body(request: Request) -> dict[str, Any]:
+async def json_body(request: Request) -> dict[str, Any]:
     # JSON only: a cross-site form cannot send it without a CORS preflight we never allow.
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise bad_request(N_("send application/json"))
@@ -150,7 +150,7 @@ def _host_body(host: hosts.Host) -> dict[str, Any]:
 
 
 async def sign_up(request: Request) -> Response:
-    data = await _body(request)
+    data = await json_body(request)
     done = await hosts.sign_up(
         services(request),
         data.get("email"),
@@ -163,7 +163,7 @@ async def sign_up(request: Request) -> Response:
 
 
 async def sign_in(request: Request) -> Response:
-    data = await _body(request)
+    data = await json_body(request)
     done = await hosts.sign_in(
         services(request), data.get("email"), data.get("password"), address=client_address(request)
     )
@@ -180,7 +180,7 @@ async def change_password(request: Request) -> Response:
     """``{"password": current, "new_password": new}``: every session of the host ends, and
     this client goes on in a new one."""
     host_id = await _host_id(request)
-    data = await _body(request)
+    data = await json_body(request)
     svc = services(request)
     generation = await hosts.change_password(
         svc,
@@ -199,7 +199,7 @@ async def list_rooms(request: Request) -> Response:
 
 async def create_room(request: Request) -> Response:
     host_id = await _host_id(request)
-    data = await _body(request)
+    data = await json_body(request)
     password = data.get("password")
     if password is not None and not isinstance(password, str):
         raise bad_request(N_("password must be text"))
@@ -253,7 +253,7 @@ def _check_images(svc: Services, spec: QuestionSpec) -> None:
 
 async def add_question(request: Request) -> Response:
     room = await room_for_host(request, request.path_params["room_id"])
-    data = await _body(request)
+    data = await json_body(request)
     spec = build_question(
         data.get("title"),
         data.get("kind", "single"),
@@ -274,7 +274,7 @@ async def add_question(request: Request) -> Response:
 
 async def edit_question(request: Request) -> Response:
     q, _ = await _question_for_host(request)
-    data = await _body(request)
+    data = await json_body(request)
     svc = services(request)
     q = await drafts.draft(svc, q.id, "edit")
     spec = edit_question_spec(q.spec, data)
@@ -293,7 +293,7 @@ async def delete_question(request: Request) -> Response:
 
 async def reorder(request: Request) -> Response:
     room = await room_for_host(request, request.path_params["room_id"])
-    data = await _body(request)
+    data = await json_body(request)
     order = await agenda.reorder(services(request), room["id"], data.get("questions"))
     return ok({"questions": order})
 
@@ -322,7 +322,7 @@ async def previous_question(request: Request) -> Response:
 async def current_question(request: Request) -> Response:
     """``{"question": id | null}``: show this question on every screen (a draft opens)."""
     room = await room_for_host(request, request.path_params["room_id"])
-    data = await _body(request)
+    data = await json_body(request)
     if "question" not in data:
         raise bad_request(N_("question is a question id or null"))
     return _moved(await agenda.make_current(services(request), room["id"], data["question"]))
@@ -344,7 +344,7 @@ async def hide_answers(request: Request) -> Response:
     """``{"answers": [...], "hidden": true|false}``: take open-text answers off the word
     cloud on every screen, or show them again; answers ``{"hidden": [...]}``."""
     q, _ = await _question_for_host(request)
-    data = await _body(request)
+    data = await json_body(request)
     hidden = await answers.set_hidden(
         services(request), q, data.get("answers"), data.get("hidden", True)
     )

@@ -1,0 +1,1 @@
+"""Citizens: mobile numbers, one-time codes and the rules of a citizen's account."""
