@@ -97,7 +97,7 @@ _MESSAGES: dict[ErrorCode, str] = {
     ),
     ErrorCode.INVALID_PHONE: N_("Give a mobile phone number, such as 010-1234-5678."),
     ErrorCode.BAD_CODE: N_("The code has six digits."),
-    ErrorCode.WRONG_CODE: N_("The code is wrong; {attempts_left} more tries before a lock."),
+    ErrorCode.WRONG_CODE: N_("The code is wrong. Tries left before a lock: {attempts_left}."),
     ErrorCode.CODE_EXPIRED: N_("This code has expired or was used; ask for a new one."),
     ErrorCode.BAD_SIGN_IN: N_("The phone number or password is wrong."),
 }

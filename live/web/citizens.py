@@ -171,7 +171,8 @@ async def account_page(request: Request) -> Response:
         citizen = await accounts.citizen_by_id(api.services(request), citizen_id)
     if citizen is None:
         return RedirectResponse("/citizen/signin?next=/citizen", status_code=303)
-    return _page(request, "account", citizen=citizen)
+    changed = request.query_params.get("changed") == "1"
+    return _page(request, "account", citizen=citizen, changed=changed)
 
 
 async def sign_out_form(request: Request) -> Response:

@@ -26,7 +26,7 @@ class Gateway:
         found = []
         for m in self.messages:
             if m["to"] == to:
-                match = re.search(r"\b([0-9]{6})\b", m["text"])
+                match = re.search(r"(?<![0-9])([0-9]{6})(?![0-9])", m["text"])
                 assert match, m["text"]
                 found.append(match.group(1))
         return found

@@ -322,3 +322,82 @@ async def test_the_console_provider_logs_the_code_and_not_the_number(
         assert r.status_code == 201
     for digits in ("1023456789", "2345-6789", "2345 6789", "23456789"):
         assert digits not in line
+
+
+def _forms(e164: str) -> list[bytes]:
+    """Ways the number could show: E.164, national, with dashes or spaces, its last eight."""
+    national = "0" + e164[3:]
+    last8 = national[-8:]
+    return [
+        s.encode()
+        for s in (
+            e164,
+            e164[1:],
+            national,
+            national[1:],
+            last8,
+            f"{last8[:4]}-{last8[4:]}",
+            f"{last8[:4]} {last8[4:]}",
+            f"{national[:3]}-{last8[:4]}-{last8[4:]}",
+        )
+    ]
+
+
+async def test_the_numbers_are_written_nowhere(
+    city: City, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After sign-ups, sign-ins, a reset and a change of number, no form of any number is
+    in the database file, any Valkey key or value, any log line or any HTTP response."""
+    caplog.set_level(logging.DEBUG)
+    async with city.client() as kim, city.client() as lee, city.client() as park:
+        await sign_up(city, kim, KIM[0], KIM_E164, name="Kim")
+        await sign_up(city, lee, LEE, LEE_E164)
+        r = await park.post("/api/citizens/session", json={"phone": KIM[2], "password": PASSWORD})
+        assert r.status_code == 200
+        await park.post("/api/citizens/session", json={"phone": LEE, "password": "wrong password"})
+        await send_code(park, PARK, "reset")  # no account: nothing sent
+        await send_code(lee, LEE, "reset")
+        r = await lee.post(
+            "/api/citizens/password",
+            json={"phone": LEE, "code": city.gateway.last_code(LEE_E164), "password": "new pass!"},
+        )
+        assert r.status_code == 200
+        await send_code(kim, PARK, "change", password=PASSWORD)
+        r = await kim.post(
+            "/api/citizens/me/phone",
+            json={"phone": PARK, "code": city.gateway.last_code(PARK_E164)},
+        )
+        assert r.status_code == 200
+        await send_code(kim, "02-123-4567")  # refused
+        for page in ("/citizen", "/citizen/signup", "/citizen/signin", "/citizen/reset"):
+            assert (await kim.get(page)).status_code == 200
+    assert {m["to"] for m in city.gateway.messages} == {KIM_E164, LEE_E164, PARK_E164}
+
+    numbers = [f for e164 in (KIM_E164, LEE_E164, PARK_E164) for f in _forms(e164)]
+
+    def clean(where: str, data: bytes) -> None:
+        for form in numbers:
+            assert form not in data, f"{form!r} in {where}"
+
+    data_dir = city.settings.data_dir
+    files = [p for p in data_dir.rglob("*") if p.is_file()]
+    assert any(p.name == "mvoting.db" for p in files)
+    for path in files:
+        clean(str(path), path.read_bytes())
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(city.settings.redis_url or "")
+    try:
+        keys = [k async for k in redis.scan_iter(match=city.settings.key_prefix + "*")]
+        assert len(keys) > 10
+        for key in keys:
+            clean(f"the key {key!r}", key)
+            clean(f"the value of {key!r}", await redis.dump(key) or b"")
+    finally:
+        await redis.aclose()
+    for record in caplog.records:
+        clean(f"the log line {record.getMessage()!r}", record.getMessage().encode())
+    assert len(city.responses) > 15
+    for response in city.responses:
+        clean(f"a response to {response.request.url}", response.content)
+        clean(f"the headers of {response.request.url}", str(response.headers).encode())

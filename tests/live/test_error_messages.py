@@ -74,6 +74,11 @@ EVERY_CODE: dict[ErrorCode, VotingError] = {
     ErrorCode.RECEIPTS_OFF: VotingError(ErrorCode.RECEIPTS_OFF),
     ErrorCode.QUOTA_EXCEEDED: VotingError(ErrorCode.QUOTA_EXCEEDED, quota_mb=100),
     ErrorCode.RESULTS_HIDDEN: VotingError(ErrorCode.RESULTS_HIDDEN),
+    ErrorCode.INVALID_PHONE: VotingError(ErrorCode.INVALID_PHONE),
+    ErrorCode.BAD_CODE: VotingError(ErrorCode.BAD_CODE),
+    ErrorCode.WRONG_CODE: VotingError(ErrorCode.WRONG_CODE, attempts_left=3),
+    ErrorCode.CODE_EXPIRED: VotingError(ErrorCode.CODE_EXPIRED),
+    ErrorCode.BAD_SIGN_IN: VotingError(ErrorCode.BAD_SIGN_IN),
 }
 EVERY_CODE[ErrorCode.BAD_REQUEST] = bad_request(
     N_("{name} is longer than {limit} characters"),

@@ -38,6 +38,11 @@ MESSAGE_WITHOUT_FIELDS = {
     "images no question uses are removed after a while.",
     ErrorCode.RESULTS_HIDDEN: "The results of this question are not shown yet; its log can be "
     "read once they are.",
+    ErrorCode.INVALID_PHONE: "Give a mobile phone number, such as 010-1234-5678.",
+    ErrorCode.BAD_CODE: "The code has six digits.",
+    ErrorCode.WRONG_CODE: "The code is wrong. Tries left before a lock: {attempts_left}.",
+    ErrorCode.CODE_EXPIRED: "This code has expired or was used; ask for a new one.",
+    ErrorCode.BAD_SIGN_IN: "The phone number or password is wrong.",
 }
 
 
