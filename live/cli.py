@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from live import hosts, sessions, store
+from live import hosts, officials, sessions, store
 from live.engines import processes
 from live.ledger.local_witnesses import LocalWitnesses, start_local_witnesses
 from live.ledger.receipt_check import HTTP_TIMEOUT, check_receipt
@@ -151,6 +151,34 @@ def _parser() -> argparse.ArgumentParser:
     he.add_argument("email", help="the host's e-mail address")
     he.add_argument("--json", action="store_true")
     he.set_defaults(func=cmd_host_sessions_end)
+
+    ad = sub.add_parser("admin", help="the city's departments and officials").add_subparsers(
+        dest="admin_command", required=True
+    )
+    dd = ad.add_parser("create-department", parents=[common], help="add a department")
+    dd.add_argument("name", help="the department's name, as citizens read it")
+    dd.add_argument("--json", action="store_true")
+    dd.set_defaults(func=cmd_admin_create_department)
+    do = ad.add_parser(
+        "create-official",
+        parents=[common],
+        help="add an official of a department; prints a password that works once",
+    )
+    do.add_argument("--department", required=True, help="the department's name")
+    do.add_argument("--login", required=True, help="what the official signs in with")
+    do.add_argument("--json", action="store_true")
+    do.set_defaults(func=cmd_admin_create_official, role="official")
+    da = ad.add_parser(
+        "create-admin",
+        parents=[common],
+        help="add an administrator (sees every department); prints a password that works once",
+    )
+    da.add_argument("--login", required=True, help="what the administrator signs in with")
+    da.add_argument("--json", action="store_true")
+    da.set_defaults(func=cmd_admin_create_official, role="admin", department=None)
+    dl = ad.add_parser("list", parents=[common], help="list departments and officials")
+    dl.add_argument("--json", action="store_true")
+    dl.set_defaults(func=cmd_admin_list)
 
     md = sub.add_parser("media", help="uploaded images").add_subparsers(
         dest="media_command", required=True
@@ -495,6 +523,69 @@ def cmd_host_sessions_end(settings: Settings, args: argparse.Namespace) -> int:
 
     body = _run(settings, work)
     _print(args, body, f"ended every session of {body['email']}")
+    return 0
+
+
+def cmd_admin_create_department(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(svc: Services) -> dict[str, Any]:
+        department = await officials.create_department(svc, args.name)
+        return {"ok": True, "department": {"id": department.id, "name": department.name}}
+
+    body = _run(settings, work)
+    _print(args, body, f"department {body['department']['name']!r} created")
+    return 0
+
+
+def cmd_admin_create_official(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(svc: Services) -> dict[str, Any]:
+        role = officials.Role(args.role)
+        official, one_time = await officials.create_official(
+            svc, args.login, role=role, department=args.department
+        )
+        return {
+            "ok": True,
+            "login": official.login,
+            "role": str(official.role),
+            "department": official.department.name if official.department else None,
+            "password": one_time,
+        }
+
+    body = _run(settings, work)
+    where = f" of {body['department']!r}" if body["department"] else ""
+    _print(
+        args,
+        body,
+        f"{body['role']} {body['login']!r}{where} created\n"
+        f"one-time password: {body['password']}\n"
+        "(it works for the first sign-in only, at /host/signin, and must then be changed)",
+    )
+    return 0
+
+
+def cmd_admin_list(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(svc: Services) -> dict[str, Any]:
+        departments, people = await officials.directory(svc)
+        return {
+            "ok": True,
+            "departments": [d.name for d in departments],
+            "officials": [
+                {
+                    "login": p.login,
+                    "role": str(p.role),
+                    "department": p.department.name if p.department else None,
+                    "must_change_password": p.must_change_password,
+                }
+                for p in people
+            ],
+        }
+
+    body = _run(settings, work)
+    lines = [f"department: {name}" for name in body["departments"]]
+    lines += [
+        f"{p['role']}: {p['login']}" + (f" ({p['department']})" if p["department"] else "")
+        for p in body["officials"]
+    ]
+    _print(args, body, "\n".join(lines) or "no departments or officials yet")
     return 0
 
 

@@ -40,6 +40,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.WRONG_CODE: 401,
     ErrorCode.CODE_EXPIRED: 410,
     ErrorCode.BAD_SIGN_IN: 401,
+    ErrorCode.PASSWORD_CHANGE_REQUIRED: 403,
+    ErrorCode.NOT_ADMIN: 403,
 }
 
 

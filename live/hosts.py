@@ -38,6 +38,8 @@ class Host:
 class SignedIn:
     host: Host
     generation: int  #: the host's session generation, read before the password was checked
+    #: Made with a one-time password (``live.officials``): it is to be changed first.
+    must_change_password: bool = False
 
 
 def _signin_subjects(svc: Services, address: str | None, email: str) -> list[limits.Subject]:
@@ -132,7 +134,7 @@ async def _checked(
     if failed or row is None:
         raise VotingError(ErrorCode.BAD_CREDENTIALS)
     await limits.forget(svc.redis, subjects[1])  # the owner: their typos are forgiven
-    return SignedIn(Host(row.id, row.email, row.name), began)
+    return SignedIn(Host(row.id, row.email, row.name), began, bool(row.must_change_password))
 
 
 async def sign_in(
@@ -161,7 +163,7 @@ async def change_password(
         done = await conn.execute(
             db.hosts.update()
             .where(db.hosts.c.id == host_id, db.hosts.c.password_hash == old_hash)
-            .values(password_hash=new_hash)
+            .values(password_hash=new_hash, must_change_password=False)
         )
     if done.rowcount != 1:  # another change came first
         raise conflict(N_("The password was changed meanwhile."))

@@ -50,6 +50,8 @@ class ErrorCode(StrEnum):
     WRONG_CODE = "wrong_code"  #: the code does not match; ``attempts_left`` more may be tried
     CODE_EXPIRED = "code_expired"  #: no code is waiting (never sent, used, or past its time)
     BAD_SIGN_IN = "bad_sign_in"  #: a citizen's number and password do not match an account
+    PASSWORD_CHANGE_REQUIRED = "password_change_required"  #: a one-time password is to be changed
+    NOT_ADMIN = "not_admin"  #: only the city's administrators may see this
 
 
 def N_(message: str) -> str:
@@ -100,6 +102,10 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.WRONG_CODE: N_("The code is wrong. Tries left before a lock: {attempts_left}."),
     ErrorCode.CODE_EXPIRED: N_("This code has expired or was used; ask for a new one."),
     ErrorCode.BAD_SIGN_IN: N_("The phone number or password is wrong."),
+    ErrorCode.PASSWORD_CHANGE_REQUIRED: N_(
+        "Choose a new password first: the one you were given works only once."
+    ),
+    ErrorCode.NOT_ADMIN: N_("Only the city's administrators can see this page."),
 }
 
 

@@ -88,25 +88,51 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-async def signed_in(request: Request) -> str | None:
-    """The signed-in host's id, its server-side session checked once per request."""
+#: Cookie field set while the signed-in host must change a one-time password first.
+MUST_CHANGE = "pwchange"
+
+
+async def session_host(request: Request) -> str | None:
+    """The host whose session the request carries, its server-side session checked once
+    per request, whether or not a one-time password is still to be changed."""
     if _HOST not in request.scope:
         found = None
         if sessions.HOST in request.session:
             found = await sessions.host_of(services(request), request.session)
+        if found is None:
+            request.session.pop(MUST_CHANGE, None)
         request.scope[_HOST] = found
     host_id: str | None = request.scope[_HOST]
     return host_id
 
 
-async def begin_session(request: Request, host_id: str, generation: int) -> None:
+def must_change_password(request: Request) -> bool:
+    return bool(request.session.get(MUST_CHANGE))
+
+
+async def signed_in(request: Request) -> str | None:
+    """The signed-in host's id; ``None`` too while a one-time password is to be changed
+    (only the password change is open to such a session)."""
+    host_id = await session_host(request)
+    return None if must_change_password(request) else host_id
+
+
+async def begin_session(
+    request: Request, host_id: str, generation: int, *, must_change: bool = False
+) -> None:
     await sessions.begin(services(request), request.session, host_id, generation)
+    if must_change:
+        request.session[MUST_CHANGE] = True
+    else:
+        request.session.pop(MUST_CHANGE, None)
     request.scope[_HOST] = host_id
 
 
 async def _host_id(request: Request) -> str:
     host_id = await signed_in(request)
     if host_id is None:
+        if must_change_password(request) and await session_host(request) is not None:
+            raise VotingError(ErrorCode.PASSWORD_CHANGE_REQUIRED)
         raise VotingError(ErrorCode.UNAUTHORIZED)
     return host_id
 
@@ -167,8 +193,9 @@ async def sign_in(request: Request) -> Response:
     done = await hosts.sign_in(
         services(request), data.get("email"), data.get("password"), address=client_address(request)
     )
-    await begin_session(request, done.host.id, done.generation)
-    return ok(_host_body(done.host))
+    must = done.must_change_password
+    await begin_session(request, done.host.id, done.generation, must_change=must)
+    return ok({**_host_body(done.host), "must_change_password": must})
 
 
 async def sign_out(request: Request) -> Response:
@@ -178,8 +205,10 @@ async def sign_out(request: Request) -> Response:
 
 async def change_password(request: Request) -> Response:
     """``{"password": current, "new_password": new}``: every session of the host ends, and
-    this client goes on in a new one."""
-    host_id = await _host_id(request)
+    this client goes on in a new one (the one-time password of an official included)."""
+    host_id = await session_host(request)
+    if host_id is None:
+        raise VotingError(ErrorCode.UNAUTHORIZED)
     data = await json_body(request)
     svc = services(request)
     generation = await hosts.change_password(

@@ -16,14 +16,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from live import cohosts, hosts, sessions, store
+from live import cohosts, hosts, officials, sessions, store
 from live.clock import now_ms
 from live.engines import db
 from live.errors import status_of
 from live.web import api, bodies, export, i18n
 from live.web.pages import _js_strings, error_text, join_url, qr_svg, render
 from live.web.security import check_csrf
-from rooms.errors import N_, ErrorCode, VotingError
+from rooms.errors import N_, ErrorCode, VotingError, bad_request
 from rooms.questions import Kind, Status
 from rooms.visibility import Visibility
 
@@ -49,6 +49,10 @@ def _form_status(err: VotingError) -> int:
 
 
 def _to_sign_in(request: Request) -> Response:
+    """To the sign-in page, or, for a session whose one-time password is still to be
+    changed, to the password page; back here afterwards."""
+    if api.must_change_password(request) and sessions.HOST in request.session:
+        return RedirectResponse(f"/host/password?next={request.url.path}", status_code=303)
     return RedirectResponse(f"/host/signin?next={request.url.path}", status_code=303)
 
 
@@ -81,8 +85,66 @@ async def sign_in(request: Request) -> Response:
             {"error": error_text(err), "email": form.get("email", ""), "next": nxt},
             _form_status(err),
         )
-    await api.begin_session(request, done.host.id, done.generation)
+    must = done.must_change_password
+    await api.begin_session(request, done.host.id, done.generation, must_change=must)
+    if must:
+        return RedirectResponse(f"/host/password?next={nxt}", status_code=303)
     return RedirectResponse(nxt, status_code=303)
+
+
+async def password_page(request: Request) -> Response:
+    if await api.session_host(request) is None:
+        return RedirectResponse("/host/signin?next=/host/password", status_code=303)
+    return render(
+        request,
+        "host/password.html",
+        {
+            "next": _safe_next(request.query_params.get("next")),
+            "first": api.must_change_password(request),
+        },
+    )
+
+
+async def change_password(request: Request) -> Response:
+    host_id = await api.session_host(request)
+    if host_id is None:
+        return RedirectResponse("/host/signin?next=/host/password", status_code=303)
+    form = await bodies.form(request)
+    nxt = _safe_next(form.get("next"))
+    try:
+        await check_csrf(request, form)
+        if form.get("new_password") != form.get("confirm"):
+            raise bad_request(N_("the two new passwords differ"))
+        generation = await hosts.change_password(
+            api.services(request),
+            host_id,
+            form.get("password"),
+            form.get("new_password"),
+            address=api.client_address(request),
+        )
+    except VotingError as err:
+        context = {
+            "error": error_text(err),
+            "next": nxt,
+            "first": api.must_change_password(request),
+        }
+        return render(request, "host/password.html", context, _form_status(err))
+    await api.begin_session(request, host_id, generation)
+    return RedirectResponse(nxt, status_code=303)
+
+
+async def directory_page(request: Request) -> Response:
+    """The administrators' list of departments and their officials."""
+    host_id = await api.signed_in(request)
+    if host_id is None:
+        return _to_sign_in(request)
+    svc = api.services(request)
+    me = await officials.official_of(svc, host_id)
+    if me is None or me.role is not officials.Role.ADMIN:
+        message = error_text(VotingError(ErrorCode.NOT_ADMIN))
+        return render(request, "error.html", {"message": message}, 403)
+    departments, people = await officials.directory(svc)
+    return render(request, "host/directory.html", {"departments": departments, "people": people})
 
 
 async def sign_up_page(request: Request) -> Response:
@@ -365,6 +427,9 @@ routes = [
     Route("/host/signup", sign_up_page, methods=["GET"]),
     Route("/host/signup", sign_up, methods=["POST"]),
     Route("/host/signout", sign_out, methods=["POST"]),
+    Route("/host/password", password_page, methods=["GET"]),
+    Route("/host/password", change_password, methods=["POST"]),
+    Route("/host/directory", directory_page, methods=["GET"]),
     Route("/host/rooms", create_room, methods=["POST"]),
     Route("/host/rooms/{room_id}", room_console, methods=["GET"]),
     Route("/host/rooms/{room_id}/summary", summary, methods=["GET"]),

@@ -79,6 +79,8 @@ EVERY_CODE: dict[ErrorCode, VotingError] = {
     ErrorCode.WRONG_CODE: VotingError(ErrorCode.WRONG_CODE, attempts_left=3),
     ErrorCode.CODE_EXPIRED: VotingError(ErrorCode.CODE_EXPIRED),
     ErrorCode.BAD_SIGN_IN: VotingError(ErrorCode.BAD_SIGN_IN),
+    ErrorCode.PASSWORD_CHANGE_REQUIRED: VotingError(ErrorCode.PASSWORD_CHANGE_REQUIRED),
+    ErrorCode.NOT_ADMIN: VotingError(ErrorCode.NOT_ADMIN),
 }
 EVERY_CODE[ErrorCode.BAD_REQUEST] = bad_request(
     N_("{name} is longer than {limit} characters"),

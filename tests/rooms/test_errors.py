@@ -43,6 +43,9 @@ MESSAGE_WITHOUT_FIELDS = {
     ErrorCode.WRONG_CODE: "The code is wrong. Tries left before a lock: {attempts_left}.",
     ErrorCode.CODE_EXPIRED: "This code has expired or was used; ask for a new one.",
     ErrorCode.BAD_SIGN_IN: "The phone number or password is wrong.",
+    ErrorCode.PASSWORD_CHANGE_REQUIRED: "Choose a new password first: the one you were given "
+    "works only once.",
+    ErrorCode.NOT_ADMIN: "Only the city's administrators can see this page.",
 }
 
 
