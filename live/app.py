@@ -14,12 +14,13 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
+from live import sessions
 from live.broadcaster import Broadcaster
 from live.fanout import Fanout
 from live.services import open_services
 from live.settings import Settings
 from live.sockets import LiveSockets
-from live.web import api, citizens, console, error_pages, export, i18n, ledger, pages
+from live.web import api, citizens, console, error_pages, export, i18n, ledger, pages, polls
 from live.web.security import SecurityHeaders
 from rooms.errors import VotingError
 
@@ -81,6 +82,7 @@ def create_app(settings: Settings) -> Any:
         routes=[
             *api.routes,
             *citizens.routes,
+            *polls.routes,
             *ledger.routes,
             *pages.routes,
             *console.routes,
@@ -90,7 +92,7 @@ def create_app(settings: Settings) -> Any:
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret.reveal().decode(),
-                session_cookie="mv_session",
+                session_cookie=sessions.COOKIE,
                 same_site="lax",
                 # The cookie only names a server-side session (``live.sessions``), which
                 # ends with it, or sooner on sign-out, a password change or an operator.

@@ -42,6 +42,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.BAD_SIGN_IN: 401,
     ErrorCode.PASSWORD_CHANGE_REQUIRED: 403,
     ErrorCode.NOT_ADMIN: 403,
+    ErrorCode.NOT_OFFICIAL: 403,
+    ErrorCode.NOT_AUTHOR: 403,
 }
 
 

@@ -42,6 +42,14 @@ class Keys:
         """Lock that spaces two announcements of a room's audience by the interval."""
         return self._r(room_id, "audience_tick")
 
+    def poll(self, poll_id: str) -> str:
+        """Hash: room (the poll's room id), number (its room number, never joined by)."""
+        return f"{self.prefix}poll:{poll_id}"
+
+    def jobs(self) -> str:
+        """The name of the arq queue of scheduled jobs (``live.polls.jobs``)."""
+        return f"{self.prefix}arq:queue"
+
     # one question: all under the same hash tag
     def _q(self, question_id: str, part: str) -> str:
         return f"{self.prefix}{{q:{question_id}}}:{part}"

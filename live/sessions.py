@@ -13,12 +13,20 @@ MGET on a cluster too.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import secrets
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from itsdangerous import BadSignature, TimestampSigner
+
 from live.services import Services
+
+#: The cookie the session middleware signs (``live.app``).
+COOKIE = "mv_session"
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,18 @@ async def account_of(
         _clear(cookie, kind)
         return None
     return account_id
+
+
+def read_cookie(svc: Services, value: str) -> dict[str, Any]:
+    """The fields of a session cookie's value, as the session middleware reads them (a
+    socket has no middleware); ``{}`` for one that is forged, expired or not a session."""
+    signer = TimestampSigner(svc.settings.secret.reveal().decode())
+    try:
+        data = signer.unsign(value.encode(), max_age=svc.settings.session_days * 86400)
+        fields = json.loads(base64.b64decode(data))
+    except (BadSignature, binascii.Error, ValueError, UnicodeError):
+        return {}
+    return fields if isinstance(fields, dict) else {}
 
 
 async def host_of(svc: Services, cookie: MutableMapping[str, Any]) -> str | None:

@@ -137,6 +137,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Open connections (websockets included) `serve` keeps at most; more are closed.",
     ),
     Setting(
+        "MVOTING_JOBS_REDIS_URL",
+        "",
+        "Valkey server of the scheduled jobs (arq); empty: REDIS_URL's, which must then be "
+        "a single server, not a cluster.",
+    ),
+    Setting(
         "MVOTING_PHONE_PEPPER",
         "",
         "Key of the phone-number references (HMAC-SHA256); empty generates one into "
@@ -235,6 +241,7 @@ class Settings:
     header_timeout: float = 10.0
     max_connections: int = 20_000
     timezone: str = "UTC"  #: an IANA zone name
+    jobs_redis_url: str = ""
     phone_pepper: Secret = field(default_factory=lambda: Secret(b""), repr=False)
     sms_provider: str = "console"
     sms_url: str = ""
@@ -348,6 +355,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
         header_timeout=integer("MVOTING_HEADER_TIMEOUT_MS", 100) / 1000,
         max_connections=integer("MVOTING_MAX_CONNECTIONS", 16),
         timezone=_timezone(get("MVOTING_TIMEZONE"), env),
+        jobs_redis_url=get("MVOTING_JOBS_REDIS_URL"),
         phone_pepper=Secret(_secret(get("MVOTING_PHONE_PEPPER"), data_dir, "pepper")),
         sms_provider=provider,
         sms_url=get("MVOTING_SMS_URL"),

@@ -28,8 +28,9 @@ from live.clock import new_id
 from live.errors import error_body
 from live.joins import admit, answer_delay
 from live.limits import answer_no_sooner, client_address
-from live.roomcache import RoomCache
+from live.roomcache import RoomCache, RoomView
 from live.services import Services
+from live.sessions import CITIZENS, COOKIE, account_of, read_cookie
 from live.store import (
     LiveQuestion,
     load_question,
@@ -39,8 +40,8 @@ from live.store import (
 from live.wire.delivery import Watchers
 from live.wire.frames import FrameWriter, event_frame
 from live.wire.transport import LiveServer
-from rooms.errors import ErrorCode, VotingError
-from rooms.identity import sign_device, verify_device, voter_ref
+from rooms.errors import N_, ErrorCode, VotingError, not_found
+from rooms.identity import citizen_identity, sign_device, verify_device, voter_ref
 from rooms.protocol import parse_join, parse_vote
 from rooms.questions import QuestionSpec, Status, check_ballot
 from rooms.visibility import Viewer, may_see_question, may_see_tally
@@ -77,6 +78,11 @@ class Conn:
     watching: set[str] = field(default_factory=set)
     #: the gettext of the connection's language, for the sentences of refusals
     translate: Callable[[str], str] | None = None
+    #: its session cookie's value, read only when it joins a poll (who is signed in)
+    session_cookie: str | None = None
+    #: who its ballots count as: the device in a room, the citizen in a poll (``None``:
+    #: following a poll without signing in)
+    voter: str | None = None
 
     @property
     def first(self) -> bool:
@@ -135,8 +141,8 @@ class LiveSockets:
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
         assert self.svc is not None
         token = auth.get("device") if isinstance(auth, dict) else None
+        cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
         if token is None:
-            cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
             token = cookie[DEVICE_COOKIE].value if DEVICE_COOKIE in cookie else None
         device = verify_device(self.svc.secret, token) or new_id(16)
         writer = FrameWriter.for_environ(environ)
@@ -146,7 +152,10 @@ class LiveSockets:
         address = client_address(scope.get("client") if isinstance(scope, dict) else None)
         network = network_ref(self.svc.secret, address)
         translate = self._localize(environ) if self._localize is not None else None
-        self.conns[sid] = Conn(sid, device, writer, address, network, translate=translate)
+        session = cookie[COOKIE].value if COOKIE in cookie else None
+        self.conns[sid] = Conn(
+            sid, device, writer, address, network, translate=translate, session_cookie=session
+        )
         return True
 
     async def _disconnect(self, sid: str, *_: Any) -> None:
@@ -190,25 +199,34 @@ class LiveSockets:
             raise VotingError(ErrorCode.NOT_JOINED)
         req = parse_join(data)
         assert self.rooms is not None
-        view = await self.rooms.get(req.room)
-        try:
-            matched = await admit(svc, None if view is None else view.room, req, conn.address)
-        except VotingError:
-            # Every refusal takes the same time, whatever the reason, and each one on this
-            # connection longer: this connection reads its next event only after this.
-            conn.refusals += 1
-            await answer_no_sooner(started, answer_delay(conn.refusals))
-            raise
+        view: RoomView | None
+        voter: str | None
+        if req.poll is not None:
+            view, voter = await self._poll_view(conn, req.poll)
+            matched = "poll"
+        else:
+            view = await self.rooms.get(req.room)
+            if view is not None and view.room.get("poll"):
+                view = None  # a poll's room is joined by the poll's id, signed in
+            voter = conn.device
+            try:
+                matched = await admit(svc, None if view is None else view.room, req, conn.address)
+            except VotingError:
+                # Every refusal takes the same time, whatever the reason, and each one on
+                # this connection longer: it reads its next event only after this.
+                conn.refusals += 1
+                await answer_no_sooner(started, answer_delay(conn.refusals))
+                raise
         assert view is not None  # a credential matched: the room exists
         room = view.room
         viewer = Viewer.HOST if matched == "presenter" else Viewer.ATTENDEE
         questions = view.questions
         for q in questions:
             self._remember(q)
-        voted = await self._voted(conn.device, questions)
+        voted = await self._voted(voter, questions)
 
         await self._leave_room(sid, conn)
-        conn.room_id, conn.viewer, conn.voted = room["id"], viewer, voted
+        conn.room_id, conn.viewer, conn.voted, conn.voter = room["id"], viewer, voted, voter
         self.members[room["id"]].add(sid)
         self._count(conn, leaving=False)
         await self.sio.enter_room(sid, f"r:{room['id']}")
@@ -241,7 +259,25 @@ class LiveSockets:
         }
         if viewer is Viewer.HOST and self.audience is not None:
             ack["audience"] = await self.audience.read(room["id"])
+        if req.poll is not None:
+            ack["poll"] = req.poll
+            ack["signed_in"] = voter is not None
         return ack
+
+    async def _poll_view(self, conn: Conn, poll_id: str) -> tuple[RoomView, str | None]:
+        """A poll's room, and who this connection votes as in it: the signed-in citizen
+        of its session cookie, or no one (it follows the tally)."""
+        svc = self._services()
+        assert self.rooms is not None
+        number = await svc.redis.hget(svc.keys.poll(poll_id), "number")
+        view = await self.rooms.get(number) if number else None
+        if view is None:
+            raise not_found(N_("poll {id}"), poll_id)
+        citizen = None
+        if conn.session_cookie:
+            cookie = read_cookie(svc, conn.session_cookie)
+            citizen = await account_of(svc, cookie, CITIZENS)
+        return view, None if citizen is None else citizen_identity(citizen)
 
     def _count(self, conn: Conn, *, leaving: bool) -> None:
         """An attendee joined or left the room: the hosts' count of the audience follows."""
@@ -252,13 +288,13 @@ class LiveSockets:
         else:
             self.audience.joined(conn.room_id)
 
-    async def _voted(self, device: str, questions: list[LiveQuestion]) -> set[str]:
+    async def _voted(self, voter: str | None, questions: list[LiveQuestion]) -> set[str]:
         svc = self._services()
-        if not questions:
+        if not questions or voter is None:
             return set()
         pipe = svc.redis.pipeline(transaction=False)
         for q in questions:
-            pipe.sismember(svc.keys.voters(q.id), voter_ref(svc.secret, q.id, device))
+            pipe.sismember(svc.keys.voters(q.id), voter_ref(svc.secret, q.id, voter))
         found = await pipe.execute()
         return {q.id for q, yes in zip(questions, found, strict=True) if yes}
 
@@ -283,12 +319,14 @@ class LiveSockets:
         req = parse_vote(data)
         if conn.viewer is Viewer.HOST:
             raise VotingError(ErrorCode.NOT_ELIGIBLE)
+        if conn.voter is None:
+            raise VotingError(ErrorCode.UNAUTHORIZED)  # a poll's follower, not signed in
         known = await self._definition(req.question)
         if known is None or known.room_id != conn.room_id:
             raise VotingError(ErrorCode.UNKNOWN_QUESTION, question=req.question)
         choices = check_ballot(known.spec, req.choices, req.answers)
         receipt = await do_cast(
-            self.batcher, req.question, conn.device, choices, req.nonce, network=conn.network
+            self.batcher, req.question, conn.voter, choices, req.nonce, network=conn.network
         )
         conn.voted.add(req.question)
         # Watch before announcing, so the snapshot with this very ballot reaches the voter.

@@ -35,6 +35,8 @@ from live.clock import now_ms
 from live.engines import db
 from live.keys import ARCHIVE_GROUP
 from live.ledger.log import Item, Ledger
+from live.polls.jobs import JobWorker
+from live.polls.schedule import jobs_url
 from live.services import Services
 from rooms.ballots import Ballot
 from rooms.ledger import Problem, Verification, answer_counts, closing_entry, opening_entry
@@ -338,4 +340,14 @@ async def run_worker(
     batch: int = BATCH,
     claim_idle_ms: int = CLAIM_IDLE_MS,
 ) -> None:
-    await ArchiveWorker(svc, name, batch=batch, claim_idle_ms=claim_idle_ms).run()
+    """The archive worker and the scheduled jobs (``live.polls.jobs``), side by side."""
+    archive = ArchiveWorker(svc, name, batch=batch, claim_idle_ms=claim_idle_ms)
+    async with asyncio.TaskGroup() as group:
+        group.create_task(archive.run(), name="archive")
+        if jobs_url(svc) is None:
+            log.warning(
+                "scheduled jobs are off: on a cluster they need MVOTING_JOBS_REDIS_URL "
+                "(one Valkey server); polls will not open or close on time"
+            )
+        else:
+            group.create_task(JobWorker(svc).run(), name="jobs")

@@ -52,6 +52,8 @@ class ErrorCode(StrEnum):
     BAD_SIGN_IN = "bad_sign_in"  #: a citizen's number and password do not match an account
     PASSWORD_CHANGE_REQUIRED = "password_change_required"  #: a one-time password is to be changed
     NOT_ADMIN = "not_admin"  #: only the city's administrators may see this
+    NOT_OFFICIAL = "not_official"  #: only a department's officials open policy polls
+    NOT_AUTHOR = "not_author"  #: only a poll's author (or department) may change it
 
 
 def N_(message: str) -> str:
@@ -106,6 +108,8 @@ _MESSAGES: dict[ErrorCode, str] = {
         "Choose a new password first: the one you were given works only once."
     ),
     ErrorCode.NOT_ADMIN: N_("Only the city's administrators can see this page."),
+    ErrorCode.NOT_OFFICIAL: N_("Only a department's officials can open policy polls."),
+    ErrorCode.NOT_AUTHOR: N_("Only the poll's author can change it."),
 }
 
 

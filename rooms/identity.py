@@ -20,6 +20,12 @@ def voter_ref(secret: bytes, question_id: str, identity: str) -> str:
     return hmac.new(secret, msg, hashlib.sha256).hexdigest()
 
 
+def citizen_identity(citizen_id: str) -> str:
+    """Who a citizen's ballots count as in a poll: the account, whatever the device (a
+    device id never has a colon, so the two cannot meet)."""
+    return f"citizen:{citizen_id}"
+
+
 def sign_device(secret: bytes, device_id: str) -> str:
     """A token naming a device; whoever presents it again is the same attendee."""
     return f"{device_id}.{_device_mac(secret, device_id)}"

@@ -16,10 +16,11 @@ MAX_SECRET = 200
 
 @dataclass(frozen=True, slots=True)
 class JoinRequest:
-    room: str
+    room: str  #: "" when ``poll`` is given
     password: str | None = None
     key: str | None = None
     presenter: str | None = None
+    poll: str | None = None  #: a citywide poll's id: its citizens join by it, signed in
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,11 @@ def parse_join(data: object) -> JoinRequest:
         raise bad_request(
             N_("join takes an object with room and one of password, key or presenter")
         )
+    if "poll" in data:
+        poll = data.get("poll")
+        if len(data) != 1 or not isinstance(poll, str) or not _QUESTION.fullmatch(poll):
+            raise bad_request(N_("a poll is joined with its id alone"))
+        return JoinRequest("", poll=poll)
     room = data.get("room")
     if isinstance(room, int) and not isinstance(room, bool):
         room = f"{room:06d}"

@@ -148,6 +148,36 @@ media_uploads = sa.Table(
     sa.PrimaryKeyConstraint("host_id", "name", name="pk_media_uploads"),
 )
 
+#: A citywide poll: its questions are those of ``room_id``; its author a citizen (general)
+#: or an official of ``department_id`` (policy). The jobs open and close it on time.
+polls = sa.Table(
+    "polls",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("room_id", sa.String(32), sa.ForeignKey("rooms.id"), nullable=False, unique=True),
+    sa.Column("kind", sa.String(24), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("area", sa.String(24), nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("visibility", sa.String(16), nullable=False),
+    sa.Column("opens_ms", sa.BigInteger, nullable=False),
+    sa.Column("closes_ms", sa.BigInteger, nullable=False, index=True),
+    sa.Column("lat", sa.Float, nullable=True),
+    sa.Column("lon", sa.Float, nullable=True),
+    sa.Column("image", sa.String(200), nullable=False),
+    sa.Column("image_alt", sa.String(300), nullable=False),
+    sa.Column("citizen_id", sa.String(32), sa.ForeignKey("citizens.id"), nullable=True, index=True),
+    sa.Column("host_id", sa.String(32), sa.ForeignKey("hosts.id"), nullable=True),
+    sa.Column(
+        "department_id", sa.String(32), sa.ForeignKey("departments.id"), nullable=True, index=True
+    ),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("opened_ms", sa.BigInteger, nullable=True),
+    sa.Column("closed_ms", sa.BigInteger, nullable=True),
+)
+
 ballots = sa.Table(
     "ballots",
     metadata,

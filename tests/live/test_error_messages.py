@@ -81,6 +81,8 @@ EVERY_CODE: dict[ErrorCode, VotingError] = {
     ErrorCode.BAD_SIGN_IN: VotingError(ErrorCode.BAD_SIGN_IN),
     ErrorCode.PASSWORD_CHANGE_REQUIRED: VotingError(ErrorCode.PASSWORD_CHANGE_REQUIRED),
     ErrorCode.NOT_ADMIN: VotingError(ErrorCode.NOT_ADMIN),
+    ErrorCode.NOT_OFFICIAL: VotingError(ErrorCode.NOT_OFFICIAL),
+    ErrorCode.NOT_AUTHOR: VotingError(ErrorCode.NOT_AUTHOR),
 }
 EVERY_CODE[ErrorCode.BAD_REQUEST] = bad_request(
     N_("{name} is longer than {limit} characters"),

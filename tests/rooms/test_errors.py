@@ -46,6 +46,8 @@ MESSAGE_WITHOUT_FIELDS = {
     ErrorCode.PASSWORD_CHANGE_REQUIRED: "Choose a new password first: the one you were given "
     "works only once.",
     ErrorCode.NOT_ADMIN: "Only the city's administrators can see this page.",
+    ErrorCode.NOT_OFFICIAL: "Only a department's officials can open policy polls.",
+    ErrorCode.NOT_AUTHOR: "Only the poll's author can change it.",
 }
 
 

@@ -1,0 +1,76 @@
+"""Scheduled jobs on arq: a poll opens and closes itself at its times, with no web
+traffic, within a second of the deadline.
+
+``JobWorker`` runs arq's worker inside ``mvoting worker`` (and the worker ``serve``
+starts), looking at the queue every ``POLL_DELAY`` seconds; ``live.polls.schedule``
+enqueues. The jobs are idempotent (``live.polls.store``): one run late, or twice, changes
+nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from arq.worker import Worker, func
+
+from live.polls import store as polls
+from live.polls.schedule import dumps, loads, queue
+from live.services import Services
+
+log = logging.getLogger("mvoting.jobs")
+
+#: Seconds between two looks at the queue: a deadline is met within about this.
+POLL_DELAY = 0.2
+
+
+async def _open(ctx: dict[str, Any], poll_id: str) -> bool:
+    return await polls.open_poll(ctx["svc"], poll_id)
+
+
+async def _close(ctx: dict[str, Any], poll_id: str) -> bool:
+    return await polls.close_poll(ctx["svc"], poll_id)
+
+
+class JobWorker:
+    """arq's worker over the project's queue, run as a task of the worker process."""
+
+    def __init__(self, svc: Services, *, poll_delay: float = POLL_DELAY) -> None:
+        self.svc = svc
+        self._client = queue(svc)
+        self._worker = Worker(
+            functions=[func(_open, name="open_poll"), func(_close, name="close_poll")],
+            redis_pool=self._client,
+            queue_name=svc.keys.jobs(),
+            poll_delay=poll_delay,
+            handle_signals=False,
+            max_jobs=10,
+            keep_result=60,
+            job_serializer=dumps,
+            job_deserializer=loads,
+            ctx={"svc": svc},
+        )
+
+    async def run(self) -> None:
+        try:
+            await self._worker.main()
+        finally:
+            with contextlib.suppress(Exception):
+                await self._worker.close()
+            await self._client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def running_jobs(svc: Services, **kwargs: Any) -> AsyncIterator[JobWorker]:
+    """A ``JobWorker`` running as a task for the duration of the block."""
+    worker = JobWorker(svc, **kwargs)
+    task = asyncio.create_task(worker.run(), name="jobs")
+    try:
+        yield worker
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,222 @@
+"""Polls kept in the archive, each with a room of its own in the live core.
+
+Making a poll makes its room (flagged ``poll`` in the room's hash, so that no one joins
+it by number and password: citizens join by the poll's id, signed in) and its
+questions, stores the poll, and schedules its opening and closing (``live.polls.jobs``).
+Opening and closing act on every question of the room, as a host would; both are
+idempotent, so a job run twice, or late, changes nothing more.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from live import store
+from live.clock import new_id, now_ms
+from live.engines import db
+from live.polls.schedule import schedule_poll
+from live.services import Services
+from rooms.areas import Area
+from rooms.errors import N_, ErrorCode, VotingError, bad_request, not_found
+from rooms.polls import (
+    MAX_QUESTIONS,
+    Author,
+    Place,
+    PollKind,
+    PollSpec,
+    PollStatus,
+    check_author,
+    may_manage,
+)
+from rooms.questions import Action, QuestionSpec, Status
+from rooms.visibility import Visibility
+
+log = logging.getLogger("mvoting.polls")
+
+
+@dataclass(frozen=True)
+class Poll:
+    id: str
+    room_id: str
+    spec: PollSpec
+    status: PollStatus
+    owner: Author
+    question_ids: tuple[str, ...] = ()
+
+    def public(self) -> dict[str, Any]:
+        s = self.spec
+        return {
+            "id": self.id,
+            "kind": str(s.kind),
+            "title": s.title,
+            "description": s.description,
+            "area": str(s.area),
+            "tags": list(s.tags),
+            "visibility": str(s.visibility),
+            "opens_ms": s.opens_ms,
+            "closes_ms": s.closes_ms,
+            "place": {"lat": s.place.lat, "lon": s.place.lon} if s.place else None,
+            "image": s.image,
+            "image_alt": s.image_alt,
+            "status": str(self.status),
+            "department": self.owner.department_id,
+            "questions": list(self.question_ids),
+        }
+
+
+async def create_poll(
+    svc: Services, spec: PollSpec, questions: list[QuestionSpec], author: Author
+) -> Poll:
+    """Make the poll and its room and questions; schedule its opening and closing."""
+    check_author(spec.kind, author)
+    if not 1 <= len(questions) <= MAX_QUESTIONS:
+        raise bad_request(N_("a poll has 1 to {n} questions"), n=MAX_QUESTIONS)
+    room = await store.create_room(svc, title=spec.title, owner_id=author.host_id)
+    poll_id = new_id()
+    qids = []
+    for q in questions:
+        # The poll's mode of showing results is every question's.
+        added = await store.add_question(svc, room.id, _with_visibility(q, spec))
+        qids.append(added.id)
+    async with svc.engine.begin() as conn:
+        await conn.execute(
+            db.polls.insert().values(
+                id=poll_id,
+                room_id=room.id,
+                kind=str(spec.kind),
+                title=spec.title,
+                description=spec.description,
+                area=str(spec.area),
+                tags=list(spec.tags),
+                visibility=str(spec.visibility),
+                opens_ms=spec.opens_ms,
+                closes_ms=spec.closes_ms,
+                lat=spec.place.lat if spec.place else None,
+                lon=spec.place.lon if spec.place else None,
+                image=spec.image,
+                image_alt=spec.image_alt,
+                citizen_id=author.citizen_id,
+                host_id=author.host_id,
+                department_id=author.department_id,
+                status=str(PollStatus.SCHEDULED),
+                created_ms=now_ms(),
+            )
+        )
+    await svc.redis.hset(svc.keys.room(room.id), "poll", poll_id)
+    await svc.redis.hset(svc.keys.poll(poll_id), mapping={"room": room.id, "number": room.number})
+    await schedule_poll(svc, poll_id, spec.opens_ms, spec.closes_ms)
+    return Poll(poll_id, room.id, spec, PollStatus.SCHEDULED, author, tuple(qids))
+
+
+def _with_visibility(q: QuestionSpec, spec: PollSpec) -> QuestionSpec:
+    return replace(q, visibility=spec.visibility)
+
+
+def _poll(row: sa.Row[Any], question_ids: tuple[str, ...] = ()) -> Poll:
+    spec = PollSpec(
+        kind=PollKind(row.kind),
+        title=row.title,
+        description=row.description,
+        area=Area(row.area),
+        tags=tuple(row.tags or ()),
+        opens_ms=int(row.opens_ms),
+        closes_ms=int(row.closes_ms),
+        visibility=Visibility(row.visibility),
+        place=Place(row.lat, row.lon) if row.lat is not None and row.lon is not None else None,
+        image=row.image,
+        image_alt=row.image_alt,
+    )
+    owner = Author(row.citizen_id, row.host_id, row.department_id)
+    return Poll(row.id, row.room_id, spec, PollStatus(row.status), owner, question_ids)
+
+
+async def load_poll(svc: Services, poll_id: str) -> Poll | None:
+    async with svc.engine.connect() as conn:
+        row = (await conn.execute(sa.select(db.polls).where(db.polls.c.id == poll_id))).first()
+        if row is None:
+            return None
+        qids = (
+            await conn.execute(
+                sa.select(db.questions.c.id)
+                .where(db.questions.c.room_id == row.room_id)
+                .order_by(db.questions.c.position)
+            )
+        ).scalars()
+        return _poll(row, tuple(qids))
+
+
+async def poll_for(svc: Services, poll_id: str, who: Author) -> Poll:
+    """The poll, if ``who`` may change it; else ``not_found`` or ``not_author``."""
+    poll = await load_poll(svc, poll_id)
+    if poll is None:
+        raise not_found(N_("poll {id}"), poll_id)
+    if not may_manage(poll.spec.kind, poll.owner, who):
+        raise VotingError(ErrorCode.NOT_AUTHOR)
+    return poll
+
+
+async def edit_poll(
+    svc: Services, poll_id: str, title: str, description: str, tags: tuple[str, ...]
+) -> Poll:
+    """Change what a poll says of itself (who may: ``poll_for``)."""
+    async with svc.engine.begin() as conn:
+        await conn.execute(
+            db.polls.update()
+            .where(db.polls.c.id == poll_id)
+            .values(title=title, description=description, tags=list(tags))
+        )
+    poll = await load_poll(svc, poll_id)
+    if poll is None:
+        raise not_found(N_("poll {id}"), poll_id)
+    return poll
+
+
+async def _set_status(svc: Services, poll: Poll, status: PollStatus) -> bool:
+    """Move the poll to ``status`` unless it is there or past it; whether it moved."""
+    order = [PollStatus.SCHEDULED, PollStatus.OPEN, PollStatus.CLOSED]
+    before = [str(s) for s in order[: order.index(status)]]
+    stamp = "opened_ms" if status is PollStatus.OPEN else "closed_ms"
+    async with svc.engine.begin() as conn:
+        done = await conn.execute(
+            db.polls.update()
+            .where(db.polls.c.id == poll.id, db.polls.c.status.in_(before))
+            .values(status=str(status), **{stamp: now_ms()})
+        )
+    return bool(done.rowcount)
+
+
+async def open_poll(svc: Services, poll_id: str) -> bool:
+    """Open every draft question of the poll; whether the poll was opened now."""
+    poll = await load_poll(svc, poll_id)
+    if poll is None or poll.status is not PollStatus.SCHEDULED:
+        return False
+    for qid in poll.question_ids:
+        q = await store.load_question(svc, qid)
+        if q is not None and q.status is Status.DRAFT:
+            await store.act(svc, qid, Action.OPEN)
+    moved = await _set_status(svc, poll, PollStatus.OPEN)
+    if moved:
+        log.info("poll %s opened", poll_id)
+    return moved
+
+
+async def close_poll(svc: Services, poll_id: str) -> bool:
+    """Close every open question of the poll (open first ones never opened, so that each
+    has its log); whether the poll was closed now."""
+    poll = await load_poll(svc, poll_id)
+    if poll is None or poll.status is PollStatus.CLOSED:
+        return False
+    if poll.status is PollStatus.SCHEDULED:
+        await open_poll(svc, poll_id)
+    for qid in poll.question_ids:
+        q = await store.load_question(svc, qid)
+        if q is not None and q.status is Status.OPEN:
+            await store.act(svc, qid, Action.CLOSE)
+    moved = await _set_status(svc, poll, PollStatus.CLOSED)
+    if moved:
+        log.info("poll %s closed", poll_id)
+    return moved

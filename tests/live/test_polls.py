@@ -1,0 +1,223 @@
+"""Citywide polls: who may open and change them, their opening and closing on time by
+the scheduled jobs, and one ballot per citizen whatever the device, over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from live import store
+from live.clock import now_ms
+from live.engines import db
+from live.polls import store as polls
+from live.polls.jobs import JobWorker, running_jobs
+from live.services import Services
+from rooms.areas import Area
+from rooms.polls import Author, PollKind, PollSpec, PollStatus
+from rooms.questions import Status, build_question
+from rooms.visibility import Visibility
+from tests.conftest import Node, connect, running_worker
+from tests.live.citizenry import citizen, make_citizen, make_official, official
+
+KIM, LEE = "010-2345-6789", "010-9876-5432"
+
+
+@pytest.fixture
+async def jobs(svc: Services) -> AsyncIterator[JobWorker]:
+    async with running_jobs(svc) as worker:
+        yield worker
+
+
+def poll_body(**extra: Any) -> dict[str, Any]:
+    return {
+        "kind": "general",
+        "title": "What shall the park's new café serve?",
+        "description": "Near Seoul Forest.",
+        "area": "culture",
+        "tags": ["#park", "Café"],
+        "closes_ms": now_ms() + 3_600_000,
+        "questions": [{"title": "Pick one", "options": "Tea,Coffee,Juice"}],
+        **extra,
+    }
+
+
+async def status_of(svc: Services, poll_id: str) -> tuple[str, int | None]:
+    async with svc.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                sa.select(db.polls.c.status, db.polls.c.closed_ms).where(db.polls.c.id == poll_id)
+            )
+        ).one()
+    return str(row.status), row.closed_ms
+
+
+async def wait_status(svc: Services, poll_id: str, status: str, timeout: float = 10) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (await status_of(svc, poll_id))[0] != status:
+        assert asyncio.get_running_loop().time() < deadline, f"poll not {status}"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_citizen_opens_a_general_poll_that_opens_at_once(
+    node: Node, svc: Services, jobs: JobWorker
+) -> None:
+    await make_citizen(svc, KIM)
+    async with citizen(node.url, KIM) as kim:
+        r = await kim.http.post("/api/polls", json=poll_body())
+        assert r.status_code == 201, r.text
+        poll = r.json()["poll"]
+        assert (poll["kind"], poll["area"], poll["tags"]) == (
+            "general",
+            "culture",
+            ["park", "café"],
+        )
+        assert [q["title"] for q in poll["questions"]] == ["Pick one"]
+        await wait_status(svc, poll["id"], "open")
+    async with httpx.AsyncClient(base_url=node.url) as anyone:
+        r = await anyone.get(f"/api/polls/{poll['id']}")
+    assert r.json()["poll"]["status"] == "open"
+    assert r.json()["poll"]["questions"][0]["status"] == "open"
+
+
+async def test_bad_polls_are_refused_and_nothing_is_made(node: Node, svc: Services) -> None:
+    await make_citizen(svc, KIM)
+    async with citizen(node.url, KIM) as kim:
+        for body, code in [
+            (poll_body(area="sports"), "bad_request"),
+            (poll_body(closes_ms=now_ms() + 1000), "bad_request"),
+            (poll_body(opens_ms=now_ms() - 3_600_000), "bad_request"),
+            (poll_body(questions=[]), "bad_request"),
+            (poll_body(title=""), "bad_request"),
+            (poll_body(place={"lat": 91, "lon": 0}), "bad_request"),
+            (poll_body(kind="policy_decision"), "not_official"),
+        ]:
+            r = await kim.http.post("/api/polls", json=body)
+            assert r.json()["error"]["code"] == code, (body, r.text)
+            assert r.json()["error"]["message"]
+    async with httpx.AsyncClient(base_url=node.url) as anonymous:
+        r = await anonymous.post("/api/polls", json=poll_body())
+        assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+    async with svc.engine.connect() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(db.polls)) == 0
+
+
+async def test_only_the_author_or_the_department_changes_a_poll(node: Node, svc: Services) -> None:
+    await make_citizen(svc, KIM)
+    await make_citizen(svc, LEE)
+    welfare = await make_official(svc, "welfare.kim", "Welfare Policy Division")
+    transport = await make_official(svc, "bus.park", "Transport Division")
+    welfare2 = await make_official(svc, "welfare.choi", "Welfare Policy Division")
+    async with (
+        citizen(node.url, KIM) as kim,
+        citizen(node.url, LEE) as lee,
+        official(node.url, "welfare.kim", welfare) as a,
+        official(node.url, "bus.park", transport) as b,
+        official(node.url, "welfare.choi", welfare2) as a2,
+    ):
+        r = await a.http.post("/api/polls", json=poll_body(kind="policy_decision", area="welfare"))
+        assert r.status_code == 201, r.text
+        policy = r.json()["poll"]
+        assert policy["kind"] == "policy_decision" and policy["department"]
+        general = (await kim.http.post("/api/polls", json=poll_body())).json()["poll"]
+
+        async def edit(who: Any, poll: dict[str, Any], title: str) -> httpx.Response:
+            return await who.http.patch(f"/api/polls/{poll['id']}", json={"title": title})
+
+        assert (await edit(b, policy, "Taken over")).json()["error"]["code"] == "not_author"
+        assert (await edit(lee, general, "Mine now")).json()["error"]["code"] == "not_author"
+        assert (await edit(kim, policy, "Citizen's")).json()["error"]["code"] == "not_official"
+        r = await edit(a2, policy, "Welfare, revised")  # the same department
+        assert r.status_code == 200 and r.json()["poll"]["title"] == "Welfare, revised"
+        r = await edit(kim, general, "Café menu")
+        assert r.status_code == 200 and r.json()["poll"]["title"] == "Café menu"
+        r = await kim.http.patch(f"/api/polls/{general['id']}", json={"closes_ms": 1})
+        assert r.json()["error"]["code"] == "bad_request"
+        r = await b.http.get(f"/api/polls/{policy['id']}")
+        assert r.json()["poll"]["title"] == "Welfare, revised"
+
+
+async def test_a_poll_closes_at_its_deadline_with_no_traffic(
+    svc: Services, jobs: JobWorker
+) -> None:
+    await make_citizen(svc, KIM)
+    async with svc.engine.connect() as conn:
+        kim_id = await conn.scalar(sa.select(db.citizens.c.id))
+    start = now_ms()
+    spec = PollSpec(
+        PollKind.GENERAL, "Quick one", "", Area.CULTURE, (), start, start + 1500, Visibility.LIVE
+    )
+    poll = await polls.create_poll(
+        svc, spec, [build_question("Yes?", "single", "Yes,No")], Author(citizen_id=str(kim_id))
+    )
+    await wait_status(svc, poll.id, "open", timeout=3)
+    await wait_status(svc, poll.id, "closed", timeout=5)
+    _, closed_ms = await status_of(svc, poll.id)
+    assert closed_ms is not None and 0 <= closed_ms - spec.closes_ms < 1000
+    (qid,) = poll.question_ids
+    q = await store.load_question(svc, qid)
+    assert q is not None and q.status is Status.CLOSED
+    # The job ran once: running the closing again changes nothing.
+    assert await polls.close_poll(svc, poll.id) is False
+
+
+async def test_a_citizen_votes_once_from_two_browsers_at_once(
+    node: Node, svc: Services, jobs: JobWorker
+) -> None:
+    await make_citizen(svc, KIM)
+    async with citizen(node.url, KIM) as phone, citizen(node.url, KIM) as laptop:
+        poll = (await phone.http.post("/api/polls", json=poll_body())).json()["poll"]
+        await wait_status(svc, poll["id"], "open")
+        qid = poll["questions"][0]["id"]
+        async with (
+            connect(node.url, headers=phone.cookie_header()) as a,
+            connect(node.url, headers=laptop.cookie_header()) as b,
+            connect(node.url) as follower,
+        ):
+            acks = await asyncio.gather(*(c.call("join", {"poll": poll["id"]}) for c in (a, b)))
+            assert all(ack["ok"] and ack["signed_in"] for ack in acks), acks
+            ack = await follower.call("join", {"poll": poll["id"]})
+            assert ack["ok"] and ack["signed_in"] is False
+            votes = await asyncio.gather(a.vote(qid, [1]), b.vote(qid, [0]))
+            assert sorted(v["ok"] for v in votes) == [False, True], votes
+            assert [v["error"]["code"] for v in votes if not v["ok"]] == ["already_voted"]
+            refused = await follower.vote(qid, [2])
+            assert refused["error"]["code"] == "unauthorized"
+            await follower.wait_for(lambda: any(t["total"] == 1 for t in follower.tallies(qid)))
+        # Joining again later, the citizen is known to have voted on every device.
+        async with connect(node.url, headers=laptop.cookie_header()) as again:
+            ack = await again.call("join", {"poll": poll["id"]})
+            assert ack["voted"] == [qid]
+            assert (await again.vote(qid, [2]))["error"]["code"] == "already_voted"
+    async with running_worker(svc):
+        await asyncio.sleep(0.3)
+    tally = await store.tallies(svc, [await store.load_question(svc, qid)])  # type: ignore[list-item]
+    assert tally[qid]["total"] == 1
+
+
+async def test_a_polls_room_is_not_joined_by_number_and_password(
+    node: Node, svc: Services, jobs: JobWorker
+) -> None:
+    await make_citizen(svc, KIM)
+    async with citizen(node.url, KIM) as kim:
+        poll = (await kim.http.post("/api/polls", json=poll_body())).json()["poll"]
+    async with svc.engine.connect() as conn:
+        room = (
+            await conn.execute(
+                sa.select(db.rooms).join(db.polls, db.polls.c.room_id == db.rooms.c.id)
+            )
+        ).one()
+    async with connect(node.url) as device:
+        ack = await device.join(room.number, password=room.password)
+        assert ack["error"]["code"] == "bad_credentials"
+        ack = await device.join(room.number, key=room.join_key)
+        assert ack["error"]["code"] == "bad_credentials"
+        ack = await device.call("join", {"poll": "nosuchpoll"})
+        assert ack["error"]["code"] == "not_found"
+        ack = await device.call("join", {"poll": poll["id"], "password": "x"})
+        assert ack["error"]["code"] == "bad_request"
+    assert (await status_of(svc, poll["id"]))[0] in {PollStatus.SCHEDULED, PollStatus.OPEN}
