@@ -9,6 +9,8 @@ DATA ?= ./var
 JS := tests/js
 JS_STAMP := $(JS)/node_modules/.installed
 CHROMIUM := /usr/bin/chromium
+# The job queue, without its declared dependencies (see the note in pyproject.toml).
+ARQ := arq==0.28.0
 
 .PHONY: install run test lint check clean messages browser nginx
 
@@ -16,6 +18,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q --no-deps '$(ARQ)'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -83,6 +83,16 @@ async def department_by_name(svc: Services, name: object) -> Department:
     return Department(str(row.id), str(row.name))
 
 
+async def department_by_id(svc: Services, department_id: str) -> Department | None:
+    async with svc.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                sa.select(db.departments).where(db.departments.c.id == department_id)
+            )
+        ).first()
+    return Department(str(row.id), str(row.name)) if row is not None else None
+
+
 async def create_official(
     svc: Services, login: object, *, role: Role, department: object = None
 ) -> tuple[Official, str]:

@@ -6,6 +6,7 @@ Voting and the live tally go over the socket (``join`` with the poll's id), as i
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 
 from starlette.requests import Request
@@ -16,9 +17,19 @@ from live import officials, store
 from live.clock import now_ms
 from live.polls import store as polls
 from live.services import Services
-from live.web import api, citizens
+from live.web import api, citizens, export
+from live.web.pages import _js_strings, error_text, render
+from rooms.areas import AREAS
 from rooms.errors import N_, ErrorCode, VotingError, bad_request, not_found
-from rooms.polls import MAX_QUESTIONS, Author, PollKind, check_edit, check_poll, is_policy
+from rooms.polls import (
+    BADGES,
+    MAX_QUESTIONS,
+    Author,
+    PollKind,
+    check_edit,
+    check_poll,
+    is_policy,
+)
 from rooms.questions import QuestionSpec, build_question
 
 
@@ -111,7 +122,41 @@ async def edit_poll(request: Request) -> Response:
     return api.ok({"poll": await _view(svc, poll)})
 
 
+async def poll_page(request: Request) -> Response:
+    """The poll's public page: what it asks, who asks it and until when; its questions,
+    ballots and live tally through the vote page's script, joined by the poll's id."""
+    svc = api.services(request)
+    poll = await polls.load_poll(svc, request.path_params["poll_id"])
+    if poll is None:
+        message = error_text(not_found(N_("poll {id}"), request.path_params["poll_id"]))
+        return render(request, "error.html", {"message": message}, 404)
+    spec = poll.spec
+    department = None
+    if poll.owner.department_id is not None:
+        department = await officials.department_by_id(svc, poll.owner.department_id)
+    zone = svc.settings.zone
+    context = {
+        "poll": poll,
+        "badge": BADGES[spec.kind],
+        "area": AREAS[spec.area],
+        "department": department.name if department else None,
+        "opens": _when(spec.opens_ms, zone),
+        "closes": _when(spec.closes_ms, zone),
+        "zone": svc.settings.timezone,
+        "signed_in": await citizens.signed_in(request) is not None,
+        "page_data": {"poll": poll.id, "strings": _js_strings()},
+        "live_script": "vote.js",
+    }
+    return render(request, "poll.html", context)
+
+
+def _when(ms: int, zone: tzinfo) -> str:
+    at = export.local_time(ms, zone)
+    return "" if at is None else at.strftime("%Y-%m-%d %H:%M")
+
+
 routes = [
+    Route("/polls/{poll_id}", poll_page, methods=["GET"]),
     Route("/api/polls", create_poll, methods=["POST"]),
     Route("/api/polls/{poll_id}", get_poll, methods=["GET"]),
     Route("/api/polls/{poll_id}", edit_poll, methods=["PATCH"]),

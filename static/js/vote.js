@@ -20,6 +20,10 @@
   let notice = null;       // a message to show with the current question
   let picks = new Set();   // multiple choice: picks not yet submitted
   let ranked = null;       // ranking: {question, order} not yet submitted (best first)
+  // A room is joined by its number and key; a citywide poll by its id, as the citizen
+  // signed in (the session cookie), and then every question is on the page at once.
+  const place = data.poll ? `poll:${data.poll}` : data.room;
+  const joining = data.poll ? { poll: data.poll } : { room: data.room, key: data.key };
 
   const deviceKey = "mv_device";
   let device = localStorage.getItem(deviceKey);
@@ -29,7 +33,7 @@
   });
 
   /** What this device chose on a question: {choices, labels}, kept across reloads. */
-  const choiceKey = (qid) => `mv_choice:${data.room}:${qid}`;
+  const choiceKey = (qid) => `mv_choice:${place}:${qid}`;
   function myChoice(qid) {
     try {
       const c = JSON.parse(localStorage.getItem(choiceKey(qid)) || "null");
@@ -59,7 +63,7 @@
   socket.io.on("reconnect_attempt", () => setConnection(conn, pending ? "offline" : "connecting"));
 
   function join() {
-    socket.timeout(10000).emit("join", { room: data.room, key: data.key }, (err, ack) => {
+    socket.timeout(10000).emit("join", joining, (err, ack) => {
       if (err) return;  // the connection dropped meanwhile; the next connect joins again
       if (!ack.ok) { showFatal(refusalText(ack.error)); return; }
       device = ack.device;
@@ -72,10 +76,12 @@
       }
       ack.voted.forEach((id) => voted.add(id));
       for (const id of ack.voted) {
-        const kept = !receipts.has(id) && Receipts.latest(data.room, id);
+        const kept = !receipts.has(id) && Receipts.latest(place, id);
         if (kept) receipts.set(id, kept.leaf);
       }
-      show(ack.room.current || current);
+      // A poll has no host to set a current question: its first one is shown.
+      const first = data.poll && ack.questions.length ? ack.questions[0].id : null;
+      show(ack.room.current || current || first);
       joined = true;
       setConnection(conn, "connected");
       if (pending) send(); else render();
@@ -133,7 +139,7 @@
         if (q) {
           keepChoice(q, ballot);
           if (q.receipts !== false) {
-            Receipts.add({ leaf: ack.receipt, question: q.id, title: q.title, room: data.room,
+            Receipts.add({ leaf: ack.receipt, question: q.id, title: q.title, room: place,
               labels: ballotLabels(q, ballot), time: new Date().toISOString() });
           }
         }

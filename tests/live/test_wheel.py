@@ -68,6 +68,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     (wheel,) = dist.glob("mvoting-*.whl")
     run(sys.executable, "-m", "venv", venv, cwd=base)
     run(venv / "bin" / "pip", "install", "-q", wheel, cwd=elsewhere)
+    # As the README says: the job queue apart, without its declared dependencies.
+    run(venv / "bin" / "pip", "install", "-q", "--no-deps", "arq==0.28.0", cwd=elsewhere)
     return Installed(wheel, venv, elsewhere)
 
 
