@@ -46,6 +46,15 @@ class Keys:
         """Hash: room (the poll's room id), number (its room number, never joined by)."""
         return f"{self.prefix}poll:{poll_id}"
 
+    def polls_near(self) -> str:
+        """Geo set: every poll with a place that is not closed (``GEOSEARCH`` for "near me")."""
+        return f"{self.prefix}polls:near"
+
+    def polls_hot(self) -> str:
+        """Sorted set: the "Hot" polls of the last day, scored by their ballots (a job
+        writes it once a day)."""
+        return f"{self.prefix}polls:hot"
+
     def jobs(self) -> str:
         """The name of the arq queue of scheduled jobs (``live.polls.jobs``)."""
         return f"{self.prefix}arq:queue"

@@ -22,6 +22,7 @@ from live.citizens.sms import sender_for
 from live.clock import new_id, now_ms
 from live.engines import db
 from live.services import Services
+from rooms.areas import Area
 from rooms.citizens import phones
 from rooms.citizens.codes import Purpose, check_code
 from rooms.errors import N_, ErrorCode, VotingError, bad_request, conflict
@@ -67,6 +68,35 @@ def _citizen(row: sa.Row[tuple[object, ...]]) -> Citizen:
 async def citizen_by_id(svc: Services, citizen_id: str) -> Citizen | None:
     row = await _row(svc, db.citizens.c.id == citizen_id)
     return _citizen(row) if row is not None else None
+
+
+async def areas_of(svc: Services, citizen_id: str) -> list[Area] | None:
+    """The areas of interest the citizen chose (``None``: all of them)."""
+    row = await _row(svc, db.citizens.c.id == citizen_id)
+    if row is None or row.areas is None:
+        return None
+    return [Area(a) for a in row.areas if a in set(Area)]
+
+
+async def set_areas(svc: Services, citizen_id: str, areas: object) -> list[Area] | None:
+    """Choose the areas to see: a list of area names, or ``None`` for every area."""
+    if areas is not None:
+        if not isinstance(areas, list) or not all(isinstance(a, str) for a in areas):
+            raise bad_request(N_("areas is a list of areas of interest, or null"))
+        try:
+            chosen = sorted({Area(a) for a in areas}, key=list(Area).index)
+        except ValueError:
+            allowed = ", ".join(a.value for a in Area)
+            raise bad_request(
+                N_("{name} is one of {allowed}"), name="areas", allowed=allowed
+            ) from None
+    async with svc.engine.begin() as conn:
+        await conn.execute(
+            db.citizens.update()
+            .where(db.citizens.c.id == citizen_id)
+            .values(areas=None if areas is None else [str(a) for a in chosen])
+        )
+    return await areas_of(svc, citizen_id)
 
 
 async def send_code(

@@ -42,6 +42,8 @@ citizens = sa.Table(
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("password_hash", sa.String(200), nullable=True),
     sa.Column("created_ms", sa.BigInteger, nullable=False),
+    #: The areas of interest the citizen chose to see (``None``: every area).
+    sa.Column("areas", sa.JSON, nullable=True),
 )
 
 #: An identity provider's account (OpenID Connect issuer and subject) linked to a citizen.

@@ -3,8 +3,9 @@ traffic, within a second of the deadline.
 
 ``JobWorker`` runs arq's worker inside ``mvoting worker`` (and the worker ``serve``
 starts), looking at the queue every ``POLL_DELAY`` seconds; ``live.polls.schedule``
-enqueues. The jobs are idempotent (``live.polls.store``): one run late, or twice, changes
-nothing more.
+enqueues. A cron job refreshes the daily "Hot" badge at midnight in
+``MVOTING_TIMEZONE`` (and once when the worker starts). The jobs are idempotent
+(``live.polls.store``): one run late, or twice, changes nothing more.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from arq.cron import cron
 from arq.worker import Worker, func
 
+from live.polls import discovery
 from live.polls import store as polls
 from live.polls.schedule import dumps, loads, queue
 from live.services import Services
@@ -35,6 +38,11 @@ async def _close(ctx: dict[str, Any], poll_id: str) -> bool:
     return await polls.close_poll(ctx["svc"], poll_id)
 
 
+async def _hot(ctx: dict[str, Any]) -> list[str]:
+    """The daily "Hot" badge (``live.polls.discovery``)."""
+    return await discovery.refresh_hot(ctx["svc"])
+
+
 class JobWorker:
     """arq's worker over the project's queue, run as a task of the worker process."""
 
@@ -42,7 +50,14 @@ class JobWorker:
         self.svc = svc
         self._client = queue(svc)
         self._worker = Worker(
-            functions=[func(_open, name="open_poll"), func(_close, name="close_poll")],
+            functions=[
+                func(_open, name="open_poll"),
+                func(_close, name="close_poll"),
+                func(_hot, name="refresh_hot"),
+            ],
+            # The "Hot" badge: at each midnight of the city's zone, and when a worker starts.
+            cron_jobs=[cron(_hot, name="daily_hot", hour=0, minute=0, run_at_startup=True)],
+            timezone=svc.settings.zone,  # type: ignore[arg-type]
             redis_pool=self._client,
             queue_name=svc.keys.jobs(),
             poll_delay=poll_delay,

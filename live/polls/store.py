@@ -108,6 +108,8 @@ async def create_poll(
         )
     await svc.redis.hset(svc.keys.room(room.id), "poll", poll_id)
     await svc.redis.hset(svc.keys.poll(poll_id), mapping={"room": room.id, "number": room.number})
+    if spec.place is not None:  # "near me" finds it until it closes
+        await svc.redis.geoadd(svc.keys.polls_near(), (spec.place.lon, spec.place.lat, poll_id))
     await schedule_poll(svc, poll_id, spec.opens_ms, spec.closes_ms)
     return Poll(poll_id, room.id, spec, PollStatus.SCHEDULED, author, tuple(qids))
 
@@ -147,6 +149,25 @@ async def load_poll(svc: Services, poll_id: str) -> Poll | None:
             )
         ).scalars()
         return _poll(row, tuple(qids))
+
+
+async def load_polls(svc: Services, poll_ids: list[str]) -> list[Poll]:
+    """The polls of these ids, in this order (an unknown id is left out)."""
+    if not poll_ids:
+        return []
+    async with svc.engine.connect() as conn:
+        rows = (await conn.execute(sa.select(db.polls).where(db.polls.c.id.in_(poll_ids)))).all()
+        by_room = {r.room_id: r for r in rows}
+        qids: dict[str, list[str]] = {r.room_id: [] for r in rows}
+        found = await conn.execute(
+            sa.select(db.questions.c.room_id, db.questions.c.id)
+            .where(db.questions.c.room_id.in_(list(by_room)))
+            .order_by(db.questions.c.position)
+        )
+        for room_id, qid in found:
+            qids[room_id].append(qid)
+    polls = {r.id: _poll(r, tuple(qids[r.room_id])) for r in rows}
+    return [polls[i] for i in poll_ids if i in polls]
 
 
 async def poll_for(svc: Services, poll_id: str, who: Author) -> Poll:
@@ -217,6 +238,7 @@ async def close_poll(svc: Services, poll_id: str) -> bool:
         if q is not None and q.status is Status.OPEN:
             await store.act(svc, qid, Action.CLOSE)
     moved = await _set_status(svc, poll, PollStatus.CLOSED)
+    await svc.redis.zrem(svc.keys.polls_near(), poll_id)
     if moved:
         log.info("poll %s closed", poll_id)
     return moved

@@ -14,23 +14,29 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from live import officials, store
+from live.citizens import accounts
 from live.clock import now_ms
+from live.polls import discovery
 from live.polls import store as polls
 from live.services import Services
 from live.web import api, citizens, export
 from live.web.pages import _js_strings, error_text, render
-from rooms.areas import AREAS
+from rooms.areas import AREAS, Area
+from rooms.discovery import check_position, check_radius
 from rooms.errors import N_, ErrorCode, VotingError, bad_request, not_found
 from rooms.polls import (
     BADGES,
     MAX_QUESTIONS,
     Author,
     PollKind,
+    PollStatus,
     check_edit,
     check_poll,
     is_policy,
 )
 from rooms.questions import QuestionSpec, build_question
+
+_AREAS = ", ".join(a.value for a in Area)
 
 
 async def _official(request: Request, svc: Services) -> Author | None:
@@ -99,6 +105,68 @@ async def create_poll(request: Request) -> Response:
     return api.ok({"poll": await _view(svc, poll)}, 201)
 
 
+async def _listed(svc: Services, found: list[polls.Poll], citizen_id: str | None) -> list[Any]:
+    marks = await discovery.badges(svc, found, citizen_id)
+    return [{**p.public(), **marks[p.id]} for p in found]
+
+
+async def list_polls(request: Request) -> Response:
+    """``?area=&q=&status=&mine=1&my_areas=1``: polls newest first, each with its badges
+    (``hot``: its rank among the day's most voted, ``recommended``, ``voted``)."""
+    svc = api.services(request)
+    params = request.query_params
+    citizen_id = await citizens.signed_in(request)
+    area = params.get("area") or None
+    if area is not None and area not in set(Area):
+        raise bad_request(N_("{name} is one of {allowed}"), name="area", allowed=_AREAS)
+    status = params.get("status") or None
+    if status is not None and status not in set(PollStatus):
+        allowed = ", ".join(s.value for s in PollStatus)
+        raise bad_request(N_("{name} is one of {allowed}"), name="status", allowed=allowed)
+    words = (params.get("q") or "")[:100]
+    found = await discovery.listing(
+        svc,
+        area=area,
+        words=words,
+        status=status,
+        citizen_id=citizen_id if params.get("mine") == "1" and citizen_id else None,
+    )
+    if params.get("my_areas") == "1" and citizen_id is not None:
+        chosen = await accounts.areas_of(svc, citizen_id)
+        if chosen is not None:
+            found = [p for p in found if p.spec.area in chosen]
+    return api.ok({"polls": await _listed(svc, found, citizen_id)})
+
+
+async def polls_near(request: Request) -> Response:
+    """``?lat=&lon=&radius_km=``: the polls not closed within the radius, nearest first,
+    each with ``distance_km``."""
+    params = request.query_params
+    lat, lon = check_position(params.get("lat"), params.get("lon"))
+    radius = check_radius(params.get("radius_km", "2"))
+    svc = api.services(request)
+    near = await discovery.nearby(svc, lat, lon, radius)
+    found = await polls.load_polls(svc, [pid for pid, _ in near])
+    listed = await _listed(svc, found, await citizens.signed_in(request))
+    distance = dict(near)
+    return api.ok({"polls": [{**p, "distance_km": round(distance[p["id"]], 3)} for p in listed]})
+
+
+async def my_areas(request: Request) -> Response:
+    """``GET``: the areas the signed-in citizen chose to see (``null``: all); ``PUT
+    {"areas": [...] | null}`` chooses them."""
+    citizen_id = await citizens.signed_in(request)
+    if citizen_id is None:
+        raise VotingError(ErrorCode.UNAUTHORIZED)
+    svc = api.services(request)
+    if request.method == "PUT":
+        data = await api.json_body(request)
+        chosen = await accounts.set_areas(svc, citizen_id, data.get("areas"))
+    else:
+        chosen = await accounts.areas_of(svc, citizen_id)
+    return api.ok({"areas": None if chosen is None else [str(a) for a in chosen]})
+
+
 async def get_poll(request: Request) -> Response:
     svc = api.services(request)
     poll = await polls.load_poll(svc, request.path_params["poll_id"])
@@ -158,6 +226,9 @@ def _when(ms: int, zone: tzinfo) -> str:
 routes = [
     Route("/polls/{poll_id}", poll_page, methods=["GET"]),
     Route("/api/polls", create_poll, methods=["POST"]),
+    Route("/api/polls", list_polls, methods=["GET"]),
+    Route("/api/polls/near", polls_near, methods=["GET"]),
+    Route("/api/citizens/me/areas", my_areas, methods=["GET", "PUT"]),
     Route("/api/polls/{poll_id}", get_poll, methods=["GET"]),
     Route("/api/polls/{poll_id}", edit_poll, methods=["PATCH"]),
 ]

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(100), nullable=False),
         sa.Column("password_hash", sa.String(200), nullable=True),
         sa.Column("created_ms", sa.BigInteger, nullable=False),
+        sa.Column("areas", sa.JSON, nullable=True),
     )
     op.create_table(
         "citizen_logins",
