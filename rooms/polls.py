@@ -14,11 +14,12 @@ import math
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
 from rooms.areas import Area
-from rooms.errors import N_, ErrorCode, VotingError, bad_request
+from rooms.errors import N_, ErrorCode, VotingError, bad_request, invalid_state
 from rooms.visibility import Visibility
 
 MAX_TITLE = 200
@@ -219,6 +220,43 @@ def check_edit(data: Mapping[str, Any], spec: PollSpec) -> PollSpec:
     )
     tags = check_tags(data["tags"]) if "tags" in data else spec.tags
     return replace(spec, title=title, description=description, tags=tags)
+
+
+MAX_REFLECTION = 5000
+MAX_LINK = 500
+
+
+@dataclass(frozen=True)
+class Reflection:
+    """How a policy poll's result was reflected: what was done, on which day, and where to
+    read more."""
+
+    text: str
+    reflected_on: str  #: YYYY-MM-DD
+    link: str = ""
+
+
+def check_reflection(data: Mapping[str, Any]) -> Reflection:
+    text = _text(data.get("text"), N_("text"), MAX_REFLECTION, required=True)
+    raw = data.get("date")
+    try:
+        day = date.fromisoformat(raw) if isinstance(raw, str) and len(raw) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise bad_request(N_("date is a day written YYYY-MM-DD"))
+    link = _text(data.get("link"), N_("link"), MAX_LINK)
+    if link and not (link.startswith(("https://", "http://")) and " " not in link):
+        raise bad_request(N_("link is an http or https address"))
+    return Reflection(text, day.isoformat(), link)
+
+
+def check_reflecting(kind: PollKind, status: PollStatus) -> None:
+    """A reflection is published for a policy poll, once it closed."""
+    if not is_policy(kind):
+        raise invalid_state(N_("Only a policy poll's result is reflected."))
+    if status is not PollStatus.CLOSED:
+        raise invalid_state(N_("A poll's reflection is published once it has closed."))
 
 
 def status_at(opens_ms: int, closes_ms: int, now_ms: int) -> PollStatus:

@@ -180,6 +180,18 @@ polls = sa.Table(
     sa.Column("closed_ms", sa.BigInteger, nullable=True),
 )
 
+#: How a closed policy poll's result was reflected, as its department published it.
+reflections = sa.Table(
+    "reflections",
+    metadata,
+    sa.Column("poll_id", sa.String(32), sa.ForeignKey("polls.id"), primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("reflected_on", sa.String(10), nullable=False),  #: an ISO date
+    sa.Column("link", sa.String(500), nullable=False),
+    sa.Column("host_id", sa.String(32), sa.ForeignKey("hosts.id"), nullable=False),
+    sa.Column("published_ms", sa.BigInteger, nullable=False, index=True),
+)
+
 ballots = sa.Table(
     "ballots",
     metadata,

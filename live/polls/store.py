@@ -29,7 +29,9 @@ from rooms.polls import (
     PollKind,
     PollSpec,
     PollStatus,
+    Reflection,
     check_author,
+    check_reflecting,
     may_manage,
 )
 from rooms.questions import Action, QuestionSpec, Status
@@ -194,6 +196,57 @@ async def edit_poll(
     if poll is None:
         raise not_found(N_("poll {id}"), poll_id)
     return poll
+
+
+async def publish_reflection(
+    svc: Services, poll_id: str, reflection: Reflection, who: Author
+) -> Reflection:
+    """Publish (or correct) how the closed policy poll's result was reflected; only its
+    department's officials may."""
+    poll = await poll_for(svc, poll_id, who)
+    check_reflecting(poll.spec.kind, poll.status)
+    assert who.host_id is not None  # an official: ``poll_for`` checked the department
+    values = {
+        "text": reflection.text,
+        "reflected_on": reflection.reflected_on,
+        "link": reflection.link,
+        "host_id": who.host_id,
+        "published_ms": now_ms(),
+    }
+    async with svc.engine.begin() as conn:
+        done = await conn.execute(
+            db.reflections.update().where(db.reflections.c.poll_id == poll_id).values(**values)
+        )
+        if done.rowcount == 0:
+            await conn.execute(db.reflections.insert().values(poll_id=poll_id, **values))
+    return reflection
+
+
+async def reflection_of(svc: Services, poll_id: str) -> Reflection | None:
+    async with svc.engine.connect() as conn:
+        row = (
+            await conn.execute(sa.select(db.reflections).where(db.reflections.c.poll_id == poll_id))
+        ).first()
+    return Reflection(row.text, row.reflected_on, row.link) if row is not None else None
+
+
+async def reflections(svc: Services, limit: int = 100) -> list[tuple[Poll, Reflection, int]]:
+    """The published reflections, newest first: each with its poll and when it was
+    published."""
+    async with svc.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(db.reflections)
+                .order_by(db.reflections.c.published_ms.desc())
+                .limit(limit)
+            )
+        ).all()
+    found = {p.id: p for p in await load_polls(svc, [r.poll_id for r in rows])}
+    return [
+        (found[r.poll_id], Reflection(r.text, r.reflected_on, r.link), int(r.published_ms))
+        for r in rows
+        if r.poll_id in found
+    ]
 
 
 async def _set_status(svc: Services, poll: Poll, status: PollStatus) -> bool:

@@ -30,8 +30,10 @@ from rooms.polls import (
     Author,
     PollKind,
     PollStatus,
+    Reflection,
     check_edit,
     check_poll,
+    check_reflection,
     is_policy,
 )
 from rooms.questions import QuestionSpec, build_question
@@ -88,10 +90,15 @@ def _questions(value: object) -> list[QuestionSpec]:
     return specs
 
 
+def _reflection(r: Reflection | None) -> dict[str, Any] | None:
+    return None if r is None else {"text": r.text, "date": r.reflected_on, "link": r.link}
+
+
 async def _view(svc: Services, poll: polls.Poll) -> dict[str, Any]:
     body = poll.public()
     loaded = await store.load_questions(svc, list(poll.question_ids))
     body["questions"] = [q.public() for q in loaded]
+    body["reflection"] = _reflection(await polls.reflection_of(svc, poll.id))
     return body
 
 
@@ -190,6 +197,39 @@ async def edit_poll(request: Request) -> Response:
     return api.ok({"poll": await _view(svc, poll)})
 
 
+async def publish_reflection(request: Request) -> Response:
+    """``POST {"text", "date": "YYYY-MM-DD", "link"?}``: how the closed policy poll's result
+    was reflected, by an official of its department."""
+    svc = api.services(request)
+    poll_id = request.path_params["poll_id"]
+    found = await polls.load_poll(svc, poll_id)
+    if found is None:
+        raise not_found(N_("poll {id}"), poll_id)
+    who = await author_of(request, found.spec.kind)
+    reflection = check_reflection(await api.json_body(request))
+    done = await polls.publish_reflection(svc, poll_id, reflection, who)
+    return api.ok({"reflection": _reflection(done)})
+
+
+async def reflections_page(request: Request) -> Response:
+    """The published reflections of policy polls, newest first."""
+    svc = api.services(request)
+    items = []
+    for poll, reflection, _ in await polls.reflections(svc):
+        department = None
+        if poll.owner.department_id is not None:
+            department = await officials.department_by_id(svc, poll.owner.department_id)
+        items.append(
+            {
+                "poll": poll,
+                "badge": BADGES[poll.spec.kind],
+                "department": department.name if department else "",
+                "reflection": reflection,
+            }
+        )
+    return render(request, "reflections.html", {"items": items})
+
+
 async def poll_page(request: Request) -> Response:
     """The poll's public page: what it asks, who asks it and until when; its questions,
     ballots and live tally through the vote page's script, joined by the poll's id."""
@@ -212,6 +252,7 @@ async def poll_page(request: Request) -> Response:
         "closes": _when(spec.closes_ms, zone),
         "zone": svc.settings.timezone,
         "signed_in": await citizens.signed_in(request) is not None,
+        "reflection": await polls.reflection_of(svc, poll.id),
         "page_data": {"poll": poll.id, "strings": _js_strings()},
         "live_script": "vote.js",
     }
@@ -224,7 +265,9 @@ def _when(ms: int, zone: tzinfo) -> str:
 
 
 routes = [
+    Route("/reflections", reflections_page, methods=["GET"]),
     Route("/polls/{poll_id}", poll_page, methods=["GET"]),
+    Route("/api/polls/{poll_id}/reflection", publish_reflection, methods=["POST"]),
     Route("/api/polls", create_poll, methods=["POST"]),
     Route("/api/polls", list_polls, methods=["GET"]),
     Route("/api/polls/near", polls_near, methods=["GET"]),

@@ -221,3 +221,67 @@ async def test_a_polls_room_is_not_joined_by_number_and_password(
         ack = await device.call("join", {"poll": poll["id"], "password": "x"})
         assert ack["error"]["code"] == "bad_request"
     assert (await status_of(svc, poll["id"]))[0] in {PollStatus.SCHEDULED, PollStatus.OPEN}
+
+
+async def test_a_department_publishes_how_a_closed_policy_poll_was_reflected(
+    node: Node, svc: Services
+) -> None:
+    await make_citizen(svc, KIM)
+    welfare = await make_official(svc, "welfare.kim", "Welfare Policy Division")
+    transport = await make_official(svc, "bus.park", "Transport Division")
+    async with (
+        citizen(node.url, KIM) as kim,
+        official(node.url, "welfare.kim", welfare) as a,
+        official(node.url, "bus.park", transport) as b,
+    ):
+        first = (
+            await a.http.post(
+                "/api/polls", json=poll_body(kind="policy_decision", title="Free lunches")
+            )
+        ).json()["poll"]
+        second = (
+            await a.http.post(
+                "/api/polls", json=poll_body(kind="policy_reference", title="Park hours")
+            )
+        ).json()["poll"]
+        general = (await kim.http.post("/api/polls", json=poll_body())).json()["poll"]
+        reflection = {
+            "text": "Adopted for every school\nfrom March.",
+            "date": "2027-03-02",
+            "link": "https://news.seoul.go.kr/1",
+        }
+
+        async def publish(who: Any, poll: dict[str, Any], body: dict[str, Any]) -> httpx.Response:
+            return await who.http.post(f"/api/polls/{poll['id']}/reflection", json=body)
+
+        r = await publish(a, first, reflection)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "invalid_state"  # not closed
+        for p in (first, second, general):
+            await polls.close_poll(svc, p["id"])
+        assert (await publish(b, first, reflection)).json()["error"]["code"] == "not_author"
+        assert (await publish(kim, general, reflection)).json()["error"]["code"] == "invalid_state"
+        for bad in (
+            {**reflection, "date": "March"},
+            {**reflection, "text": ""},
+            {**reflection, "link": "javascript:alert(1)"},
+        ):
+            assert (await publish(a, first, bad)).json()["error"]["code"] == "bad_request"
+        r = await publish(a, first, reflection)
+        assert r.status_code == 200, r.text
+        r = await publish(a, second, {"text": "Taken into account.", "date": "2027-04-01"})
+        assert r.status_code == 200
+        async with httpx.AsyncClient(base_url=node.url) as anyone:
+            shown = (await anyone.get(f"/api/polls/{first['id']}")).json()["poll"]["reflection"]
+            assert shown == {
+                "text": reflection["text"],
+                "date": "2027-03-02",
+                "link": reflection["link"],
+            }
+            page = (await anyone.get("/reflections")).text
+            assert page.index("Park hours") < page.index("Free lunches")  # newest first
+            assert "https://news.seoul.go.kr/1" in page
+            poll_page = (await anyone.get(f"/polls/{first['id']}")).text
+            assert (
+                "How the result was reflected" in poll_page
+                and "Adopted for every school" in poll_page
+            )

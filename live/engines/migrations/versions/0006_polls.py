@@ -1,5 +1,6 @@
 """Citywide polls: each runs its questions in a room of its own; its author is a
-citizen (a general poll) or an official of a department (a policy poll).
+citizen (a general poll) or an official of a department (a policy poll). A closed policy
+poll's department publishes how its result was reflected.
 
 Revision ID: 0006
 Revises: 0005
@@ -49,9 +50,21 @@ def upgrade() -> None:
     op.create_index("ix_polls_closes_ms", "polls", ["closes_ms"])
     op.create_index("ix_polls_citizen_id", "polls", ["citizen_id"])
     op.create_index("ix_polls_department_id", "polls", ["department_id"])
+    op.create_table(
+        "reflections",
+        sa.Column("poll_id", sa.String(32), sa.ForeignKey("polls.id"), primary_key=True),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("reflected_on", sa.String(10), nullable=False),
+        sa.Column("link", sa.String(500), nullable=False),
+        sa.Column("host_id", sa.String(32), sa.ForeignKey("hosts.id"), nullable=False),
+        sa.Column("published_ms", sa.BigInteger, nullable=False),
+    )
+    op.create_index("ix_reflections_published_ms", "reflections", ["published_ms"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_reflections_published_ms", "reflections")
+    op.drop_table("reflections")
     op.drop_index("ix_polls_department_id", "polls")
     op.drop_index("ix_polls_citizen_id", "polls")
     op.drop_index("ix_polls_closes_ms", "polls")
