@@ -143,6 +143,11 @@ SETTINGS: tuple[Setting, ...] = (
         "a single server, not a cluster.",
     ),
     Setting(
+        "MVOTING_POLL_SHORTEST_S",
+        "60",
+        "Seconds a citywide poll runs at least, from its opening to its closing.",
+    ),
+    Setting(
         "MVOTING_PHONE_PEPPER",
         "",
         "Key of the phone-number references (HMAC-SHA256); empty generates one into "
@@ -242,6 +247,7 @@ class Settings:
     max_connections: int = 20_000
     timezone: str = "UTC"  #: an IANA zone name
     jobs_redis_url: str = ""
+    poll_shortest: int = 60  #: seconds
     phone_pepper: Secret = field(default_factory=lambda: Secret(b""), repr=False)
     sms_provider: str = "console"
     sms_url: str = ""
@@ -356,6 +362,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
         max_connections=integer("MVOTING_MAX_CONNECTIONS", 16),
         timezone=_timezone(get("MVOTING_TIMEZONE"), env),
         jobs_redis_url=get("MVOTING_JOBS_REDIS_URL"),
+        poll_shortest=integer("MVOTING_POLL_SHORTEST_S", 1),
         phone_pepper=Secret(_secret(get("MVOTING_PHONE_PEPPER"), data_dir, "pepper")),
         sms_provider=provider,
         sms_url=get("MVOTING_SMS_URL"),

@@ -175,8 +175,9 @@ def _enum(cls: Any, value: object, name: str) -> Any:
         raise bad_request(N_("{name} is one of {allowed}"), name=name, allowed=allowed) from None
 
 
-def check_poll(data: Mapping[str, Any], *, now_ms: int) -> PollSpec:
-    """The poll an author's request describes (its questions apart), or ``bad_request``."""
+def check_poll(data: Mapping[str, Any], *, now_ms: int, shortest_ms: int = SHORTEST) -> PollSpec:
+    """The poll an author's request describes (its questions apart), or ``bad_request``;
+    it runs at least ``shortest_ms``."""
     kind = _enum(PollKind, data.get("kind", PollKind.GENERAL), N_("kind"))
     title = _text(data.get("title"), N_("title"), MAX_TITLE, required=True)
     description = _text(data.get("description"), N_("description"), MAX_DESCRIPTION)
@@ -187,8 +188,8 @@ def check_poll(data: Mapping[str, Any], *, now_ms: int) -> PollSpec:
     if opens < now_ms - OPENS_SLACK:
         raise bad_request(N_("a poll cannot open in the past"))
     opens = max(opens, now_ms)
-    if closes - opens < SHORTEST:
-        raise bad_request(N_("a poll runs at least a minute"))
+    if closes - opens < shortest_ms:
+        raise bad_request(N_("a poll runs at least {seconds} seconds"), seconds=shortest_ms // 1000)
     if closes - opens > LONGEST:
         raise bad_request(N_("a poll runs at most a year"))
     return PollSpec(

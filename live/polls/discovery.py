@@ -100,6 +100,7 @@ async def listing(
     status: str | None = None,
     ids: Sequence[str] | None = None,
     citizen_id: str | None = None,
+    department_id: str | None = None,
 ) -> list[Poll]:
     """Polls newest first, filtered; ``ids``: these polls only."""
     query = sa.select(db.polls.c.id).order_by(db.polls.c.created_ms.desc()).limit(PAGE)
@@ -109,6 +110,8 @@ async def listing(
         query = query.where(db.polls.c.status == status)
     if citizen_id:
         query = query.where(db.polls.c.citizen_id == citizen_id)
+    if department_id:
+        query = query.where(db.polls.c.department_id == department_id)
     if ids is not None:
         query = query.where(db.polls.c.id.in_(list(ids)))
     for word in (words or "").split()[:5]:

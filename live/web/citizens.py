@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from live import sessions
 from live.citizens import accounts
+from live.polls import discovery
 from live.web import api, bodies, i18n
 from live.web.pages import render
 from live.web.security import check_csrf
@@ -172,7 +173,12 @@ async def account_page(request: Request) -> Response:
     if citizen is None:
         return RedirectResponse("/citizen/signin?next=/citizen", status_code=303)
     changed = request.query_params.get("changed") == "1"
-    return _page(request, "account", citizen=citizen, changed=changed)
+    svc = api.services(request)
+    mine = await discovery.listing(svc, citizen_id=citizen.id)
+    recent = await discovery.listing(svc)
+    voted_ids = await discovery.voted_in(svc, citizen.id, recent)
+    voted = [p for p in recent if p.id in voted_ids]
+    return _page(request, "account", citizen=citizen, changed=changed, mine=mine, voted=voted)
 
 
 async def sign_out_form(request: Request) -> Response:

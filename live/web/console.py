@@ -195,8 +195,10 @@ async def my_rooms(request: Request) -> Response:
     host_id = await api.signed_in(request)
     if host_id is None:
         return _to_sign_in(request)
-    rooms = await api.rooms_of(api.services(request), host_id)
-    return render(request, "host/rooms.html", {"rooms": rooms})
+    svc = api.services(request)
+    rooms = await api.rooms_of(svc, host_id)
+    official = await officials.official_of(svc, host_id)
+    return render(request, "host/rooms.html", {"rooms": rooms, "official": official})
 
 
 async def create_room(request: Request) -> Response:
@@ -253,8 +255,8 @@ async def room_console(request: Request) -> Response:
             "urls": urls,
             "page_data": data,
             "live_script": "console.js",
-            "kinds": list(_kind_words().items()),
-            "visibilities": list(_visibility_words().items()),
+            "kinds": list(kind_words().items()),
+            "visibilities": list(visibility_words().items()),
             "qr": qr_svg(join_url(request, svc, room), i18n.gettext("Scan to join")),
         },
     )
@@ -348,21 +350,21 @@ async def accept_invitation(request: Request) -> Response:
     return RedirectResponse(f"/host/rooms/{room_id}", status_code=303)
 
 
-def _kind_words() -> dict[str, str]:
+def kind_words() -> dict[str, str]:
     """Each kind's name in the page's language, in the form's order. The words are the
     exports' (``export.kind_word``, one table for every page): a new kind is added there."""
     return {str(k): export.kind_word(str(k)) for k in Kind}
 
 
-def _visibility_words() -> dict[str, str]:
+def visibility_words() -> dict[str, str]:
     return {str(v): i18n.gettext(word) for v, word in _VISIBILITY.items()}
 
 
 def _console_strings() -> dict[str, Any]:
     _ = i18n.gettext
     return {
-        "kinds": _kind_words(),
-        "visibilities": _visibility_words(),
+        "kinds": kind_words(),
+        "visibilities": visibility_words(),
         "statuses": {str(s): _(word) for s, word in _STATUS.items()},
         "open": _("Open"),
         "close": _("Close"),

@@ -10,7 +10,7 @@ from datetime import tzinfo
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from live import officials, store
@@ -19,7 +19,7 @@ from live.clock import now_ms
 from live.polls import discovery
 from live.polls import store as polls
 from live.services import Services
-from live.web import api, citizens, export
+from live.web import api, citizens, console, export
 from live.web.pages import _js_strings, error_text, render
 from rooms.areas import AREAS, Area
 from rooms.discovery import check_position, check_radius
@@ -104,10 +104,10 @@ async def _view(svc: Services, poll: polls.Poll) -> dict[str, Any]:
 
 async def create_poll(request: Request) -> Response:
     data = await api.json_body(request)
-    spec = check_poll(data, now_ms=now_ms())
+    svc = api.services(request)
+    spec = check_poll(data, now_ms=now_ms(), shortest_ms=svc.settings.poll_shortest * 1000)
     author = await author_of(request, spec.kind)
     questions = _questions(data.get("questions"))
-    svc = api.services(request)
     poll = await polls.create_poll(svc, spec, questions, author)
     return api.ok({"poll": await _view(svc, poll)}, 201)
 
@@ -211,6 +211,118 @@ async def publish_reflection(request: Request) -> Response:
     return api.ok({"reflection": _reflection(done)})
 
 
+async def _cards(
+    svc: Services, found: list[polls.Poll], citizen_id: str | None
+) -> list[dict[str, Any]]:
+    """What a list shows of each poll: its badges, area, department and closing time."""
+    marks = await discovery.badges(svc, found, citizen_id)
+    names: dict[str, str] = {}
+    zone = svc.settings.zone
+    cards = []
+    for p in found:
+        dept = p.owner.department_id
+        if dept is not None and dept not in names:
+            d = await officials.department_by_id(svc, dept)
+            names[dept] = d.name if d else ""
+        cards.append(
+            {
+                "poll": p,
+                "badge": BADGES[p.spec.kind],
+                "area": AREAS[p.spec.area],
+                "department": names.get(dept or "", ""),
+                "closes": _when(p.spec.closes_ms, zone),
+                **marks[p.id],
+            }
+        )
+    return cards
+
+
+async def front_page(request: Request) -> Response:
+    """Hot issues: policy and general polls on one page, the day's most voted first, with
+    filters (area, words, open or closed, a citizen's chosen areas) and "near me"."""
+    svc = api.services(request)
+    params = request.query_params
+    citizen_id = await citizens.signed_in(request)
+    area = params.get("area") or ""
+    area = area if area in set(Area) else ""
+    status = params.get("status") or "open"
+    status = status if status in {"open", "closed", "all"} else "open"
+    words = (params.get("q") or "")[:100]
+    mine = params.get("my_areas") == "1" and citizen_id is not None
+    found = await discovery.listing(
+        svc, area=area or None, words=words, status=None if status == "all" else status
+    )
+    if mine and citizen_id is not None:
+        chosen = await accounts.areas_of(svc, citizen_id)
+        if chosen is not None:
+            found = [p for p in found if p.spec.area in chosen]
+    cards = await _cards(svc, found, citizen_id)
+    # The day's hot polls lead, in their order; the rest newest first.
+    cards.sort(key=lambda c: (c["hot"] is None, c["hot"] or 0))
+    return render(
+        request,
+        "polls.html",
+        {
+            "cards": cards,
+            "areas": [(str(a), AREAS[a]) for a in Area],
+            "area": area,
+            "status": status,
+            "words": words,
+            "my_areas": mine,
+            "signed_in": citizen_id is not None,
+        },
+    )
+
+
+async def new_poll_page(request: Request) -> Response:
+    """The form that opens a poll: a citizen's general poll, or, for an official of a
+    department, a policy poll (its kind to choose)."""
+    svc = api.services(request)
+    official = await _official(request, svc)
+    is_official = official is not None and official.department_id is not None
+    if not is_official and await citizens.signed_in(request) is None:
+        return RedirectResponse("/citizen/signin?next=/polls/new", status_code=303)
+    kinds = [(str(k), BADGES[k]) for k in PollKind if is_official or not is_policy(k)]
+    return render(
+        request,
+        "poll_new.html",
+        {
+            "kinds": kinds,
+            "areas": [(str(a), AREAS[a]) for a in Area],
+            "question_kinds": list(console.kind_words().items()),
+            "visibilities": list(console.visibility_words().items()),
+        },
+    )
+
+
+async def department_page(request: Request) -> Response:
+    """An official's console: the department's polls, and for each closed policy poll the
+    form that publishes (or corrects) how its result was reflected."""
+    svc = api.services(request)
+    host_id = await api.signed_in(request)
+    if host_id is None:
+        return RedirectResponse("/host/signin?next=/host/polls", status_code=303)
+    official = await officials.official_of(svc, host_id)
+    if official is None or official.department is None:
+        message = error_text(VotingError(ErrorCode.NOT_OFFICIAL))
+        return render(request, "error.html", {"message": message}, 403)
+    found = await discovery.listing(svc, department_id=official.department.id)
+    items = []
+    zone = svc.settings.zone
+    for p in found:
+        items.append(
+            {
+                "poll": p,
+                "badge": BADGES[p.spec.kind],
+                "closes": _when(p.spec.closes_ms, zone),
+                "reflection": await polls.reflection_of(svc, p.id),
+            }
+        )
+    return render(
+        request, "host/polls.html", {"department": official.department.name, "items": items}
+    )
+
+
 async def reflections_page(request: Request) -> Response:
     """The published reflections of policy polls, newest first."""
     svc = api.services(request)
@@ -265,6 +377,9 @@ def _when(ms: int, zone: tzinfo) -> str:
 
 
 routes = [
+    Route("/polls", front_page, methods=["GET"]),
+    Route("/polls/new", new_poll_page, methods=["GET"]),
+    Route("/host/polls", department_page, methods=["GET"]),
     Route("/reflections", reflections_page, methods=["GET"]),
     Route("/polls/{poll_id}", poll_page, methods=["GET"]),
     Route("/api/polls/{poll_id}/reflection", publish_reflection, methods=["POST"]),

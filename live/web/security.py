@@ -43,7 +43,8 @@ HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
-    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
+    # Geolocation for this origin only: "polls near me" and a poll's place ask for it.
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(self), payment=()"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 NO_STORE = [*HEADERS, (b"cache-control", b"no-store")]
