@@ -20,7 +20,18 @@ from live.fanout import Fanout
 from live.services import open_services
 from live.settings import Settings
 from live.sockets import LiveSockets
-from live.web import api, citizens, console, error_pages, export, i18n, ledger, pages, polls
+from live.web import (
+    api,
+    citizens,
+    console,
+    error_pages,
+    export,
+    i18n,
+    ledger,
+    oidc,
+    pages,
+    polls,
+)
 from live.web.security import SecurityHeaders
 from rooms.errors import VotingError
 
@@ -82,6 +93,7 @@ def create_app(settings: Settings) -> Any:
         routes=[
             *api.routes,
             *citizens.routes,
+            *oidc.routes,
             *polls.routes,
             *ledger.routes,
             *pages.routes,

@@ -137,6 +137,19 @@ SETTINGS: tuple[Setting, ...] = (
         "Open connections (websockets included) `serve` keeps at most; more are closed.",
     ),
     Setting(
+        "MVOTING_OIDC_ISSUER",
+        "",
+        "OpenID Connect provider citizens may sign in with (its issuer URL, discovery at "
+        "/.well-known/openid-configuration); empty: none.",
+    ),
+    Setting("MVOTING_OIDC_CLIENT_ID", "", "This service's client id at the provider."),
+    Setting("MVOTING_OIDC_CLIENT_SECRET", "", "This service's client secret at the provider."),
+    Setting(
+        "MVOTING_OIDC_NAME",
+        "",
+        "The provider's name on the sign-in button (Kakao, Naver, ...); empty: its host name.",
+    ),
+    Setting(
         "MVOTING_JOBS_REDIS_URL",
         "",
         "Valkey server of the scheduled jobs (arq); empty: REDIS_URL's, which must then be "
@@ -247,6 +260,10 @@ class Settings:
     max_connections: int = 20_000
     timezone: str = "UTC"  #: an IANA zone name
     jobs_redis_url: str = ""
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: Secret = field(default_factory=lambda: Secret(b""), repr=False)
+    oidc_name: str = ""
     poll_shortest: int = 60  #: seconds
     phone_pepper: Secret = field(default_factory=lambda: Secret(b""), repr=False)
     sms_provider: str = "console"
@@ -327,6 +344,11 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
         raise SettingsError(f"MVOTING_SMS_PROVIDER: console or http, not {provider!r}")
     if provider == "http" and not get("MVOTING_SMS_URL").startswith(("http://", "https://")):
         raise SettingsError("MVOTING_SMS_PROVIDER=http needs MVOTING_SMS_URL (an http(s) URL)")
+    if get("MVOTING_OIDC_ISSUER") and not (
+        get("MVOTING_OIDC_ISSUER").startswith(("https://", "http://"))
+        and get("MVOTING_OIDC_CLIENT_ID")
+    ):
+        raise SettingsError("MVOTING_OIDC_ISSUER needs an http(s) URL and MVOTING_OIDC_CLIENT_ID")
     level = get("MVOTING_LOG_LEVEL").lower()
     if level not in {"debug", "info", "warning", "error"}:
         raise SettingsError(f"MVOTING_LOG_LEVEL: debug, info, warning or error, not {level!r}")
@@ -362,6 +384,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
         max_connections=integer("MVOTING_MAX_CONNECTIONS", 16),
         timezone=_timezone(get("MVOTING_TIMEZONE"), env),
         jobs_redis_url=get("MVOTING_JOBS_REDIS_URL"),
+        oidc_issuer=get("MVOTING_OIDC_ISSUER").rstrip("/"),
+        oidc_client_id=get("MVOTING_OIDC_CLIENT_ID"),
+        oidc_client_secret=Secret(get("MVOTING_OIDC_CLIENT_SECRET").encode()),
+        oidc_name=get("MVOTING_OIDC_NAME") or urlsplit(get("MVOTING_OIDC_ISSUER")).hostname or "",
         poll_shortest=integer("MVOTING_POLL_SHORTEST_S", 1),
         phone_pepper=Secret(_secret(get("MVOTING_PHONE_PEPPER"), data_dir, "pepper")),
         sms_provider=provider,

@@ -11,6 +11,7 @@ per client address and per number.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -108,13 +109,15 @@ async def send_code(
     translate: Callable[[str], str],
     citizen_id: str | None = None,
     password: object = None,
+    login: str | None = None,
 ) -> codes.Sent:
     """Send a one-time code for ``purpose`` to ``phone``. A change of number needs the
-    signed-in citizen and their password (checked, and counted, as a sign-in)."""
+    signed-in citizen and their password (checked, and counted, as a sign-in); a link,
+    an outside account waiting to be linked (``login``: its reference)."""
     try:
         kind = Purpose(str(purpose))
     except ValueError:
-        raise bad_request(N_("purpose is signup, reset or change")) from None
+        raise bad_request(N_("purpose is signup, reset, change or link")) from None
     e164, ref = _ref(svc, phone)
     holder, deliver = "", True
     if kind is Purpose.CHANGE:
@@ -129,6 +132,10 @@ async def send_code(
         holder = citizen_id
     elif kind is Purpose.RESET:
         deliver = await _row(svc, db.citizens.c.phone_ref == ref) is not None
+    elif kind is Purpose.LINK:
+        if login is None:
+            raise VotingError(ErrorCode.UNAUTHORIZED)
+        holder = login
     return await codes.send(
         svc,
         sender_for(svc.settings),
@@ -250,6 +257,69 @@ async def reset_password(
         )
     generation = await sessions.end_all(svc, str(row.id), sessions.CITIZENS)
     return SignedIn(_citizen(row), generation)
+
+
+@dataclass(frozen=True)
+class Login:
+    """An outside identity provider's account: its issuer and subject."""
+
+    issuer: str
+    subject: str
+    name: str = ""
+
+    @property
+    def ref(self) -> str:
+        """What a link code is bound to (the code's digest is keyed: nothing to read)."""
+        return hashlib.sha256(f"{self.issuer}\n{self.subject}".encode()).hexdigest()[:32]
+
+
+async def citizen_of_login(svc: Services, login: Login) -> Citizen | None:
+    async with svc.engine.connect() as conn:
+        citizen_id = await conn.scalar(
+            sa.select(db.citizen_logins.c.citizen_id).where(
+                db.citizen_logins.c.issuer == login.issuer,
+                db.citizen_logins.c.subject == login.subject,
+            )
+        )
+    return await citizen_by_id(svc, str(citizen_id)) if citizen_id is not None else None
+
+
+async def link_login(
+    svc: Services, login: Login, phone: object, code: object, *, address: str | None
+) -> SignedIn:
+    """Link an outside account to the number a link code went to: to the number's account,
+    or to a new one (with no password) if it has none; signed in as that account."""
+    _, ref = _ref(svc, phone)
+    typed = check_code(code)
+    await codes.use(svc, Purpose.LINK, ref, typed, address=address, holder=login.ref)
+    row = await _row(svc, db.citizens.c.phone_ref == ref)
+    async with svc.engine.begin() as conn:
+        if row is None:
+            citizen = Citizen(new_id(), _name(login.name[:MAX_NAME]))
+            await conn.execute(
+                db.citizens.insert().values(
+                    id=citizen.id,
+                    phone_ref=ref,
+                    name=citizen.name,
+                    password_hash=None,
+                    created_ms=now_ms(),
+                )
+            )
+        else:
+            citizen = _citizen(row)
+        try:
+            await conn.execute(
+                db.citizen_logins.insert().values(
+                    issuer=login.issuer,
+                    subject=login.subject,
+                    citizen_id=citizen.id,
+                    created_ms=now_ms(),
+                )
+            )
+        except sa.exc.IntegrityError:
+            raise conflict(N_("This outside account is linked already; sign in with it.")) from None
+    generation = await sessions.generation(svc, citizen.id, sessions.CITIZENS)
+    return SignedIn(citizen, generation)
 
 
 async def change_phone(

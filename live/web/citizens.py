@@ -16,7 +16,7 @@ from starlette.routing import Route
 from live import sessions
 from live.citizens import accounts
 from live.polls import discovery
-from live.web import api, bodies, i18n
+from live.web import api, bodies, i18n, oidc
 from live.web.pages import render
 from live.web.security import check_csrf
 from rooms.errors import ErrorCode, VotingError
@@ -61,6 +61,7 @@ async def send_code(request: Request) -> Response:
     data = await api.json_body(request)
     purpose = data.get("purpose")
     citizen_id = await signed_in(request) if purpose == "change" else None
+    pending = oidc.pending_login(request) if purpose == "link" else None
     sent = await accounts.send_code(
         api.services(request),
         purpose,
@@ -69,6 +70,7 @@ async def send_code(request: Request) -> Response:
         translate=i18n.gettext,
         citizen_id=citizen_id,
         password=data.get("password"),
+        login=pending.ref if pending is not None else None,
     )
     return api.ok({"expires_in": sent.expires_in}, 202)
 
@@ -158,7 +160,7 @@ async def sign_up_page(request: Request) -> Response:
 
 
 async def sign_in_page(request: Request) -> Response:
-    return _page(request, "signin")
+    return _page(request, "signin", provider=oidc.provider_name(api.services(request).settings))
 
 
 async def reset_page(request: Request) -> Response:

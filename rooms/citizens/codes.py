@@ -27,6 +27,7 @@ class Purpose(StrEnum):
     SIGN_UP = "signup"  #: a new account for the number
     RESET = "reset"  #: a new password for the number's account
     CHANGE = "change"  #: a signed-in citizen moves their account to this number
+    LINK = "link"  #: an outside identity provider's account is linked to this number
 
 
 def new_code() -> str:
