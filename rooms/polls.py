@@ -20,6 +20,7 @@ from typing import Any
 
 from rooms.areas import Area
 from rooms.errors import N_, ErrorCode, VotingError, bad_request, invalid_state
+from rooms.media import check_image_path
 from rooms.visibility import Visibility
 
 MAX_TITLE = 200
@@ -202,7 +203,7 @@ def check_poll(data: Mapping[str, Any], *, now_ms: int, shortest_ms: int = SHORT
         closes_ms=closes,
         visibility=visibility,
         place=check_place(data.get("place")),
-        image=_text(data.get("image"), N_("image"), 200),
+        image=check_image_path(data.get("image"), N_("image")),
         image_alt=_text(data.get("image_alt"), N_("image_alt"), 300),
     )
 

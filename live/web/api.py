@@ -273,9 +273,10 @@ async def _hidden(svc: Services, q: store.LiveQuestion) -> dict[str, Any]:
     return {"hidden": await answers.hidden_answers(svc, q.id)}
 
 
-def _check_images(svc: Services, spec: QuestionSpec) -> None:
-    """Every image of the question is one uploaded here (``build_question`` checked the form)."""
-    for path in (spec.image, *(o.image for o in spec.options)):
+def check_images(svc: Services, spec: QuestionSpec, *more: str) -> None:
+    """Every image of the question (and ``more``) is one uploaded here (``build_question``
+    checked the form)."""
+    for path in (spec.image, *(o.image for o in spec.options), *more):
         if path and not media.exists(svc.settings, path):
             raise bad_request(N_("the image {path} was not uploaded"), path=path)
 
@@ -296,7 +297,7 @@ async def add_question(request: Request) -> Response:
         image_alt=data.get("image_alt", ""),
     )
     svc = services(request)
-    _check_images(svc, spec)
+    check_images(svc, spec)
     q = await store.add_question(svc, room["id"], spec)
     return ok({"question": q.public()}, 201)
 
@@ -307,7 +308,7 @@ async def edit_question(request: Request) -> Response:
     svc = services(request)
     q = await drafts.draft(svc, q.id, "edit")
     spec = edit_question_spec(q.spec, data)
-    _check_images(svc, spec)
+    check_images(svc, spec)
     updated = await drafts.edit(svc, q, spec)
     return ok({"question": updated.public()})
 

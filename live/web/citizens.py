@@ -19,6 +19,7 @@ from live.polls import discovery
 from live.web import api, bodies, i18n, oidc
 from live.web.pages import render
 from live.web.security import check_csrf
+from rooms.areas import AREAS, Area
 from rooms.errors import ErrorCode, VotingError
 
 #: Where the request's signed-in citizen is kept once its session was checked.
@@ -180,7 +181,17 @@ async def account_page(request: Request) -> Response:
     recent = await discovery.listing(svc)
     voted_ids = await discovery.voted_in(svc, citizen.id, recent)
     voted = [p for p in recent if p.id in voted_ids]
-    return _page(request, "account", citizen=citizen, changed=changed, mine=mine, voted=voted)
+    chosen = await accounts.areas_of(svc, citizen.id)
+    areas = [(str(a), AREAS[a], chosen is None or a in chosen) for a in Area]
+    return _page(
+        request,
+        "account",
+        citizen=citizen,
+        changed=changed,
+        mine=mine,
+        voted=voted,
+        areas=areas,
+    )
 
 
 async def sign_out_form(request: Request) -> Response:

@@ -108,6 +108,8 @@ async def create_poll(request: Request) -> Response:
     spec = check_poll(data, now_ms=now_ms(), shortest_ms=svc.settings.poll_shortest * 1000)
     author = await author_of(request, spec.kind)
     questions = _questions(data.get("questions"))
+    for n, q in enumerate(questions):
+        api.check_images(svc, q, *([spec.image] if n == 0 else []))
     poll = await polls.create_poll(svc, spec, questions, author)
     return api.ok({"poll": await _view(svc, poll)}, 201)
 

@@ -60,7 +60,7 @@ def last_code(caplog: pytest.LogCaptureFixture) -> str:
 async def ask_for_code(page: Page, t: dict[str, str], caplog: pytest.LogCaptureFixture) -> str:
     before = len(caplog.records)
     await page.get_by_role("button", name=t["send"]).click()
-    await expect(page.get_by_role("status")).to_have_text(t["sent"])
+    await expect(page.locator("[data-sent-status]")).to_have_text(t["sent"])
     await expect(page.get_by_label(t["code"])).to_be_focused()
     assert len(caplog.records) > before
     return last_code(caplog)

@@ -104,3 +104,40 @@ async def test_a_citizen_votes_on_a_policy_poll_and_a_follower_sees_the_tally(
     await expect(other.get_by_text(t["counted"])).to_be_visible()
     async with citizen(node.url, KIM) as again:
         assert again.id  # the same account signs in by API as well
+
+
+async def test_a_citizen_chooses_areas_and_the_polls_page_follows(
+    browsing: Browsing, node: Node, svc: Services
+) -> None:
+    await make_citizen(svc, KIM)
+    async with citizen(node.url, KIM) as kim:
+        for title, area in [("Park benches", "environment"), ("Night buses", "transport")]:
+            r = await kim.http.post(
+                "/api/polls",
+                json={
+                    "title": title,
+                    "area": area,
+                    "closes_ms": now_ms() + 3_600_000,
+                    "questions": [{"title": "Yes?", "kind": "yesno"}],
+                },
+            )
+            assert r.status_code == 201, r.text
+    t = TEXT["en-US"]
+    page = await browsing.phone()
+    await sign_in(page, node, t, "/citizen")
+    boxes = page.locator("input[name=areas]")
+    assert await boxes.count() == 12
+    for n in range(12):
+        box = boxes.nth(n)
+        if await box.get_attribute("value") != "environment":
+            await box.uncheck()
+    await page.get_by_role("button", name="Save my areas").click()
+    await expect(page.locator("[data-areas-status]")).to_contain_text("Saved")
+    await page.goto(f"{node.url}/polls?status=all")
+    await expect(page.get_by_test_id("polls").locator("h2")).to_have_text(
+        ["Night buses", "Park benches"]
+    )
+    await page.get_by_label("Only my areas").check()
+    await page.get_by_role("button", name="Show").click()
+    await expect(page.get_by_test_id("polls").locator("h2")).to_have_text(["Park benches"])
+    await browsing.assert_accessible(page)
