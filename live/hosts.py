@@ -45,18 +45,8 @@ class SignedIn:
 def _signin_subjects(svc: Services, address: str | None, email: str) -> list[limits.Subject]:
     """A sign-in counts against its client address and the account's e-mail (keyed, so no
     address appears in a key name), known or not."""
-    s, k = svc.settings, svc.keys
     account = hmac.new(svc.secret, b"signin:" + email.encode(), hashlib.sha256).hexdigest()[:32]
-    return [
-        limits.Subject(
-            k.limit("signin", f"addr:{limits.client_address(address)}"),
-            limits.quota(s.signin_address_limit, s.signin_window),
-        ),
-        limits.Subject(
-            k.limit("signin", f"acct:{account}"),
-            limits.quota(s.signin_account_limit, s.signin_window),
-        ),
-    ]
+    return limits.sign_in_subjects(svc.settings, svc.keys, "signin", address, account)
 
 
 async def sign_up(

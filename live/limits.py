@@ -83,6 +83,24 @@ class Verdict:
         return rate_limited(self.wait)
 
 
+def sign_in_subjects(
+    settings: Any, keys: Any, kind: str, address: str | None, account: str
+) -> list[Subject]:
+    """What a sign-in of ``kind`` counts against: its client address and the account it
+    names (``account``: a keyed reference, so no e-mail or number is in a key's name),
+    whether or not the account exists."""
+    return [
+        Subject(
+            keys.limit(kind, f"addr:{client_address(address)}"),
+            quota(settings.signin_address_limit, settings.signin_window),
+        ),
+        Subject(
+            keys.limit(kind, f"acct:{account}"),
+            quota(settings.signin_account_limit, settings.signin_window),
+        ),
+    ]
+
+
 async def count(redis: Any, subjects: Sequence[Subject]) -> None:
     """Count an attempt that costs whatever its outcome (a sign-up, an upload) before it
     is made; ``rate_limited`` if a subject is locked."""

@@ -189,17 +189,7 @@ async def sign_up(
 
 
 def _signin_subjects(svc: Services, address: str | None, ref: str) -> list[limits.Subject]:
-    s, k = svc.settings, svc.keys
-    return [
-        limits.Subject(
-            k.limit("csignin", f"addr:{limits.client_address(address)}"),
-            limits.quota(s.signin_address_limit, s.signin_window),
-        ),
-        limits.Subject(
-            k.limit("csignin", f"num:{ref[:32]}"),
-            limits.quota(s.signin_account_limit, s.signin_window),
-        ),
-    ]
+    return limits.sign_in_subjects(svc.settings, svc.keys, "csignin", address, ref[:32])
 
 
 async def _checked(

@@ -184,15 +184,22 @@ async def get_poll(request: Request) -> Response:
     return api.ok({"poll": await _view(svc, poll)})
 
 
-async def edit_poll(request: Request) -> Response:
-    """``PATCH {"title"?, "description"?, "tags"?}``: its author, or for a policy poll an
-    official of its department, only."""
+async def _poll_and_asker(request: Request) -> tuple[polls.Poll, Author]:
+    """The poll of the path, and who asks to act on it (as its kind needs them)."""
     svc = api.services(request)
     poll_id = request.path_params["poll_id"]
     found = await polls.load_poll(svc, poll_id)
     if found is None:
         raise not_found(N_("poll {id}"), poll_id)
-    who = await author_of(request, found.spec.kind)
+    return found, await author_of(request, found.spec.kind)
+
+
+async def edit_poll(request: Request) -> Response:
+    """``PATCH {"title"?, "description"?, "tags"?}``: its author, or for a policy poll an
+    official of its department, only."""
+    svc = api.services(request)
+    found, who = await _poll_and_asker(request)
+    poll_id = found.id
     await polls.poll_for(svc, poll_id, who)
     spec = check_edit(await api.json_body(request), found.spec)
     poll = await polls.edit_poll(svc, poll_id, spec.title, spec.description, spec.tags)
@@ -203,13 +210,9 @@ async def publish_reflection(request: Request) -> Response:
     """``POST {"text", "date": "YYYY-MM-DD", "link"?}``: how the closed policy poll's result
     was reflected, by an official of its department."""
     svc = api.services(request)
-    poll_id = request.path_params["poll_id"]
-    found = await polls.load_poll(svc, poll_id)
-    if found is None:
-        raise not_found(N_("poll {id}"), poll_id)
-    who = await author_of(request, found.spec.kind)
+    found, who = await _poll_and_asker(request)
     reflection = check_reflection(await api.json_body(request))
-    done = await polls.publish_reflection(svc, poll_id, reflection, who)
+    done = await polls.publish_reflection(svc, found.id, reflection, who)
     return api.ok({"reflection": _reflection(done)})
 
 
