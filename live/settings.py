@@ -161,6 +161,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds a citywide poll runs at least, from its opening to its closing.",
     ),
     Setting(
+        "MVOTING_POLLS_PER_DAY",
+        "20",
+        "Polls one citizen or department may open in a day, and one client address.",
+    ),
+    Setting(
         "MVOTING_PHONE_PEPPER",
         "",
         "Key of the phone-number references (HMAC-SHA256); empty generates one into "
@@ -265,6 +270,7 @@ class Settings:
     oidc_client_secret: Secret = field(default_factory=lambda: Secret(b""), repr=False)
     oidc_name: str = ""
     poll_shortest: int = 60  #: seconds
+    polls_per_day: int = 20
     phone_pepper: Secret = field(default_factory=lambda: Secret(b""), repr=False)
     sms_provider: str = "console"
     sms_url: str = ""
@@ -389,6 +395,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
         oidc_client_secret=Secret(get("MVOTING_OIDC_CLIENT_SECRET").encode()),
         oidc_name=get("MVOTING_OIDC_NAME") or urlsplit(get("MVOTING_OIDC_ISSUER")).hostname or "",
         poll_shortest=integer("MVOTING_POLL_SHORTEST_S", 1),
+        polls_per_day=integer("MVOTING_POLLS_PER_DAY", 1),
         phone_pepper=Secret(_secret(get("MVOTING_PHONE_PEPPER"), data_dir, "pepper")),
         sms_provider=provider,
         sms_url=get("MVOTING_SMS_URL"),

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from live import officials, store
+from live import limits, officials, store
 from live.citizens import accounts
 from live.clock import now_ms
 from live.polls import discovery
@@ -102,6 +102,17 @@ async def _view(svc: Services, poll: polls.Poll) -> dict[str, Any]:
     return body
 
 
+def _making_subjects(svc: Services, author: Author, address: str | None) -> list[limits.Subject]:
+    """What opening a poll counts against: its author (a citizen, or a department) and the
+    client address, ``MVOTING_POLLS_PER_DAY`` each."""
+    who = author.department_id or author.citizen_id or ""
+    per_day = limits.quota(svc.settings.polls_per_day, 86_400)
+    return [
+        limits.Subject(svc.keys.limit("polls", f"by:{who}"), per_day),
+        limits.Subject(svc.keys.limit("polls", f"addr:{limits.client_address(address)}"), per_day),
+    ]
+
+
 async def create_poll(request: Request) -> Response:
     data = await api.json_body(request)
     svc = api.services(request)
@@ -110,6 +121,7 @@ async def create_poll(request: Request) -> Response:
     questions = _questions(data.get("questions"))
     for n, q in enumerate(questions):
         api.check_images(svc, q, *([spec.image] if n == 0 else []))
+    await limits.count(svc.redis, _making_subjects(svc, author, api.client_address(request)))
     poll = await polls.create_poll(svc, spec, questions, author)
     return api.ok({"poll": await _view(svc, poll)}, 201)
 

@@ -16,12 +16,13 @@ from live.clock import now_ms
 from live.engines import db
 from live.polls import store as polls
 from live.polls.jobs import JobWorker, running_jobs
-from live.services import Services
+from live.services import Services, open_services
+from live.settings import Settings
 from rooms.areas import Area
 from rooms.polls import Author, PollKind, PollSpec, PollStatus
 from rooms.questions import Status, build_question
 from rooms.visibility import Visibility
-from tests.conftest import Node, connect, running_worker
+from tests.conftest import Node, connect, run_node, running_worker
 from tests.live.citizenry import citizen, make_citizen, make_official, official
 
 KIM, LEE = "010-2345-6789", "010-9876-5432"
@@ -285,3 +286,47 @@ async def test_a_department_publishes_how_a_closed_policy_poll_was_reflected(
                 "How the result was reflected" in poll_page
                 and "Adopted for every school" in poll_page
             )
+
+
+async def test_a_polls_results_hidden_until_it_closes_stay_hidden(
+    node: Node, svc: Services, jobs: JobWorker
+) -> None:
+    await make_citizen(svc, KIM)
+    async with citizen(node.url, KIM) as kim:
+        poll = (await kim.http.post("/api/polls", json=poll_body(visibility="after_close"))).json()[
+            "poll"
+        ]
+        await wait_status(svc, poll["id"], "open")
+        qid = poll["questions"][0]["id"]
+        async with (
+            connect(node.url, headers=kim.cookie_header()) as voter,
+            connect(node.url) as follower,
+        ):
+            for c in (voter, follower):
+                ack = await c.call("join", {"poll": poll["id"]})
+                assert all("tally" not in q for q in ack["questions"]), ack
+            assert (await voter.vote(qid, [1]))["ok"]
+            await asyncio.sleep(0.5)
+            assert voter.tallies(qid) == [] and follower.tallies(qid) == []
+            r = await kim.http.get(f"/api/polls/{poll['id']}")
+            assert "tally" not in r.text and "counts" not in r.text
+            await polls.close_poll(svc, poll["id"])
+            await follower.wait_for(lambda: any(t["total"] == 1 for t in follower.tallies(qid)))
+            assert follower.tallies(qid)[-1]["counts"][1] == 1
+
+
+async def test_polls_opened_in_a_day_are_limited(settings: Settings) -> None:
+    few = settings.with_(polls_per_day=2)
+    async with run_node(few) as node, open_services(few) as svc:
+        await make_citizen(svc, KIM)
+        async with citizen(node.url, KIM) as kim:
+            for _ in range(2):
+                assert (await kim.http.post("/api/polls", json=poll_body())).status_code == 201
+            r = await kim.http.post("/api/polls", json=poll_body())
+            assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
+            assert int(r.headers["retry-after"]) > 3600
+            # A refused request was not counted: a bad one is refused for what it is.
+            r = await kim.http.post("/api/polls", json=poll_body(area="sports"))
+            assert r.json()["error"]["code"] == "bad_request"
+        async with svc.engine.connect() as conn:
+            assert await conn.scalar(sa.select(sa.func.count()).select_from(db.polls)) == 2
