@@ -34,13 +34,36 @@
     return Number.isFinite(t) ? t : null;
   }
 
+  // "Add a question": a copy of the first question's fields, with ids of its own.
+  const list = form.querySelector("[data-questions]");
+  form.querySelector("[data-add-question]").addEventListener("click", () => {
+    const n = list.querySelectorAll("[data-question]").length + 1;
+    const copy = list.querySelector("[data-question]").cloneNode(true);
+    copy.querySelector("[data-question-number]").textContent = String(n);
+    copy.querySelectorAll("[id]").forEach((node) => { node.id = `${node.id.replace(/-\d+$/, "")}-${n}`; });
+    copy.querySelectorAll("label[for]").forEach((label) => {
+      label.htmlFor = `${label.htmlFor.replace(/-\d+$/, "")}-${n}`;
+    });
+    copy.querySelectorAll("[aria-describedby]").forEach((node) => {
+      node.setAttribute("aria-describedby", `${node.getAttribute("aria-describedby").replace(/-\d+$/, "")}-${n}`);
+    });
+    copy.querySelectorAll("input, textarea").forEach((node) => { node.value = ""; });
+    copy.querySelectorAll("select").forEach((node) => { node.selectedIndex = 0; });
+    list.append(copy);
+    copy.querySelector("input").focus();
+  });
+
+  function questionOf(fieldset) {
+    const get = (name) => String(fieldset.querySelector(`[name=${name}]`).value || "");
+    return {
+      title: get("q_title"),
+      kind: get("q_kind") || "single",
+      options: get("q_options").split("\n").map((s) => s.trim()).filter(Boolean),
+    };
+  }
+
   function body() {
     const f = new FormData(form);
-    const question = {
-      title: String(f.get("q_title") || ""),
-      kind: String(f.get("q_kind") || "single"),
-      options: String(f.get("q_options") || "").split("\n").map((s) => s.trim()).filter(Boolean),
-    };
     const out = {
       kind: String(f.get("kind") || "general"),
       title: String(f.get("title") || ""),
@@ -49,7 +72,7 @@
       tags: String(f.get("tags") || "").split(",").map((s) => s.trim()).filter(Boolean),
       visibility: String(f.get("visibility") || "live"),
       closes_ms: ms(f.get("closes")),
-      questions: [question],
+      questions: [...list.querySelectorAll("[data-question]")].map(questionOf),
     };
     const opens = ms(f.get("opens"));
     if (opens !== null) out.opens_ms = opens;

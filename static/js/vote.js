@@ -81,7 +81,7 @@
       }
       // A poll has no host to set a current question: its first one is shown.
       const first = data.poll && ack.questions.length ? ack.questions[0].id : null;
-      show(ack.room.current || current || first);
+      show(data.poll ? current || first : ack.room.current || current);
       joined = true;
       setConnection(conn, "connected");
       if (pending) send(); else render();
@@ -97,14 +97,16 @@
     }
     const before = questions.get(q.id);
     questions.set(q.id, q);
-    // Servers that announce the current question (`room`) do so when one opens too.
-    if (q.status === "open" && (!before || before.status !== "open")) show(q.id);
+    // Servers that announce the current question (`room`) do so when one opens too. A
+    // poll's questions open together: the page stays on the one it shows.
+    const opened = q.status === "open" && (!before || before.status !== "open");
+    if (opened && (!data.poll || !questions.has(current))) show(q.id);
     render();
   });
 
   /** The host's current question changed (null: the agenda ended). */
   socket.on("room", (r) => {
-    if (!r || !("current" in r)) return;
+    if (!r || !("current" in r) || data.poll) return;  // a poll has no host to lead it
     show(r.current || null);
     render();
   });

@@ -141,3 +141,31 @@ async def test_a_citizen_chooses_areas_and_the_polls_page_follows(
     await page.get_by_role("button", name="Show").click()
     await expect(page.get_by_test_id("polls").locator("h2")).to_have_text(["Park benches"])
     await browsing.assert_accessible(page)
+
+
+async def test_a_citizen_opens_a_poll_of_two_questions_from_the_form(
+    browsing: Browsing, node: Node, svc: Services, jobs: JobWorker
+) -> None:
+    await make_citizen(svc, KIM)
+    t = TEXT["en-US"]
+    page = await browsing.phone()
+    await sign_in(page, node, t, "/polls/new")
+    await page.get_by_label("Title", exact=True).fill("Our street")
+    await page.get_by_label("Area of interest").select_option("environment")
+    closes = await page.evaluate(
+        """() => { const d = new Date(Date.now() + 86400000);
+                   const p = (n) => String(n).padStart(2, "0");
+                   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T12:00`; }"""
+    )
+    await page.get_by_label("Closes").fill(closes)
+    await page.locator("#q-title").fill("More trees?")
+    await page.locator("#q-kind").select_option("yesno")
+    await page.get_by_role("button", name="Add a question").click()
+    await expect(page.locator("#q-title-2")).to_be_focused()
+    await page.locator("#q-title-2").fill("Which tree?")
+    await page.locator("#q-options-2").fill("Ginkgo\nZelkova\nCherry")
+    await browsing.assert_accessible(page)
+    await page.get_by_role("button", name="Open the poll").click()
+    await page.wait_for_url(re.compile(r"/polls/(?!new$)[a-z0-9]+$"))
+    await expect(page.get_by_role("heading", name="More trees?")).to_be_visible()
+    await expect(page.get_by_test_id("other-open")).to_contain_text("Which tree?")
