@@ -27,6 +27,10 @@ from rooms.errors import N_, ErrorCode, VotingError, bad_request, conflict
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
+#: How a refused sign-in of a host reads (its code is ``bad_credentials``).
+WRONG_PASSWORD = N_("The e-mail, login or password is wrong.")
+
+
 @dataclass(frozen=True)
 class Host:
     id: str
@@ -122,7 +126,7 @@ async def _checked(
     if verdict.refused:
         raise verdict.error()
     if failed or row is None:
-        raise VotingError(ErrorCode.BAD_CREDENTIALS)
+        raise VotingError(ErrorCode.BAD_CREDENTIALS, sentence=WRONG_PASSWORD)
     await limits.forget(svc.redis, subjects[1])  # the owner: their typos are forgiven
     return SignedIn(Host(row.id, row.email, row.name), began, bool(row.must_change_password))
 

@@ -169,10 +169,13 @@ def fill(template: str, fields: Mapping[str, Any], translate: Callable[[str], st
 class VotingError(Exception):
     """A refusal with a stable ``code``; the message is built from ``fields``."""
 
-    def __init__(self, code: ErrorCode, **fields: Any) -> None:
+    def __init__(self, code: ErrorCode, *, sentence: str | None = None, **fields: Any) -> None:
+        """``sentence``: another template than the code's own, where one code covers
+        refusals that read differently (a host's wrong password is ``bad_credentials``,
+        as a wrong room password is, but does not speak of a room number)."""
         self.code = code
         self.fields = fields
-        self.template = _MESSAGES[code]
+        self.template = sentence or _MESSAGES[code]
         self.message = self.text()
         super().__init__(f"{code}: {self.message}")
 

@@ -81,12 +81,12 @@ async def test_a_host_signs_up_creates_a_room_and_opens_its_console(
     [
         pytest.param(
             {"password": "wrong password"},
-            "The room number or password is wrong.",
+            "The e-mail, login or password is wrong.",
             id="wrong-password",
         ),
         pytest.param(
             {"email": "nobody@example.org"},
-            "The room number or password is wrong.",
+            "The e-mail, login or password is wrong.",
             id="unknown-account",
         ),
         pytest.param({"csrf": "forged"}, "the form expired", id="forged-csrf"),
