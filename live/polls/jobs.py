@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from arq.cron import cron
-from arq.worker import Worker, func
+from arq.worker import Retry, Worker, func
 
 from live.polls import discovery
 from live.polls import store as polls
@@ -30,12 +30,32 @@ log = logging.getLogger("mvoting.jobs")
 POLL_DELAY = 0.2
 
 
+#: A job that failed (the archive busy, Valkey failing over) is tried again this many
+#: times, RETRY_S apart; the minute's sweep catches whatever is still late after that.
+TRIES = 10
+RETRY_S = 2
+
+
 async def _open(ctx: dict[str, Any], poll_id: str) -> bool:
-    return await polls.open_poll(ctx["svc"], poll_id)
+    try:
+        return await polls.open_poll(ctx["svc"], poll_id)
+    except Exception as exc:
+        log.warning("opening poll %s failed (%s); trying again", poll_id, type(exc).__name__)
+        raise Retry(defer=RETRY_S) from exc
 
 
 async def _close(ctx: dict[str, Any], poll_id: str) -> bool:
-    return await polls.close_poll(ctx["svc"], poll_id)
+    try:
+        return await polls.close_poll(ctx["svc"], poll_id)
+    except Exception as exc:
+        log.warning("closing poll %s failed (%s); trying again", poll_id, type(exc).__name__)
+        raise Retry(defer=RETRY_S) from exc
+
+
+async def _sweep(ctx: dict[str, Any]) -> int:
+    """Every minute: open and close whatever poll is past its time and was not (a job
+    lost with a Valkey that lost its data, or one that failed every try)."""
+    return await polls.catch_up(ctx["svc"])
 
 
 async def _hot(ctx: dict[str, Any]) -> list[str]:
@@ -48,15 +68,23 @@ class JobWorker:
 
     def __init__(self, svc: Services, *, poll_delay: float = POLL_DELAY) -> None:
         self.svc = svc
+        self._poll_delay = poll_delay
         self._client = queue(svc)
-        self._worker = Worker(
+        self._worker = self._make_worker()
+
+    def _make_worker(self) -> Worker:
+        svc, poll_delay = self.svc, self._poll_delay
+        return Worker(
             functions=[
-                func(_open, name="open_poll"),
-                func(_close, name="close_poll"),
+                func(_open, name="open_poll", max_tries=TRIES),
+                func(_close, name="close_poll", max_tries=TRIES),
                 func(_hot, name="refresh_hot"),
             ],
-            # The "Hot" badge: at each midnight of the city's zone, and when a worker starts.
-            cron_jobs=[cron(_hot, name="daily_hot", hour=0, minute=0, run_at_startup=True)],
+            cron_jobs=[
+                # The "Hot" badge: at each midnight of the city's zone, and at start.
+                cron(_hot, name="daily_hot", hour=0, minute=0, run_at_startup=True),
+                cron(_sweep, name="sweep_polls", second=30, run_at_startup=True),
+            ],
             timezone=svc.settings.zone,  # type: ignore[arg-type]
             redis_pool=self._client,
             queue_name=svc.keys.jobs(),
@@ -70,12 +98,32 @@ class JobWorker:
         )
 
     async def run(self) -> None:
+        """Run arq's worker; if it stops on an error (Valkey unreachable), say so and start
+        again, waiting longer each time: the archive worker beside it goes on."""
+        backoff = 0.5
         try:
-            await self._worker.main()
+            while True:
+                try:
+                    await self._worker.main()
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning(
+                        "the job worker stopped (%s); again in %.1fs", type(exc).__name__, backoff
+                    )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+                await self._close()
+                self._client = queue(self.svc)
+                self._worker = self._make_worker()
         finally:
-            with contextlib.suppress(Exception):
-                await self._worker.close()
-            await self._client.aclose()
+            await self._close()
+
+    async def _close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._worker.close()
+        await self._client.aclose()
 
 
 @contextlib.asynccontextmanager

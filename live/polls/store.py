@@ -249,6 +249,43 @@ async def reflections(svc: Services, limit: int = 100) -> list[tuple[Poll, Refle
     ]
 
 
+async def catch_up(svc: Services) -> int:
+    """Open and close every poll past its time; how many moved."""
+    at = now_ms()
+    async with svc.engine.connect() as conn:
+        late_open = (
+            (
+                await conn.execute(
+                    sa.select(db.polls.c.id).where(
+                        db.polls.c.status == str(PollStatus.SCHEDULED), db.polls.c.opens_ms <= at
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        late_close = (
+            (
+                await conn.execute(
+                    sa.select(db.polls.c.id).where(
+                        db.polls.c.status != str(PollStatus.CLOSED), db.polls.c.closes_ms <= at
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    moved = 0
+    for poll_id in late_close:
+        moved += await close_poll(svc, poll_id)
+    for poll_id in late_open:
+        if poll_id not in late_close:
+            moved += await open_poll(svc, poll_id)
+    if moved:
+        log.warning("caught up with %d polls past their times", moved)
+    return moved
+
+
 async def _set_status(svc: Services, poll: Poll, status: PollStatus) -> bool:
     """Move the poll to ``status`` unless it is there or past it; whether it moved."""
     order = [PollStatus.SCHEDULED, PollStatus.OPEN, PollStatus.CLOSED]

@@ -330,3 +330,26 @@ async def test_polls_opened_in_a_day_are_limited(settings: Settings) -> None:
             assert r.json()["error"]["code"] == "bad_request"
         async with svc.engine.connect() as conn:
             assert await conn.scalar(sa.select(sa.func.count()).select_from(db.polls)) == 2
+
+
+async def test_a_poll_whose_jobs_were_lost_is_caught_up_by_the_sweep(svc: Services) -> None:
+    """No job worker runs while the poll's times pass (its jobs lost); the minute's sweep,
+    run at a job worker's start, opens and closes it."""
+    await make_citizen(svc, KIM)
+    async with svc.engine.connect() as conn:
+        kim_id = await conn.scalar(sa.select(db.citizens.c.id))
+    start = now_ms()
+    spec = PollSpec(
+        PollKind.GENERAL, "Lost", "", Area.CULTURE, (), start, start + 300, Visibility.LIVE
+    )
+    poll = await polls.create_poll(
+        svc, spec, [build_question("Yes?", "yesno")], Author(citizen_id=str(kim_id))
+    )
+    await svc.redis.delete(svc.keys.jobs())  # the queue lost
+    await asyncio.sleep(0.5)
+    assert (await status_of(svc, poll.id))[0] == "scheduled"
+    async with running_jobs(svc):
+        await wait_status(svc, poll.id, "closed", timeout=5)
+    (qid,) = poll.question_ids
+    q = await store.load_question(svc, qid)
+    assert q is not None and q.status is Status.CLOSED and q.log_id is not None
