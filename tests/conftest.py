@@ -73,8 +73,12 @@ def settings(valkey: bundled.EmbeddedValkey, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def svc(settings: Settings) -> AsyncIterator[Services]:
-    async with open_services(settings) as services:
+    stack = contextlib.AsyncExitStack()
+    services = await stack.enter_async_context(open_services(settings))
+    try:
         yield services
+    finally:
+        await finished(asyncio.ensure_future(stack.aclose()), "the test's services")
 
 
 def free_port() -> int:
@@ -129,13 +133,21 @@ async def run_node(settings: Settings) -> AsyncIterator[Node]:
 
 
 async def stopped(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
-    """Wait for a node's shutdown; if it takes far longer than its one-second grace, say
-    what every task was doing (on the run's own stderr, past pytest's capture) and force
-    the exit, so that one slow shutdown on a loaded machine is a diagnosis rather than a
-    failed run."""
+    """Wait for a node's shutdown (``finished``); past the bound, force its exit."""
+    if not await finished(task, "a web node's shutdown", cancel=False):
+        server.force_exit = True
+        await finished(task, "a web node's forced exit", seconds=5)
+
+
+async def finished(
+    task: asyncio.Future[Any], what: str, *, cancel: bool = True, seconds: float = 20
+) -> bool:
+    """Wait for ``task`` at most ``seconds``; whether it finished. Past that, say what every task
+    was doing (on the run's own stderr, past pytest's capture) and, if ``cancel``, cancel
+    it: one slow teardown on a loaded machine is a diagnosis rather than a failed run."""
     try:
-        await asyncio.wait_for(asyncio.shield(task), 20)
-        return
+        await asyncio.wait_for(asyncio.shield(task), seconds)
+        return True
     except TimeoutError:
         pass
     dump = io.StringIO()
@@ -144,17 +156,13 @@ async def stopped(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
             print(t, file=dump)
             t.print_stack(limit=12, file=dump)
     print(
-        f"\na web node took over 20 s to shut down; its tasks:\n{dump.getvalue()}",
-        file=sys.__stderr__,
-        flush=True,
+        f"\n{what} took over 20 s; the tasks:\n{dump.getvalue()}", file=sys.__stderr__, flush=True
     )
-    server.force_exit = True
-    try:
-        await asyncio.wait_for(asyncio.shield(task), 5)
-    except TimeoutError:
+    if cancel:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, 5)
+    return False
 
 
 @pytest.fixture
