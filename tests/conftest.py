@@ -156,7 +156,9 @@ async def finished(
             print(t, file=dump)
             t.print_stack(limit=12, file=dump)
     print(
-        f"\n{what} took over 20 s; the tasks:\n{dump.getvalue()}", file=sys.__stderr__, flush=True
+        f"\n{what} took over {seconds} s; the tasks:\n{dump.getvalue()}",
+        file=sys.__stderr__,
+        flush=True,
     )
     if cancel:
         task.cancel()
