@@ -56,6 +56,7 @@ async def edit(svc: Services, q: store.LiveQuestion, spec: QuestionSpec) -> stor
                 len(spec.options),
                 spec.max_choices,
                 str(spec.kind),
+                spec.max_ballots,
             ],
         )
         if status != str(Status.DRAFT):

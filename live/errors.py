@@ -25,6 +25,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_ELIGIBLE: 403,
     ErrorCode.INVALID_CHOICE: 422,
     ErrorCode.TOO_MANY_CHOICES: 422,
+    ErrorCode.FULL: 409,
     ErrorCode.EMPTY_ANSWER: 422,
     ErrorCode.ANSWER_TOO_LONG: 422,
     ErrorCode.DUPLICATE_ANSWER: 422,

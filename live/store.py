@@ -209,6 +209,7 @@ async def add_question(svc: Services, room_id: str, spec: QuestionSpec) -> LiveQ
             "n": len(spec.options),
             "max": spec.max_choices,
             "kind": str(spec.kind),
+            "cap": spec.max_ballots,
             "version": 0,
             "def": orjson.dumps(spec.as_dict()).decode(),
         },

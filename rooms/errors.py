@@ -28,6 +28,7 @@ class ErrorCode(StrEnum):
     NOT_ELIGIBLE = "not_eligible"  #: this voter may not vote on the question
     INVALID_CHOICE = "invalid_choice"  #: a choice is not an option of the question
     TOO_MANY_CHOICES = "too_many_choices"  #: more picks than the question allows
+    FULL = "full"  #: the question took its first ``max_ballots`` ballots (first come)
     EMPTY_ANSWER = "empty_answer"  #: an open-text answer with no letter or digit
     ANSWER_TOO_LONG = "answer_too_long"  #: an open-text answer past ``limit`` characters
     DUPLICATE_ANSWER = "duplicate_answer"  #: one ballot gave the same answer twice
@@ -72,6 +73,7 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.NOT_ELIGIBLE: N_("You are not eligible to vote on this question."),
     ErrorCode.INVALID_CHOICE: N_("Choose among the question's options."),
     ErrorCode.TOO_MANY_CHOICES: N_("Choose at most {max_choices} of the options."),
+    ErrorCode.FULL: N_("This question took its first ballots, as many as it accepts; it is full."),
     ErrorCode.EMPTY_ANSWER: N_("Write an answer with at least one letter or digit."),
     ErrorCode.ANSWER_TOO_LONG: N_("Keep each answer to {limit} characters or fewer."),
     ErrorCode.DUPLICATE_ANSWER: N_("You gave the same answer twice."),

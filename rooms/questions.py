@@ -82,6 +82,8 @@ class QuestionSpec:
     #: choice can prove the vote to a third party, so a host may turn receipts off.
     receipts: bool = True
     image_alt: str = ""  #: what the image shows; "" falls back to the title
+    #: First come, first served: the question takes only its first so many ballots (0: all).
+    max_ballots: int = 0
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
@@ -95,6 +97,7 @@ class QuestionSpec:
             "max_choices": self.max_choices,
             "visibility": str(self.visibility),
             "receipts": self.receipts,
+            "max_ballots": self.max_ballots,
         }
 
     @classmethod
@@ -114,6 +117,7 @@ class QuestionSpec:
             visibility=Visibility(d["visibility"]),
             receipts=bool(d.get("receipts", True)),
             image_alt=d.get("image_alt", ""),
+            max_ballots=int(d.get("max_ballots", 0)),
         )
 
 
@@ -134,8 +138,53 @@ def build_question(
     image: object = "",
     receipts: object = True,
     image_alt: object = "",
+    max_ballots: object = None,
 ) -> QuestionSpec:
     """Validate a host's question and return its spec, or raise ``bad_request``."""
+    return replace(
+        _build(
+            title,
+            kind,
+            options,
+            max_choices,
+            visibility,
+            description,
+            scale,
+            image,
+            receipts,
+            image_alt,
+        ),
+        max_ballots=_max_ballots(max_ballots),
+    )
+
+
+#: The largest first-come cap a question takes.
+MAX_BALLOTS = 10_000_000
+
+
+def _max_ballots(value: object) -> int:
+    if value is None or value == "":
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_BALLOTS:
+        raise bad_request(
+            N_("max_ballots is how many ballots the question takes, 1 to {n} (0: all)"),
+            n=MAX_BALLOTS,
+        )
+    return value
+
+
+def _build(
+    title: object,
+    kind: object,
+    options: object,
+    max_choices: object,
+    visibility: object,
+    description: object,
+    scale: object,
+    image: object,
+    receipts: object,
+    image_alt: object,
+) -> QuestionSpec:
     title = _text(title, N_("title"), MAX_TITLE, required=True)
     description = _text(description, N_("description"), MAX_DESCRIPTION)
     picture = check_image_path(image, N_("image"))
@@ -237,6 +286,7 @@ def edit_question(spec: QuestionSpec, changes: Mapping[str, object]) -> Question
         image=changes.get("image", spec.image),
         receipts=changes.get("receipts", spec.receipts),
         image_alt=changes.get("image_alt", spec.image_alt),
+        max_ballots=changes.get("max_ballots", spec.max_ballots),
     )
 
 

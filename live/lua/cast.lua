@@ -1,5 +1,5 @@
 -- One ballot decision, atomically.
--- KEYS[1] question hash {q:id}:meta  (status, n, max, log, kind)
+-- KEYS[1] question hash {q:id}:meta  (status, n, max, log, kind, cap)
 -- KEYS[2] voters set    {q:id}:voters
 -- KEYS[3] tally hash    {q:id}:tally  (option index -> count, "total")
 -- KEYS[4] ballot stream {q:id}:ballots
@@ -15,7 +15,7 @@
 -- ARGV[6] the client network's reference (keyed hash of its address)
 -- ARGV[7] most ballots one network may cast on the question ("0": no limit)
 -- Returns {1, stream entry id} or {0, error code}.
-local meta = redis.call('HMGET', KEYS[1], 'status', 'n', 'max', 'log', 'kind')
+local meta = redis.call('HMGET', KEYS[1], 'status', 'n', 'max', 'log', 'kind', 'cap')
 if not meta[1] then return {0, 'unknown_question'} end
 if meta[1] ~= 'open' then return {0, 'closed'} end
 local n, max = tonumber(meta[2]), tonumber(meta[3])
@@ -42,6 +42,13 @@ if #picks > max then return {0, 'too_many_choices'} end
 local ranking = meta[5] == 'ranking'
 if ranking and #picks ~= n then return {0, 'invalid_choice'} end
 if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return {0, 'already_voted'} end
+-- First come, first served: past its first `cap` ballots the question is full (a voter
+-- who had voted hears already_voted first).
+local cap = tonumber(meta[6] or '0') or 0
+if cap > 0 and tonumber(redis.call('HGET', KEYS[3], 'total') or '0') >= cap then
+  redis.call('SREM', KEYS[2], ARGV[1])
+  return {0, 'full'}
+end
 -- One HINCRBY per accepted ballot; undone on the refusal only. Counted per poll log: a
 -- reset starts another log when the question opens again, and with it another count.
 if ARGV[7] ~= '0' then

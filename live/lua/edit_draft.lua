@@ -4,8 +4,10 @@
 -- ARGV[2] number of options
 -- ARGV[3] most choices per ballot
 -- ARGV[4] the question's kind (cast.lua counts a ranking by Borda count)
+-- ARGV[5] the first-come cap (0: none)
 -- Returns the status found ('' if none): the definition changed only if it is 'draft'.
 local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= 'draft' then return status or '' end
-redis.call('HSET', KEYS[1], 'def', ARGV[1], 'n', ARGV[2], 'max', ARGV[3], 'kind', ARGV[4])
+redis.call('HSET', KEYS[1], 'def', ARGV[1], 'n', ARGV[2], 'max', ARGV[3], 'kind', ARGV[4],
+           'cap', ARGV[5])
 return status

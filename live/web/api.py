@@ -295,6 +295,7 @@ async def add_question(request: Request) -> Response:
         image=data.get("image", ""),
         receipts=data.get("receipts", True),
         image_alt=data.get("image_alt", ""),
+        max_ballots=data.get("max_ballots"),
     )
     svc = services(request)
     check_images(svc, spec)

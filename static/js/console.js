@@ -400,6 +400,7 @@
       title: form.title.value, description: form.description.value, kind: k,
       visibility: form.visibility.value, receipts: form.receipts.checked,
       image: questionImage, image_alt: questionImage ? imageAlt.value : "",
+      max_ballots: form.max_ballots.value ? Number(form.max_ballots.value) : 0,
     };
     if (k === "multiple" || k === "text") body.max_choices = Number(form.max_choices.value);
     if (k === "rating") body.scale = Number(form.scale.value);
@@ -473,6 +474,7 @@
     form.visibility.value = q.visibility;
     form.receipts.checked = q.receipts !== false;
     form.max_choices.value = q.max_choices;
+    form.max_ballots.value = q.max_ballots ? String(q.max_ballots) : "";
     if (q.kind === "rating") form.scale.value = q.options.length;
     setQuestionImage(q.image || "");
     imageAlt.value = q.image_alt || "";

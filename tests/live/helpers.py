@@ -41,6 +41,7 @@ async def make_room(
                 args["options"],
                 max_choices=args.get("max_choices"),
                 visibility=args.get("visibility", "live"),
+                max_ballots=args.get("max_ballots"),
             ),
         )
         if open_:

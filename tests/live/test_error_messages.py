@@ -83,6 +83,7 @@ EVERY_CODE: dict[ErrorCode, VotingError] = {
     ErrorCode.NOT_ADMIN: VotingError(ErrorCode.NOT_ADMIN),
     ErrorCode.NOT_OFFICIAL: VotingError(ErrorCode.NOT_OFFICIAL),
     ErrorCode.NOT_AUTHOR: VotingError(ErrorCode.NOT_AUTHOR),
+    ErrorCode.FULL: VotingError(ErrorCode.FULL),
 }
 EVERY_CODE[ErrorCode.BAD_REQUEST] = bad_request(
     N_("{name} is longer than {limit} characters"),

@@ -48,6 +48,7 @@ MESSAGE_WITHOUT_FIELDS = {
     ErrorCode.NOT_ADMIN: "Only the city's administrators can see this page.",
     ErrorCode.NOT_OFFICIAL: "Only a department's officials can open policy polls.",
     ErrorCode.NOT_AUTHOR: "Only the poll's author can change it.",
+    ErrorCode.FULL: "This question took its first ballots, as many as it accepts; it is full.",
 }
 
 

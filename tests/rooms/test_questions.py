@@ -711,6 +711,7 @@ def test_spec_as_dict_is_plain_json_data() -> None:
         "visibility": "after_vote",
         "receipts": True,
         "image_alt": "",
+        "max_ballots": 0,
     }
     assert type(d["kind"]) is str
     assert type(d["visibility"]) is str
@@ -999,3 +1000,15 @@ def test_a_ranking_orders_every_option_and_takes_no_max_choices() -> None:
 
 def test_borda_points_run_from_options_minus_one_down_to_none() -> None:
     assert [borda_points(4, place) for place in range(4)] == [3, 2, 1, 0]
+
+
+def test_a_first_come_cap_is_a_count_of_ballots() -> None:
+    spec = build_question("First ten?", "single", "A,B", max_ballots=10)
+    assert spec.max_ballots == 10 and spec.as_dict()["max_ballots"] == 10
+    assert QuestionSpec.from_dict(spec.as_dict()) == spec
+    assert build_question("All?", "single", "A,B").max_ballots == 0
+    assert edit_question(spec, {"title": "First ten!"}).max_ballots == 10
+    assert edit_question(spec, {"max_ballots": 0}).max_ballots == 0
+    for bad in (-1, 1.5, "ten", True, 10**9):
+        with pytest.raises(VotingError):
+            build_question("Q", "single", "A,B", max_ballots=bad)
