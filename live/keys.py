@@ -56,7 +56,7 @@ class Keys:
         return f"{self.prefix}polls:hot"
 
     def jobs(self) -> str:
-        """The name of the arq queue of scheduled jobs (``live.polls.jobs``)."""
+        """The name of the arq queue of scheduled jobs (``live.jobs``)."""
         return f"{self.prefix}arq:queue"
 
     # one question: all under the same hash tag

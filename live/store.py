@@ -17,9 +17,18 @@ import sqlalchemy as sa
 
 from live.clock import new_id, now_ms
 from live.engines import db
+from live.schedule import jobs_url, schedule_question_close
 from live.services import Services
 from rooms.cohosts import Role
-from rooms.errors import N_, ErrorCode, VotingError, bad_request, conflict, not_found
+from rooms.errors import (
+    N_,
+    ErrorCode,
+    VotingError,
+    bad_request,
+    conflict,
+    invalid_state,
+    not_found,
+)
 from rooms.ledger import log_origin
 from rooms.questions import Action, Kind, QuestionSpec, QuestionState, Status, apply_action
 from rooms.visibility import Visibility
@@ -61,6 +70,8 @@ class LiveQuestion:
     log_id: str | None = None  #: the poll's transparency log, once it opened
     #: ``{"status", "problem", "reason"}`` once the worker judged the closed poll's log
     verification: dict[str, Any] | None = None
+    #: ms since the epoch: an open question with a duration closes itself then
+    closes_at: int | None = None
 
     @property
     def closed(self) -> bool:
@@ -74,6 +85,7 @@ class LiveQuestion:
             "revealed": self.revealed,
             "log": self.log_id,
             "verification": self.verification,
+            "closes_at": self.closes_at,
         }
 
 
@@ -227,11 +239,18 @@ async def load_questions(svc: Services, ids: list[str]) -> list[LiveQuestion]:
     pipe = svc.redis.pipeline(transaction=False)
     for qid in ids:
         pipe.hmget(
-            svc.keys.question(qid), "room", "def", "status", "revealed", "log", "verification"
+            svc.keys.question(qid),
+            "room",
+            "def",
+            "status",
+            "revealed",
+            "log",
+            "verification",
+            "closes",
         )
     rows = await pipe.execute()
     out = []
-    for qid, (room, spec, status, revealed, log_id, verdict) in zip(ids, rows, strict=True):
+    for qid, (room, spec, status, revealed, log_id, verdict, closes) in zip(ids, rows, strict=True):
         if spec is None:
             continue
         out.append(
@@ -243,6 +262,7 @@ async def load_questions(svc: Services, ids: list[str]) -> list[LiveQuestion]:
                 revealed == "1",
                 log_id or None,
                 orjson.loads(verdict) if verdict else None,
+                int(closes) if closes and status == str(Status.OPEN) else None,
             )
         )
     return out
@@ -293,6 +313,10 @@ async def act(svc: Services, qid: str, action: Action) -> LiveQuestion:
     if q is None:
         raise not_found(N_("question {id}"), qid)
     new = apply_action(QuestionState(q.status, q.revealed), action)
+    if action is Action.OPEN and q.spec.duration_s and jobs_url(svc) is None:
+        raise invalid_state(
+            N_("A question with a duration needs the scheduled jobs: set MVOTING_JOBS_REDIS_URL.")
+        )
     if action is Action.RESET:
         await _check_drained(svc, q)
     at = now_ms()
@@ -353,7 +377,10 @@ async def act(svc: Services, qid: str, action: Action) -> LiveQuestion:
     # The definition as it is now: a draft edited since we read it opens as edited.
     fresh = await load_question(svc, qid)
     spec = fresh.spec if fresh is not None else q.spec
-    updated = LiveQuestion(qid, q.room_id, spec, new.status, new.revealed, log_id)
+    closes_at = await _deadline(svc, qid, spec, action, at, log_id, fresh)
+    updated = LiveQuestion(
+        qid, q.room_id, spec, new.status, new.revealed, log_id, closes_at=closes_at
+    )
     await publish_question(svc, updated, reset=action is Action.RESET)
     # After the question's own event, so that every screen knows it before following it:
     # an opening makes it current; a reset takes it back into preparation, off the screens.
@@ -366,6 +393,28 @@ async def act(svc: Services, qid: str, action: Action) -> LiveQuestion:
     # A forced snapshot: after a reset the zeros, after a reveal the counts, at once.
     await snapshot(svc, qid, force=True)
     return updated
+
+
+async def _deadline(
+    svc: Services,
+    qid: str,
+    spec: QuestionSpec,
+    action: Action,
+    at: int,
+    log_id: str | None,
+    fresh: LiveQuestion | None,
+) -> int | None:
+    """When the question closes itself: set at its opening, for a question with a
+    duration, and scheduled as a job (``live.jobs``); kept while it stays open."""
+    if action is Action.OPEN and spec.duration_s > 0 and log_id is not None:
+        closes_at = at + spec.duration_s * 1000
+        await svc.redis.hset(svc.keys.question(qid), "closes", closes_at)
+        await schedule_question_close(svc, qid, log_id, closes_at)
+        return closes_at
+    if action in (Action.CLOSE, Action.RESET):
+        await svc.redis.hdel(svc.keys.question(qid), "closes")
+        return None
+    return fresh.closes_at if fresh is not None else None
 
 
 async def set_current(svc: Services, room_id: str, qid: str | None) -> None:

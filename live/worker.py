@@ -33,10 +33,10 @@ import sqlalchemy as sa
 
 from live.clock import now_ms
 from live.engines import db
+from live.jobs import JobWorker
 from live.keys import ARCHIVE_GROUP
 from live.ledger.log import Item, Ledger
-from live.polls.jobs import JobWorker
-from live.polls.schedule import jobs_url
+from live.schedule import jobs_url
 from live.services import Services
 from rooms.ballots import Ballot
 from rooms.ledger import Problem, Verification, answer_counts, closing_entry, opening_entry
@@ -340,7 +340,7 @@ async def run_worker(
     batch: int = BATCH,
     claim_idle_ms: int = CLAIM_IDLE_MS,
 ) -> None:
-    """The archive worker and the scheduled jobs (``live.polls.jobs``), side by side."""
+    """The archive worker and the scheduled jobs (``live.jobs``), side by side."""
     archive = ArchiveWorker(svc, name, batch=batch, claim_idle_ms=claim_idle_ms)
     async with asyncio.TaskGroup() as group:
         group.create_task(archive.run(), name="archive")

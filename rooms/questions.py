@@ -84,6 +84,8 @@ class QuestionSpec:
     image_alt: str = ""  #: what the image shows; "" falls back to the title
     #: First come, first served: the question takes only its first so many ballots (0: all).
     max_ballots: int = 0
+    #: Seconds after each opening at which the question closes itself (0: when closed).
+    duration_s: int = 0
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
@@ -98,6 +100,7 @@ class QuestionSpec:
             "visibility": str(self.visibility),
             "receipts": self.receipts,
             "max_ballots": self.max_ballots,
+            "duration_s": self.duration_s,
         }
 
     @classmethod
@@ -118,6 +121,7 @@ class QuestionSpec:
             receipts=bool(d.get("receipts", True)),
             image_alt=d.get("image_alt", ""),
             max_ballots=int(d.get("max_ballots", 0)),
+            duration_s=int(d.get("duration_s", 0)),
         )
 
 
@@ -139,6 +143,7 @@ def build_question(
     receipts: object = True,
     image_alt: object = "",
     max_ballots: object = None,
+    duration_s: object = None,
 ) -> QuestionSpec:
     """Validate a host's question and return its spec, or raise ``bad_request``."""
     return replace(
@@ -155,7 +160,23 @@ def build_question(
             image_alt,
         ),
         max_ballots=_max_ballots(max_ballots),
+        duration_s=_duration(duration_s),
     )
+
+
+#: The longest a question may run by itself (s): a day.
+LONGEST_DURATION = 86_400
+
+
+def _duration(value: object) -> int:
+    if value is None or value == "":
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= LONGEST_DURATION:
+        raise bad_request(
+            N_("duration_s is how many seconds the question stays open, 1 to {n} (0: no end)"),
+            n=LONGEST_DURATION,
+        )
+    return value
 
 
 #: The largest first-come cap a question takes.
@@ -287,6 +308,7 @@ def edit_question(spec: QuestionSpec, changes: Mapping[str, object]) -> Question
         receipts=changes.get("receipts", spec.receipts),
         image_alt=changes.get("image_alt", spec.image_alt),
         max_ballots=changes.get("max_ballots", spec.max_ballots),
+        duration_s=changes.get("duration_s", spec.duration_s),
     )
 
 

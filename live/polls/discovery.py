@@ -3,7 +3,7 @@ index in Valkey, the daily "Hot" badge and the "Recommended" one.
 
 - **Near me**: a poll with a place is in a Valkey geo set from its making until it
   closes (``live.polls.store``); ``nearby`` is one ``GEOSEARCH``, no scan of every poll.
-- **Hot**: once a day a job (``live.polls.jobs``) counts each poll's ballots of the last
+- **Hot**: once a day a job (``live.jobs``) counts each poll's ballots of the last
   24 hours in the archive and keeps the most-voted ``HOT_COUNT`` in a sorted set; the
   badge follows the set.
 - **Recommended**: the tags and areas of the polls a signed-in citizen voted in

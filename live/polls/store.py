@@ -2,7 +2,7 @@
 
 Making a poll makes its room (flagged ``poll`` in the room's hash, so that no one joins
 it by number and password: citizens join by the poll's id, signed in) and its
-questions, stores the poll, and schedules its opening and closing (``live.polls.jobs``).
+questions, stores the poll, and schedules its opening and closing (``live.jobs``).
 Opening and closing act on every question of the room, as a host would; both are
 idempotent, so a job run twice, or late, changes nothing more.
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from live import store
 from live.clock import new_id, now_ms
 from live.engines import db
-from live.polls.schedule import schedule_poll
+from live.schedule import jobs_url, schedule_poll
 from live.services import Services
 from rooms.areas import Area
 from rooms.errors import N_, ErrorCode, VotingError, bad_request, not_found
@@ -75,6 +75,8 @@ async def create_poll(
 ) -> Poll:
     """Make the poll and its room and questions; schedule its opening and closing."""
     check_author(spec.kind, author)
+    if jobs_url(svc) is None:
+        raise VotingError(ErrorCode.UNAVAILABLE)  # polls open and close by the jobs
     if not 1 <= len(questions) <= MAX_QUESTIONS:
         raise bad_request(N_("a poll has 1 to {n} questions"), n=MAX_QUESTIONS)
     room = await store.create_room(svc, title=spec.title, owner_id=author.host_id)

@@ -296,6 +296,7 @@ async def add_question(request: Request) -> Response:
         receipts=data.get("receipts", True),
         image_alt=data.get("image_alt", ""),
         max_ballots=data.get("max_ballots"),
+        duration_s=data.get("duration_s"),
     )
     svc = services(request)
     check_images(svc, spec)

@@ -118,6 +118,7 @@ def _js_strings() -> dict[str, Any]:
     _ = i18n.gettext
     return {
         "connected": _("Connected"),
+        "closes_in": _("Closes in {time}"),
         "connecting": _("Connecting…"),
         "offline": _("Offline. Your vote will be sent when the connection is back."),
         "waiting": _("Waiting for the host to open a question."),

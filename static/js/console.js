@@ -401,6 +401,7 @@
       visibility: form.visibility.value, receipts: form.receipts.checked,
       image: questionImage, image_alt: questionImage ? imageAlt.value : "",
       max_ballots: form.max_ballots.value ? Number(form.max_ballots.value) : 0,
+      duration_s: form.duration_s.value ? Number(form.duration_s.value) : 0,
     };
     if (k === "multiple" || k === "text") body.max_choices = Number(form.max_choices.value);
     if (k === "rating") body.scale = Number(form.scale.value);
@@ -475,6 +476,7 @@
     form.receipts.checked = q.receipts !== false;
     form.max_choices.value = q.max_choices;
     form.max_ballots.value = q.max_ballots ? String(q.max_ballots) : "";
+    form.duration_s.value = q.duration_s ? String(q.duration_s) : "";
     if (q.kind === "rating") form.scale.value = q.options.length;
     setQuestionImage(q.image || "");
     imageAlt.value = q.image_alt || "";

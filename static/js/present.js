@@ -23,6 +23,7 @@
   const hiddenNote = $("hidden-note");
   const verification = $("verification");
   const keyStatus = $("key-status");
+  const countdown = $("countdown");
   const tallies = Tallies();
   const questions = new Map();
   let current = null;
@@ -129,8 +130,21 @@
     }
     const badge = verificationBadge(q);
     verification.replaceChildren(...(badge ? [badge] : []));
+    tick();
     fit([q.id, shown, q.status, !!badge, q.image].join("|"));
   }
+
+  /** "Closes in 0:42" under an open question with a duration (the server closes it). */
+  function tick() {
+    const q = questions.get(current);
+    const left = q && q.status === "open" && q.closes_at ? q.closes_at - Date.now() : null;
+    countdown.hidden = left === null;
+    if (left === null) return;
+    const s = Math.max(0, Math.ceil(left / 1000));
+    const time = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+    countdown.textContent = S.closes_in.replace("{time}", time);
+  }
+  setInterval(tick, 250);
 
   /** Adds what the shared bars leave out on a projector: option images, descriptions. */
   function decorate(q) {

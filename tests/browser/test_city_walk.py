@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Page, expect
 
-from live.polls.jobs import running_jobs
+from live.jobs import running_jobs
 from live.services import open_services
 from live.settings import Settings
 from tests.browser.conftest import Browsing

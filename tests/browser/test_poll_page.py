@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from live.clock import now_ms
-from live.polls.jobs import JobWorker, running_jobs
+from live.jobs import JobWorker, running_jobs
 from live.services import Services
 from tests.browser.conftest import Browsing
 from tests.browser.test_lecture_poll import expect_counts

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from live.clock import now_ms
+from live.jobs import JobWorker
 from live.polls import discovery
-from live.polls.jobs import JobWorker
-from live.polls.schedule import queue
+from live.schedule import queue
 from live.services import Services
 from rooms.discovery import haversine_km
 from tests.conftest import Node, connect, running_worker

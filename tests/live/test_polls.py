@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from live import store
 from live.clock import now_ms
 from live.engines import db
+from live.jobs import JobWorker, running_jobs
 from live.polls import store as polls
-from live.polls.jobs import JobWorker, running_jobs
 from live.services import Services, open_services
 from live.settings import Settings
 from rooms.areas import Area

@@ -712,6 +712,7 @@ def test_spec_as_dict_is_plain_json_data() -> None:
         "receipts": True,
         "image_alt": "",
         "max_ballots": 0,
+        "duration_s": 0,
     }
     assert type(d["kind"]) is str
     assert type(d["visibility"]) is str
@@ -1012,3 +1013,12 @@ def test_a_first_come_cap_is_a_count_of_ballots() -> None:
     for bad in (-1, 1.5, "ten", True, 10**9):
         with pytest.raises(VotingError):
             build_question("Q", "single", "A,B", max_ballots=bad)
+
+
+def test_a_duration_is_seconds_up_to_a_day() -> None:
+    spec = build_question("Quick?", "yesno", duration_s=60)
+    assert spec.duration_s == 60 and QuestionSpec.from_dict(spec.as_dict()) == spec
+    assert edit_question(spec, {"title": "Quicker?"}).duration_s == 60
+    for bad in (-1, 86_401, 1.5, "60", False):
+        with pytest.raises(VotingError):
+            build_question("Q", "yesno", duration_s=bad)

@@ -1,7 +1,8 @@
-"""The job queue (arq): scheduling a poll's opening and closing at their times.
+"""The job queue (arq): scheduling what must happen at a time, with or without traffic:
+a poll's opening and closing, a question's closing at the end of its duration.
 
 Jobs are enqueued deferred to their times, under job ids of their own, so scheduling
-again is a no-op and any node may do it; ``live.polls.jobs`` runs them. Arguments are
+again is a no-op and any node may do it; ``live.jobs`` runs them. Arguments are
 JSON, never pickles. The queue lives on the same Valkey as the rest, under the key
 prefix; arq needs one server, not a cluster (``MVOTING_JOBS_REDIS_URL`` names one
 beside a cluster).
@@ -65,6 +66,22 @@ async def schedule_poll(svc: Services, poll_id: str, opens_ms: int, closes_ms: i
         )
         await client.enqueue_job(
             "close_poll", poll_id, _job_id=f"{prefix}close:{poll_id}", _defer_until=_at(closes_ms)
+        )
+    finally:
+        await client.aclose()
+
+
+async def schedule_question_close(svc: Services, qid: str, log_id: str, at_ms: int) -> None:
+    """Enqueue the closing of a question with a duration, for this opening of it (a
+    question reset and opened again has another log, and another job)."""
+    client = queue(svc)
+    try:
+        await client.enqueue_job(
+            "close_question",
+            qid,
+            log_id,
+            _job_id=f"{svc.keys.prefix}qclose:{qid}:{log_id}",
+            _defer_until=_at(at_ms),
         )
     finally:
         await client.aclose()

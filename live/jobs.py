@@ -2,7 +2,7 @@
 traffic, within a second of the deadline.
 
 ``JobWorker`` runs arq's worker inside ``mvoting worker`` (and the worker ``serve``
-starts), looking at the queue every ``POLL_DELAY`` seconds; ``live.polls.schedule``
+starts), looking at the queue every ``POLL_DELAY`` seconds; ``live.schedule``
 enqueues. A cron job refreshes the daily "Hot" badge at midnight in
 ``MVOTING_TIMEZONE`` (and once when the worker starts). The jobs are idempotent
 (``live.polls.store``): one run late, or twice, changes nothing more.
@@ -19,10 +19,13 @@ from typing import Any
 from arq.cron import cron
 from arq.worker import Retry, Worker, func
 
+from live import store
 from live.polls import discovery
 from live.polls import store as polls
-from live.polls.schedule import dumps, loads, queue
+from live.schedule import dumps, loads, queue
 from live.services import Services
+from rooms.errors import VotingError
+from rooms.questions import Action, Status
 
 log = logging.getLogger("mvoting.jobs")
 
@@ -49,6 +52,23 @@ async def _close(ctx: dict[str, Any], poll_id: str) -> bool:
         return await polls.close_poll(ctx["svc"], poll_id)
     except Exception as exc:
         log.warning("closing poll %s failed (%s); trying again", poll_id, type(exc).__name__)
+        raise Retry(defer=RETRY_S) from exc
+
+
+async def _close_question(ctx: dict[str, Any], qid: str, log_id: str) -> bool:
+    """The end of a question's duration: close it if it is still open, in the opening the
+    job was scheduled for (a reset and a new opening have a log of their own)."""
+    svc = ctx["svc"]
+    try:
+        q = await store.load_question(svc, qid)
+        if q is None or q.status is not Status.OPEN or q.log_id != log_id:
+            return False
+        await store.act(svc, qid, Action.CLOSE)
+        return True
+    except VotingError:
+        return False  # closed meanwhile, by a host or another node
+    except Exception as exc:
+        log.warning("closing question %s failed (%s); trying again", qid, type(exc).__name__)
         raise Retry(defer=RETRY_S) from exc
 
 
@@ -79,6 +99,7 @@ class JobWorker:
                 func(_open, name="open_poll", max_tries=TRIES),
                 func(_close, name="close_poll", max_tries=TRIES),
                 func(_hot, name="refresh_hot"),
+                func(_close_question, name="close_question", max_tries=TRIES),
             ],
             cron_jobs=[
                 # The "Hot" badge: at each midnight of the city's zone, and at start.
