@@ -227,7 +227,10 @@ async def add_question(svc: Services, room_id: str, spec: QuestionSpec) -> LiveQ
         },
     )
     await svc.redis.rpush(svc.keys.room_questions(room_id), qid)
-    return LiveQuestion(qid, room_id, spec, Status.DRAFT, False)
+    made = LiveQuestion(qid, room_id, spec, Status.DRAFT, False)
+    # To the room's hosts only (a draft's events are theirs): every console shows it at once.
+    await publish_question(svc, made)
+    return made
 
 
 async def question_ids(svc: Services, room_id: str) -> list[str]:

@@ -281,7 +281,7 @@ async def test_editing_a_draft_changes_archive_live_state_and_what_attendees_see
     assert orjson.loads(meta["def"]) == {
         k: v
         for k, v in edited.items()
-        if k not in ("id", "status", "revealed", "log", "verification")
+        if k not in ("id", "status", "revealed", "log", "verification", "closes_at")
     }
     async with svc.engine.connect() as conn:
         stored = await conn.scalar(sa.select(db.questions.c.spec).where(db.questions.c.id == q))
