@@ -7,6 +7,8 @@ reflection results page lists."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -19,7 +21,7 @@ from live.services import open_services
 from live.settings import Settings
 from tests.browser.conftest import Browsing
 from tests.browser.test_citizen_pages import last_code
-from tests.conftest import Node, run_node, running_worker
+from tests.conftest import Node, finished, run_node, running_worker
 from tests.live.citizenry import make_official
 
 pytestmark = pytest.mark.timeout(240)
@@ -103,13 +105,16 @@ async def city_node(witnessed: Settings) -> AsyncIterator[tuple[Node, Settings]]
     """A node whose ledger trusts the session's witnesses, where a poll may run seconds,
     with the worker's archive and jobs beside it."""
     quick = witnessed.with_(poll_shortest=2)
-    async with (
-        run_node(quick) as node,
-        open_services(quick) as svc,
-        running_worker(svc),
-        running_jobs(svc),
-    ):
-        yield node, quick
+    async with run_node(quick) as node:
+        # Their teardown is bounded and reports what hangs, as the ``svc`` fixture's is.
+        stack = contextlib.AsyncExitStack()
+        svc = await stack.enter_async_context(open_services(quick))
+        await stack.enter_async_context(running_worker(svc))
+        await stack.enter_async_context(running_jobs(svc))
+        try:
+            yield node, quick
+        finally:
+            await finished(asyncio.ensure_future(stack.aclose()), "the walk's worker and jobs")
 
 
 async def local_time_in(page: Page, seconds: int) -> str:

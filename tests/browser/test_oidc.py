@@ -77,9 +77,13 @@ async def sign_in_at_provider(page: Page, node: Node, login: str) -> None:
     await page.locator("input[name=login]").fill(login)
     await page.locator("input[name=password]").fill("anything")
     await page.locator("button[type=submit]").click()
-    consent = page.get_by_role("button", name="Continue")
-    with contextlib.suppress(Exception):
-        await consent.click(timeout=5000)  # the consent prompt, the first time
+    # Then either the provider's consent prompt (the first time in a browser) or straight
+    # back here: whichever comes, however slowly.
+    await page.wait_for_url(
+        lambda url: url.startswith(node.url) or "/interaction/" in url, timeout=30_000
+    )
+    if "/interaction/" in page.url:
+        await page.get_by_role("button", name="Continue").click(timeout=30_000)
 
 
 async def me(page: Page, node: Node) -> dict[str, str]:
