@@ -87,6 +87,7 @@ class Keys:
             self.stream(question_id),
             self.networks(question_id),
             self.words(question_id),
+            self.roster(question_id),
         ]
 
     def words(self, question_id: str) -> str:
@@ -110,6 +111,12 @@ class Keys:
         """Hash: ``<log id>|<network reference>`` -> ballots cast on the question from that
         client network (``live.cast``); the log id starts the count again after a reset."""
         return self._q(question_id, "networks")
+
+    def roster(self, question_id: str) -> str:
+        """Set: the phone references (``rooms.citizens.phones``) of the roster a targeted
+        poll's question takes ballots from, a copy of its roster groups kept in the
+        question's hash slot so that the cast script checks membership atomically."""
+        return self._q(question_id, "roster")
 
     def ledger_lease(self, question_id: str) -> str:
         """The worker that appends the question's ballots to its log (one at a time)."""

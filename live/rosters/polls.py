@@ -1,0 +1,15 @@
+"""A poll targeted at roster groups: its questions take ballots only from citizens whose
+number is in one of the groups (``keys.roster``, checked by the cast script)."""
+
+from __future__ import annotations
+
+from live.services import Services
+
+
+async def attach(
+    svc: Services, poll_id: str, question_ids: list[str], group_ids: tuple[str, ...], host_id: str
+) -> None:
+    """Record that the poll targets ``group_ids`` (owned by ``host_id``, else
+    ``not_found``) and copy their members into each question's ``keys.roster`` set."""
+    if group_ids:
+        raise NotImplementedError("roster groups")
