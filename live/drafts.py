@@ -57,6 +57,7 @@ async def edit(svc: Services, q: store.LiveQuestion, spec: QuestionSpec) -> stor
                 spec.max_choices,
                 str(spec.kind),
                 spec.max_ballots,
+                store.survey_limits(spec),
             ],
         )
         if status != str(Status.DRAFT):

@@ -324,7 +324,7 @@ class LiveSockets:
         known = await self._definition(req.question)
         if known is None or known.room_id != conn.room_id:
             raise VotingError(ErrorCode.UNKNOWN_QUESTION, question=req.question)
-        choices = check_ballot(known.spec, req.choices, req.answers)
+        choices = check_ballot(known.spec, req.choices, req.answers, req.parts)
         receipt = await do_cast(
             self.batcher, req.question, conn.voter, choices, req.nonce, network=conn.network
         )

@@ -222,6 +222,7 @@ async def add_question(svc: Services, room_id: str, spec: QuestionSpec) -> LiveQ
             "max": spec.max_choices,
             "kind": str(spec.kind),
             "cap": spec.max_ballots,
+            "parts": survey_limits(spec),
             "version": 0,
             "def": orjson.dumps(spec.as_dict()).decode(),
         },
@@ -231,6 +232,12 @@ async def add_question(svc: Services, room_id: str, spec: QuestionSpec) -> LiveQ
     # To the room's hosts only (a draft's events are theirs): every console shows it at once.
     await publish_question(svc, made)
     return made
+
+
+def survey_limits(spec: QuestionSpec) -> str:
+    """A survey's parts as the cast script reads them: "size:most:required" for each, comma
+    separated ("" for another kind)."""
+    return ",".join(f"{p.size}:{p.max_choices}:{int(p.required)}" for p in spec.parts)
 
 
 async def question_ids(svc: Services, room_id: str) -> list[str]:

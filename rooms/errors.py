@@ -32,6 +32,7 @@ class ErrorCode(StrEnum):
     EMPTY_ANSWER = "empty_answer"  #: an open-text answer with no letter or digit
     ANSWER_TOO_LONG = "answer_too_long"  #: an open-text answer past ``limit`` characters
     DUPLICATE_ANSWER = "duplicate_answer"  #: one ballot gave the same answer twice
+    PART_UNANSWERED = "part_unanswered"  #: a survey ballot left out a required ``part``
     RATE_LIMITED = "rate_limited"  #: too many failed attempts; try again in ``retry_after`` s
     TOO_MANY_DEVICES = "too_many_devices"  #: the client's network cast its share of ballots
     UNAUTHORIZED = "unauthorized"  #: sign in first
@@ -77,6 +78,7 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.EMPTY_ANSWER: N_("Write an answer with at least one letter or digit."),
     ErrorCode.ANSWER_TOO_LONG: N_("Keep each answer to {limit} characters or fewer."),
     ErrorCode.DUPLICATE_ANSWER: N_("You gave the same answer twice."),
+    ErrorCode.PART_UNANSWERED: N_("Answer every required part of the survey."),
     ErrorCode.RATE_LIMITED: N_("Too many failed attempts; try again in {retry_after} s."),
     ErrorCode.TOO_MANY_DEVICES: N_(
         "Too many devices from this network have voted on this question."
@@ -116,7 +118,8 @@ _MESSAGES: dict[ErrorCode, str] = {
 
 
 #: Fields a client reads besides the sentence: ``as_dict`` carries them as they are.
-PUBLIC_FIELDS = ("retry_after", "attempts_left")
+#: ``part``: the index of the survey part a refusal is about (``rooms.survey``).
+PUBLIC_FIELDS = ("retry_after", "attempts_left", "part")
 
 
 def _verbatim(message: str) -> str:

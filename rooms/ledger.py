@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from rooms.errors import N_
 from rooms.questions import Kind, borda_points
+from rooms.survey import PartLimit, fits, limits_of_definition
 from rooms.tlog.merkle import MerkleLog, leaf_hash
 from rooms.tlog.notes import Ed25519Signer
 from rooms.words import MAX_ANSWER, normalise_answer
@@ -198,6 +199,7 @@ def recount(entries: Sequence[bytes]) -> Recount:
     total = 0
     last = ""
     kind = ""
+    parts: tuple[PartLimit, ...] | None = None  #: a survey's, from its opening
     for index, raw in enumerate(entries):
         entry = _read(raw, index)
         if entry.get("q") != question:
@@ -207,6 +209,7 @@ def recount(entries: Sequence[bytes]) -> Recount:
             options = len(entry["d"]["options"])
             counts += [0] * (options - len(counts))
             kind = entry["d"].get("kind", "")
+            parts = limits_of_definition(entry["d"]) if kind == Kind.SURVEY else None
         elif last == "close":
             counted: list[Any] = answer_counts(words) if kind == Kind.TEXT else counts
             if entry["counts"] != counted or entry["total"] != total:
@@ -220,7 +223,9 @@ def recount(entries: Sequence[bytes]) -> Recount:
             receipt = receipt_code(raw)
             if entry["v"] in voters:
                 raise LedgerCheckError(Problem.DOUBLE_VOTE, receipt=receipt, index=index)
-            if not _valid_choices(entry["c"], kind, len(counts)):
+            if not _valid_choices(entry["c"], kind, len(counts)) or (
+                kind == Kind.SURVEY and (parts is None or not fits(parts, entry["c"]))
+            ):
                 raise LedgerCheckError(Problem.BAD_CHOICE, receipt=receipt, index=index)
             voters.add(entry["v"])
             for place, choice in enumerate(entry["c"]):

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from rooms.errors import N_, bad_request
+from rooms.survey import MAX_PARTS
 from rooms.words import MAX_ANSWERS, MAX_RAW_ANSWER
 
 _ROOM = re.compile(r"[0-9]{6}")  # ASCII only: str patterns take \d as any Unicode digit
@@ -29,6 +30,8 @@ class VoteRequest:
     choices: tuple[int, ...]  #: () when the ballot carries ``answers``
     nonce: str | None = None
     answers: tuple[str, ...] = ()  #: an open-text ballot's answers, as written
+    #: a survey ballot's picks, a list per part by the part's own option indexes
+    parts: tuple[tuple[int, ...], ...] = ()
 
 
 def parse_join(data: object) -> JoinRequest:
@@ -69,6 +72,10 @@ def parse_vote(data: object) -> VoteRequest:
         if "choices" in data:
             raise bad_request(N_("a ballot carries choices or answers, not both"))
         return VoteRequest(question, (), nonce, _answers(data["answers"]))
+    if "parts" in data:
+        if "choices" in data:
+            raise bad_request(N_("a ballot carries choices or parts, not both"))
+        return VoteRequest(question, (), nonce, parts=_parts(data["parts"]))
     choices = data.get("choices")
     if not isinstance(choices, list) or not 1 <= len(choices) <= 64:
         raise bad_request(N_("choices is a non-empty list of option indexes"))
@@ -85,3 +92,21 @@ def _answers(answers: object) -> tuple[str, ...]:
             N_("each answer is a text of at most {limit} characters"), limit=MAX_RAW_ANSWER
         )
     return tuple(answers)
+
+
+#: Each part's answer has at most as many picks as a question has options.
+_MAX_PICKS = 64
+
+
+def _parts(parts: object) -> tuple[tuple[int, ...], ...]:
+    if (
+        not isinstance(parts, list)
+        or not 1 <= len(parts) <= MAX_PARTS
+        or not all(isinstance(p, list) and len(p) <= _MAX_PICKS for p in parts)
+    ):
+        raise bad_request(
+            N_("parts is a list of 1 to {n} lists of option indexes, one per part"), n=MAX_PARTS
+        )
+    if not all(isinstance(c, int) and not isinstance(c, bool) for p in parts for c in p):
+        raise bad_request(N_("each part's answer is a list of option indexes"))
+    return tuple(tuple(p) for p in parts)

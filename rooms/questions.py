@@ -34,6 +34,9 @@ class Kind(StrEnum):
     #: short answers in the voter's words, shown as a word cloud (``rooms.words``); a
     #: ballot carries up to ``max_choices`` answers and the question has no options
     TEXT = "text"
+    #: several parts answered as one form (``rooms.survey``); the options are every
+    #: part's, side by side, and a ballot answers all its parts at once
+    SURVEY = "survey"
 
 
 class Status(StrEnum):
@@ -68,6 +71,27 @@ class Option:
 
 
 @dataclass(frozen=True, slots=True)
+class Part:
+    """One question of a survey (``rooms.survey``): its options are the next ``size`` of
+    the survey's options."""
+
+    title: str
+    kind: Kind  #: single, multiple, yes/no or rating
+    size: int  #: how many options
+    max_choices: int = 1
+    required: bool = True  #: a ballot must answer it (else an empty answer skips it)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "kind": str(self.kind),
+            "size": self.size,
+            "max_choices": self.max_choices,
+            "required": self.required,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class QuestionSpec:
     """What a question asks; fixed once it opens."""
 
@@ -86,10 +110,11 @@ class QuestionSpec:
     max_ballots: int = 0
     #: Seconds after each opening at which the question closes itself (0: when closed).
     duration_s: int = 0
+    parts: tuple[Part, ...] = ()  #: a survey's parts, in order (no other kind has any)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        body = {
             "title": self.title,
             "description": self.description,
             "image": self.image,
@@ -102,6 +127,13 @@ class QuestionSpec:
             "max_ballots": self.max_ballots,
             "duration_s": self.duration_s,
         }
+        if self.parts:  # each with ``first``, where its options start among the options
+            first, parts = 0, []
+            for part in self.parts:
+                parts.append({**part.as_dict(), "first": first})
+                first += part.size
+            body["parts"] = parts
+        return body
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> QuestionSpec:
@@ -122,6 +154,16 @@ class QuestionSpec:
             image_alt=d.get("image_alt", ""),
             max_ballots=int(d.get("max_ballots", 0)),
             duration_s=int(d.get("duration_s", 0)),
+            parts=tuple(
+                Part(
+                    p["title"],
+                    Kind(p["kind"]),
+                    int(p["size"]),
+                    int(p["max_choices"]),
+                    bool(p["required"]),
+                )
+                for p in d.get("parts", ())
+            ),
         )
 
 
@@ -144,8 +186,12 @@ def build_question(
     image_alt: object = "",
     max_ballots: object = None,
     duration_s: object = None,
+    parts: object = None,
 ) -> QuestionSpec:
-    """Validate a host's question and return its spec, or raise ``bad_request``."""
+    """Validate a host's question and return its spec, or raise ``bad_request``.
+
+    ``parts`` are a survey's (``rooms.survey.build_parts``); no other kind takes them.
+    """
     return replace(
         _build(
             title,
@@ -158,6 +204,7 @@ def build_question(
             image,
             receipts,
             image_alt,
+            parts,
         ),
         max_ballots=_max_ballots(max_ballots),
         duration_s=_duration(duration_s),
@@ -205,6 +252,7 @@ def _build(
     image: object,
     receipts: object,
     image_alt: object,
+    parts: object = None,
 ) -> QuestionSpec:
     title = _text(title, N_("title"), MAX_TITLE, required=True)
     description = _text(description, N_("description"), MAX_DESCRIPTION)
@@ -215,6 +263,15 @@ def _build(
     opts = _options(options)
     if not isinstance(receipts, bool):
         raise bad_request(N_("receipts is true or false"))
+    if kind is Kind.SURVEY:
+        return _survey(
+            QuestionSpec(title, kind, (), 1, vis, description, picture, receipts, alt),
+            opts,
+            max_choices,
+            parts,
+        )
+    if parts is not None:
+        raise bad_request(N_("only a survey has parts"))
     if kind is Kind.TEXT:  # no options: what its voters write is counted instead
         return _text_question(
             QuestionSpec(title, kind, (), 1, vis, description, picture, receipts, alt),
@@ -269,6 +326,28 @@ def _text_question(
     return replace(spec, max_choices=picks)
 
 
+def _survey(
+    spec: QuestionSpec, options: tuple[Option, ...], max_choices: object, parts: object
+) -> QuestionSpec:
+    """A survey: its options and most picks are its parts' (``rooms.survey``)."""
+    from rooms.survey import build_parts  # rooms.survey builds on this module
+
+    if options or max_choices is not None:
+        raise bad_request(N_("a survey's options and max_choices are given in its parts"))
+    built, opts = build_parts(parts)
+    return replace(spec, options=opts, parts=built, max_choices=sum(p.max_choices for p in built))
+
+
+def _survey_parts(spec: QuestionSpec) -> list[dict[str, Any]]:
+    """A survey's parts as a host gives them, each with its options."""
+    out, first = [], 0
+    for part in spec.parts:
+        mine = spec.options[first : first + part.size]
+        out.append({**part.as_dict(), "options": [o.as_dict() for o in mine]})
+        first += part.size
+    return out
+
+
 def edit_question(spec: QuestionSpec, changes: Mapping[str, object]) -> QuestionSpec:
     """``spec`` with a host's changes, validated as a new question would be.
 
@@ -285,7 +364,11 @@ def edit_question(spec: QuestionSpec, changes: Mapping[str, object]) -> Question
     options: object
     if "options" in changes:
         options = changes["options"]
-    elif "scale" in changes or (not same_kind and kind in (Kind.YESNO, Kind.RATING, Kind.TEXT)):
+    elif kind == Kind.SURVEY:  # its options are its parts'
+        options = []
+    elif "scale" in changes or (
+        not same_kind and (kind in (Kind.YESNO, Kind.RATING, Kind.TEXT, Kind.SURVEY) or spec.parts)
+    ):
         options = []
     else:
         options = [o.as_dict() for o in spec.options]
@@ -296,6 +379,11 @@ def edit_question(spec: QuestionSpec, changes: Mapping[str, object]) -> Question
         max_choices = spec.max_choices
     elif same_kind and spec.kind is Kind.TEXT:
         max_choices = spec.max_choices
+    parts: object = None
+    if kind == Kind.SURVEY:  # a survey's parts are kept unless new ones are given
+        parts = changes["parts"] if "parts" in changes else _survey_parts(spec) or None
+    elif "parts" in changes:
+        parts = changes["parts"]
     return build_question(
         changes.get("title", spec.title),
         kind,
@@ -309,6 +397,7 @@ def edit_question(spec: QuestionSpec, changes: Mapping[str, object]) -> Question
         image_alt=changes.get("image_alt", spec.image_alt),
         max_ballots=changes.get("max_ballots", spec.max_ballots),
         duration_s=changes.get("duration_s", spec.duration_s),
+        parts=parts,
     )
 
 
@@ -329,10 +418,22 @@ def check_choices(spec: QuestionSpec, choices: Sequence[int]) -> tuple[int, ...]
 
 
 def check_ballot(
-    spec: QuestionSpec, choices: Sequence[int], answers: Sequence[str]
+    spec: QuestionSpec,
+    choices: Sequence[int],
+    answers: Sequence[str],
+    parts: Sequence[Sequence[int]] = (),
 ) -> tuple[int, ...] | tuple[str, ...]:
     """What a ballot carries for ``spec``, checked: option indexes (``check_choices``), or
-    for an open-text question its answers, normalised (``check_answers``)."""
+    for an open-text question its answers, normalised (``check_answers``), or for a survey
+    its parts' picks as indexes into the survey's options (``rooms.survey.check_survey``)."""
+    if spec.kind is Kind.SURVEY:
+        if choices or answers or not parts:
+            raise bad_request(N_("a survey ballot carries parts: a list of picks for each part"))
+        from rooms.survey import check_survey  # rooms.survey builds on this module
+
+        return check_survey(spec, parts)
+    if parts:
+        raise bad_request(N_("only a survey ballot carries parts"))
     if spec.kind is Kind.TEXT:
         if not answers:
             raise bad_request(N_("an open-text question takes answers, not choices"))
@@ -491,3 +592,8 @@ def fixed_label(kind: Kind, index: int, label: str) -> str | None:
     if kind is Kind.VS and not text and index in (0, 1):
         return FIXED_LABELS[Kind.VS][index]
     return None
+
+
+#: For ``rooms.survey``, whose parts take titles and options as questions do.
+check_text = _text
+parse_options = _options

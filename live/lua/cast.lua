@@ -8,7 +8,8 @@
 --                        so that ZRANGE gives the most given first, ties A to Z)
 -- ARGV[1] voter reference (HMAC of question and identity)
 -- ARGV[2] choices, comma-separated option indexes ("0,2"); for open text, the
---         normalised answers (rooms.words: they hold no comma)
+--         normalised answers (rooms.words: they hold no comma); for a survey, indexes
+--         into every part's options side by side
 -- ARGV[3] ballot time, ms since the epoch
 -- ARGV[4] nonce (32 hex digits)
 -- ARGV[5] receipt (hex)
@@ -37,6 +38,23 @@ for token in string.gmatch(ARGV[2], '[^,]+') do
 end
 if #picks == 0 then return {0, text and 'empty_answer' or 'invalid_choice'} end
 if #picks > max then return {0, 'too_many_choices'} end
+-- A survey's picks index its parts' options side by side (rooms.survey): each part, in
+-- order, holds the next `size` options; meta.parts is "size:most:required" per part.
+if meta[5] == 'survey' then
+  local first = 0
+  for size, most, required in string.gmatch(redis.call('HGET', KEYS[1], 'parts') or '',
+                                            '(%d+):(%d+):(%d)') do
+    size = tonumber(size)
+    local given = 0
+    for _, i in ipairs(picks) do
+      if i >= first and i < first + size then given = given + 1 end
+    end
+    if given > tonumber(most) then return {0, 'invalid_choice'} end
+    if given == 0 and required == '1' then return {0, 'part_unanswered'} end
+    first = first + size
+  end
+  if first ~= n then return {0, 'invalid_choice'} end
+end
 -- A ranking ballot orders every option; its count is the Borda count (n - 1 points for
 -- first place, down to none for the last: rooms.questions.borda_points).
 local ranking = meta[5] == 'ranking'

@@ -21,7 +21,7 @@ from live import agenda, answers, cohosts, drafts, hosts, limits, media, session
 from live.clock import now_ms
 from live.errors import error_body, status_of
 from live.services import Services
-from live.web import bodies, export, i18n
+from live.web import bodies, export, i18n, survey_export
 from rooms.cohosts import Role, check_host, check_owner
 from rooms.errors import N_, ErrorCode, VotingError, bad_request, not_found
 from rooms.media import MAX_BYTES, check_upload_size, content_type
@@ -297,6 +297,7 @@ async def add_question(request: Request) -> Response:
         image_alt=data.get("image_alt", ""),
         max_ballots=data.get("max_ballots"),
         duration_s=data.get("duration_s"),
+        parts=data.get("parts"),
     )
     svc = services(request)
     check_images(svc, spec)
@@ -499,7 +500,14 @@ async def export_question(request: Request) -> Response:
     zone = svc.settings.zone
     at = export.local_time(now_ms(), zone)
     assert at is not None
-    if fmt == "csv":
+    if q.spec.kind is Kind.SURVEY:  # per part; the workbook adds a row per ballot
+        if fmt == "csv":
+            body, kind = survey_export.csv_bytes(room["title"], result, at, zone), export.CSV_TYPE
+        else:
+            rows = await survey_export.ballot_rows(svc, result)
+            body = survey_export.xlsx_bytes(room["title"], result, rows, at, zone)
+            kind = export.XLSX_TYPE
+    elif fmt == "csv":
         body, kind = export.csv_bytes(room["title"], result, at, zone), export.CSV_TYPE
     else:
         body, kind = export.xlsx_bytes(room["title"], result, at, zone), export.XLSX_TYPE
@@ -508,6 +516,24 @@ async def export_question(request: Request) -> Response:
         media_type=kind,
         headers={
             "Content-Disposition": export.content_disposition(q.spec.title, fmt),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+async def export_survey_ballots(request: Request) -> Response:
+    """A survey's ballots as CSV, one row each, the parts' answers side by side."""
+    q, _ = await _question_for_host(request)
+    if q.spec.kind is not Kind.SURVEY:
+        raise not_found(N_("survey {id}"), q.id)
+    svc = services(request)
+    (result,) = await export.collect(svc, [q])
+    rows = await survey_export.ballot_rows(svc, result)
+    return Response(
+        survey_export.ballots_csv_bytes(result, rows, svc.settings.zone),
+        media_type=export.CSV_TYPE,
+        headers={
+            "Content-Disposition": export.content_disposition(q.spec.title, "csv"),
             "Cache-Control": "no-store",
         },
     )
@@ -577,6 +603,7 @@ routes = [
     Route("/api/questions/{question_id}", edit_question, methods=["PATCH"]),
     Route("/api/questions/{question_id}", delete_question, methods=["DELETE"]),
     Route("/api/questions/{question_id}/export.{fmt:str}", export_question, methods=["GET"]),
+    Route("/api/questions/{question_id}/ballots.csv", export_survey_ballots, methods=["GET"]),
     Route("/api/questions/{question_id}/answers", hide_answers, methods=["POST"]),
     Route("/api/questions/{question_id}/{action}", question_action, methods=["POST"]),
     Route("/api/media", upload_media, methods=["POST"]),

@@ -60,6 +60,7 @@ EVERY_CODE: dict[ErrorCode, VotingError] = {
     ErrorCode.EMPTY_ANSWER: VotingError(ErrorCode.EMPTY_ANSWER),
     ErrorCode.ANSWER_TOO_LONG: VotingError(ErrorCode.ANSWER_TOO_LONG, limit=40),
     ErrorCode.DUPLICATE_ANSWER: VotingError(ErrorCode.DUPLICATE_ANSWER),
+    ErrorCode.PART_UNANSWERED: VotingError(ErrorCode.PART_UNANSWERED),
     ErrorCode.RATE_LIMITED: VotingError(ErrorCode.RATE_LIMITED, retry_after=30),
     ErrorCode.TOO_MANY_DEVICES: VotingError(ErrorCode.TOO_MANY_DEVICES),
     ErrorCode.UNAUTHORIZED: VotingError(ErrorCode.UNAUTHORIZED),

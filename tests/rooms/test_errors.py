@@ -21,6 +21,7 @@ MESSAGE_WITHOUT_FIELDS = {
     ErrorCode.EMPTY_ANSWER: "Write an answer with at least one letter or digit.",
     ErrorCode.ANSWER_TOO_LONG: "Keep each answer to {limit} characters or fewer.",
     ErrorCode.DUPLICATE_ANSWER: "You gave the same answer twice.",
+    ErrorCode.PART_UNANSWERED: "Answer every required part of the survey.",
     ErrorCode.RATE_LIMITED: "Too many failed attempts; try again in {retry_after} s.",
     ErrorCode.TOO_MANY_DEVICES: "Too many devices from this network have voted on this question.",
     ErrorCode.UNAUTHORIZED: "Sign in first.",

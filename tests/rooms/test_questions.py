@@ -271,7 +271,7 @@ RATING_SCALE = "a rating scale runs from 1 to a number between 2 and 10"
 MAX_CHOICES_RANGE = "max_choices must be between 1 and the number of options"
 ONLY_MULTIPLE = "only a multiple-choice question takes max_choices"
 NOT_AN_OPTION = "each option is a label or an object with a label or an image"
-KINDS = "kind must be one of single, multiple, yesno, vs, rating, ranking, text"
+KINDS = "kind must be one of single, multiple, yesno, vs, rating, ranking, text, survey"
 IMAGE = "image must be the path of an uploaded image (/media/…)"
 OPTION_IMAGE = "option image must be the path of an uploaded image (/media/…)"
 
