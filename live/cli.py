@@ -30,6 +30,7 @@ from live.ledger.local_witnesses import LocalWitnesses, start_local_witnesses
 from live.ledger.receipt_check import HTTP_TIMEOUT, check_receipt
 from live.services import Services, open_services, resolve_redis
 from live.settings import Settings, SettingsError, load_settings
+from rooms.draws import check_export
 from rooms.errors import N_, ErrorCode, VotingError, invalid_state, not_found
 from rooms.ledger import derive_signer
 from rooms.log_export import ExportError, LogExport, recount_export
@@ -218,6 +219,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     v.add_argument("--json", action="store_true")
     v.set_defaults(alone=cmd_verify)
+
+    dr = sub.add_parser("draw", help="a lot drawing").add_subparsers(
+        dest="draw_command", required=True
+    )
+    dv = dr.add_parser(
+        "verify", help="re-run a revealed lot drawing from its log (no server data needed)"
+    )
+    dv.add_argument(
+        "source", help="the draw's page or log URL (http(s)://.../draws/ID), or its saved log"
+    )
+    dv.add_argument(
+        "--policy",
+        type=Path,
+        metavar="FILE",
+        help="the tlog-policy you trust (default: the one served with the log)",
+    )
+    dv.add_argument("--json", action="store_true")
+    dv.set_defaults(alone=cmd_draw_verify)
 
     wi = sub.add_parser(
         "witness", parents=[common], help="run a transparency log witness (C2SP tlog-witness)"
@@ -692,6 +711,43 @@ def _unusable(args: argparse.Namespace, reason: str, fields: dict[str, Any] | No
     else:
         print(f"mvoting: {reason}", file=sys.stderr)
     return 2
+
+
+def cmd_draw_verify(args: argparse.Namespace) -> int:
+    """Exit 0 if the draw re-runs to the logged result, 1 if not, 2 if the log is unreadable."""
+    source: str = args.source
+    try:
+        policy = _trusted_policy(args.policy)
+        if source.startswith(("http://", "https://")):
+            url = source.rstrip("/")
+            url = url if url.endswith("/log") else f"{url}/log"
+            with httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=True) as http:
+                response = http.get(url)
+            if response.status_code != 200:
+                return _unusable(args, f"{url}: HTTP {response.status_code}")
+            data = response.content
+        else:
+            data = Path(source).read_bytes()
+    except OSError as error:
+        return _unusable(args, f"{source}: {error}")
+    except httpx.HTTPError as error:
+        return _unusable(args, f"{source}: {error}")
+    except _Unusable as error:
+        return _unusable(args, str(error))
+    result = check_export(data, policy)
+    if args.json:
+        print(json.dumps(result))
+        return 0 if result["verified"] else 1
+    print(f"draw {result['draw'] or '?'}: {result['title'] or ''}")
+    for p in result["picks"]:
+        label = "(blank)" if p["blank"] and not p["label"] else p["label"]
+        print(f"  draw {p['n'] + 1}: slot {p['slot'] + 1} {label}")
+    if not result["verified"]:
+        print(f"NOT verified: {result['reason']}")
+        return 1
+    signed = "signed checkpoint" if result["signed"] else "unsigned tree (no witness policy)"
+    print(f"verified: the seed matches the commitment and re-runs every draw ({signed})")
+    return 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -122,6 +122,22 @@ class Keys:
         """The worker that appends the question's ballots to its log (one at a time)."""
         return self._q(question_id, "lease")
 
+    # one lot drawing (``live.draws``): its keys share the hash tag ``{d:<id>}``, so that
+    # ``lua/draw.lua`` changes them at once; the room's list of draws is the room's
+    def draw(self, draw_id: str) -> str:
+        """Hash: room, state, version, def (title and slots, JSON), slots (their number),
+        and once committed seed (secret until revealed), nonce, commitment, beacon, log,
+        committed_ms, revealed_ms; ``s<slot>`` for each slot drawn."""
+        return f"{self.prefix}{{d:{draw_id}}}:meta"
+
+    def draw_picks(self, draw_id: str) -> str:
+        """List: each draw's ``<slot>:<ms>``, in draw order."""
+        return f"{self.prefix}{{d:{draw_id}}}:picks"
+
+    def room_draws(self, room_id: str) -> str:
+        """List of the room's draw ids, in the order they were made."""
+        return self._r(room_id, "draws")
+
     # accounts' sessions: an account's keys share the hash tag ``{<kind>:<id>}`` (``h`` for
     # a host, ``c`` for a citizen: ``live.sessions``)
     def session(self, tag: str, account_id: str, session_id: str) -> str:

@@ -41,6 +41,7 @@ class Scripts:
     unlist: Any
     audience: Any
     code: Any
+    draw: Any
 
 
 @dataclass

@@ -390,6 +390,8 @@ class LiveSockets:
             await self._deliver_audience(event)
         elif kind == "room":
             await self._deliver_room(event)
+        elif kind == "draw":
+            await self._deliver_draw(event)
 
     async def _deliver_tally(self, event: dict[str, Any]) -> None:
         qid = event["question"]
@@ -494,6 +496,18 @@ class LiveSockets:
         if self.rooms is not None:
             self.rooms.forget_room(room_id)
         await self.sio.emit("room", {"current": event["current"]}, room=f"r:{room_id}")
+
+    async def _deliver_draw(self, event: dict[str, Any]) -> None:
+        """A lot drawing changed (``live.draws``): ``draw`` with its public state, to the
+        room's hosts while it is a draft, to everyone in the room once it is committed."""
+        room_id, public = event["room"], event["draw"]
+        if public["state"] != "draft":
+            await self.sio.emit("draw", public, room=f"r:{room_id}")
+            return
+        for sid in list(self.members.get(room_id, ())):
+            conn = self.conns.get(sid)
+            if conn is not None and conn.viewer is Viewer.HOST:
+                await self.sio.emit("draw", public, to=sid)
 
     def _services(self) -> Services:
         if self.svc is None:

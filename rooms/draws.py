@@ -35,7 +35,10 @@ import orjson
 
 from rooms.errors import N_, VotingError, bad_request, invalid_state
 from rooms.ledger import canonical
-from rooms.tlog.merkle import leaf_hash
+from rooms.tlog.checkpoint import Checkpoint
+from rooms.tlog.errors import LedgerError
+from rooms.tlog.merkle import MerkleLog, leaf_hash
+from rooms.tlog.policy import Policy
 
 MAX_SLOTS = 60
 MAX_LABEL = 200
@@ -425,3 +428,93 @@ def public_log(found: DrawLog) -> Mapping[str, Any]:
         "seed": found.seed,
         "revealed_ms": found.revealed_ms,
     }
+
+
+# --- a log as the server serves it (``GET /draws/<id>/log``, ``mvoting draw verify``) -----
+
+#: The format of a draw's served log.
+LOG_FORMAT = "mvoting-draw-log/v1"
+
+
+class DrawExportError(LedgerError):
+    """The file is not a draw's log as the server serves it."""
+
+
+def check_export(data: bytes, policy: Policy | None = None) -> dict[str, Any]:
+    """``{"verified", "reason", "draw", "title", "picks", "seed", "signed"}`` of a served log.
+
+    Re-runs the draw (``check_log``), then checks that the checkpoint names the tree of
+    exactly these entries: its signatures against ``policy`` (default: the file's own,
+    which shows only that the file is consistent with itself); a server without witnesses
+    serves no policy, and then only the tree is checked (``signed`` is false)."""
+    result: dict[str, Any] = {
+        "verified": False,
+        "reason": None,
+        "draw": None,
+        "title": None,
+        "picks": [],
+        "seed": None,
+        "signed": False,
+    }
+    try:
+        body = orjson.loads(data)
+        if not isinstance(body, dict) or body.get("format") != LOG_FORMAT:
+            raise DrawExportError(f"not a draw's log of format {LOG_FORMAT}")
+        texts = [body.get(k) for k in ("draw", "origin", "checkpoint", "policy")]
+        entries = body.get("entries")
+        if not all(isinstance(t, str) for t in texts) or not isinstance(entries, list):
+            raise DrawExportError("a draw's log has draw, origin, checkpoint, policy, entries")
+        if not all(isinstance(e, str) for e in entries):
+            raise DrawExportError("each entry is a string")
+        raw = [e.encode() for e in entries]
+        found = check_log(raw)
+        result.update(
+            draw=found.draw_id,
+            title=found.spec.title,
+            seed=found.seed,
+            picks=[
+                {
+                    "n": p.n,
+                    "slot": p.slot,
+                    "label": found.spec.slots[p.slot].label,
+                    "blank": found.spec.slots[p.slot].blank,
+                    "t": p.time_ms,
+                }
+                for p in found.picks
+            ],
+        )
+        if found.draw_id != body["draw"]:
+            raise DrawExportError(
+                f"the entries are of draw {found.draw_id!r}, not {body['draw']!r}"
+            )
+        note = body["checkpoint"].encode()
+        trusted = (
+            policy
+            if policy is not None
+            else (Policy.parse(body["policy"].encode()) if body["policy"] else None)
+        )
+        if trusted is not None:
+            checkpoint = trusted.open_checkpoint(note).checkpoint
+            result["signed"] = True
+        else:
+            checkpoint = Checkpoint.parse(note.decode().partition("\n\n")[0] + "\n")
+        if checkpoint.origin != body["origin"]:
+            raise DrawExportError(
+                f"the checkpoint is of {checkpoint.origin!r}, not {body['origin']!r}"
+            )
+        tree = MerkleLog(map(leaf_hash, raw))
+        if checkpoint.size != tree.size or checkpoint.root != tree.root():
+            raise DrawExportError(
+                f"the checkpoint names a tree of {checkpoint.size} entries other than the "
+                f"{tree.size} entries given"
+            )
+        if not found.verified:
+            raise DrawExportError("the seed is not revealed yet: the draw cannot be re-run")
+    except orjson.JSONDecodeError:
+        result["reason"] = "not JSON"
+        return result
+    except (LedgerError, DrawCheckError) as error:
+        result["reason"] = str(error)
+        return result
+    result["verified"] = True
+    return result

@@ -263,6 +263,22 @@ ledger_witnessed = sa.Table(
     sa.PrimaryKeyConstraint("log_id", "witness", name="pk_ledger_witnessed"),
 )
 
+#: A room's lot drawings once committed (``live.draws``); their draws are their log's
+#: entries (``rooms.draws``), the seed is kept here only once revealed.
+draws = sa.Table(
+    "draws",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("room_id", sa.String(32), nullable=False, index=True),
+    sa.Column("log_id", sa.String(32), sa.ForeignKey("ledger_logs.id"), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("slots", sa.JSON, nullable=False),
+    sa.Column("commitment", sa.String(64), nullable=False),
+    sa.Column("committed_ms", sa.BigInteger, nullable=False),
+    sa.Column("seed", sa.String(256), nullable=True),
+    sa.Column("revealed_ms", sa.BigInteger, nullable=True),
+)
+
 
 def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
