@@ -113,6 +113,7 @@ async def do_cast(
     nonce: str | None,
     *,
     network: str | None = None,
+    facts: str = "",
 ) -> str:
     """Record one ballot atomically and return its receipt, or raise the refusal.
 
@@ -127,6 +128,9 @@ async def do_cast(
     like. So every ballot counts, whether its device token was presented or just issued:
     exempting presented tokens would only make a script collect them first. ``None``
     (ballots not from a client connection) is not counted.
+
+    ``facts`` is what the node knows of the voter (``rooms.eligibility.Facts.as_arg``,
+    as JSON), decided by the script against the question's target, if it has one.
     """
     svc = batcher.svc
     k = svc.keys
@@ -149,6 +153,7 @@ async def do_cast(
             receipt,
             network or "",
             limit,
+            facts,
         ],
     )
     if not ok:

@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -24,13 +24,14 @@ import orjson
 from live.audience import Audience
 from live.broadcaster import Broadcaster
 from live.cast import CastBatcher, do_cast, network_ref
-from live.clock import new_id
+from live.clock import new_id, now_ms
+from live.eligibility import citizen_facts, official_facts
 from live.errors import error_body
 from live.joins import admit, answer_delay
 from live.limits import answer_no_sooner, client_address
 from live.roomcache import RoomCache, RoomView
 from live.services import Services
-from live.sessions import CITIZENS, COOKIE, account_of, read_cookie
+from live.sessions import CITIZENS, COOKIE, HOSTS, account_of, read_cookie
 from live.store import (
     LiveQuestion,
     load_question,
@@ -40,10 +41,18 @@ from live.store import (
 from live.wire.delivery import Watchers
 from live.wire.frames import FrameWriter, event_frame
 from live.wire.transport import LiveServer
+from rooms.eligibility import Facts
 from rooms.errors import N_, ErrorCode, VotingError, not_found
-from rooms.identity import citizen_identity, sign_device, verify_device, voter_ref
-from rooms.protocol import parse_join, parse_vote
+from rooms.identity import (
+    citizen_identity,
+    official_identity,
+    sign_device,
+    verify_device,
+    voter_ref,
+)
+from rooms.protocol import JoinRequest, parse_join, parse_vote
 from rooms.questions import QuestionSpec, Status, check_ballot
+from rooms.sitecode import check_code, check_pass, site_key, site_pass
 from rooms.visibility import Viewer, may_see_question, may_see_tally
 
 log = logging.getLogger("mvoting.sockets")
@@ -83,6 +92,9 @@ class Conn:
     #: who its ballots count as: the device in a room, the citizen in a poll (``None``:
     #: following a poll without signing in)
     voter: str | None = None
+    #: what the cast script checks a targeted question's rule against (``Facts``)
+    facts: Facts = Facts()
+    facts_arg: str = ""  #: ``facts`` as the script reads them, made once per join
 
     @property
     def first(self) -> bool:
@@ -201,8 +213,9 @@ class LiveSockets:
         assert self.rooms is not None
         view: RoomView | None
         voter: str | None
+        facts = Facts()
         if req.poll is not None:
-            view, voter = await self._poll_view(conn, req.poll)
+            view, voter, facts = await self._poll_view(conn, req.poll)
             matched = "poll"
         else:
             view = await self.rooms.get(req.room)
@@ -219,6 +232,14 @@ class LiveSockets:
                 raise
         assert view is not None  # a credential matched: the room exists
         room = view.room
+        site_error = None
+        if req.site is not None or req.site_pass is not None:
+            on_site = self._on_site(room["id"], voter, req)
+            if not on_site:
+                conn.refusals += 1  # a guessed code waits like a guessed password
+                await answer_no_sooner(started, answer_delay(conn.refusals))
+                site_error = VotingError(ErrorCode.WRONG_SITE_CODE).as_dict(conn.translate)
+            facts = replace(facts, on_site=on_site)
         viewer = Viewer.HOST if matched == "presenter" else Viewer.ATTENDEE
         questions = view.questions
         for q in questions:
@@ -227,6 +248,9 @@ class LiveSockets:
 
         await self._leave_room(sid, conn)
         conn.room_id, conn.viewer, conn.voted, conn.voter = room["id"], viewer, voted, voter
+        conn.facts = facts
+        arg = facts.as_arg()
+        conn.facts_arg = orjson.dumps(arg).decode() if arg else ""
         self.members[room["id"]].add(sid)
         self._count(conn, leaving=False)
         await self.sio.enter_room(sid, f"r:{room['id']}")
@@ -262,22 +286,45 @@ class LiveSockets:
         if req.poll is not None:
             ack["poll"] = req.poll
             ack["signed_in"] = voter is not None
+        if facts.on_site and voter is not None:
+            ack["site_pass"] = site_pass(svc.secret, room["id"], voter)
+        if site_error is not None:
+            ack["site_error"] = site_error
         return ack
 
-    async def _poll_view(self, conn: Conn, poll_id: str) -> tuple[RoomView, str | None]:
-        """A poll's room, and who this connection votes as in it: the signed-in citizen
-        of its session cookie, or no one (it follows the tally)."""
+    def _on_site(self, room_id: str, voter: str | None, req: JoinRequest) -> bool:
+        """Whether the join shows the room's current on-site code, or the pass an earlier
+        join with it gave the same voter."""
+        svc = self._services()
+        if voter is None:
+            return False
+        if req.site_pass is not None and check_pass(svc.secret, room_id, voter, req.site_pass):
+            return True
+        key = site_key(svc.secret, room_id)
+        return req.site is not None and check_code(key, req.site, now_ms() / 1000)
+
+    async def _poll_view(
+        self, conn: Conn, poll_id: str
+    ) -> tuple[RoomView, str | None, Facts]:
+        """A poll's room, who this connection votes as in it, and what is known of them:
+        the signed-in citizen of its session cookie (for an internal vote, the signed-in
+        official), or no one (it follows the tally)."""
         svc = self._services()
         assert self.rooms is not None
-        number = await svc.redis.hget(svc.keys.poll(poll_id), "number")
+        number, voters = await svc.redis.hmget(svc.keys.poll(poll_id), ["number", "voters"])
         view = await self.rooms.get(number) if number else None
         if view is None:
             raise not_found(N_("poll {id}"), poll_id)
-        citizen = None
-        if conn.session_cookie:
-            cookie = read_cookie(svc, conn.session_cookie)
-            citizen = await account_of(svc, cookie, CITIZENS)
-        return view, None if citizen is None else citizen_identity(citizen)
+        cookie = read_cookie(svc, conn.session_cookie) if conn.session_cookie else {}
+        if voters == "officials":
+            host = await account_of(svc, cookie, HOSTS) if cookie else None
+            if host is None:
+                return view, None, Facts()
+            return view, official_identity(host), await official_facts(svc, host)
+        citizen = await account_of(svc, cookie, CITIZENS) if cookie else None
+        if citizen is None:
+            return view, None, Facts()
+        return view, citizen_identity(citizen), await citizen_facts(svc, citizen)
 
     def _count(self, conn: Conn, *, leaving: bool) -> None:
         """An attendee joined or left the room: the hosts' count of the audience follows."""
@@ -325,8 +372,18 @@ class LiveSockets:
         if known is None or known.room_id != conn.room_id:
             raise VotingError(ErrorCode.UNKNOWN_QUESTION, question=req.question)
         choices = check_ballot(known.spec, req.choices, req.answers, req.parts)
+        facts = conn.facts_arg
+        if req.position is not None:
+            lat, lon = req.position
+            facts = orjson.dumps({**conn.facts.as_arg(), "lat": lat, "lon": lon}).decode()
         receipt = await do_cast(
-            self.batcher, req.question, conn.voter, choices, req.nonce, network=conn.network
+            self.batcher,
+            req.question,
+            conn.voter,
+            choices,
+            req.nonce,
+            network=conn.network,
+            facts=facts,
         )
         conn.voted.add(req.question)
         # Watch before announcing, so the snapshot with this very ballot reaches the voter.

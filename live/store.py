@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,7 +194,8 @@ def password_matches(
 
 
 async def add_question(svc: Services, room_id: str, spec: QuestionSpec) -> LiveQuestion:
-    if await room_by_id(svc, room_id) is None:
+    room = await room_by_id(svc, room_id)
+    if room is None:
         raise not_found(N_("room {id}"), room_id)
     qid = new_id()
     async with svc.engine.begin() as conn:
@@ -225,6 +227,9 @@ async def add_question(svc: Services, room_id: str, spec: QuestionSpec) -> LiveQ
             "parts": survey_limits(spec),
             "version": 0,
             "def": orjson.dumps(spec.as_dict()).decode(),
+            # Who may vote: the room's rule (a poll's target, a room's on-site code) is
+            # every question's, read by the cast script.
+            **({"target": room["target"]} if room.get("target") else {}),
         },
     )
     await svc.redis.rpush(svc.keys.room_questions(room_id), qid)
@@ -232,6 +237,23 @@ async def add_question(svc: Services, room_id: str, spec: QuestionSpec) -> LiveQ
     # To the room's hosts only (a draft's events are theirs): every console shows it at once.
     await publish_question(svc, made)
     return made
+
+
+async def set_room_rule(svc: Services, room_id: str, rule: Mapping[str, Any]) -> None:
+    """Who may vote on the room's questions (``rooms.eligibility.rule_of``; ``{}``: anyone
+    who joined), for the questions it has and those it will have."""
+    ids = await question_ids(svc, room_id)
+    pipe = svc.redis.pipeline(transaction=False)
+    if rule:
+        value = orjson.dumps(rule).decode()
+        pipe.hset(svc.keys.room(room_id), "target", value)
+        for qid in ids:
+            pipe.hset(svc.keys.question(qid), "target", value)
+    else:
+        pipe.hdel(svc.keys.room(room_id), "target")
+        for qid in ids:
+            pipe.hdel(svc.keys.question(qid), "target")
+    await pipe.execute()
 
 
 def survey_limits(spec: QuestionSpec) -> str:

@@ -56,6 +56,20 @@ class ErrorCode(StrEnum):
     NOT_ADMIN = "not_admin"  #: only the city's administrators may see this
     NOT_OFFICIAL = "not_official"  #: only a department's officials open policy polls
     NOT_AUTHOR = "not_author"  #: only a poll's author (or department) may change it
+    # a roster's file (``rooms.rosters``): refused whole, nothing saved
+    WRONG_FILE_TYPE = "wrong_file_type"  #: not the workbook or CSV its name says
+    BROKEN_FILE = "broken_file"  #: a workbook that cannot be read safely
+    EMPTY_FILE = "empty_file"  #: a file with no rows
+    FILE_TOO_LARGE = "file_too_large"  #: past ``max_mb`` MiB (refused before it is read)
+    FORMULA_IN_FILE = "formula_in_file"  #: a formula in ``cell``
+    TOO_MANY_ROWS = "too_many_rows"  #: more than ``max`` rows
+    NO_PHONE_COLUMN = "no_phone_column"  #: no column of phone numbers found
+    #: the poll is for an audience the voter's profile does not say they belong to
+    PROFILE_INCOMPLETE = "profile_incomplete"
+    POSITION_NEEDED = "position_needed"  #: the poll takes ballots near a place: send one
+    OUT_OF_AREA = "out_of_area"  #: the ballot's position is outside the poll's radius
+    SITE_CODE_NEEDED = "site_code_needed"  #: the room takes ballots from those on site
+    WRONG_SITE_CODE = "wrong_site_code"  #: the on-site code is not (or no longer) valid
 
 
 def N_(message: str) -> str:
@@ -114,6 +128,37 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.NOT_ADMIN: N_("Only the city's administrators can see this page."),
     ErrorCode.NOT_OFFICIAL: N_("Only a department's officials can open policy polls."),
     ErrorCode.NOT_AUTHOR: N_("Only the poll's author can change it."),
+    ErrorCode.WRONG_FILE_TYPE: N_(
+        "This file is not a real workbook (.xlsx) or CSV file; save it again as one of them."
+    ),
+    ErrorCode.BROKEN_FILE: N_(
+        "The file is damaged or holds content that is not allowed; save it again from your "
+        "spreadsheet program."
+    ),
+    ErrorCode.EMPTY_FILE: N_("The file holds no rows."),
+    ErrorCode.FILE_TOO_LARGE: N_("The file is larger than {max_mb} MiB."),
+    ErrorCode.FORMULA_IN_FILE: N_(
+        "Cell {cell} holds a formula; save the sheet with plain values only."
+    ),
+    ErrorCode.TOO_MANY_ROWS: N_("The file has more than {max} rows; split it into smaller files."),
+    ErrorCode.NO_PHONE_COLUMN: N_(
+        "No column of phone numbers was found: head it 전화번호 or phone, or put the numbers "
+        "in the first column."
+    ),
+    ErrorCode.PROFILE_INCOMPLETE: N_(
+        "This poll is for part of the city: add your birth year, gender, district or job "
+        "on your account page to take part."
+    ),
+    ErrorCode.POSITION_NEEDED: N_(
+        "This poll takes ballots near its place: allow your browser to share your position."
+    ),
+    ErrorCode.OUT_OF_AREA: N_("Your position is outside the area this poll takes ballots from."),
+    ErrorCode.SITE_CODE_NEEDED: N_(
+        "This room takes ballots from those present: scan the code on the screen in the room."
+    ),
+    ErrorCode.WRONG_SITE_CODE: N_(
+        "That on-site code is not valid any more: scan the code on the screen in the room again."
+    ),
 }
 
 

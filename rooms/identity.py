@@ -26,6 +26,11 @@ def citizen_identity(citizen_id: str) -> str:
     return f"citizen:{citizen_id}"
 
 
+def official_identity(host_id: str) -> str:
+    """Who an official's ballots count as in an internal vote (``rooms.eligibility``)."""
+    return f"official:{host_id}"
+
+
 def sign_device(secret: bytes, device_id: str) -> str:
     """A token naming a device; whoever presents it again is the same attendee."""
     return f"{device_id}.{_device_mac(secret, device_id)}"

@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from rooms.areas import Area
+from rooms.eligibility import Target, check_target
 from rooms.errors import N_, ErrorCode, VotingError, bad_request, invalid_state
 from rooms.media import check_image_path
 from rooms.visibility import Visibility
@@ -88,11 +89,14 @@ class PollSpec:
     place: Place | None = None
     image: str = ""
     image_alt: str = ""
+    target: Target = Target()  #: who may vote (``rooms.eligibility``); empty: every citizen
 
 
-def check_author(kind: PollKind, author: Author) -> None:
-    """Citizens open general polls; only a department's officials open policy polls."""
-    if is_policy(kind):
+def check_author(kind: PollKind, author: Author, target: Target | None = None) -> None:
+    """Citizens open general polls; only a department's officials open policy polls, and
+    only they target roster groups or departments (an internal vote)."""
+    narrowed = target is not None and bool(target.groups or target.departments)
+    if is_policy(kind) or narrowed:
         if author.host_id is None or author.department_id is None:
             raise VotingError(ErrorCode.NOT_OFFICIAL)
     elif author.citizen_id is None:
@@ -189,6 +193,7 @@ def check_poll(data: Mapping[str, Any], *, now_ms: int, shortest_ms: int = SHORT
     if opens < now_ms - OPENS_SLACK:
         raise bad_request(N_("a poll cannot open in the past"))
     opens = max(opens, now_ms)
+    place = check_place(data.get("place"))
     if closes - opens < shortest_ms:
         raise bad_request(N_("a poll runs at least {seconds} seconds"), seconds=shortest_ms // 1000)
     if closes - opens > LONGEST:
@@ -202,9 +207,10 @@ def check_poll(data: Mapping[str, Any], *, now_ms: int, shortest_ms: int = SHORT
         opens_ms=opens,
         closes_ms=closes,
         visibility=visibility,
-        place=check_place(data.get("place")),
+        place=place,
         image=check_image_path(data.get("image"), N_("image")),
         image_alt=_text(data.get("image_alt"), N_("image_alt"), 300),
+        target=check_target(data.get("target"), has_place=place is not None),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -12,6 +13,8 @@ from rooms.words import MAX_ANSWERS, MAX_RAW_ANSWER
 _ROOM = re.compile(r"[0-9]{6}")  # ASCII only: str patterns take \d as any Unicode digit
 _QUESTION = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _NONCE = re.compile(r"[0-9a-f]{32}")
+_SITE = re.compile(r"[0-9]{6}")
+_PASS = re.compile(r"[A-Za-z0-9_-]{24}")
 MAX_SECRET = 200
 
 
@@ -22,6 +25,8 @@ class JoinRequest:
     key: str | None = None
     presenter: str | None = None
     poll: str | None = None  #: a citywide poll's id: its citizens join by it, signed in
+    site: str | None = None  #: the on-site code the room's screen shows (``rooms.sitecode``)
+    site_pass: str | None = None  #: the pass an earlier join with the code gave this device
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +35,8 @@ class VoteRequest:
     choices: tuple[int, ...]  #: () when the ballot carries ``answers``
     nonce: str | None = None
     answers: tuple[str, ...] = ()  #: an open-text ballot's answers, as written
+    #: where the voter is (latitude, longitude), for a poll that takes ballots near a place
+    position: tuple[float, float] | None = None
     #: a survey ballot's picks, a list per part by the part's own option indexes
     parts: tuple[tuple[int, ...], ...] = ()
 
@@ -39,11 +46,13 @@ def parse_join(data: object) -> JoinRequest:
         raise bad_request(
             N_("join takes an object with room and one of password, key or presenter")
         )
+    site, site_pass = _site(data)
     if "poll" in data:
         poll = data.get("poll")
-        if len(data) != 1 or not isinstance(poll, str) or not _QUESTION.fullmatch(poll):
+        extra = set(data) - {"poll", "site", "site_pass"}
+        if extra or not isinstance(poll, str) or not _QUESTION.fullmatch(poll):
             raise bad_request(N_("a poll is joined with its id alone"))
-        return JoinRequest("", poll=poll)
+        return JoinRequest("", poll=poll, site=site, site_pass=site_pass)
     room = data.get("room")
     if isinstance(room, int) and not isinstance(room, bool):
         room = f"{room:06d}"
@@ -56,7 +65,18 @@ def parse_join(data: object) -> JoinRequest:
     ((name, value),) = given.items()
     if not isinstance(value, str) or len(value) > MAX_SECRET:
         raise bad_request(N_("{name} must be text"), name=name)
-    return JoinRequest(room, **{name: value})
+    return JoinRequest(room, site=site, site_pass=site_pass, **{name: value})
+
+
+def _site(data: dict[str, object]) -> tuple[str | None, str | None]:
+    site, site_pass = data.get("site"), data.get("site_pass")
+    if site is not None and (not isinstance(site, str) or not _SITE.fullmatch(site)):
+        raise bad_request(N_("site is the six-digit code the room's screen shows"))
+    if site_pass is not None and (
+        not isinstance(site_pass, str) or not _PASS.fullmatch(site_pass)
+    ):
+        raise bad_request(N_("site_pass is the pass an earlier join gave"))
+    return site, site_pass
 
 
 def parse_vote(data: object) -> VoteRequest:
@@ -68,20 +88,35 @@ def parse_vote(data: object) -> VoteRequest:
     nonce = data.get("nonce")
     if nonce is not None and (not isinstance(nonce, str) or not _NONCE.fullmatch(nonce)):
         raise bad_request(N_("nonce is 32 lowercase hex digits"))
+    position = _position(data.get("position"))
     if "answers" in data:
         if "choices" in data:
             raise bad_request(N_("a ballot carries choices or answers, not both"))
-        return VoteRequest(question, (), nonce, _answers(data["answers"]))
+        return VoteRequest(question, (), nonce, _answers(data["answers"]), position=position)
     if "parts" in data:
         if "choices" in data:
             raise bad_request(N_("a ballot carries choices or parts, not both"))
-        return VoteRequest(question, (), nonce, parts=_parts(data["parts"]))
+        return VoteRequest(question, (), nonce, parts=_parts(data["parts"]), position=position)
     choices = data.get("choices")
     if not isinstance(choices, list) or not 1 <= len(choices) <= 64:
         raise bad_request(N_("choices is a non-empty list of option indexes"))
     if not all(isinstance(c, int) and not isinstance(c, bool) for c in choices):
         raise bad_request(N_("choices is a list of option indexes"))
-    return VoteRequest(question, tuple(choices), nonce)
+    return VoteRequest(question, tuple(choices), nonce, position=position)
+
+
+def _position(value: object) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    lat = value.get("lat") if isinstance(value, dict) else None
+    lon = value.get("lon") if isinstance(value, dict) else None
+    numbers = all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        for v in (lat, lon)
+    )
+    if not numbers or not -90 <= lat <= 90 or not -180 <= lon <= 180:  # type: ignore[operator]
+        raise bad_request(N_("position is an object with lat (±90) and lon (±180)"))
+    return (float(lat), float(lon))  # type: ignore[arg-type]
 
 
 def _answers(answers: object) -> tuple[str, ...]:

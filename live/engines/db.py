@@ -44,6 +44,12 @@ citizens = sa.Table(
     sa.Column("created_ms", sa.BigInteger, nullable=False),
     #: The areas of interest the citizen chose to see (``None``: every area).
     sa.Column("areas", sa.JSON, nullable=True),
+    # What the citizen chose to tell of themselves (``rooms.eligibility.Profile``), each
+    # optional: a poll targeted at part of the city is checked against it.
+    sa.Column("birth_year", sa.Integer, nullable=True),
+    sa.Column("gender", sa.String(16), nullable=True),
+    sa.Column("district", sa.String(24), nullable=True),
+    sa.Column("job", sa.String(24), nullable=True),
 )
 
 #: An identity provider's account (OpenID Connect issuer and subject) linked to a citizen.
@@ -178,6 +184,8 @@ polls = sa.Table(
     sa.Column("created_ms", sa.BigInteger, nullable=False),
     sa.Column("opened_ms", sa.BigInteger, nullable=True),
     sa.Column("closed_ms", sa.BigInteger, nullable=True),
+    #: Who may vote (``rooms.eligibility.Target.as_dict``; ``None``: every citizen).
+    sa.Column("target", sa.JSON, nullable=True),
 )
 
 #: How a closed policy poll's result was reflected, as its department published it.
@@ -190,6 +198,41 @@ reflections = sa.Table(
     sa.Column("link", sa.String(500), nullable=False),
     sa.Column("host_id", sa.String(32), sa.ForeignKey("hosts.id"), nullable=False),
     sa.Column("published_ms", sa.BigInteger, nullable=False, index=True),
+)
+
+#: A host's roster group: phone numbers a targeted poll takes ballots from
+#: (``live.rosters``). Its members are kept as keyed references, as citizens are.
+roster_groups = sa.Table(
+    "roster_groups",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("host_id", sa.String(32), sa.ForeignKey("hosts.id"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("host_id", "name", name="uq_roster_groups_host_name"),
+)
+
+#: A number of a roster group: its reference (``rooms.citizens.phones.phone_ref``, never
+#: the number) and the name the file or the host gave it.
+roster_members = sa.Table(
+    "roster_members",
+    metadata,
+    sa.Column("group_id", sa.String(32), sa.ForeignKey("roster_groups.id"), nullable=False),
+    sa.Column("phone_ref", sa.String(64), nullable=False, index=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("added_ms", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("group_id", "phone_ref", name="pk_roster_members"),
+)
+
+#: Which roster groups a poll targets.
+roster_polls = sa.Table(
+    "roster_polls",
+    metadata,
+    sa.Column("poll_id", sa.String(32), sa.ForeignKey("polls.id"), nullable=False),
+    sa.Column(
+        "group_id", sa.String(32), sa.ForeignKey("roster_groups.id"), nullable=False, index=True
+    ),
+    sa.PrimaryKeyConstraint("poll_id", "group_id", name="pk_roster_polls"),
 )
 
 ballots = sa.Table(

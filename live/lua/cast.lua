@@ -6,6 +6,7 @@
 -- KEYS[5] networks hash {q:id}:networks ("<log id>|<network>" -> ballots)
 -- KEYS[6] words zset    {q:id}:words (open text: normalised answer -> minus its count,
 --                        so that ZRANGE gives the most given first, ties A to Z)
+-- KEYS[7] roster set    {q:id}:roster (phone references of a targeted poll's roster)
 -- ARGV[1] voter reference (HMAC of question and identity)
 -- ARGV[2] choices, comma-separated option indexes ("0,2"); for open text, the
 --         normalised answers (rooms.words: they hold no comma); for a survey, indexes
@@ -15,10 +16,51 @@
 -- ARGV[5] receipt (hex)
 -- ARGV[6] the client network's reference (keyed hash of its address)
 -- ARGV[7] most ballots one network may cast on the question ("0": no limit)
+-- ARGV[8] the voter's facts, JSON (rooms.eligibility.Facts.as_arg), or "" for none
 -- Returns {1, stream entry id} or {0, error code}.
-local meta = redis.call('HMGET', KEYS[1], 'status', 'n', 'max', 'log', 'kind', 'cap')
+local meta = redis.call('HMGET', KEYS[1], 'status', 'n', 'max', 'log', 'kind', 'cap', 'target')
 if not meta[1] then return {0, 'unknown_question'} end
 if meta[1] ~= 'open' then return {0, 'closed'} end
+-- Who may vote (rooms.eligibility.decide is the same decision, in the same order): the
+-- rule is the question's, read here, so no node's cache can let an ineligible ballot in.
+if meta[7] then
+  local rule = cjson.decode(meta[7])
+  local f = ARGV[8] ~= '' and cjson.decode(ARGV[8]) or {}
+  local function has(list, value)
+    for _, x in ipairs(list) do if x == value then return true end end
+    return false
+  end
+  if rule.o and not has(rule.o, f.o) then return {0, 'not_eligible'} end
+  if rule.r == 1 and not (f.p and redis.call('SISMEMBER', KEYS[7], f.p) == 1) then
+    return {0, 'not_eligible'}
+  end
+  for _, key in ipairs({'y', 'g', 'd', 'j'}) do
+    if rule[key] then
+      local value = f[key]
+      if value == nil then return {0, 'profile_incomplete'} end
+      local inside = false
+      if key == 'y' then
+        for _, r in ipairs(rule.y) do
+          if value >= r[1] and value <= r[2] then inside = true end
+        end
+      else
+        inside = has(rule[key], value)
+      end
+      if not inside then return {0, 'not_eligible'} end
+    end
+  end
+  if rule.c then
+    if type(f.lat) ~= 'number' or type(f.lon) ~= 'number' then return {0, 'position_needed'} end
+    -- The haversine distance, as rooms.eligibility.distance_m computes it.
+    local lat1, lat2 = math.rad(rule.c[1]), math.rad(f.lat)
+    local h = math.sin((lat2 - lat1) / 2) ^ 2
+      + math.cos(lat1) * math.cos(lat2) * math.sin(math.rad(f.lon - rule.c[2]) / 2) ^ 2
+    if 2 * 6371008.8 * math.asin(math.sqrt(math.min(1, h))) > rule.c[3] then
+      return {0, 'out_of_area'}
+    end
+  end
+  if rule.s == 1 and f.s ~= 1 then return {0, 'site_code_needed'} end
+end
 local n, max = tonumber(meta[2]), tonumber(meta[3])
 local text = meta[5] == 'text'
 local picks, seen = {}, {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,9 +19,11 @@ import sqlalchemy as sa
 from live import store
 from live.clock import new_id, now_ms
 from live.engines import db
+from live.rosters.polls import attach
 from live.schedule import jobs_url, schedule_poll
 from live.services import Services
 from rooms.areas import Area
+from rooms.eligibility import Target, rule_of
 from rooms.errors import N_, ErrorCode, VotingError, bad_request, not_found
 from rooms.polls import (
     MAX_QUESTIONS,
@@ -65,6 +68,7 @@ class Poll:
             "image": s.image,
             "image_alt": s.image_alt,
             "status": str(self.status),
+            "target": _public_target(s.target),
             "department": self.owner.department_id,
             "questions": list(self.question_ids),
         }
@@ -74,13 +78,17 @@ async def create_poll(
     svc: Services, spec: PollSpec, questions: list[QuestionSpec], author: Author
 ) -> Poll:
     """Make the poll and its room and questions; schedule its opening and closing."""
-    check_author(spec.kind, author)
+    check_author(spec.kind, author, spec.target)
+    await _check_departments(svc, spec.target)
     if jobs_url(svc) is None:
         raise VotingError(ErrorCode.UNAVAILABLE)  # polls open and close by the jobs
     if not 1 <= len(questions) <= MAX_QUESTIONS:
         raise bad_request(N_("a poll has 1 to {n} questions"), n=MAX_QUESTIONS)
     room = await store.create_room(svc, title=spec.title, owner_id=author.host_id)
     poll_id = new_id()
+    rule = rule_of_poll(svc, spec)
+    if rule:  # before its questions, which take the room's rule
+        await store.set_room_rule(svc, room.id, rule)
     qids = []
     for q in questions:
         # The poll's mode of showing results is every question's.
@@ -108,14 +116,68 @@ async def create_poll(
                 department_id=author.department_id,
                 status=str(PollStatus.SCHEDULED),
                 created_ms=now_ms(),
+                target=None if spec.target.open_to_all else spec.target.as_dict(),
             )
         )
+    if spec.target.groups:
+        assert author.host_id is not None  # check_author: only officials target groups
+        await attach(svc, poll_id, qids, spec.target.groups, author.host_id)
     await svc.redis.hset(svc.keys.room(room.id), "poll", poll_id)
-    await svc.redis.hset(svc.keys.poll(poll_id), mapping={"room": room.id, "number": room.number})
+    await svc.redis.hset(
+        svc.keys.poll(poll_id),
+        mapping={
+            "room": room.id,
+            "number": room.number,
+            # an internal vote's voters are officials, signed in as hosts
+            "voters": "officials" if spec.target.officials else "citizens",
+        },
+    )
     if spec.place is not None:  # "near me" finds it until it closes
         await svc.redis.geoadd(svc.keys.polls_near(), (spec.place.lon, spec.place.lat, poll_id))
     await schedule_poll(svc, poll_id, spec.opens_ms, spec.closes_ms)
     return Poll(poll_id, room.id, spec, PollStatus.SCHEDULED, author, tuple(qids))
+
+
+def rule_of_poll(svc: Services, poll: PollSpec | Poll) -> dict[str, Any]:
+    """The rule the poll's questions carry (``rooms.eligibility.rule_of``)."""
+    spec = poll.spec if isinstance(poll, Poll) else poll
+    return rule_of(spec.target, place=_where(spec), year=_year(svc, spec.opens_ms))
+
+
+def _where(spec: PollSpec) -> tuple[float, float] | None:
+    return None if spec.place is None else (spec.place.lat, spec.place.lon)
+
+
+def _year(svc: Services, ms: int) -> int:
+    """The year in the city's time zone at ``ms`` (age bands are counted in it)."""
+    return datetime.fromtimestamp(ms / 1000, svc.settings.zone).year
+
+
+async def _check_departments(svc: Services, target: Target) -> None:
+    if not target.departments:
+        return
+    async with svc.engine.connect() as conn:
+        found = set(
+            (
+                await conn.execute(
+                    sa.select(db.departments.c.id).where(
+                        db.departments.c.id.in_(target.departments)
+                    )
+                )
+            ).scalars()
+        )
+    for missing in target.departments:
+        if missing not in found:
+            raise not_found(N_("department {id}"), missing)
+
+
+def _public_target(target: Target) -> dict[str, Any] | None:
+    """Who may vote, as anyone may read it: roster groups are counted, not named."""
+    if target.open_to_all:
+        return None
+    shown = target.as_dict()
+    shown["groups"] = len(target.groups)
+    return shown
 
 
 def _with_visibility(q: QuestionSpec, spec: PollSpec) -> QuestionSpec:
@@ -135,6 +197,7 @@ def _poll(row: sa.Row[Any], question_ids: tuple[str, ...] = ()) -> Poll:
         place=Place(row.lat, row.lon) if row.lat is not None and row.lon is not None else None,
         image=row.image,
         image_alt=row.image_alt,
+        target=Target.from_dict(row.target),
     )
     owner = Author(row.citizen_id, row.host_id, row.department_id)
     return Poll(row.id, row.room_id, spec, PollStatus(row.status), owner, question_ids)

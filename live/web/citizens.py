@@ -13,13 +13,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from live import sessions
+from live import eligibility, sessions
 from live.citizens import accounts
 from live.polls import discovery
 from live.web import api, bodies, i18n, oidc
 from live.web.pages import render
 from live.web.security import check_csrf
 from rooms.areas import AREAS, Area
+from rooms.eligibility import (
+    DISTRICT_NAMES,
+    GENDER_NAMES,
+    JOB_NAMES,
+)
 from rooms.errors import ErrorCode, VotingError
 
 #: Where the request's signed-in citizen is kept once its session was checked.
@@ -143,6 +148,18 @@ async def me(request: Request) -> Response:
     return api.ok(_body(citizen))
 
 
+async def my_profile(request: Request) -> Response:
+    """``GET``: what the signed-in citizen told of themselves; ``PUT {"birth_year",
+    "gender", "district", "job"}`` (each may be ``null``) replaces it."""
+    citizen_id = await _citizen_id(request)
+    svc = api.services(request)
+    if request.method == "PUT":
+        profile = await eligibility.set_profile(svc, citizen_id, await api.json_body(request))
+    else:
+        profile = await eligibility.profile_of(svc, citizen_id)
+    return api.ok({"profile": profile.as_dict()})
+
+
 # pages
 
 
@@ -191,6 +208,10 @@ async def account_page(request: Request) -> Response:
         mine=mine,
         voted=voted,
         areas=areas,
+        profile=await eligibility.profile_of(svc, citizen.id),
+        genders=GENDER_NAMES,
+        districts=DISTRICT_NAMES,
+        jobs=JOB_NAMES,
     )
 
 
@@ -212,6 +233,7 @@ routes = [
     Route("/api/citizens/password", reset_password, methods=["POST"]),
     Route("/api/citizens/me", me, methods=["GET"]),
     Route("/api/citizens/me/phone", change_phone, methods=["POST"]),
+    Route("/api/citizens/me/profile", my_profile, methods=["GET", "PUT"]),
     Route("/citizen", account_page, methods=["GET"]),
     Route("/citizen/signup", sign_up_page, methods=["GET"]),
     Route("/citizen/signin", sign_in_page, methods=["GET"]),

@@ -13,13 +13,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from live import limits, officials, store
+from live import eligibility, limits, officials, store
 from live.citizens import accounts
 from live.clock import now_ms
 from live.polls import discovery
 from live.polls import store as polls
 from live.services import Services
-from live.web import api, citizens, console, export
+from live.web import api, citizens, console, export, i18n
 from live.web.pages import _js_strings, error_text, render
 from rooms.areas import AREAS, Area
 from rooms.discovery import check_position, check_radius
@@ -193,7 +193,28 @@ async def get_poll(request: Request) -> Response:
     poll = await polls.load_poll(svc, request.path_params["poll_id"])
     if poll is None:
         raise not_found(N_("poll {id}"), request.path_params["poll_id"])
-    return api.ok({"poll": await _view(svc, poll)})
+    body = await _view(svc, poll)
+    body["for_you"] = await for_you(request, poll)
+    return api.ok({"poll": body})
+
+
+async def for_you(request: Request, poll: polls.Poll) -> dict[str, Any]:
+    """Whether the viewer may vote on the poll, as its target and their profile decide
+    (``code``: ``None``, or the refusal the cast script would give, with its sentence)."""
+    svc = api.services(request)
+    first = poll.question_ids[0] if poll.question_ids else None
+    rule = polls.rule_of_poll(svc, poll)
+    code = await eligibility.decision_for(
+        svc,
+        rule,
+        first,
+        citizen_id=await citizens.signed_in(request),
+        host_id=await api.signed_in(request),
+        officials_vote=poll.spec.target.officials,
+    )
+    if code is None:
+        return {"code": None, "message": ""}
+    return {"code": str(code), "message": VotingError(code).text(i18n.gettext)}
 
 
 async def _poll_and_asker(request: Request) -> tuple[polls.Poll, Author]:
