@@ -32,6 +32,8 @@ from live.web import (
     oidc,
     pages,
     polls,
+    rosters,
+    sitecodes,
 )
 from live.web.security import SecurityHeaders
 from rooms.errors import VotingError
@@ -96,8 +98,10 @@ def create_app(settings: Settings) -> Any:
             *citizens.routes,
             *oidc.routes,
             *polls.routes,
+            *rosters.routes,
             *ledger.routes,
             *draws.routes,
+            *sitecodes.routes,
             *pages.routes,
             *console.routes,
         ],

@@ -262,6 +262,12 @@ def survey_limits(spec: QuestionSpec) -> str:
     return ",".join(f"{p.size}:{p.max_choices}:{int(p.required)}" for p in spec.parts)
 
 
+def asks_site_code(room: Mapping[str, str]) -> bool:
+    """Whether the room's rule takes ballots only from those who showed its on-site code."""
+    rule = room.get("target")
+    return rule is not None and orjson.loads(rule).get("s") == 1
+
+
 async def question_ids(svc: Services, room_id: str) -> list[str]:
     ids: list[str] = await svc.redis.lrange(svc.keys.room_questions(room_id), 0, -1)
     return ids

@@ -257,6 +257,7 @@ async def get_room(request: Request) -> Response:
                 "key": room["key"],
                 "role": room["role"],
                 "current": room.get("current") or None,
+                "site": store.asks_site_code(room),
                 **public_urls(request, svc, room),
             },
             "questions": [

@@ -20,7 +20,7 @@ from live import cohosts, hosts, officials, sessions, store
 from live.clock import now_ms
 from live.engines import db
 from live.errors import status_of
-from live.web import api, bodies, export, i18n
+from live.web import api, bodies, export, i18n, survey_export
 from live.web.pages import _js_strings, error_text, join_url, qr_svg, render
 from live.web.security import check_csrf
 from rooms.errors import N_, ErrorCode, VotingError, bad_request
@@ -258,6 +258,7 @@ async def room_console(request: Request) -> Response:
             "kinds": list(kind_words().items()),
             "visibilities": list(visibility_words().items()),
             "qr": qr_svg(join_url(request, svc, room), i18n.gettext("Scan to join")),
+            "site": store.asks_site_code(room),
         },
     )
 
@@ -307,6 +308,7 @@ def _summary_item(r: export.QuestionResult, zone: tzinfo) -> dict[str, Any]:
         "rating": spec.kind is Kind.RATING,
         "average": None if average is None else f"{average:.1f}",
         "note": export.multiple_note(spec.max_choices) if spec.kind is Kind.MULTIPLE else "",
+        "parts": _summary_parts(r) if spec.kind is Kind.SURVEY else [],
         "total": r.total,
         "archived": r.archived,
         "status": export.status_word(str(r.question.status)),
@@ -322,6 +324,32 @@ def _summary_item(r: export.QuestionResult, zone: tzinfo) -> dict[str, Any]:
             for i, o in enumerate(r.options)
         ],
     }
+
+
+def _summary_parts(r: export.QuestionResult) -> list[dict[str, Any]]:
+    """A survey's parts on the summary: each one's heading, kind, rows and figures."""
+    out = []
+    for p in survey_export.parts_of(r):
+        average = export.rating_average(p.counts) if p.part.kind is Kind.RATING else None
+        out.append(
+            {
+                "heading": p.heading(),
+                "kind": export.kind_word(str(p.part.kind)),
+                "rating": p.part.kind is Kind.RATING,
+                "ratings": sum(p.counts),
+                "average": None if average is None else f"{average:.1f}",
+                "note": (
+                    export.multiple_note(p.part.max_choices)
+                    if p.part.kind is Kind.MULTIPLE
+                    else ""
+                ),
+                "rows": [
+                    {"label": label, "count": count, "pct": f"{export.percent(count, r.total):.1f}"}
+                    for label, count in zip(p.labels, p.counts, strict=True)
+                ],
+            }
+        )
+    return out
 
 
 async def invitation_page(request: Request) -> Response:
@@ -408,6 +436,7 @@ def _console_strings() -> dict[str, Any]:
         "saved": _("Saved."),
         "export_csv": _("CSV"),
         "export_xlsx": _("Excel"),
+        "export_ballots": _("Ballots (CSV)"),
         "export_log": _("Log for recount"),
         "invite_link": _("Invitation link (valid once):"),
         "remove": _("Remove"),

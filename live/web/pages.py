@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import re
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -30,6 +31,7 @@ from live.web.security import check_csrf, csrf_token
 from rooms.errors import N_, ErrorCode, VotingError, invalid_state
 from rooms.ledger import PROBLEMS, Problem
 from rooms.protocol import parse_join
+from rooms.sitecode import code_at, site_key
 
 
 def _environment() -> Environment:
@@ -179,6 +181,7 @@ def _js_strings() -> dict[str, Any]:
         "answer_hint": _("Up to {n} answers of a few words each."),
         "answer_submit": _("Send my answer"),
         **_ranking_strings(),
+        **_survey_strings(),
         "problems": {p.value: i18n.gettext(PROBLEMS[p]) for p in Problem},
         # The sentences that need no field; a refusal's own ``message`` (in the page's
         # language, its fields put in) says the others.
@@ -186,6 +189,41 @@ def _js_strings() -> dict[str, Any]:
             c.value: text
             for c in ErrorCode
             if "{" not in (text := i18n.gettext(VotingError(c).template))
+        },
+    }
+
+
+def _survey_strings() -> dict[str, Any]:
+    """A survey's words: its form on the phone, its results per part, its console form."""
+    _ = i18n.gettext
+    return {
+        "survey_part": _("Part {number}: {title}"),
+        "survey_legend": _("Part {number} of {n}: {title}"),
+        "survey_optional": _("(optional)"),
+        "survey_submit": _("Submit my answers"),
+        "survey_yours": _("Your answers:"),
+        "survey_skipped": _("(left out)"),
+        "survey_choose_up_to": _("Choose up to {n}."),
+        "survey_parts": _("Parts"),
+        "survey_add_part": _("Add a part"),
+        "survey_remove_part": _("Remove part {number}"),
+        "survey_part_title": _("Part {number}: question"),
+        "survey_part_kind": _("Kind of part {number}"),
+        "survey_part_options": _("Options of part {number}, one per line"),
+        "survey_part_max": _("Most picks in part {number}"),
+        "survey_part_scale": _("Scale of part {number}, from 1 to"),
+        "survey_part_required": _("Part {number} must be answered"),
+        # A refusal that names a part, said in the page's language (rooms.survey's).
+        "survey_refusals": {
+            "invalid_choice": _("Part {number}: choose among its options."),
+            "too_many_choices": _("Part {number}: choose at most {max_choices} of its options."),
+            "part_unanswered": _("Part {number} is required: answer it."),
+        },
+        "survey_kinds": {
+            "single": _("Single choice"),
+            "multiple": _("Multiple choice"),
+            "yesno": _("Yes / no"),
+            "rating": _("Rating scale"),
         },
     }
 
@@ -304,6 +342,15 @@ def join_url(request: Request, svc: Services, room: dict[str, str]) -> str:
     return f"{base}/j/{room['number']}?key={quote(room['key'])}"
 
 
+def site_url(request: Request, svc: Services, room: dict[str, str], code: str) -> str:
+    """The link the presenter's QR code carries in a room that asks for its on-site code:
+    the room's join link (a poll's page, for a poll's room) with the current code."""
+    if room.get("poll"):
+        base = svc.settings.public_url or str(request.base_url).rstrip("/")
+        return f"{base}/polls/{quote(room['poll'])}?site={code}"
+    return f"{join_url(request, svc, room)}&site={code}"
+
+
 def qr_svg(url: str, title: str) -> str:
     """The join link as an inline SVG QR code (dark on light, for any projector)."""
     return str(
@@ -324,6 +371,9 @@ async def presenter_page(request: Request) -> Response:
         )
         return render(request, "error.html", {"message": error_text(err)}, 404)
     url = join_url(request, svc, room)
+    on_site = store.asks_site_code(room)
+    if on_site:
+        url = site_url(request, svc, room, code_at(site_key(svc.secret, room["id"]), time.time()))
     short = f"{request.url.netloc}/j/{room['number']}"
     _ = i18n.gettext
     # Its keys drive the agenda through the host API, so only where this browser is signed
@@ -340,6 +390,7 @@ async def presenter_page(request: Request) -> Response:
         "presenter": token,
         "strings": strings,
         "control": {"room": room["id"]} if hosting else None,
+        "site": on_site,
     }
     return render(
         request,
@@ -352,6 +403,7 @@ async def presenter_page(request: Request) -> Response:
             "qr": qr_svg(url, i18n.gettext("Scan to join")),
             "page_data": data,
             "hosting": hosting,
+            "on_site": on_site,
             "live_script": "present.js",
         },
     )

@@ -23,6 +23,7 @@ from live.web import api, citizens, console, export, i18n
 from live.web.pages import _js_strings, error_text, render
 from rooms.areas import AREAS, Area
 from rooms.discovery import check_position, check_radius
+from rooms.eligibility import AGE_NAMES, DISTRICT_NAMES, GENDER_NAMES, JOB_NAMES, Target
 from rooms.errors import N_, ErrorCode, VotingError, bad_request, not_found
 from rooms.polls import (
     BADGES,
@@ -393,8 +394,20 @@ async def poll_page(request: Request) -> Response:
     if poll.owner.department_id is not None:
         department = await officials.department_by_id(svc, poll.owner.department_id)
     zone = svc.settings.zone
+    strings = {
+        **_js_strings(),
+        "locating": i18n.gettext("Finding your position to send with the ballot…"),
+        "no_position": i18n.gettext(
+            "Your position could not be read: allow this page to use your location and try "
+            "again."
+        ),
+    }
+    data = {"poll": poll.id, "strings": strings, "needs_position": bool(spec.target.radius_m)}
     context = {
         "poll": poll,
+        "audience": await audience_of(svc, spec.target),
+        "for_you": await for_you(request, poll),
+        "officials_vote": spec.target.officials,
         "badge": BADGES[spec.kind],
         "area": AREAS[spec.area],
         "department": department.name if department else None,
@@ -403,10 +416,39 @@ async def poll_page(request: Request) -> Response:
         "zone": svc.settings.timezone,
         "signed_in": await citizens.signed_in(request) is not None,
         "reflection": await polls.reflection_of(svc, poll.id),
-        "page_data": {"poll": poll.id, "strings": _js_strings()},
+        "page_data": data,
         "live_script": "vote.js",
     }
     return render(request, "poll.html", context)
+
+
+async def audience_of(svc: Services, target: Target) -> list[str]:
+    """Who may vote on a poll, in the page's language, one phrase per rule; ``[]``: every
+    signed-in citizen."""
+    _ = i18n.gettext
+    said = []
+    if target.departments:
+        names = []
+        for dept in target.departments:
+            found = await officials.department_by_id(svc, dept)
+            names.append(found.name if found else dept)
+        said.append(_("Officials of {departments}").format(departments=", ".join(names)))
+    if target.groups:
+        said.append(_("Citizens whose number is on the poll's list"))
+    if target.ages:
+        said.append(", ".join(_(AGE_NAMES[a]) for a in target.ages))
+    if target.genders:
+        said.append(", ".join(_(GENDER_NAMES[g]) for g in target.genders))
+    if target.districts:
+        places = ", ".join(_(DISTRICT_NAMES[d]) for d in target.districts)
+        said.append(_("Residents of {districts}").format(districts=places))
+    if target.jobs:
+        said.append(", ".join(_(JOB_NAMES[j]) for j in target.jobs))
+    if target.radius_m:
+        said.append(_("Within {metres} m of the poll's place").format(metres=target.radius_m))
+    if target.site:
+        said.append(_("Those present, with the code shown on site"))
+    return said
 
 
 def _when(ms: int, zone: tzinfo) -> str:

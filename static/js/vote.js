@@ -7,7 +7,7 @@
 
 (function () {
   const { data, S, el, Tallies, drawBars, drawCloud, setConnection, errorText, resultsPublic,
-    verificationBadge, optionLabel, Receipts, ordinal } = window.mv;
+    verificationBadge, optionLabel, Receipts, ordinal, drawSurvey, surveyPart } = window.mv;
   const stage = document.getElementById("stage");
   const conn = document.getElementById("conn");
   const tallies = Tallies();
@@ -20,10 +20,18 @@
   let notice = null;       // a message to show with the current question
   let picks = new Set();   // multiple choice: picks not yet submitted
   let ranked = null;       // ranking: {question, order} not yet submitted (best first)
+  let surveyDraft = null;  // survey: {question, parts, fault, message, focus} not yet counted
   // A room is joined by its number and key; a citywide poll by its id, as the citizen
   // signed in (the session cookie), and then every question is on the page at once.
   const place = data.poll ? `poll:${data.poll}` : data.room;
   const joining = data.poll ? { poll: data.poll } : { room: data.room, key: data.key };
+  // On site: the code of the screen's QR (in the link it opened), then the pass the first
+  // join gave, kept on the device, for every later join.
+  const siteKey = `mv_site:${place}`;
+  const siteCode = new URLSearchParams(location.search).get("site");
+  const keptPass = localStorage.getItem(siteKey);
+  if (keptPass) joining.site_pass = keptPass;
+  if (siteCode && /^[0-9]{6}$/.test(siteCode)) joining.site = siteCode;
 
   const deviceKey = "mv_device";
   let device = localStorage.getItem(deviceKey);
@@ -42,10 +50,12 @@
   }
   /** How a ballot reads: its options' labels, or an open-text ballot's answers. */
   function ballotLabels(q, ballot) {
+    if (ballot.parts) return surveyLabels(q, ballot.parts);
     return ballot.answers ? ballot.answers : ballot.choices.map((i) => optionLabel(q, i));
   }
   function keepChoice(q, ballot) {
-    const kept = { choices: ballot.answers || ballot.choices, labels: ballotLabels(q, ballot) };
+    const kept = { choices: ballot.answers || ballot.choices || ballot.parts,
+      labels: ballotLabels(q, ballot) };
     try { localStorage.setItem(choiceKey(q.id), JSON.stringify(kept)); } catch (_) { /* off */ }
   }
   function forgetChoice(qid) {
@@ -68,6 +78,13 @@
       if (!ack.ok) { showFatal(refusalText(ack.error)); return; }
       device = ack.device;
       localStorage.setItem(deviceKey, device);
+      if (ack.site_pass) {
+        localStorage.setItem(siteKey, ack.site_pass);
+        joining.site_pass = ack.site_pass; delete joining.site;
+      } else if (ack.site_error) {
+        if (joining.site_pass) localStorage.removeItem(siteKey);
+        delete joining.site_pass; delete joining.site;
+      }
       document.cookie = `mv_device=${device}; path=/; max-age=31536000; SameSite=Lax`;
       questions.clear();
       for (const q of ack.questions) {
@@ -82,6 +99,7 @@
       // A poll has no host to set a current question: its first one is shown.
       const first = data.poll && ack.questions.length ? ack.questions[0].id : null;
       show(data.poll ? current || first : ack.room.current || current);
+      if (ack.site_error) notice = refusalText(ack.site_error);
       joined = true;
       setConnection(conn, "connected");
       if (pending) send(); else render();
@@ -131,6 +149,20 @@
 
   function send() {
     const ballot = pending;
+    // A poll that takes ballots near its place gets the position with each ballot.
+    if (data.needs_position && !ballot.position) {
+      if (!navigator.geolocation) { pending = null; notice = S.no_position; render(); return; }
+      notice = S.locating; render();
+      navigator.geolocation.getCurrentPosition((where) => {
+        if (pending !== ballot) return;
+        ballot.position = { lat: where.coords.latitude, lon: where.coords.longitude };
+        if (joined) send();
+      }, () => {
+        if (pending !== ballot) return;
+        pending = null; notice = S.no_position; render();
+      }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+      return;
+    }
     socket.timeout(10000).emit("vote", ballot, (err, ack) => {
       if (err) return;  // no ack: kept in `pending`, sent again after the next join
       if (pending !== ballot) return;
@@ -150,7 +182,7 @@
         // before: then what it chose then is kept already.
         voted.add(ballot.question); notice = null;
         if (q && !myChoice(q.id)) keepChoice(q, ballot);
-      } else {
+      } else if (!surveyRefused(ballot, ack.error)) {
         notice = refusalText(ack.error);
       }
       render();
@@ -190,7 +222,9 @@
     } else if (q.status === "open") {
       parts.push(options(q, isPending));
       // A ranking's list shows the order being sent.
-      if (isPending && q.kind !== "ranking") parts.push(choiceLine(q, pending.answers || pending.choices));
+      if (isPending && q.kind !== "ranking" && q.kind !== "survey") {
+        parts.push(choiceLine(q, pending.answers || pending.choices));
+      }
     } else {
       parts.push(el("p", { class: "waiting", text: S.waiting }));
     }
@@ -219,6 +253,7 @@
   /** "You chose: Rust" (all picks of a multiple choice; "Your rating: 4" for a rating). */
   function choiceLine(q, choices, kept) {
     if (q.kind === "ranking") return rankingLine(q, choices, kept);
+    if (q.kind === "survey") return surveyLine(q, choices, kept);
     const labels = choices.map((i, n) => (typeof i === "string" ? i
       : q.options[i] ? optionLabel(q, i) : (kept || [])[n] || `#${i + 1}`));
     const text = q.kind === "text" ? S.you_answered.replace("{answers}", labels.join(", "))
@@ -280,6 +315,7 @@
   function options(q, disabled) {
     if (q.kind === "text") return textForm(q, disabled);
     if (q.kind === "ranking") return renderRanking(q, disabled);
+    if (q.kind === "survey") return surveyForm(q, disabled);
     const group = el("div", { class: "options", role: "group", "aria-labelledby": "q-title" });
     const chosen = new Set(disabled && pending ? pending.choices : []);
     if (q.kind === "multiple") {
@@ -507,6 +543,7 @@
       box.querySelector(".total").textContent = String(t.total);
       return;
     }
+    if (q.kind === "survey") return renderSurveyResults(box, q, t);
     let list = box.querySelector("ol.bars");
     if (!list) {
       list = el("ol", { class: "bars small", "aria-label": S.results });
@@ -516,6 +553,115 @@
       if (resultsPublic(q)) box.append(shareButton(q));
     }
     drawBars(list, q, t);
+    box.querySelector(".total").textContent = String(t.total);
+  }
+
+  // --- survey --------------------------------------------------------------------------
+
+  /** Each part's answer as it reads: its picks' labels ("" for a part left out). */
+  function surveyLabels(q, parts) {
+    return q.parts.map((p, j) => (parts[j] || []).map((i) => optionLabel(surveyPart(q, j), i)).join(", "));
+  }
+
+  /** "Your answers:" and each part's answer, under the part's title. */
+  function surveyLine(q, parts, kept) {
+    const labels = Array.isArray(parts) && parts.every(Array.isArray) ? surveyLabels(q, parts) : kept || [];
+    return el("div", { class: "my-choice my-survey", "data-testid": "my-choice" },
+      el("p", { text: S.survey_yours }),
+      el("dl", {}, ...q.parts.flatMap((p, j) => [el("dt", { text: p.title }),
+        el("dd", { text: labels[j] || S.survey_skipped })])));
+  }
+
+  /** A refusal of a survey ballot that names its part: kept with the draft, whose form
+   * shows it at that part (the voter's answers as they were). */
+  function surveyRefused(ballot, error) {
+    if (!ballot.parts || !surveyDraft || surveyDraft.question !== ballot.question
+        || error.part === undefined || error.part === null) return false;
+    const q = questions.get(ballot.question);
+    const template = S.survey_refusals[error.code];
+    const message = template && q && q.parts[error.part]
+      ? template.replace("{number}", error.part + 1).replace("{max_choices}", q.parts[error.part].max_choices)
+      : error.message || errorText(error);
+    Object.assign(surveyDraft, { fault: error.part, message, focus: true });
+    return true;
+  }
+
+  /** Sends a survey ballot: each part's picks by the part's own indexes. */
+  function voteSurvey(q, parts) {
+    pending = { question: q.id, parts, nonce: nonce() };
+    notice = S.sending;
+    render();
+    if (joined) send();
+    else if (!socket.connected) setConnection(conn, "offline");
+  }
+
+  /** A survey as one form: a fieldset per part (radio buttons, check boxes for a multiple
+   * choice), one submit for them all. What the voter picks is kept in `surveyDraft`, so a
+   * redraw or a refusal keeps it; a refusal's part is marked and its sentence shown there. */
+  function surveyForm(q, disabled) {
+    if (!surveyDraft || surveyDraft.question !== q.id) {
+      surveyDraft = { question: q.id, parts: q.parts.map(() => []), fault: null, message: "" };
+    }
+    const draft = surveyDraft;
+    const given = disabled && pending && pending.parts ? pending.parts : draft.parts;
+    const form = el("form", { class: "options survey-form", "aria-labelledby": "q-title",
+      "data-testid": "survey-form", novalidate: true });
+    let focus = null;
+    q.parts.forEach((p, j) => {
+      const part = surveyPart(q, j);
+      const fault = draft.fault === j;
+      const faultId = `survey-fault-${q.id}-${j}`;
+      const box = el("fieldset", { class: fault ? "survey-part-input at-fault" : "survey-part-input",
+        "data-testid": "survey-part-input", "data-part": j, "aria-describedby": fault ? faultId : null },
+      el("legend", {}, el("span", { text: S.survey_legend.replace("{number}", j + 1)
+        .replace("{n}", q.parts.length).replace("{title}", p.title) }),
+      p.required ? null : el("span", { class: "muted", text: " " + S.survey_optional })));
+      if (fault) box.append(el("p", { id: faultId, class: "alert", "data-testid": "survey-fault", text: draft.message }));
+      if (p.kind === "multiple") box.append(el("p", { class: "hint", text: S.survey_choose_up_to.replace("{n}", p.max_choices) }));
+      const row = el("div", { class: p.kind === "rating" ? "survey-choices survey-rating" : "survey-choices" });
+      part.options.forEach((o, i) => {
+        const id = `sv-${q.id}-${j}-${i}`;
+        const input = el("input", { type: p.kind === "multiple" ? "checkbox" : "radio", id,
+          name: `part-${q.id}-${j}`, value: String(i), disabled,
+          "aria-invalid": fault ? "true" : null });
+        input.checked = (given[j] || []).includes(i);
+        input.addEventListener("change", () => {
+          const picked = new Set(p.kind === "multiple" ? draft.parts[j] : []);
+          if (input.checked) picked.add(i); else picked.delete(i);
+          if (picked.size > p.max_choices) { input.checked = false; return; }  // the most there may be
+          draft.parts[j] = [...picked].sort((a, b) => a - b);
+        });
+        if (fault && !focus) focus = input;
+        row.append(el("label", { class: "survey-choice", for: id }, input,
+          el("span", { text: optionLabel(part, i) })));
+      });
+      box.append(row);
+      form.append(box);
+    });
+    form.append(el("button", { type: "submit", class: "primary", disabled, "data-testid": "survey-submit",
+      text: S.survey_submit }));
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      draft.fault = null;
+      voteSurvey(q, draft.parts.map((x) => [...x]));
+    });
+    if (focus && draft.focus) {
+      draft.focus = false;
+      setTimeout(() => focus.focus());  // once the form is on the page
+    }
+    return form;
+  }
+
+  function renderSurveyResults(box, q, t) {
+    let list = box.querySelector("ol.survey-results");
+    if (!list) {
+      list = el("ol", { class: "survey-results", "aria-label": S.results });
+      box.replaceChildren(el("h3", { text: S.results }), list,
+        el("p", { class: "total-line" }, el("span", { text: S.total + " " }),
+          el("strong", { class: "total", text: "0" })));
+      if (resultsPublic(q)) box.append(shareButton(q));
+    }
+    drawSurvey(list, q, t, 4, true);
     box.querySelector(".total").textContent = String(t.total);
   }
 

@@ -135,8 +135,9 @@ async def test_the_host_room_page_states_the_anonymous_ballot_trade_off(node: No
         "one Wi-Fi counts as one address)."
     ) in text
     assert (
-        "Stronger modes are planned: sign-in, a roster of attendees, or a code handed out on site."
+        "For a citywide vote with one ballot per person, open a poll: its voters sign in."
     ) in text
+    assert "It does not stop someone in the hall reading the current code" in text
 
 
 async def _until_archived(svc: Services, qid: str, n: int, timeout: float = 10.0) -> None:

@@ -334,3 +334,44 @@ async def test_two_tabs_of_one_targeted_citizen_count_once(
             acks = await asyncio.gather(a.vote(qid, [0]), b.vote(qid, [1]))
             assert sorted(x["ok"] for x in acks) == [False, True]
     assert (await live_state(svc, qid))["tally"]["total"] == "1"
+
+
+async def test_a_host_asks_for_the_on_site_code_and_the_presenter_screen_shows_it_turning(
+    node: Node, svc: Services
+) -> None:
+    import httpx as _httpx
+
+    from tests.live.hosting import create_room, signed_in
+
+    async with signed_in(node.url, "site@example.org") as host:
+        room = await create_room(host.http)
+        r = await host.http.post(f"/api/rooms/{room['id']}/site", json={"required": "yes"})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request"
+        assert (await host.http.get(f"/api/rooms/{room['id']}")).json()["room"]["site"] is False
+        r = await host.http.post(f"/api/rooms/{room['id']}/site", json={"required": True})
+        assert r.json() == {"ok": True, "site": True}
+        info = (await host.http.get(f"/api/rooms/{room['id']}")).json()["room"]
+        assert info["site"] is True
+        token = info["presenter_url"].split("token=")[1]
+        async with _httpx.AsyncClient(base_url=node.url) as anyone:
+            r = await anyone.get(f"/api/present/{info['number']}/site", params={"token": "x"})
+            assert r.status_code == 404  # the presenter link is the key to the code
+            shown = (
+                await anyone.get(f"/api/present/{info['number']}/site", params={"token": token})
+            ).json()
+            page = await anyone.get(f"/present/{info['number']}", params={"token": token})
+        key = site_key(svc.secret, room["id"])
+        assert shown["code"] == code_at(key, shown["shown_until_ms"] / 1000 - 1)
+        assert shown["url"].endswith(f"&site={shown['code']}") and "<svg" in shown["qr"]
+        assert shown["accepted_until_ms"] - shown["shown_until_ms"] == STEP_S * 1000
+        assert 'data-testid="site-code"' in page.text
+        # Another host cannot switch it.
+        async with signed_in(node.url, "other@example.org") as other:
+            r = await other.http.post(f"/api/rooms/{room['id']}/site", json={"required": False})
+            assert r.status_code == 403
+        # The link in the QR code lets a phone vote.
+        async with connect(node.url) as phone:
+            ack = await phone.join(info["number"], password=info["password"], site=shown["code"])
+            assert ack["ok"] and ack["site_pass"]
+        r = await host.http.post(f"/api/rooms/{room['id']}/site", json={"required": False})
+        assert (await host.http.get(f"/api/rooms/{room['id']}")).json()["room"]["site"] is False
