@@ -152,7 +152,12 @@ async def draw_page(request: Request) -> Response:
         err = not_found(N_("draw {id}"), draw_id)
         return render(request, "error.html", {"message": err.text(i18n.gettext)}, 404)
     first = orjson.loads(entries[0])
-    data = {"draw": draw_id, "log_url": f"/draws/{draw_id}/log", "strings": page_strings()}
+    data = {
+        "mode": "public",
+        "draw": draw_id,
+        "log_url": f"/draws/{draw_id}/log",
+        "strings": page_strings(),
+    }
     return render(
         request,
         "draw.html",
@@ -165,12 +170,18 @@ async def draw_page(request: Request) -> Response:
 
 
 def page_strings() -> dict[str, Any]:
-    """What ``static/js/draw.js`` shows, in the page's language."""
+    """What ``static/js/draw.js`` shows on the public page, in the page's language (the
+    panel of the console and the presenter has its own, in ``_draw_panel.html``)."""
     _ = i18n.gettext
     return {
         "blank": _("Blank"),
-        "slot": _("Slot {n}"),
-        "drawn_line": _("Draw {n}: {label}"),
+        "draft": _("Being prepared: the slots can still change."),
+        "committed": _("Committed: the slots and the seed are fixed."),
+        "revealed": _("Seed revealed: anyone can re-run the draw."),
+        "remaining": _("{n} of {total} slots left"),
+        "no_draws": _("No slot drawn yet."),
+        "drawn_at": _("drawn at {time}"),
+        "check_at": _("Check it at {url}"),
         "checking": _("Re-running the draw in your browser…"),
         "matches": _(
             "The draw checks out: the revealed seed matches the commitment, and re-running "
@@ -184,15 +195,6 @@ def page_strings() -> dict[str, Any]:
         "root_mismatch": _("the log's entries do not make the tree its checkpoint signs."),
         "unsupported": _("This browser cannot compute SHA-256 (WebCrypto) here."),
         "fetch_failed": _("The draw's log could not be fetched. Try again later."),
-        "committed": _("Committed"),
-        "revealed": _("Seed revealed"),
-        "draft": _("Being prepared"),
-        "remaining": _("{n} slots left"),
-        "no_draws": _("No slot drawn yet."),
-        "saved": _("Saved."),
-        "failed": _("The action failed: {reason}"),
-        "confirm_commit": _("Commit? The slots can no longer be changed afterwards."),
-        "confirm_reveal": _("Reveal the seed? No more draws can be made afterwards."),
     }
 
 

@@ -249,6 +249,7 @@
 
   /* --- live updates ---------------------------------------------------------------- */
   const socket = io({ transports: ["websocket", "polling"] });
+  window.mv.socket = socket;  // the lot drawing's panel (draw.js) listens on it too
   const conn = document.getElementById("conn");
   socket.on("connect", () => {
     socket.timeout(10000).emit("join", { room: data.room.number, presenter: data.presenter }, (err, ack) => {

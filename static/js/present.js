@@ -34,6 +34,7 @@
   const optionLabel = (q, i) => (mv.optionLabel ? mv.optionLabel(q, i) : q.options[i].label);
 
   const socket = io({ transports: ["websocket", "polling"] });
+  mv.socket = socket;  // the lot drawing's panel (draw.js) listens on it too
   socket.on("connect", () => {
     socket.timeout(10000).emit("join", { room: data.room, presenter: data.presenter }, (err, ack) => {
       if (err || !ack.ok) return;
