@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from live import store
 from live.clock import new_id, now_ms
 from live.engines import db
+from live.rosters import store as rosters
 from live.rosters.polls import attach
 from live.schedule import jobs_url, schedule_poll
 from live.services import Services
@@ -80,6 +81,9 @@ async def create_poll(
     """Make the poll and its room and questions; schedule its opening and closing."""
     check_author(spec.kind, author, spec.target)
     await _check_departments(svc, spec.target)
+    if spec.target.groups:  # before anything is made: a group not the author's is refused
+        assert author.host_id is not None
+        await rosters.check_groups(svc, spec.target.groups, author.host_id)
     if jobs_url(svc) is None:
         raise VotingError(ErrorCode.UNAVAILABLE)  # polls open and close by the jobs
     if not 1 <= len(questions) <= MAX_QUESTIONS:

@@ -18,6 +18,7 @@ from live.citizens import accounts
 from live.clock import now_ms
 from live.polls import discovery
 from live.polls import store as polls
+from live.rosters import store as roster_store
 from live.services import Services
 from live.web import api, citizens, console, export, i18n
 from live.web.pages import _js_strings, error_text, render
@@ -322,11 +323,22 @@ async def new_poll_page(request: Request) -> Response:
     if not is_official and await citizens.signed_in(request) is None:
         return RedirectResponse("/citizen/signin?next=/polls/new", status_code=303)
     kinds = [(str(k), BADGES[k]) for k in PollKind if is_official or not is_policy(k)]
+    groups, departments = [], []
+    if is_official:
+        assert official is not None and official.host_id is not None
+        groups = await roster_store.groups_of(svc, official.host_id)
+        departments = (await officials.directory(svc))[0]
     return render(
         request,
         "poll_new.html",
         {
             "kinds": kinds,
+            "groups": groups,
+            "departments": departments,
+            "ages": AGE_NAMES,
+            "genders": GENDER_NAMES,
+            "districts": DISTRICT_NAMES,
+            "jobs": JOB_NAMES,
             "areas": [(str(a), AREAS[a]) for a in Area],
             "question_kinds": list(console.kind_words().items()),
             "visibilities": list(console.visibility_words().items()),

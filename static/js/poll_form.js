@@ -77,6 +77,15 @@
     const opens = ms(f.get("opens"));
     if (opens !== null) out.opens_ms = opens;
     if (place) out.place = place;
+    const target = {};
+    for (const name of ["ages", "genders", "districts", "jobs", "groups", "departments"]) {
+      const chosen = f.getAll(`t_${name}`).map(String);
+      if (chosen.length) target[name] = chosen;
+    }
+    const radius = String(f.get("t_radius") || "").trim();
+    if (radius) target.radius_m = /^[0-9]+$/.test(radius) ? Number(radius) : radius;
+    if (f.get("t_site")) target.site = true;
+    if (Object.keys(target).length) out.target = target;
     return out;
   }
 
