@@ -375,3 +375,57 @@ async def test_a_host_asks_for_the_on_site_code_and_the_presenter_screen_shows_i
             assert ack["ok"] and ack["site_pass"]
         r = await host.http.post(f"/api/rooms/{room['id']}/site", json={"required": False})
         assert (await host.http.get(f"/api/rooms/{room['id']}")).json()["room"]["site"] is False
+
+
+async def test_a_poll_for_a_roster_takes_its_numbers_and_follows_its_edits(
+    node: Node, svc: Services, jobs: JobWorker
+) -> None:
+    once = await make_official(svc, "kim.welfare", "Welfare")
+    for phone in (KIM, LEE, PARK):
+        await make_citizen(svc, phone)
+    async with (
+        official(node.url, "kim.welfare", once) as kim_official,
+        citizen(node.url, KIM) as kim,
+        citizen(node.url, LEE) as lee,
+        citizen(node.url, PARK) as park,
+    ):
+        http = kim_official.http
+        group = (await http.post("/api/rosters", json={"name": "Care workers"})).json()["group"]
+        for phone in ("01023456789", "+82 10 9876 5432"):  # Kim and Lee, written otherwise
+            r = await http.post(f"/api/rosters/{group['id']}/members", json={"phone": phone})
+            assert r.status_code == 201, r.text
+        # Another official's group cannot be targeted; nothing is made.
+        other_once = await make_official(svc, "lee.transport", "Transport")
+        async with official(node.url, "lee.transport", other_once) as lee_official:
+            before = (await lee_official.http.get("/api/polls")).json()["polls"]
+            r = await lee_official.http.post(
+                "/api/polls",
+                json=poll_body(kind="policy_reference", target={"groups": [group["id"]]}),
+            )
+            assert r.status_code == 404, r.text
+            assert (await lee_official.http.get("/api/polls")).json()["polls"] == before
+        r = await http.post(
+            "/api/polls",
+            json=poll_body(kind="policy_reference", target={"groups": [group["id"]]}),
+        )
+        assert r.status_code == 201, r.text
+        poll = r.json()["poll"]
+        assert poll["target"]["groups"] == 1  # counted, never named, on the public view
+        await wait_status(svc, poll["id"], "open")
+        qid = poll["questions"][0]["id"]
+        assert (await park.http.get(f"/api/polls/{poll['id']}")).json()["poll"]["for_you"][
+            "code"
+        ] == "not_eligible"
+        # Lee leaves the roster before voting; Park joins it.
+        r = await http.post(
+            f"/api/rosters/{group['id']}/members/remove", json={"phone": "010-9876-5432"}
+        )
+        assert r.status_code == 200, r.text
+        r = await http.post(f"/api/rosters/{group['id']}/members", json={"phone": PARK})
+        assert r.status_code == 201, r.text
+        for person, code in ((kim, None), (lee, "not_eligible"), (park, None)):
+            async with connect(node.url, headers=person.cookie_header()) as c:
+                assert (await c.call("join", {"poll": poll["id"]}))["ok"]
+                ack = await c.vote(qid, [0])
+                assert ack["ok"] if code is None else ack["error"]["code"] == code, ack
+    assert (await live_state(svc, qid))["tally"]["total"] == "2"
