@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,12 +20,13 @@ from live.cast import CastBatcher, do_cast
 from live.clock import new_id, now_ms
 from live.jobs import JobWorker, running_jobs
 from live.services import Services
-from rooms.eligibility import AgeBand, District, Gender, Job, decide
+from rooms.eligibility import AgeBand, District, Gender, Job, decide, distance_m
 from rooms.errors import VotingError
 from rooms.sitecode import STEP_S, code_at, site_key
 from tests.conftest import Node, connect
 from tests.live.citizenry import citizen, make_citizen, make_official, official
 from tests.live.helpers import live_state, make_room
+from tests.live.hosting import create_room, signed_in
 from tests.live.test_polls import poll_body, wait_status
 
 KIM, LEE, PARK = "010-2345-6789", "010-9876-5432", "010-5555-1234"
@@ -87,8 +90,6 @@ async def test_the_cast_script_decides_as_rooms_eligibility_does(
     if ("lat" in known) != ("lon" in known):
         known.pop("lat", None), known.pop("lon", None)
     if "c" in rule and "lat" in known:
-        from rooms.eligibility import distance_m
-
         edge = distance_m((rule["c"][0], rule["c"][1]), (known["lat"], known["lon"]))
         if abs(edge - rule["c"][2]) < 0.01:  # on the edge, floating point may differ
             return
@@ -120,7 +121,7 @@ async def test_a_poll_for_one_district_and_age_band_takes_only_those_citizens(
 ) -> None:
     for phone in (KIM, LEE, PARK):
         await make_citizen(svc, phone)
-    year = int(__import__("datetime").date.today().year)
+    year = datetime.now(UTC).year
     async with (
         citizen(node.url, KIM) as kim,
         citizen(node.url, LEE) as lee,
@@ -315,7 +316,7 @@ async def test_two_tabs_of_one_targeted_citizen_count_once(
     node: Node, svc: Services, jobs: JobWorker
 ) -> None:
     await make_citizen(svc, KIM)
-    year = int(__import__("datetime").date.today().year)
+    year = datetime.now(UTC).year
     async with citizen(node.url, KIM) as kim:
         await kim.http.put("/api/citizens/me/profile", json={"birth_year": year - 25})
         poll = (
@@ -339,10 +340,6 @@ async def test_two_tabs_of_one_targeted_citizen_count_once(
 async def test_a_host_asks_for_the_on_site_code_and_the_presenter_screen_shows_it_turning(
     node: Node, svc: Services
 ) -> None:
-    import httpx as _httpx
-
-    from tests.live.hosting import create_room, signed_in
-
     async with signed_in(node.url, "site@example.org") as host:
         room = await create_room(host.http)
         r = await host.http.post(f"/api/rooms/{room['id']}/site", json={"required": "yes"})
@@ -353,7 +350,7 @@ async def test_a_host_asks_for_the_on_site_code_and_the_presenter_screen_shows_i
         info = (await host.http.get(f"/api/rooms/{room['id']}")).json()["room"]
         assert info["site"] is True
         token = info["presenter_url"].split("token=")[1]
-        async with _httpx.AsyncClient(base_url=node.url) as anyone:
+        async with httpx.AsyncClient(base_url=node.url) as anyone:
             r = await anyone.get(f"/api/present/{info['number']}/site", params={"token": "x"})
             assert r.status_code == 404  # the presenter link is the key to the code
             shown = (
