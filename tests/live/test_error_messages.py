@@ -27,6 +27,7 @@ ALLOWED = {
     "key", "presenter", "room", "join", "vote", "nonce", "file", "old", "new", "null",
     "true", "false", "JSON", "application", "json", "Content", "Length", "multipart",
     "PNG", "JPEG", "GIF", "WebP", "MiB", "KiB", "VS", "ID", "media",
+    "xlsx", "CSV", "phone",  # a roster's file formats and its header
     # the values a field takes, listed where one is wrong
     *(k.value for k in Kind), *(v.value for v in Visibility), "after", "close",
 }  # fmt: skip
@@ -84,7 +85,19 @@ EVERY_CODE: dict[ErrorCode, VotingError] = {
     ErrorCode.NOT_ADMIN: VotingError(ErrorCode.NOT_ADMIN),
     ErrorCode.NOT_OFFICIAL: VotingError(ErrorCode.NOT_OFFICIAL),
     ErrorCode.NOT_AUTHOR: VotingError(ErrorCode.NOT_AUTHOR),
+    ErrorCode.WRONG_FILE_TYPE: VotingError(ErrorCode.WRONG_FILE_TYPE),
+    ErrorCode.BROKEN_FILE: VotingError(ErrorCode.BROKEN_FILE),
+    ErrorCode.EMPTY_FILE: VotingError(ErrorCode.EMPTY_FILE),
+    ErrorCode.FILE_TOO_LARGE: VotingError(ErrorCode.FILE_TOO_LARGE, max_mb=10),
+    ErrorCode.FORMULA_IN_FILE: VotingError(ErrorCode.FORMULA_IN_FILE, cell="B7"),
+    ErrorCode.TOO_MANY_ROWS: VotingError(ErrorCode.TOO_MANY_ROWS, max="100,000"),
+    ErrorCode.NO_PHONE_COLUMN: VotingError(ErrorCode.NO_PHONE_COLUMN),
     ErrorCode.FULL: VotingError(ErrorCode.FULL),
+    ErrorCode.PROFILE_INCOMPLETE: VotingError(ErrorCode.PROFILE_INCOMPLETE),
+    ErrorCode.POSITION_NEEDED: VotingError(ErrorCode.POSITION_NEEDED),
+    ErrorCode.OUT_OF_AREA: VotingError(ErrorCode.OUT_OF_AREA),
+    ErrorCode.SITE_CODE_NEEDED: VotingError(ErrorCode.SITE_CODE_NEEDED),
+    ErrorCode.WRONG_SITE_CODE: VotingError(ErrorCode.WRONG_SITE_CODE),
 }
 EVERY_CODE[ErrorCode.BAD_REQUEST] = bad_request(
     N_("{name} is longer than {limit} characters"),

@@ -49,7 +49,36 @@ MESSAGE_WITHOUT_FIELDS = {
     ErrorCode.NOT_ADMIN: "Only the city's administrators can see this page.",
     ErrorCode.NOT_OFFICIAL: "Only a department's officials can open policy polls.",
     ErrorCode.NOT_AUTHOR: "Only the poll's author can change it.",
+    ErrorCode.WRONG_FILE_TYPE: (
+        "This file is not a real workbook (.xlsx) or CSV file; save it again as one of them."
+    ),
+    ErrorCode.BROKEN_FILE: (
+        "The file is damaged or holds content that is not allowed; save it again from your "
+        "spreadsheet program."
+    ),
+    ErrorCode.EMPTY_FILE: "The file holds no rows.",
+    ErrorCode.FILE_TOO_LARGE: "The file is larger than {max_mb} MiB.",
+    ErrorCode.FORMULA_IN_FILE: "Cell {cell} holds a formula; save the sheet with plain values only.",
+    ErrorCode.TOO_MANY_ROWS: "The file has more than {max} rows; split it into smaller files.",
+    ErrorCode.NO_PHONE_COLUMN: (
+        "No column of phone numbers was found: head it 전화번호 or phone, or put the numbers "
+        "in the first column."
+    ),
     ErrorCode.FULL: "This question took its first ballots, as many as it accepts; it is full.",
+    ErrorCode.PROFILE_INCOMPLETE: (
+        "This poll is for part of the city: add your birth year, gender, district or job "
+        "on your account page to take part."
+    ),
+    ErrorCode.POSITION_NEEDED: (
+        "This poll takes ballots near its place: allow your browser to share your position."
+    ),
+    ErrorCode.OUT_OF_AREA: "Your position is outside the area this poll takes ballots from.",
+    ErrorCode.SITE_CODE_NEEDED: (
+        "This room takes ballots from those present: scan the code on the screen in the room."
+    ),
+    ErrorCode.WRONG_SITE_CODE: (
+        "That on-site code is not valid any more: scan the code on the screen in the room again."
+    ),
 }
 
 
