@@ -233,7 +233,8 @@ class LiveSockets:
         assert view is not None  # a credential matched: the room exists
         room = view.room
         site_error = None
-        if req.site is not None or req.site_pass is not None:
+        # (A poll's follower who is not signed in votes as no one: nothing to check.)
+        if voter is not None and (req.site is not None or req.site_pass is not None):
             on_site = self._on_site(room["id"], voter, req)
             if not on_site:
                 conn.refusals += 1  # a guessed code waits like a guessed password
