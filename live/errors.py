@@ -45,6 +45,13 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_ADMIN: 403,
     ErrorCode.NOT_OFFICIAL: 403,
     ErrorCode.NOT_AUTHOR: 403,
+    ErrorCode.WRONG_FILE_TYPE: 415,
+    ErrorCode.BROKEN_FILE: 422,
+    ErrorCode.EMPTY_FILE: 422,
+    ErrorCode.FILE_TOO_LARGE: 413,
+    ErrorCode.FORMULA_IN_FILE: 422,
+    ErrorCode.TOO_MANY_ROWS: 413,
+    ErrorCode.NO_PHONE_COLUMN: 422,
 }
 
 

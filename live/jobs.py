@@ -22,6 +22,7 @@ from arq.worker import Retry, Worker, func
 from live import store
 from live.polls import discovery
 from live.polls import store as polls
+from live.rosters import imports as roster_imports
 from live.schedule import dumps, loads, queue
 from live.services import Services
 from rooms.errors import VotingError
@@ -100,6 +101,7 @@ class JobWorker:
                 func(_close, name="close_poll", max_tries=TRIES),
                 func(_hot, name="refresh_hot"),
                 func(_close_question, name="close_question", max_tries=TRIES),
+                *roster_imports.JOBS,
             ],
             cron_jobs=[
                 # The "Hot" badge: at each midnight of the city's zone, and at start.

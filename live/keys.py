@@ -118,6 +118,23 @@ class Keys:
         question's hash slot so that the cast script checks membership atomically."""
         return self._q(question_id, "roster")
 
+    # a roster's upload (``live.rosters.imports``): its keys share the hash tag ``{ru:<id>}``
+    def roster_upload(self, upload_id: str) -> str:
+        """Hash: host, kind, state, done, total, error, preview, result (expires)."""
+        return f"{self.prefix}{{ru:{upload_id}}}:meta"
+
+    def roster_upload_file(self, upload_id: str) -> str:
+        """The uploaded file, encrypted, until the import job has read it (expires)."""
+        return f"{self.prefix}{{ru:{upload_id}}}:file"
+
+    def roster_upload_rows(self, upload_id: str) -> str:
+        """The checked rows as JSON, each a phone reference, a name and a group (expires)."""
+        return f"{self.prefix}{{ru:{upload_id}}}:rows"
+
+    def roster_lock(self, host_id: str) -> str:
+        """Held while a host's roster groups change and their polls' roster sets follow."""
+        return f"{self.prefix}rosterlock:{host_id}"
+
     def ledger_lease(self, question_id: str) -> str:
         """The worker that appends the question's ballots to its log (one at a time)."""
         return self._q(question_id, "lease")

@@ -56,6 +56,8 @@ CACHEABLE = ("/static/", "/media/")
 #: The body type the JSON API takes on unsafe requests, and where an upload goes instead.
 JSON_TYPE = b"application/json"
 UPLOAD_PATH = "/api/media"
+#: A roster's spreadsheet, sent as the body itself (``live.web.rosters``).
+ROSTER_UPLOAD_PATH = "/api/rosters/uploads"
 
 
 def _cross_origin(scope: Scope, headers: dict[bytes, bytes]) -> bool:
@@ -86,7 +88,7 @@ def _wrong_body_type(scope: Scope, headers: dict[bytes, bytes]) -> bool:
         has_body = headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers
         return has_body
     # An upload is a form or the image itself (its type is sniffed, not believed).
-    return kind != JSON_TYPE and path != UPLOAD_PATH
+    return kind != JSON_TYPE and path not in (UPLOAD_PATH, ROSTER_UPLOAD_PATH)
 
 
 async def _refuse(send: Send, status: int, code: str, message: str) -> None:
