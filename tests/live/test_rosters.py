@@ -32,7 +32,6 @@ from rooms.polls import Author, PollStatus, check_poll
 from rooms.questions import build_question
 from tests.conftest import Node, run_node
 from tests.live.hosting import Host, signed_in
-from tests.live.test_security_bodies import _exchange, _head
 
 MiB = 1024 * 1024
 #: One number three ways, and others.
@@ -371,20 +370,6 @@ async def test_a_million_blank_rows_are_not_read(host: Host) -> None:
     assert upload["state"] == "ready"
     # Reading stopped a thousand blank rows after the first number: the last is not seen.
     assert upload["preview"]["accepted"] == 1 and upload["done"] == 1002
-
-
-async def test_a_file_declared_far_too_large_is_refused_before_it_is_sent(
-    node: Node, host: Host
-) -> None:
-    cookie = "; ".join(f"{c.name}={c.value}" for c in host.http.cookies.jar)
-    head = _head("/api/rosters/uploads?name=a.xlsx", "application/octet-stream", 50 * MiB, node.url)
-    head = head.replace(b"\r\n\r\n", f"\r\ncookie: {cookie}\r\n\r\n".encode(), 1)
-    status, body = await _exchange(node, head, [b"PK\x03\x04" + b"\0" * MiB])
-    assert status == 413
-    assert body == (
-        b'{"ok":false,"error":{"code":"file_too_large","message":'
-        b'"The file is larger than 10 MiB."}}'
-    )
 
 
 async def test_uploads_need_a_signed_in_host(node: Node) -> None:
