@@ -51,6 +51,7 @@ _KIND = {
     "rating": N_("Rating scale"),
     "ranking": N_("Ranking"),
     "text": N_("Open text (word cloud)"),
+    "survey": N_("Survey (several questions, one form)"),
 }
 
 _UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
@@ -477,6 +478,8 @@ def room_xlsx_bytes(
         if spec.kind is Kind.RATING:
             avg = rating_average([o.count for o in r.options])
             lead: Any = None if avg is None else round(avg, 1)
+        elif spec.kind is Kind.SURVEY:  # each part leads on its own sheet
+            lead = None
         else:
             lead = leading(r)
         ws.append(
@@ -534,6 +537,13 @@ def _question_sheet(
     ws.append([])
     if spec.kind is Kind.RANKING:
         _ranking_sheet(ws, r)
+        return
+    if spec.kind is Kind.SURVEY:
+        from live.web.survey_export import part_rows  # it builds on this module
+
+        for row in part_rows(r):
+            ws.append(row)
+        _texts_stay_text(ws)
         return
     ws.append([_("Option"), _("Description"), _("Count"), _("Percent")])
     for i, o in enumerate(r.options):

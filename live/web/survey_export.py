@@ -96,6 +96,20 @@ def _part_rows(p: PartResult) -> Iterator[list[Any]]:
         yield [label, count, percent(count, p.total)]
 
 
+def part_rows(r: QuestionResult) -> Iterator[list[Any]]:
+    """A survey's parts as the rows of its sheet in a room's workbook: each part's heading
+    and kind, its options' counts and fractions, its figures."""
+    _ = i18n.gettext
+    for p in parts_of(r):
+        yield [p.heading(), kind_word(str(p.part.kind))]
+        yield [_("Option"), _("Count"), _("Percent")]
+        for label, count, _share in _part_rows(p):
+            yield [label, count, _fraction(count, p.total)]
+        for label, value in p.notes():
+            yield [label] if value is None else [label, value]
+        yield []
+
+
 def csv_bytes(room_title: str, r: QuestionResult, at: datetime, zone: tzinfo = UTC) -> bytes:
     """The survey's results part by part: each part's heading, then its options' rows."""
     buf = io.StringIO()

@@ -244,6 +244,40 @@ window.mv = (function () {
     list.append(method);  // last, after the moves
   }
 
+  // --- survey ------------------------------------------------------------------------------
+
+  /** Part `j` of survey `q` as a question of its own: its kind, title and slice of the
+   * survey's options (each part's options follow the previous part's). */
+  function surveyPart(q, j) {
+    const p = q.parts[j];
+    return { id: `${q.id}:${j}`, kind: p.kind, title: p.title, max_choices: p.max_choices,
+      required: p.required, options: q.options.slice(p.first, p.first + p.size) };
+  }
+
+  /** Part `j`'s share of survey tally `t` (the counts of its options; every ballot). */
+  function surveyTally(q, t, j) {
+    const p = q.parts[j];
+    return t && t.counts ? { ...t, counts: t.counts.slice(p.first, p.first + p.size) } : null;
+  }
+
+  /** "Part 2: Topics". */
+  const partHeading = (q, j) => S.survey_part.replace("{number}", j + 1).replace("{title}", q.parts[j].title);
+
+  /** Draws or updates a survey's results in `list` (an <ol>): for each part its heading
+   * (an <h`level`>) and its bars, drawn as a question's (`drawBars`); `small` bars on a
+   * phone or in the console. */
+  function drawSurvey(list, q, t, level, small) {
+    if (list.dataset.question !== q.id || list.children.length !== q.parts.length) {
+      list.replaceChildren(...q.parts.map((p, j) => el("li", { class: "survey-part",
+        "data-part": j, "data-testid": "survey-part" },
+      el(`h${level}`, { class: "survey-part-title", text: partHeading(q, j) }),
+      el("ol", { class: small ? "bars small" : "bars", "aria-label": partHeading(q, j) }))));
+      list.dataset.question = q.id;
+      list.dataset.kind = "survey";
+    }
+    [...list.children].forEach((li, j) => drawBars(li.querySelector("ol"), surveyPart(q, j), surveyTally(q, t, j)));
+  }
+
   /** The receipts this device was given, kept in its storage: newest last. Each is
    * {leaf, question, title, room, labels, time, url}. */
   const Receipts = {
@@ -299,5 +333,5 @@ window.mv = (function () {
 
   return { data, S, el, Tallies, drawBars, drawCloud, setConnection, errorText, resultsPublic,
     percent, verificationBadge, optionLabel, ratingAverage, Receipts, drawRanking, rankingResults,
-    ordinal, rankMethod };
+    ordinal, rankMethod, drawSurvey, surveyPart, partHeading };
 })();

@@ -4,7 +4,7 @@
 
 (function () {
   const { data, S, el, Tallies, drawBars, setConnection, errorText, verificationBadge,
-    optionLabel } = window.mv;
+    optionLabel, drawSurvey } = window.mv;
   const roomId = data.room.id;
   const list = document.getElementById("question-list");
   const noQuestions = document.getElementById("no-questions");
@@ -133,6 +133,9 @@
       "aria-label": `${S.move_down}: ${q.title}`, "aria-describedby": null });
     box.append(el("a", { href: `/api/questions/${q.id}/export.csv`, text: S.export_csv }));
     box.append(el("a", { href: `/api/questions/${q.id}/export.xlsx`, text: S.export_xlsx }));
+    if (q.kind === "survey") {
+      box.append(el("a", { href: `/api/questions/${q.id}/ballots.csv`, text: S.export_ballots }));
+    }
     if (q.status === "closed" && q.log) {
       box.append(el("a", { href: `/ledger/${q.log}/export`, text: S.export_log }));
     }
@@ -147,6 +150,9 @@
     if (q.kind === "text") {
       bars = el("div", { class: "answers", "data-testid": "answers" });
       drawAnswers(bars, q, t);
+    } else if (q.kind === "survey") {
+      bars = el("ol", { class: "survey-results", "aria-label": `${S.live_results}: ${q.title}` });
+      drawSurvey(bars, q, t, 4, true);
     } else {
       bars = el("ol", { class: "bars small", "aria-label": `${S.live_results}: ${q.title}` });
       drawBars(bars, q, t);
@@ -269,6 +275,7 @@
     const q = questions.find((x) => x.id === t.question);
     if (!li || !q) return;
     if (q.kind === "text") drawAnswers(li.querySelector(".answers"), q, t);
+    else if (q.kind === "survey") drawSurvey(li.querySelector("ol.survey-results"), q, t, 4, true);
     else drawBars(li.querySelector("ol.bars"), q, t);
     li.querySelector(".total").textContent = String(t.total);
   });
@@ -291,7 +298,9 @@
     picks.querySelector("label").textContent = k === "text" ? S.answers_per_voter : S.picks_per_voter;
     form.max_choices.max = k === "text" ? "10" : "60";
     document.getElementById("scale-row").hidden = k !== "rating";
-    document.getElementById("options-row").hidden = k === "rating" || k === "yesno" || k === "text";
+    document.getElementById("options-row").hidden = k === "rating" || k === "yesno" || k === "text"
+      || k === "survey";
+    syncSurvey(k);
     const want = k === "vs" ? 2 : Math.max(2, optionInputs.children.length);
     while (optionInputs.children.length < want) addOption();
     while (k === "vs" && optionInputs.children.length > 2) optionInputs.lastChild.remove();
@@ -407,6 +416,7 @@
     if (k === "multiple" || k === "text") body.max_choices = Number(form.max_choices.value);
     if (k === "rating") body.scale = Number(form.scale.value);
     if (k === "text") body.options = [];
+    else if (k === "survey") body.parts = surveyParts();
     else if (k !== "rating" && k !== "yesno") {
       body.options = [...optionInputs.children].map((li) => {
         const image = li.dataset.image || "";
@@ -482,6 +492,8 @@
     setQuestionImage(q.image || "");
     imageAlt.value = q.image_alt || "";
     optionInputs.replaceChildren();
+    partInputs.replaceChildren();
+    if (q.kind === "survey") q.parts.forEach((p) => addPart(p, q.options.slice(p.first, p.first + p.size)));
     // Yes and No in the page's language, should the host turn the question into another
     // kind (a yes/no question sends no options: the stored ones stay as they are).
     q.options.forEach((o, i) => addOption(q.kind === "yesno" ? { ...o, label: optionLabel(q, i) } : o));
@@ -497,6 +509,7 @@
     setQuestionImage("");
     formError.hidden = true;
     optionInputs.replaceChildren();
+    partInputs.replaceChildren();
     syncKind();
   }
 
@@ -505,6 +518,93 @@
     say("");
     form.title.focus();
   });
+
+  /* --- the survey's parts ------------------------------------------------------------- */
+  /* A survey is one question of several parts, each a question of the form: its title,
+   * kind, options (one per line; a rating's are its scale, a yes/no's Yes and No), most
+   * picks (multiple choice) and whether it must be answered. */
+  const partInputs = document.getElementById("part-inputs");
+  const PART_KINDS = ["single", "multiple", "yesno", "rating"];
+  let partSeq = 0;
+
+  function syncSurvey(k) {
+    document.getElementById("parts-row").hidden = k !== "survey";
+    if (k === "survey") while (partInputs.children.length < 2) addPart();
+  }
+
+  /** Numbers the parts (their labels say which part they belong to) and shows each part's
+   * fields for its kind. */
+  function syncParts() {
+    [...partInputs.children].forEach((li, j) => {
+      const n = j + 1;
+      const k = li.querySelector(".part-kind").value;
+      for (const [cls, key] of [["part-title", "survey_part_title"], ["part-kind", "survey_part_kind"],
+        ["part-options", "survey_part_options"], ["part-max", "survey_part_max"],
+        ["part-scale", "survey_part_scale"]]) {
+        li.querySelector(`label[for="${li.querySelector("." + cls).id}"]`).textContent = S[key].replace("{number}", n);
+      }
+      li.querySelector(".part-required-text").textContent = " " + S.survey_part_required.replace("{number}", n);
+      li.querySelector(".part-remove").textContent = S.survey_remove_part.replace("{number}", n);
+      li.querySelector(".part-options-row").hidden = k === "yesno" || k === "rating";
+      li.querySelector(".part-max-row").hidden = k !== "multiple";
+      li.querySelector(".part-scale-row").hidden = k !== "rating";
+    });
+  }
+
+  /** Adds a part's fields, filled from `p` (a survey's part) and its `options`, if given. */
+  function addPart(p, options) {
+    const n = ++partSeq;
+    const field = (cls, tag, attrs) => {
+      const id = `${cls}-${n}`;
+      return [el("label", { for: id }), el(tag, { id, class: cls, ...attrs })];
+    };
+    const kindSelect = el("select", { id: `part-kind-${n}`, class: "part-kind", onchange: syncParts },
+      ...PART_KINDS.map((k) => el("option", { value: k, text: S.survey_kinds[k] })));
+    kindSelect.value = (p && p.kind) || "single";
+    const [titleLabel, title] = field("part-title", "input", { maxlength: "500", required: true });
+    title.value = (p && p.title) || "";
+    const [optionsLabel, optionsBox] = field("part-options", "textarea", { rows: "3" });
+    optionsBox.value = p && p.kind !== "rating" && p.kind !== "yesno" && options
+      ? options.map((o) => o.label).join("\n") : "";
+    const [maxLabel, max] = field("part-max", "input", { type: "number", min: "1", max: "60" });
+    max.value = String((p && p.kind === "multiple" && p.max_choices) || 2);
+    const [scaleLabel, scale] = field("part-scale", "input", { type: "number", min: "2", max: "10" });
+    scale.value = String((p && p.kind === "rating" && p.size) || 5);
+    const required = el("input", { type: "checkbox", class: "part-required" });
+    required.checked = !p || p.required !== false;
+    const li = el("li", { class: "part-input", "data-testid": "part-input" },
+      titleLabel, title,
+      el("label", { for: kindSelect.id }), kindSelect,
+      el("div", { class: "part-options-row" }, optionsLabel, optionsBox),
+      el("div", { class: "part-max-row" }, maxLabel, max),
+      el("div", { class: "part-scale-row" }, scaleLabel, scale),
+      el("label", { class: "check" }, required, el("span", { class: "part-required-text" })),
+      el("button", { type: "button", class: "ghost small part-remove", onclick: () => {
+        if (partInputs.children.length > 1) { li.remove(); syncParts(); }
+      } }));
+    partInputs.append(li);
+    syncParts();
+    return li;
+  }
+  document.getElementById("add-part").addEventListener("click", () => {
+    addPart().querySelector(".part-title").focus();
+  });
+
+  /** The parts as the API takes them (`rooms.survey.build_parts` checks them). */
+  function surveyParts() {
+    return [...partInputs.children].map((li) => {
+      const k = li.querySelector(".part-kind").value;
+      const part = { title: li.querySelector(".part-title").value, kind: k,
+        required: li.querySelector(".part-required").checked };
+      if (k === "single" || k === "multiple") {
+        part.options = li.querySelector(".part-options").value.split("\n")
+          .map((x) => x.trim()).filter(Boolean);
+      }
+      if (k === "multiple") part.max_choices = Number(li.querySelector(".part-max").value);
+      if (k === "rating") part.scale = Number(li.querySelector(".part-scale").value);
+      return part;
+    });
+  }
 
   /* --- co-hosts ------------------------------------------------------------------------ */
   async function loadHosts() {

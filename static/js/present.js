@@ -123,7 +123,15 @@
       cloud.hidden = true;
       cloud.hidden = !shown;
       drawCloud(cloud, shown ? t : null);
+    } else if (q.kind === "survey") {  // a survey: each part's heading and bars
+      cloud.hidden = true;
+      cloud.replaceChildren();
+      if (bars.dataset.kind !== "survey") bars.replaceChildren();
+      bars.dataset.layout = "survey";
+      bars.style.setProperty("--cols", String(q.parts.length > 2 ? 2 : 1));  // CSSOM: allowed by the CSP
+      mv.drawSurvey(bars, q, shown ? t : null, 2, false);
     } else {
+      if (bars.dataset.kind === "survey") bars.replaceChildren();
       cloud.hidden = true;
       cloud.replaceChildren();
       drawBars(bars, q, shown ? t : null);
