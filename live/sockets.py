@@ -304,9 +304,7 @@ class LiveSockets:
         key = site_key(svc.secret, room_id)
         return req.site is not None and check_code(key, req.site, now_ms() / 1000)
 
-    async def _poll_view(
-        self, conn: Conn, poll_id: str
-    ) -> tuple[RoomView, str | None, Facts]:
+    async def _poll_view(self, conn: Conn, poll_id: str) -> tuple[RoomView, str | None, Facts]:
         """A poll's room, who this connection votes as in it, and what is known of them:
         the signed-in citizen of its session cookie (for an internal vote, the signed-in
         official), or no one (it follows the tally)."""

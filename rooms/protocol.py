@@ -72,9 +72,7 @@ def _site(data: dict[str, object]) -> tuple[str | None, str | None]:
     site, site_pass = data.get("site"), data.get("site_pass")
     if site is not None and (not isinstance(site, str) or not _SITE.fullmatch(site)):
         raise bad_request(N_("site is the six-digit code the room's screen shows"))
-    if site_pass is not None and (
-        not isinstance(site_pass, str) or not _PASS.fullmatch(site_pass)
-    ):
+    if site_pass is not None and (not isinstance(site_pass, str) or not _PASS.fullmatch(site_pass)):
         raise bad_request(N_("site_pass is the pass an earlier join gave"))
     return site, site_pass
 

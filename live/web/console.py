@@ -339,9 +339,7 @@ def _summary_parts(r: export.QuestionResult) -> list[dict[str, Any]]:
                 "ratings": sum(p.counts),
                 "average": None if average is None else f"{average:.1f}",
                 "note": (
-                    export.multiple_note(p.part.max_choices)
-                    if p.part.kind is Kind.MULTIPLE
-                    else ""
+                    export.multiple_note(p.part.max_choices) if p.part.kind is Kind.MULTIPLE else ""
                 ),
                 "rows": [
                     {"label": label, "count": count, "pct": f"{export.percent(count, r.total):.1f}"}

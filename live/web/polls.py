@@ -410,8 +410,7 @@ async def poll_page(request: Request) -> Response:
         **_js_strings(),
         "locating": i18n.gettext("Finding your position to send with the ballot…"),
         "no_position": i18n.gettext(
-            "Your position could not be read: allow this page to use your location and try "
-            "again."
+            "Your position could not be read: allow this page to use your location and try again."
         ),
     }
     data = {"poll": poll.id, "strings": strings, "needs_position": bool(spec.target.radius_m)}

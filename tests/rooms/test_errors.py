@@ -58,7 +58,9 @@ MESSAGE_WITHOUT_FIELDS = {
     ),
     ErrorCode.EMPTY_FILE: "The file holds no rows.",
     ErrorCode.FILE_TOO_LARGE: "The file is larger than {max_mb} MiB.",
-    ErrorCode.FORMULA_IN_FILE: "Cell {cell} holds a formula; save the sheet with plain values only.",
+    ErrorCode.FORMULA_IN_FILE: (
+        "Cell {cell} holds a formula; save the sheet with plain values only."
+    ),
     ErrorCode.TOO_MANY_ROWS: "The file has more than {max} rows; split it into smaller files.",
     ErrorCode.NO_PHONE_COLUMN: (
         "No column of phone numbers was found: head it 전화번호 or phone, or put the numbers "
