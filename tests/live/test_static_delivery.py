@@ -68,6 +68,8 @@ async def test_pages_link_static_files_by_the_hash_of_their_content(
         "js/vote.js",
         "js/console.js",
         "js/summary.js",
+        "js/site_form.js",
+        "js/draw.js",
     }
     assert {str(_file_of(u).relative_to(STATIC)) for u in links} == wanted
     for url in set(links):
@@ -253,4 +255,6 @@ async def test_the_vote_pages_first_load_is_small(http: httpx.AsyncClient, svc: 
     # Every kind's code and strings (seven kinds, ranking and the word cloud among them)
     # came to about 42 KB, a third of it the Socket.IO client: one file per kind fetched
     # on demand would save a few KB for a round trip more, which a weak network pays more.
-    assert total < 45_000, report
+    # Surveys, the lot drawing's styles and who may vote (a position, the on-site code)
+    # brought it to about 48.6 KB.
+    assert total < 50_000, report
