@@ -402,3 +402,23 @@ async def test_a_draft_survey_is_edited_and_its_parts_are_checked_again(
         # The cast script reads the edited parts: the last is optional now.
         assert (await _ballot(c, qid, [[0], [1], []]))["ok"] is True
         assert (await live_state(svc, qid))["tally"] == {"0": "1", "3": "1", "total": "1"}
+
+
+async def test_a_survey_whose_results_wait_for_the_close_shows_no_count_before_it(
+    node: Node, svc: Services, host: Host
+) -> None:
+    room, qid = await _survey(host, {**SURVEY, "visibility": "after_close"})
+    async with connect(node.url) as voter, connect(node.url) as watcher:
+        await watcher.join(room["number"], key=room["key"])
+        joined = await voter.join(room["number"], key=room["key"])
+        assert "tally" not in joined["questions"][0]
+        assert (await _ballot(voter, qid, FULL))["ok"] is True
+        await asyncio.sleep(0.5)  # past the tally interval: nothing may arrive
+        assert voter.tallies(qid) == [] and watcher.tallies(qid) == []
+        again = await watcher.join(room["number"], key=room["key"])
+        assert "tally" not in again["questions"][0]
+        async with httpx.AsyncClient(base_url=node.url) as anyone:
+            r = await anyone.get(f"/api/questions/{qid}/ballots.csv")
+            assert r.status_code in (401, 403, 404), r.text
+        assert (await host.http.post(f"/api/questions/{qid}/close")).status_code == 200
+        await watcher.wait_for(lambda: any(t["total"] == 1 for t in watcher.tallies(qid)))
