@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
+from rooms.discovery import check_position
 from rooms.errors import N_, bad_request
 from rooms.survey import MAX_PARTS
 from rooms.words import MAX_ANSWERS, MAX_RAW_ANSWER
@@ -104,17 +104,15 @@ def parse_vote(data: object) -> VoteRequest:
 
 
 def _position(value: object) -> tuple[float, float] | None:
+    """A ballot's ``{"lat", "lon"}``: numbers (never text or true), within the ranges
+    ``rooms.discovery.check_position`` takes."""
     if value is None:
         return None
     lat = value.get("lat") if isinstance(value, dict) else None
     lon = value.get("lon") if isinstance(value, dict) else None
-    numbers = all(
-        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-        for v in (lat, lon)
-    )
-    if not numbers or not -90 <= lat <= 90 or not -180 <= lon <= 180:  # type: ignore[operator]
-        raise bad_request(N_("position is an object with lat (±90) and lon (±180)"))
-    return (float(lat), float(lon))  # type: ignore[arg-type]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon)):
+        raise bad_request(N_("position is an object with the numbers lat and lon"))
+    return check_position(lat, lon)
 
 
 def _answers(answers: object) -> tuple[str, ...]:
