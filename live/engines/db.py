@@ -50,6 +50,12 @@ citizens = sa.Table(
     sa.Column("gender", sa.String(16), nullable=True),
     sa.Column("district", sa.String(24), nullable=True),
     sa.Column("job", sa.String(24), nullable=True),
+    # What the citizen is told of (``live.notify``): new polls in these areas of interest,
+    # in their district (``district``), or near a saved place (``None``: nothing).
+    sa.Column("interests", sa.JSON, nullable=True),
+    sa.Column("place_lat", sa.Float, nullable=True),
+    sa.Column("place_lon", sa.Float, nullable=True),
+    sa.Column("place_radius_m", sa.Integer, nullable=True),
 )
 
 #: An identity provider's account (OpenID Connect issuer and subject) linked to a citizen.
@@ -186,6 +192,12 @@ polls = sa.Table(
     sa.Column("closed_ms", sa.BigInteger, nullable=True),
     #: Who may vote (``rooms.eligibility.Target.as_dict``; ``None``: every citizen).
     sa.Column("target", sa.JSON, nullable=True),
+    #: Whether citizens may comment (``None``: the kind's default, ``rooms.comments``).
+    sa.Column("comments", sa.Boolean, nullable=True),
+    #: Set by monitors (``live.moderation``): "hidden" or "deleted", with their reason.
+    sa.Column("moderation", sa.String(16), nullable=True),
+    sa.Column("moderation_reason", sa.String(500), nullable=True),
+    sa.Column("moderated_ms", sa.BigInteger, nullable=True),
 )
 
 #: How a closed policy poll's result was reflected, as its department published it.
@@ -253,6 +265,7 @@ ballots = sa.Table(
     sa.Column("receipt", sa.String(64), nullable=False),
     sa.Column("leaf_index", sa.Integer, nullable=True),  #: the ballot's entry in the log
     sa.UniqueConstraint("question_id", "ballot_id", name="uq_ballots_question_ballot"),
+    sa.Index("ix_ballots_question", "question_id"),
 )
 
 #: One transparency log per poll (``rooms.ledger``); ``size`` counts its entries.
@@ -320,6 +333,113 @@ draws = sa.Table(
     sa.Column("committed_ms", sa.BigInteger, nullable=False),
     sa.Column("seed", sa.String(256), nullable=True),
     sa.Column("revealed_ms", sa.BigInteger, nullable=True),
+)
+
+
+#: Who moderates the public square besides the administrators: staff (a host account) and
+#: the citizens' monitoring group, one account each (``live.moderation.monitors``).
+monitors = sa.Table(
+    "monitors",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("host_id", sa.String(32), sa.ForeignKey("hosts.id"), nullable=True, unique=True),
+    sa.Column(
+        "citizen_id", sa.String(32), sa.ForeignKey("citizens.id"), nullable=True, unique=True
+    ),
+    sa.Column("added_by", sa.String(100), nullable=False),
+    sa.Column("added_ms", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("(host_id IS NULL) <> (citizen_id IS NULL)", name="ck_monitors_one_account"),
+)
+
+#: Words refused in polls, options and comments: ``key`` is the word as matched
+#: (``rooms.prohibited``), ``word`` as the monitor wrote it.
+prohibited_words = sa.Table(
+    "prohibited_words",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("word", sa.String(100), nullable=False),
+    sa.Column("added_by", sa.String(100), nullable=False),
+    sa.Column("added_ms", sa.BigInteger, nullable=False),
+)
+
+#: A comment on a poll, by a citizen (or an official of the poll's department); one level
+#: of replies (``parent_id``). ``status``: "visible", "hidden" or "deleted" (by its author
+#: or a monitor, with ``status_reason``); a deleted comment's row stays, its body emptied.
+comments = sa.Table(
+    "comments",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("poll_id", sa.String(32), sa.ForeignKey("polls.id"), nullable=False),
+    sa.Column("parent_id", sa.String(32), sa.ForeignKey("comments.id"), nullable=True, index=True),
+    sa.Column("citizen_id", sa.String(32), sa.ForeignKey("citizens.id"), nullable=True),
+    sa.Column("host_id", sa.String(32), sa.ForeignKey("hosts.id"), nullable=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("edited_ms", sa.BigInteger, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status_reason", sa.String(500), nullable=False, server_default=""),
+    sa.Index("ix_comments_poll_created", "poll_id", "created_ms"),
+)
+
+#: A citizen's report of a poll or a comment (``target_kind``), one per citizen and target;
+#: resolved when a monitor acts on the target or dismisses its reports.
+reports = sa.Table(
+    "reports",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("target_kind", sa.String(16), nullable=False),
+    sa.Column("target_id", sa.String(32), nullable=False),
+    sa.Column("citizen_id", sa.String(32), sa.ForeignKey("citizens.id"), nullable=False),
+    sa.Column("reason", sa.String(24), nullable=False),
+    sa.Column("note", sa.String(500), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("resolved_ms", sa.BigInteger, nullable=True, index=True),
+    sa.UniqueConstraint("target_kind", "target_id", "citizen_id", name="uq_reports_target_citizen"),
+)
+
+#: Every moderation action, appended and never changed: who (``actor``), what, on what,
+#: when and why (``live.moderation.audit``).
+moderation_log = sa.Table(
+    "moderation_log",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at_ms", sa.BigInteger, nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("target_kind", sa.String(16), nullable=False),
+    sa.Column("target_id", sa.String(100), nullable=False),
+    sa.Column("reason", sa.String(500), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+)
+
+#: A citizen's notice of a new poll (``live.notify``), once per citizen and poll;
+#: ``reason``: "area" (an interest), "district" or "place".
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("citizen_id", sa.String(32), sa.ForeignKey("citizens.id"), nullable=False),
+    sa.Column("poll_id", sa.String(32), sa.ForeignKey("polls.id"), nullable=False),
+    sa.Column("reason", sa.String(16), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("read_ms", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint("citizen_id", "poll_id", name="uq_notifications_citizen_poll"),
+    sa.Index("ix_notifications_citizen_created", "citizen_id", "created_ms"),
+)
+
+#: A browser's Web Push subscription (RFC 8030/8291) for a citizen's notifications.
+push_subscriptions = sa.Table(
+    "push_subscriptions",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column(
+        "citizen_id", sa.String(32), sa.ForeignKey("citizens.id"), nullable=False, index=True
+    ),
+    sa.Column("endpoint", sa.String(1000), nullable=False, unique=True),
+    sa.Column("p256dh", sa.String(200), nullable=False),
+    sa.Column("auth", sa.String(64), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
 )
 
 

@@ -423,6 +423,9 @@ async def verify_page(request: Request) -> Response:
         "cosigned_line": _("Cosigned by the witnesses {witnesses}."),
         "final_line": _("The poll is closed: its final log of {size} entries contains it."),
         "open_line": _("The poll is still open; check again after it closes."),
+        "final_soon": _(
+            "The poll is closed and its final log is being cosigned: check again in a moment."
+        ),
         "promised": _("The log has promised to keep this ballot."),
         "promise_line": _(
             "Its signature checks out. The proof that the log holds it is given once the "

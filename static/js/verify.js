@@ -114,7 +114,10 @@
     if (!found) return;
     const { log, policy, status } = found;
     const args = { proof: text, policy };
-    if (status && status.status === "closed") {
+    // The final checkpoint counts once the worker has judged the closed log: until its
+    // witnesses have cosigned it, the receipt is checked against its own checkpoint.
+    const judged = status && ["completed", "failed"].includes(status.verification);
+    if (status && status.status === "closed" && judged) {
       try {
         args.final = await fetchText(`/ledger/${log}/checkpoint`);
         const size = checkpointOf(args.final).size;
@@ -137,6 +140,7 @@
     ];
     if (result.final) lines.push(S.final_line.replace("{size}", result.final.size));
     else if (status && status.status !== "closed") lines.push(S.open_line);
+    else if (status && !judged) lines.push(S.final_soon);
     show_(true, S.valid, lines);
   }
 

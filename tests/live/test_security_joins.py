@@ -197,9 +197,10 @@ async def test_a_hall_of_3000_behind_one_address_gets_in_and_a_guesser_there_is_
     room = await make_room(svc, password="48291375")
     typo_room = f"{(int(room.number) - 100_000 + 1) % 900_000 + 100_000}"
     gate = asyncio.Semaphore(50)
-    async with httpx.AsyncClient(
-        base_url=node.url, limits=httpx.Limits(max_connections=50), timeout=60
-    ) as http:
+    # No kept-alive connections: a pooled one the server closes for idling (5 s) just as a
+    # POST goes out is a ReadError that httpx does not retry, and a busy loop idles them.
+    limits = httpx.Limits(max_connections=50, max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=node.url, limits=limits, timeout=60) as http:
         token = _csrf((await http.get("/")).text)
 
         async def post(number: str, password: str) -> int:
