@@ -52,6 +52,11 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.FORMULA_IN_FILE: 422,
     ErrorCode.TOO_MANY_ROWS: 413,
     ErrorCode.NO_PHONE_COLUMN: 422,
+    ErrorCode.NOT_MONITOR: 403,
+    ErrorCode.PROHIBITED_WORD: 422,
+    ErrorCode.COMMENTS_OFF: 403,
+    ErrorCode.EDIT_TIME_OVER: 409,
+    ErrorCode.POLL_HIDDEN: 410,
 }
 
 

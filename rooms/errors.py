@@ -70,6 +70,12 @@ class ErrorCode(StrEnum):
     OUT_OF_AREA = "out_of_area"  #: the ballot's position is outside the poll's radius
     SITE_CODE_NEEDED = "site_code_needed"  #: the room takes ballots from those on site
     WRONG_SITE_CODE = "wrong_site_code"  #: the on-site code is not (or no longer) valid
+    # the public square (``live.moderation``, ``live.comments``, ``live.notify``)
+    NOT_MONITOR = "not_monitor"  #: only monitors (and administrators) moderate
+    PROHIBITED_WORD = "prohibited_word"  #: the text holds the prohibited ``word``
+    COMMENTS_OFF = "comments_off"  #: the poll takes no comments
+    EDIT_TIME_OVER = "edit_time_over"  #: a comment is edited within ``minutes`` of posting
+    POLL_HIDDEN = "poll_hidden"  #: monitors hid or deleted the poll: ``reason``
 
 
 def N_(message: str) -> str:
@@ -159,12 +165,19 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.WRONG_SITE_CODE: N_(
         "That on-site code is not valid any more: scan the code on the screen in the room again."
     ),
+    ErrorCode.NOT_MONITOR: N_("Only monitors and the city's administrators can do this."),
+    ErrorCode.PROHIBITED_WORD: N_("“{word}” is not allowed here. Please write it another way."),
+    ErrorCode.COMMENTS_OFF: N_("This poll does not take comments."),
+    ErrorCode.EDIT_TIME_OVER: N_(
+        "A comment can be edited only in the first {minutes} minutes after posting."
+    ),
+    ErrorCode.POLL_HIDDEN: N_("This poll was hidden by the monitors: {reason}"),
 }
 
 
 #: Fields a client reads besides the sentence: ``as_dict`` carries them as they are.
 #: ``part``: the index of the survey part a refusal is about (``rooms.survey``).
-PUBLIC_FIELDS = ("retry_after", "attempts_left", "part")
+PUBLIC_FIELDS = ("retry_after", "attempts_left", "part", "word")
 
 
 def _verbatim(message: str) -> str:
