@@ -448,6 +448,8 @@ class LiveSockets:
             await self._deliver_room(event)
         elif kind == "draw":
             await self._deliver_draw(event)
+        elif kind == "comment":
+            await self._deliver_comment(event)
 
     async def _deliver_tally(self, event: dict[str, Any]) -> None:
         qid = event["question"]
@@ -564,6 +566,11 @@ class LiveSockets:
             conn = self.conns.get(sid)
             if conn is not None and conn.viewer is Viewer.HOST:
                 await self.sio.emit("draw", public, to=sid)
+
+    async def _deliver_comment(self, event: dict[str, Any]) -> None:
+        """A poll's comment was posted or changed (``live.comments``): ``comment`` to
+        everyone on the poll's page, one frame for all."""
+        await self.sio.emit("comment", event["comment"], room=f"r:{event['room']}")
 
     def _services(self) -> Services:
         if self.svc is None:

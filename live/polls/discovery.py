@@ -103,7 +103,12 @@ async def listing(
     department_id: str | None = None,
 ) -> list[Poll]:
     """Polls newest first, filtered; ``ids``: these polls only."""
-    query = sa.select(db.polls.c.id).order_by(db.polls.c.created_ms.desc()).limit(PAGE)
+    query = (
+        sa.select(db.polls.c.id)
+        .where(db.polls.c.moderation.is_(None))  # hidden or deleted by monitors
+        .order_by(db.polls.c.created_ms.desc())
+        .limit(PAGE)
+    )
     if area:
         query = query.where(db.polls.c.area == area)
     if status:
