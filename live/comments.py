@@ -20,7 +20,7 @@ from live import limits
 from live.clock import new_id, now_ms
 from live.engines import db
 from live.moderation import words
-from live.polls.store import load_poll
+from live.polls.store import Poll, load_poll
 from live.services import Services
 from rooms.comments import (
     MAX_REPLIES,
@@ -33,7 +33,6 @@ from rooms.comments import (
 )
 from rooms.errors import N_, ErrorCode, VotingError, bad_request, not_found
 from rooms.identity import citizen_identity, voter_ref
-from rooms.polls import Poll
 
 #: Comments one citizen may post in an hour, on all polls.
 POSTS_PER_HOUR = 60

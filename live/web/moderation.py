@@ -1,12 +1,22 @@
-"""The monitors' side over HTTP: who is asking, as a moderator."""
+"""The monitors' side over HTTP: who is asking, as a moderator; the queue of reports,
+the actions on it, and the moderation log (also as CSV); the ``/monitor`` page."""
 
 from __future__ import annotations
 
-from starlette.requests import Request
+import csv
+import io
+from datetime import UTC, datetime
 
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from live.moderation import audit, reports
 from live.moderation.monitors import Moderator, moderator_of
-from live.web import api, citizens
-from rooms.errors import ErrorCode, VotingError
+from live.web import api, citizens, i18n
+from live.web.pages import error_text, render
+from rooms.comments import REPORT_REASONS, Action, Target, check_enum, check_reason
+from rooms.errors import N_, ErrorCode, VotingError, bad_request
 
 
 async def moderator(request: Request) -> Moderator:
@@ -22,3 +32,115 @@ async def moderator(request: Request) -> Moderator:
     if citizen_id is not None and (found := await moderator_of(svc, citizen_id=citizen_id)):
         return found
     raise VotingError(ErrorCode.NOT_MONITOR)
+
+
+async def is_moderator(request: Request) -> bool:
+    """Whether the request's signed-in account moderates (never refuses)."""
+    try:
+        await moderator(request)
+    except VotingError:
+        return False
+    return True
+
+
+async def queue(request: Request) -> Response:
+    """``GET /api/moderation/queue``: reported polls and comments, most reported first."""
+    await moderator(request)
+    found = await reports.queue(api.services(request))
+    return api.ok({"queue": [q.as_dict() for q in found]})
+
+
+async def act(request: Request) -> Response:
+    """``POST /api/moderation/actions`` ``{"kind", "id", "action", "reason"}``."""
+    who = await moderator(request)
+    body = await api.json_body(request)
+    kind = check_enum(Target, body.get("kind"), "kind")
+    action = check_enum(Action, body.get("action"), "action")
+    reason = check_reason(body.get("reason"), required=action is not Action.RESTORE)
+    target_id = body.get("id")
+    if not isinstance(target_id, str) or not 0 < len(target_id) <= 32:
+        raise bad_request(N_("{name} is required"), name="id")
+    done = await reports.act(api.services(request), who, kind, target_id, action, reason)
+    return api.ok(done)
+
+
+async def log_entries(request: Request) -> Response:
+    """``GET /api/moderation/log?before=<seq>``: the moderation log, newest first."""
+    await moderator(request)
+    raw = request.query_params.get("before")
+    if raw is not None and (not raw.isdigit() or len(raw) > 12):
+        raise bad_request(N_("{name} must be a whole number"), name="before")
+    found = await audit.entries(api.services(request), before=int(raw) if raw else None)
+    return api.ok({"entries": [e.as_dict() for e in found]})
+
+
+async def log_csv(request: Request) -> Response:
+    """``GET /api/moderation/log.csv``: the whole log, oldest first, for a spreadsheet
+    (UTF-8 with a byte-order mark, so Excel reads Korean)."""
+    await moderator(request)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["seq", "time_utc", "actor", "action", "target_kind", "target_id", "reason"])
+    for e in await audit.every_entry(api.services(request)):
+        when = datetime.fromtimestamp(e.at_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        writer.writerow(
+            [e.seq, when, e.actor, e.action, e.target_kind, e.target_id, _cell(e.reason)]
+        )
+    return Response(
+        "\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="moderation-log.csv"'},
+    )
+
+
+def _cell(text: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+async def monitor_page(request: Request) -> Response:
+    """``/monitor``: the queue and the log, for monitors."""
+    try:
+        await moderator(request)
+    except VotingError as exc:
+        if exc.code is ErrorCode.UNAUTHORIZED:
+            return RedirectResponse("/host/signin?next=/monitor", 303)
+        return render(request, "error.html", {"message": error_text(exc)}, 403)
+    _ = i18n.gettext
+    strings = {
+        "empty": _("No reports are waiting."),
+        "reports": _("{n} reports"),
+        "hide": _("Hide"),
+        "delete": _("Delete"),
+        "dismiss": _("Dismiss reports"),
+        "restore": _("Restore"),
+        "reason": _("Reason (the author is told)"),
+        "need_reason": _("Give a reason first."),
+        "done": _("Done."),
+        "poll": _("Poll"),
+        "comment": _("Comment"),
+        "open": _("Open the poll"),
+        "state_hidden": _("Hidden"),
+        "state_deleted": _("Deleted"),
+        "state_visible": _("Shown"),
+        **{f"reason_{r.value}": _(label) for r, label in REPORT_REASONS.items()},
+        **{f"action_{a.value}": _(label) for a, label in ACTION_NAMES.items()},
+    }
+    return render(request, "monitor/queue.html", {"page_data": {"strings": strings}})
+
+
+#: Each action as the log shows it (translated where shown).
+ACTION_NAMES = {
+    Action.HIDE: N_("Hidden"),
+    Action.DELETE: N_("Deleted"),
+    Action.RESTORE: N_("Restored"),
+    Action.DISMISS: N_("Reports dismissed"),
+}
+
+routes = [
+    Route("/monitor", monitor_page, methods=["GET"]),
+    Route("/api/moderation/queue", queue, methods=["GET"]),
+    Route("/api/moderation/actions", act, methods=["POST"]),
+    Route("/api/moderation/log", log_entries, methods=["GET"]),
+    Route("/api/moderation/log.csv", log_csv, methods=["GET"]),
+]

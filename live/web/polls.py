@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any
 
+import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -16,13 +17,16 @@ from starlette.routing import Route
 from live import eligibility, limits, officials, store
 from live.citizens import accounts
 from live.clock import now_ms
+from live.engines import db
+from live.moderation import reports
 from live.polls import discovery
 from live.polls import store as polls
 from live.rosters import store as roster_store
 from live.services import Services
-from live.web import api, citizens, console, export, i18n
+from live.web import api, citizens, console, export, i18n, moderation
 from live.web.pages import _js_strings, error_text, render
 from rooms.areas import AREAS, Area
+from rooms.comments import EDIT_MINUTES, MAX_BODY, REPORT_REASONS, takes_comments
 from rooms.discovery import check_position, check_radius
 from rooms.eligibility import AGE_NAMES, DISTRICT_NAMES, GENDER_NAMES, JOB_NAMES, Target
 from rooms.errors import N_, ErrorCode, VotingError, bad_request, not_found
@@ -195,8 +199,14 @@ async def get_poll(request: Request) -> Response:
     poll = await polls.load_poll(svc, request.path_params["poll_id"])
     if poll is None:
         raise not_found(N_("poll {id}"), request.path_params["poll_id"])
+    state, reason = await reports.poll_moderation(svc, poll.id)
+    if state is not None and not await moderation.is_moderator(request):
+        if state == "deleted":
+            raise not_found(N_("poll {id}"), poll.id)
+        raise VotingError(ErrorCode.POLL_HIDDEN, reason=reason)
     body = await _view(svc, poll)
     body["for_you"] = await for_you(request, poll)
+    body["moderation"] = {"state": state, "reason": reason} if state else None
     return api.ok({"poll": body})
 
 
@@ -401,6 +411,15 @@ async def poll_page(request: Request) -> Response:
     if poll is None:
         message = error_text(not_found(N_("poll {id}"), request.path_params["poll_id"]))
         return render(request, "error.html", {"message": message}, 404)
+    state, reason = await reports.poll_moderation(svc, poll.id)
+    monitor = await moderation.is_moderator(request)
+    if state is not None and not monitor:
+        # Monitors hid or deleted it: a notice in its place, for citizens and anyone else.
+        hidden = VotingError(ErrorCode.POLL_HIDDEN, reason=reason)
+        message = error_text(hidden if state == "hidden" else not_found(N_("poll {id}"), poll.id))
+        return render(
+            request, "error.html", {"message": message}, 410 if state == "hidden" else 404
+        )
     spec = poll.spec
     department = None
     if poll.owner.department_id is not None:
@@ -429,8 +448,51 @@ async def poll_page(request: Request) -> Response:
         "reflection": await polls.reflection_of(svc, poll.id),
         "page_data": data,
         "live_script": "vote.js",
+        "moderation": {"state": state, "reason": reason} if state else None,
+        "monitor": monitor,
+        "comments": await _comments_data(request, poll),
     }
     return render(request, "poll.html", context)
+
+
+async def _comments_data(request: Request, poll: polls.Poll) -> dict[str, Any] | None:
+    """What the poll page's comments (``static/js/comments.js``) need; None if the poll
+    takes none."""
+    svc = api.services(request)
+    async with svc.engine.connect() as conn:
+        flag = await conn.scalar(sa.select(db.polls.c.comments).where(db.polls.c.id == poll.id))
+    if not takes_comments(poll.spec.kind, flag):
+        return None
+    _ = i18n.gettext
+    strings = {
+        "voted": _("Voted"),
+        "edited": _("(edited)"),
+        "hidden": _("This comment was hidden by the monitors."),
+        "deleted": _("This comment was deleted."),
+        "reason_is": _("Reason:"),
+        "reply": _("Reply"),
+        "your_reply": _("Your reply"),
+        "edit": _("Edit"),
+        "edit_label": _("Edit your comment"),
+        "remove": _("Delete"),
+        "remove_sure": _("Delete this comment?"),
+        "report": _("Report"),
+        "report_why": _("Why are you reporting this?"),
+        "report_note": _("Anything the monitors should know (optional)"),
+        "report_send": _("Send the report"),
+        "reported": _("Thank you: the monitors will look at it."),
+        "send": _("Post"),
+        "cancel": _("Cancel"),
+        "failed": _("The server could not be reached. Try again."),
+    }
+    return {
+        "poll": poll.id,
+        "signed_in": await citizens.signed_in(request) is not None,
+        "edit_ms": EDIT_MINUTES * 60_000,
+        "max_body": MAX_BODY,
+        "reasons": [[r.value, _(label)] for r, label in REPORT_REASONS.items()],
+        "strings": strings,
+    }
 
 
 async def audience_of(svc: Services, target: Target) -> list[str]:

@@ -39,6 +39,7 @@
     transports: ["websocket", "polling"],
     auth: (cb) => cb(device ? { device } : {}),
   });
+  window.mv.socket = socket;  // a poll's comments (comments.js) arrive on it too
 
   /** What this device chose on a question: {choices, labels}, kept across reloads. */
   const choiceKey = (qid) => `mv_choice:${place}:${qid}`;
