@@ -25,9 +25,11 @@ from typing import Any
 import httpx
 
 from live import hosts, officials, sessions, store
+from live.citizens import accounts
 from live.engines import processes
 from live.ledger.local_witnesses import LocalWitnesses, start_local_witnesses
 from live.ledger.receipt_check import HTTP_TIMEOUT, check_receipt
+from live.moderation import monitors
 from live.services import Services, open_services, resolve_redis
 from live.settings import Settings, SettingsError, load_settings
 from rooms.draws import check_export
@@ -177,6 +179,22 @@ def _parser() -> argparse.ArgumentParser:
     da.add_argument("--login", required=True, help="what the administrator signs in with")
     da.add_argument("--json", action="store_true")
     da.set_defaults(func=cmd_admin_create_official, role="admin", department=None)
+    for verb, adding in (("add-monitor", True), ("remove-monitor", False)):
+        dm = ad.add_parser(
+            verb,
+            parents=[common],
+            help=(
+                "appoint a monitor of polls and comments: staff by login, or a citizen of the "
+                "monitoring group by phone number"
+                if adding
+                else "end a monitor's appointment"
+            ),
+        )
+        who = dm.add_mutually_exclusive_group(required=True)
+        who.add_argument("--login", help="a host or official's login (e-mail)")
+        who.add_argument("--phone", help="a citizen's mobile number")
+        dm.add_argument("--json", action="store_true")
+        dm.set_defaults(func=cmd_admin_monitor, adding=adding)
     dl = ad.add_parser("list", parents=[common], help="list departments and officials")
     dl.add_argument("--json", action="store_true")
     dl.set_defaults(func=cmd_admin_list)
@@ -578,6 +596,32 @@ def cmd_admin_create_official(settings: Settings, args: argparse.Namespace) -> i
         f"one-time password: {body['password']}\n"
         "(it works for the first sign-in only, at /host/signin, and must then be changed)",
     )
+    return 0
+
+
+def cmd_admin_monitor(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(svc: Services) -> dict[str, Any]:
+        if args.login:
+            host = await hosts.host_by_email(svc, args.login)
+            if host is None:
+                raise not_found(N_("account {id}"), args.login)
+            who = {"host_id": host.id}
+        else:
+            found = await accounts.citizen_by_phone(svc, args.phone)
+            if found is None:
+                raise not_found(N_("account {id}"), "")
+            who = {"citizen_id": found.id}
+        change = monitors.add_monitor if args.adding else monitors.remove_monitor
+        changed = await change(svc, by="cli", **who)
+        return {"ok": True, "monitor": args.adding, "changed": changed}
+
+    body = _run(settings, work)
+    account = args.login or "the citizen"
+    if body["changed"]:
+        said = f"{account} is a monitor now" if args.adding else f"{account} is no monitor now"
+    else:
+        said = f"{account} was a monitor already" if args.adding else f"{account} was no monitor"
+    _print(args, body, said)
     return 0
 
 

@@ -71,6 +71,13 @@ async def citizen_by_id(svc: Services, citizen_id: str) -> Citizen | None:
     return _citizen(row) if row is not None else None
 
 
+async def citizen_by_phone(svc: Services, phone: object) -> Citizen | None:
+    """The account of a mobile number (``invalid_phone`` if it is none)."""
+    _, ref = _ref(svc, phone)
+    row = await _row(svc, db.citizens.c.phone_ref == ref)
+    return _citizen(row) if row is not None else None
+
+
 async def areas_of(svc: Services, citizen_id: str) -> list[Area] | None:
     """The areas of interest the citizen chose (``None``: all of them)."""
     row = await _row(svc, db.citizens.c.id == citizen_id)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from live import officials
 from live.engines import db
 from live.jobs import JobWorker, running_jobs
-from live.moderation import monitors
+from live.moderation import audit, monitors
 from live.services import Services
 from rooms.comments import MAX_BODY, PAGE
 from tests.conftest import Node, connect, running_worker
@@ -378,3 +378,26 @@ async def test_an_administrator_moderates_and_a_deleted_polls_ballots_and_log_re
             assert ballots == 1 and status["size"] == 3  # open, the ballot, close
             log = (await boss.http.get("/api/moderation/log")).json()["entries"]
             assert [(e["action"], e["actor"].split(":")[0]) for e in log] == [("delete", "host")]
+
+
+async def test_an_operator_appoints_and_removes_monitors_from_the_command_line(
+    node: Node, svc: Services, settings: Any
+) -> None:
+    from tests.live.test_officials import admin as cli
+    from tests.live.test_officials import made
+
+    await make_citizen(svc, KIM)
+    async with citizen(node.url, KIM) as kim:
+        assert (await kim.http.get("/api/moderation/queue")).status_code == 403
+        assert made(settings, "add-monitor", "--phone", KIM)["changed"] is True
+        assert made(settings, "add-monitor", "--phone", KIM)["changed"] is False
+        r = await kim.http.get("/api/moderation/queue")
+        assert r.status_code == 200 and r.json()["queue"] == []
+        assert made(settings, "remove-monitor", "--phone", KIM)["changed"] is True
+        assert (await kim.http.get("/api/moderation/queue")).status_code == 403
+    unknown = cli(settings, "add-monitor", "--phone", "010-5555-0000")
+    assert unknown.returncode != 0 and "010" not in unknown.stdout + unknown.stderr
+    bad = cli(settings, "add-monitor", "--login", "nobody@example.org")
+    assert bad.returncode != 0 and "nobody@example.org" in bad.stdout + bad.stderr
+    log = [e.action for e in await audit.every_entry(svc)]
+    assert log == ["add_monitor", "remove_monitor"]
