@@ -29,6 +29,7 @@ from live.eligibility import citizen_facts, official_facts
 from live.errors import error_body
 from live.joins import admit, answer_delay
 from live.limits import answer_no_sooner, client_address
+from live.notify.channel import NoticeChannel
 from live.roomcache import RoomCache, RoomView
 from live.services import Services
 from live.sessions import CITIZENS, COOKIE, HOSTS, account_of, read_cookie
@@ -140,6 +141,9 @@ class LiveSockets:
         self.sio.on("disconnect", self._disconnect)
         self.sio.on("join", self._guarded(self._join))
         self.sio.on("vote", self._guarded(self._vote))
+        # A signed-in citizen's notices of new polls (``live.notify.channel``).
+        self.notices = NoticeChannel(self)
+        self.sio.on("notices", self._guarded(self.notices.subscribe))
 
     def attach(self, svc: Services, broadcaster: Broadcaster) -> None:
         self.svc = svc
@@ -172,6 +176,7 @@ class LiveSockets:
 
     async def _disconnect(self, sid: str, *_: Any) -> None:
         conn = self.conns.pop(sid, None)
+        self.notices.left(sid)
         if conn is not None:
             for qid in conn.watching:
                 self.watchers.discard(qid, conn)
@@ -310,10 +315,14 @@ class LiveSockets:
         official), or no one (it follows the tally)."""
         svc = self._services()
         assert self.rooms is not None
-        number, voters = await svc.redis.hmget(svc.keys.poll(poll_id), ["number", "voters"])
+        number, voters, hidden, why = await svc.redis.hmget(
+            svc.keys.poll(poll_id), ["number", "voters", "moderation", "moderation_reason"]
+        )
         view = await self.rooms.get(number) if number else None
-        if view is None:
+        if view is None or hidden == "deleted":
             raise not_found(N_("poll {id}"), poll_id)
+        if hidden:  # monitors hid it (``live.moderation.reports``)
+            raise VotingError(ErrorCode.POLL_HIDDEN, reason=why or "")
         cookie = read_cookie(svc, conn.session_cookie) if conn.session_cookie else {}
         if voters == "officials":
             host = await account_of(svc, cookie, HOSTS) if cookie else None
@@ -450,6 +459,8 @@ class LiveSockets:
             await self._deliver_draw(event)
         elif kind == "comment":
             await self._deliver_comment(event)
+        elif kind == "notices":
+            await self.notices.deliver(event)
 
     async def _deliver_tally(self, event: dict[str, Any]) -> None:
         qid = event["question"]

@@ -253,6 +253,13 @@ async def act(
         await poll_store.close_poll(svc, target_id)
     if kind is Target.POLL and action in (Action.HIDE, Action.DELETE):
         await svc.redis.zrem(svc.keys.polls_near(), target_id)
+        # Sockets refuse to join it from now on (``live.sockets``), on every node.
+        state = "hidden" if action is Action.HIDE else "deleted"
+        await svc.redis.hset(
+            svc.keys.poll(target_id), mapping={"moderation": state, "moderation_reason": reason}
+        )
+    if kind is Target.POLL and action is Action.RESTORE:
+        await svc.redis.hdel(svc.keys.poll(target_id), "moderation", "moderation_reason")
     return {"kind": str(kind), "id": target_id, "action": str(action), "resolved": resolved}
 
 

@@ -299,6 +299,9 @@ async def test_reports_queue_in_order_and_a_monitor_clears_them_with_a_complete_
         r = await kim.http.get(f"/api/polls/{other['id']}")
         assert r.status_code == 410 and r.json()["error"]["code"] == "poll_hidden"
         assert "Campaigning" in r.json()["error"]["message"]
+        async with connect(node.url, headers=kim.cookie_header()) as sock:
+            ack = await sock.call("join", {"poll": other["id"]})
+            assert not ack["ok"] and ack["error"]["code"] == "poll_hidden", ack
         page = await kim.http.get(f"/polls/{other['id']}")
         assert page.status_code == 410 and "Campaigning" in page.text
         assert "Benches or trees?" not in page.text
