@@ -90,6 +90,8 @@ class PollSpec:
     image: str = ""
     image_alt: str = ""
     target: Target = Target()  #: who may vote (``rooms.eligibility``); empty: every citizen
+    #: Whether citizens may comment (None: the kind's default, ``rooms.comments``).
+    comments: bool | None = None
 
 
 def check_author(kind: PollKind, author: Author, target: Target | None = None) -> None:
@@ -211,7 +213,14 @@ def check_poll(data: Mapping[str, Any], *, now_ms: int, shortest_ms: int = SHORT
         image=check_image_path(data.get("image"), N_("image")),
         image_alt=_text(data.get("image_alt"), N_("image_alt"), 300),
         target=check_target(data.get("target"), has_place=place is not None),
+        comments=_flag(data.get("comments"), N_("comments")),
     )
+
+
+def _flag(value: object, name: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise bad_request(N_("{name} is true, false or null"), name=name)
 
 
 #: What an author may change once a poll is made (its kind, times and questions are fixed).

@@ -121,6 +121,7 @@ async def create_poll(
                 status=str(PollStatus.SCHEDULED),
                 created_ms=now_ms(),
                 target=None if spec.target.open_to_all else spec.target.as_dict(),
+                comments=spec.comments,
             )
         )
     if spec.target.groups:
@@ -202,6 +203,7 @@ def _poll(row: sa.Row[Any], question_ids: tuple[str, ...] = ()) -> Poll:
         image=row.image,
         image_alt=row.image_alt,
         target=Target.from_dict(row.target),
+        comments=row.comments,
     )
     owner = Author(row.citizen_id, row.host_id, row.department_id)
     return Poll(row.id, row.room_id, spec, PollStatus(row.status), owner, question_ids)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any
 
-import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -17,7 +16,6 @@ from starlette.routing import Route
 from live import eligibility, limits, officials, store
 from live.citizens import accounts
 from live.clock import now_ms
-from live.engines import db
 from live.moderation import reports
 from live.polls import discovery
 from live.polls import store as polls
@@ -458,10 +456,7 @@ async def poll_page(request: Request) -> Response:
 async def _comments_data(request: Request, poll: polls.Poll) -> dict[str, Any] | None:
     """What the poll page's comments (``static/js/comments.js``) need; None if the poll
     takes none."""
-    svc = api.services(request)
-    async with svc.engine.connect() as conn:
-        flag = await conn.scalar(sa.select(db.polls.c.comments).where(db.polls.c.id == poll.id))
-    if not takes_comments(poll.spec.kind, flag):
+    if not takes_comments(poll.spec.kind, poll.spec.comments):
         return None
     _ = i18n.gettext
     strings = {

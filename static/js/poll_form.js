@@ -86,6 +86,8 @@
     if (radius) target.radius_m = /^[0-9]+$/.test(radius) ? Number(radius) : radius;
     if (f.get("t_site")) target.site = true;
     if (Object.keys(target).length) out.target = target;
+    // Policy polls take comments only where the department says so; general ones always.
+    if (form.querySelector("[data-comments]") && out.kind !== "general") out.comments = !!f.get("comments");
     return out;
   }
 

@@ -174,14 +174,19 @@ async def test_a_policy_poll_takes_comments_only_where_its_department_allows(
     await make_citizen(svc, KIM)
     once = await make_official(svc, "transport@seoul.go.kr", "Transport")
     async with official(node.url, "transport@seoul.go.kr", once) as dept:
-        poll = await open_poll(dept, svc, kind="policy_reference")
+        closed = await open_poll(dept, svc, kind="policy_reference")
+        talked = await open_poll(dept, svc, kind="policy_reference", comments=True)
+        r = await dept.http.post(
+            "/api/polls", json=poll_body(kind="policy_reference", comments="yes")
+        )
+        assert r.status_code == 400 and "comments" in r.json()["error"]["message"]
     async with citizen(node.url, KIM) as kim:
-        r = await kim.http.post(f"/api/polls/{poll['id']}/comments", json={"body": "Hello"})
+        r = await kim.http.post(f"/api/polls/{closed['id']}/comments", json={"body": "Hello"})
         assert r.status_code == 403 and r.json()["error"]["code"] == "comments_off"
-        async with svc.engine.begin() as conn:
-            await conn.execute(db.polls.update().values(comments=True))
-        r = await kim.http.post(f"/api/polls/{poll['id']}/comments", json={"body": "Hello"})
+        assert 'id="comments"' not in (await kim.http.get(f"/polls/{closed['id']}")).text
+        r = await kim.http.post(f"/api/polls/{talked['id']}/comments", json={"body": "Hello"})
         assert r.status_code == 201
+        assert 'id="comments"' in (await kim.http.get(f"/polls/{talked['id']}")).text
 
 
 async def test_a_long_thread_comes_in_pages_newest_first(
