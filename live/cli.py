@@ -618,7 +618,11 @@ def cmd_admin_monitor(settings: Settings, args: argparse.Namespace) -> int:
     body = _run(settings, work)
     account = args.login or "the citizen"
     if body["changed"]:
-        said = f"{account} is a monitor now" if args.adding else f"{account} is no monitor now"
+        said = (
+            f"{account} is a monitor now: /monitor"
+            if args.adding
+            else f"{account} is no monitor now"
+        )
     else:
         said = f"{account} was a monitor already" if args.adding else f"{account} was no monitor"
     _print(args, body, said)
