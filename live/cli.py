@@ -27,6 +27,7 @@ import httpx
 from live import hosts, officials, sessions, store
 from live.citizens import accounts
 from live.engines import processes
+from live.health import notify, watchdog
 from live.ledger.local_witnesses import LocalWitnesses, start_local_witnesses
 from live.ledger.receipt_check import HTTP_TIMEOUT, check_receipt
 from live.moderation import monitors
@@ -92,6 +93,11 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=30_000,
         help="take over a dead worker's ballots pending this long",
+    )
+    w.add_argument(
+        "--alive-file",
+        type=Path,
+        help="a file touched after each archive pass, for a liveness probe to check its age",
     )
     w.set_defaults(func=cmd_worker)
 
@@ -346,10 +352,16 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             task = asyncio.create_task(server.serve())
             while not server.started and not task.done():  # noqa: ASYNC110 - no event
                 await asyncio.sleep(0.05)
+            watching = None
             if server.started:
                 _record_node(run_file, base)
                 print(f"mvoting is serving on {settings.public_url or base}", flush=True)
+                # systemd (Type=notify): serving now; alive while this loop turns.
+                notify("READY=1")
+                watching = asyncio.create_task(watchdog(), name="watchdog")
             await task
+            if watching is not None:
+                watching.cancel()
 
         asyncio.run(serve())
     finally:
@@ -424,7 +436,13 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         async with open_services(settings) as svc:
             task = asyncio.create_task(
-                run_worker(svc, args.name, batch=args.batch, claim_idle_ms=args.claim_idle_ms)
+                run_worker(
+                    svc,
+                    args.name,
+                    batch=args.batch,
+                    claim_idle_ms=args.claim_idle_ms,
+                    alive_file=args.alive_file,
+                )
             )
             await stop.wait()
             task.cancel()
@@ -883,6 +901,11 @@ def cmd_witness(settings: Settings, args: argparse.Namespace) -> int:
         if server.started:
             print(f"witness {witness.name} vkey {witness.vkey()}", flush=True)
             print(f"witness {witness.name} url http://{args.host}:{args.port}", flush=True)
+            notify("READY=1")
+            watching = asyncio.create_task(watchdog(), name="watchdog")
+            await task
+            watching.cancel()
+            return
         await task
 
     asyncio.run(serve())

@@ -180,6 +180,11 @@ class Keys:
         """Hash: n (failures in the current window), until (ms: locked until then)."""
         return f"{self.prefix}{{lim:{kind}}}:{subject}"
 
+    # processes (``live.health``)
+    def heartbeat(self, kind: str, name: str) -> str:
+        """JSON {at_ms, passes, pid} of a live process of ``kind``; expires when it stops."""
+        return f"{self.prefix}health:{kind}:{name}"
+
     # archive worker
     def archiving(self) -> str:
         """Set of question ids whose ballot streams the worker drains."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -33,6 +34,7 @@ import sqlalchemy as sa
 
 from live.clock import now_ms
 from live.engines import db
+from live.health import Heartbeat, notify
 from live.jobs import JobWorker
 from live.keys import ARCHIVE_GROUP
 from live.ledger.log import Item, Ledger
@@ -75,6 +77,8 @@ class ArchiveWorker:
         self._groups: set[str] = set()
         self._recovered: set[str] = set()
         self._taken_over: set[str] = set()
+        #: Told of each completed pass (``live.health``): the process's sign of life.
+        self.heartbeat: Heartbeat | None = None
 
     async def run(self) -> None:
         """Pass over the streams for ever: quickly while ballots flow, slowly when idle.
@@ -101,6 +105,8 @@ class ArchiveWorker:
                 raise asyncio.CancelledError
             try:
                 busy = await self.pass_once()
+                if self.heartbeat is not None:
+                    self.heartbeat.beat()
                 backoff = 0.1
                 if busy:
                     pause = self.poll
@@ -339,11 +345,16 @@ async def run_worker(
     *,
     batch: int = BATCH,
     claim_idle_ms: int = CLAIM_IDLE_MS,
+    alive_file: Path | None = None,
 ) -> None:
-    """The archive worker and the scheduled jobs (``live.jobs``), side by side."""
+    """The archive worker and the scheduled jobs (``live.jobs``), side by side, with its
+    heartbeat (``live.health``)."""
     archive = ArchiveWorker(svc, name, batch=batch, claim_idle_ms=claim_idle_ms)
+    archive.heartbeat = Heartbeat(svc, archive.name, alive_file=alive_file)
     async with asyncio.TaskGroup() as group:
         group.create_task(archive.run(), name="archive")
+        group.create_task(archive.heartbeat.run(), name="heartbeat")
+        notify("READY=1")
         if jobs_url(svc) is None:
             log.warning(
                 "scheduled jobs are off: on a cluster they need MVOTING_JOBS_REDIS_URL "

@@ -477,6 +477,23 @@ def _alembic_config(url: str) -> Any:
     return cfg
 
 
+def head_revision() -> str:
+    """The newest migration's revision: what an archive at head records."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
+
+
+async def revision_of(conn: AsyncConnection) -> str | None:
+    """The revision the archive records (None: never migrated)."""
+    try:
+        return await conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
+    except sa.exc.DBAPIError:
+        return None
+
+
 def migrate_sync(url: str) -> None:
     """Bring the archive at ``url`` to the newest schema (blocking; own event loop).
 

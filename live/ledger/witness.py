@@ -511,9 +511,15 @@ def create_witness_app(witness: Witness) -> Starlette:
     async def info(request: Request) -> Response:
         return _text(200, witness.vkey())
 
+    async def healthz(request: Request) -> Response:
+        """Alive and able to read its store (a probe; the store is a directory of notes)."""
+        await asyncio.to_thread(witness.store.note, "0" * 64)
+        return _text(200, "ok")
+
     return Starlette(
         routes=[
             Route("/", info, methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET"]),
             Route("/add-checkpoint", add_checkpoint, methods=["POST"]),
             Route("/add-log", register_log, methods=["POST"]),
             Route("/{origin_hash:str}/checkpoint", monitor_checkpoint, methods=["GET"]),

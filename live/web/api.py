@@ -6,10 +6,10 @@ and removing hosts is the owner's alone.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
@@ -17,8 +17,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from live import agenda, answers, cohosts, drafts, hosts, limits, media, sessions, store
+from live import agenda, answers, cohosts, drafts, health, hosts, limits, media, sessions, store
 from live.clock import now_ms
+from live.engines import db
 from live.errors import error_body, status_of
 from live.services import Services
 from live.web import bodies, export, i18n, survey_export
@@ -568,22 +569,59 @@ async def export_room(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
+    """Alive: the node's loop answers (a liveness probe; it checks nothing behind it, so
+    that Valkey away does not get every web node restarted)."""
+    if request.app.state.services is None:
+        return _Json(
+            {"ok": False, "error": {"code": "starting", "message": "The node is starting."}}, 503
+        )
+    return ok({})
+
+
+#: The archive's newest migration, read once.
+_HEAD: list[str] = []
+
+
+async def readyz(request: Request) -> Response:
+    """Ready to serve: Valkey and the database answer, the archive is migrated to head.
+    Lists the archive workers whose heartbeat is live (``live.health``), which the node
+    does not need to serve."""
     svc: Services | None = request.app.state.services
     if svc is None:
         return _Json(
             {"ok": False, "error": {"code": "starting", "message": "The node is starting."}}, 503
         )
+    if not _HEAD:
+        _HEAD.append(db.head_revision())
+    checks: dict[str, str] = {}
     try:
-        await svc.redis.ping()
-        async with svc.engine.connect() as conn:
-            await conn.execute(sa.text("SELECT 1"))
+        await asyncio.wait_for(svc.redis.ping(), READY_TIMEOUT)
+        checks["valkey"] = "ok"
     except Exception:
-        return _Json(error_body(VotingError(ErrorCode.UNAVAILABLE)), status_code=503)
-    return ok({})
+        checks["valkey"] = "unreachable"
+    try:
+        async with asyncio.timeout(READY_TIMEOUT), svc.engine.connect() as conn:
+            revision = await db.revision_of(conn)
+        checks["database"] = "ok"
+        checks["migrations"] = "head" if revision == _HEAD[0] else f"at {revision}, not {_HEAD[0]}"
+    except Exception:
+        checks["database"] = "unreachable"
+    workers = await health.workers_seen(svc) if checks["valkey"] == "ok" else []
+    ready = checks.get("migrations") == "head" and checks["valkey"] == "ok"
+    body: dict[str, Any] = {**checks, "workers": workers}
+    if not ready:
+        err = VotingError(ErrorCode.UNAVAILABLE).as_dict(i18n.gettext)
+        return _Json({"ok": False, "error": err, **body}, status_code=503)
+    return ok(body)
+
+
+#: Seconds each check of ``/readyz`` may take.
+READY_TIMEOUT = 2.0
 
 
 routes = [
     Route("/healthz", healthz),
+    Route("/readyz", readyz),
     Route("/api/hosts", sign_up, methods=["POST"]),
     Route("/api/session", sign_in, methods=["POST"]),
     Route("/api/session", sign_out, methods=["DELETE"]),

@@ -710,8 +710,8 @@ def test_kubernetes_manifests() -> None:
     c = container(web)
     (port,) = c["ports"]
     args = assert_web_command([*c["command"], *c["args"]], port["containerPort"])
-    for probe in ("readinessProbe", "livenessProbe"):
-        assert c[probe]["httpGet"] == {"path": "/healthz", "port": port["name"]}
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": port["name"]}
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": port["name"]}
     assert {"requests", "limits"} <= set(c["resources"])
     assert env_refs(c) == {("ConfigMap", "mvoting-config"), ("Secret", "mvoting-secrets")}
     volumes = {v["name"]: v for v in web["spec"]["template"]["spec"]["volumes"]}
@@ -803,6 +803,9 @@ def test_systemd_units(tmp_path: Path) -> None:
         assert one["NoNewPrivileges"] == "yes"
         assert one["ProtectSystem"] == "strict"
         assert one["PrivateTmp"] == "yes"
+        # Ready and alive as the process says (``live.health``), not merely started.
+        assert (one["Type"], one["NotifyAccess"]) == ("notify", "main")
+        assert one["WatchdogSec"].endswith("s")
         argv = shlex.split(one["ExecStart"].replace("%i", instance).replace("%H", "host"))
         data = argv[argv.index("--data") + 1]
         writable = service["ReadWritePaths"][-1].replace("%i", instance).split()
