@@ -20,6 +20,7 @@ from arq.cron import cron
 from arq.worker import Retry, Worker, func
 
 from live import store
+from live.notify import fanout as notify_fanout
 from live.polls import discovery
 from live.polls import store as polls
 from live.rosters import imports as roster_imports
@@ -42,7 +43,11 @@ RETRY_S = 2
 
 async def _open(ctx: dict[str, Any], poll_id: str) -> bool:
     try:
-        return await polls.open_poll(ctx["svc"], poll_id)
+        opened = await polls.open_poll(ctx["svc"], poll_id)
+        # Its audience is told by a job of its own (``live.notify``), in batches; opened
+        # by the sweep before, it is told now (a poll told already is marked, left alone).
+        await notify_fanout.enqueue(ctx["svc"], poll_id, ctx.get("redis"))
+        return opened
     except Exception as exc:
         log.warning("opening poll %s failed (%s); trying again", poll_id, type(exc).__name__)
         raise Retry(defer=RETRY_S) from exc
@@ -102,6 +107,7 @@ class JobWorker:
                 func(_hot, name="refresh_hot"),
                 func(_close_question, name="close_question", max_tries=TRIES),
                 *roster_imports.JOBS,
+                *notify_fanout.JOBS,
             ],
             cron_jobs=[
                 # The "Hot" badge: at each midnight of the city's zone, and at start.

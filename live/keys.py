@@ -190,6 +190,10 @@ class Keys:
         """Set of question ids whose ballot streams the worker drains."""
         return f"{self.prefix}archive:questions"
 
+    def notified(self, poll_id: str) -> str:
+        """Set once the poll's notifications all went out (``live.notify.fanout``)."""
+        return f"{self.prefix}notified:{poll_id}"
+
     # fan-out between web nodes
     def events(self) -> str:
         return f"{self.prefix}events"

@@ -152,6 +152,16 @@ class StaticAssets:
         return Response(body, media_type=asset.content_type, headers=headers)
 
 
+async def service_worker(request: Request) -> Response:
+    """``static/sw.js`` at ``/sw.js``, so that its scope is the whole site (``/``);
+    browsers ask again for it at least daily, and this says to always revalidate."""
+    asset = static.files["sw.js"]
+    headers = {"Cache-Control": "no-cache", "ETag": asset.etag, "Service-Worker-Allowed": "/"}
+    if asset.etag in _etags(request.headers.get("if-none-match", "")):
+        return Response(status_code=304, headers=headers)
+    return Response(asset.body, media_type=asset.content_type, headers=headers)
+
+
 def _etags(header: str) -> set[str]:
     return {t.strip().removeprefix("W/") for t in header.split(",") if t.strip()}
 

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from live import eligibility, sessions
 from live.citizens import accounts
+from live.notify import interests
 from live.polls import discovery
 from live.web import api, bodies, i18n, oidc
 from live.web.pages import render
@@ -209,6 +210,8 @@ async def account_page(request: Request) -> Response:
         voted=voted,
         areas=areas,
         profile=await eligibility.profile_of(svc, citizen.id),
+        notify=(told := await interests.interests_of(svc, citizen.id)),
+        notify_areas={str(a) for a in told.areas or ()},
         genders=GENDER_NAMES,
         districts=DISTRICT_NAMES,
         jobs=JOB_NAMES,

@@ -1,0 +1,352 @@
+"""Notifications of new polls (``live.notify``), end to end on real parts: a web node,
+the job worker, real Socket.IO clients, and a real local Web Push service
+(``tests.pushservice``) that checks each message's VAPID token and decrypts it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from live.engines import db
+from live.jobs import JobWorker, running_jobs
+from live.notify import push
+from live.services import Services
+from rooms.errors import VotingError
+from tests.conftest import Client, Node, connect
+from tests.live.citizenry import Person, citizen, make_citizen
+from tests.live.test_polls import poll_body, wait_status
+from tests.pushservice import PushService, running_push_service
+
+KIM, LEE, PARK, CHOI = "010-2345-6789", "010-9876-5432", "010-5555-1234", "010-4444-9876"
+#: Seoul City Hall, and a point about 300 m from it.
+HALL = {"lat": 37.5663, "lon": 126.9779}
+NEAR_HALL = {"lat": 37.5690, "lon": 126.9779}
+
+
+@pytest.fixture
+async def jobs(svc: Services) -> AsyncIterator[JobWorker]:
+    async with running_jobs(svc) as worker:
+        yield worker
+
+
+@pytest.fixture
+async def pushsvc() -> AsyncIterator[PushService]:
+    async with running_push_service() as service:
+        yield service
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 10, what: str = "") -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"timed out: {what}"
+        await asyncio.sleep(0.05)
+
+
+async def notified(svc: Services) -> list[tuple[str, str, str]]:
+    n = db.notifications.c
+    async with svc.engine.connect() as conn:
+        rows = await conn.execute(sa.select(n.citizen_id, n.poll_id, n.reason))
+    return sorted((r.citizen_id, r.poll_id, r.reason) for r in rows)
+
+
+async def subscriptions(svc: Services) -> list[tuple[str, str]]:
+    t = db.push_subscriptions.c
+    async with svc.engine.connect() as conn:
+        rows = await conn.execute(sa.select(t.citizen_id, t.endpoint))
+    return sorted((r.citizen_id, r.endpoint) for r in rows)
+
+
+async def wants(person: Person, body: dict[str, Any]) -> dict[str, Any]:
+    r = await person.http.put("/api/citizens/me/interests", json=body)
+    assert r.status_code == 200, r.text
+    told: dict[str, Any] = r.json()["interests"]
+    return told
+
+
+async def subscribed(person: Person, service: PushService) -> dict[str, Any]:
+    sub = service.subscribe()
+    r = await person.http.post("/api/citizens/me/push", json=sub)
+    assert r.status_code == 201, r.text
+    return sub
+
+
+async def listening(node: Node, person: Person, stack: Any) -> Client:
+    client: Client = await stack.enter_async_context(
+        connect(node.url, headers=person.cookie_header())
+    )
+    ack = await client.call("notices", {})
+    assert ack["ok"] is True, ack
+    return client
+
+
+def notices(client: Client) -> list[dict[str, Any]]:
+    return [d for e, d in client.events if e == "notice"]
+
+
+async def open_poll(person: Person, svc: Services, **extra: Any) -> dict[str, Any]:
+    r = await person.http.post("/api/polls", json=poll_body(**extra))
+    assert r.status_code == 201, r.text
+    poll: dict[str, Any] = r.json()["poll"]
+    await wait_status(svc, poll["id"], "open")
+    return poll
+
+
+async def test_a_transport_poll_notifies_the_citizen_interested_in_transport(
+    node: Node, svc: Services, jobs: JobWorker, pushsvc: PushService
+) -> None:
+    for phone in (KIM, LEE, PARK):
+        await make_citizen(svc, phone)
+    async with (
+        citizen(node.url, KIM) as kim,
+        citizen(node.url, LEE) as lee,
+        citizen(node.url, PARK) as park,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        told = await wants(kim, {"areas": ["transport", "housing"]})
+        assert told == {
+            "on": True,
+            "areas": ["housing", "transport"],
+            "place": None,
+            "district": None,
+        }
+        await wants(lee, {"areas": ["culture", "traffic"]})
+        kim_sub, lee_sub = await subscribed(kim, pushsvc), await subscribed(lee, pushsvc)
+        kim_live, lee_live = await listening(node, kim, stack), await listening(node, lee, stack)
+
+        poll = await open_poll(
+            park, svc, area="transport", title="Should bus lane 7 run all night?"
+        )
+
+        await eventually(lambda: notices(kim_live), what="kim's notice frame")
+        [frame] = notices(kim_live)
+        assert frame["poll"] == {
+            "id": poll["id"],
+            "title": "Should bus lane 7 run all night?",
+            "area": "transport",
+        }
+        assert frame["reason"] == "area" and frame["id"] and frame["created_ms"] > 0
+        await eventually(lambda: pushsvc.to(kim_sub["endpoint"]), what="kim's push message")
+        [message] = pushsvc.to(kim_sub["endpoint"])
+        body = message.json()
+        assert body["poll"] == poll["id"] and body["title"] == "Should bus lane 7 run all night?"
+        assert body["url"] == f"/polls/{poll['id']}" and body["notice"] == frame["id"]
+        assert body["texts"]["en"] == "A new poll in an area you follow"
+        async with httpx.AsyncClient(base_url=node.url) as anyone:
+            key = (await anyone.get("/api/push/key")).json()["key"]
+        assert message.claims["aud"] == pushsvc.origin and message.claims["k"] == key
+        assert message.ttl == push.TTL_S
+        assert await notified(svc) == [(kim.id, poll["id"], "area")]
+
+        # The inbox keeps it: unread, then read.
+        r = await kim.http.get("/api/citizens/me/notifications")
+        page = r.json()
+        assert page["unread"] == 1 and page["before"] is None
+        [item] = page["notifications"]
+        assert item["id"] == frame["id"] and item["read_ms"] is None
+        assert item["poll"]["title"] == "Should bus lane 7 run all night?"
+        r = await kim.http.post(f"/api/citizens/me/notifications/{item['id']}/read")
+        assert r.status_code == 200 and r.json()["notification"]["read_ms"] > 0
+        assert (await kim.http.get("/api/citizens/me/notifications")).json()["unread"] == 0
+        r = await kim.http.get("/inbox")
+        assert r.status_code == 200 and "Should bus lane 7 run all night?" in r.text
+
+        # Lee follows other areas: nothing reached them, nor the author.
+        await asyncio.sleep(0.5)
+        assert notices(lee_live) == [] and pushsvc.to(lee_sub["endpoint"]) == []
+        assert (await lee.http.get("/api/citizens/me/notifications")).json() == {
+            "ok": True,
+            "notifications": [],
+            "before": None,
+            "unread": 0,
+        }
+        assert pushsvc.refused == []
+
+
+async def test_district_and_place_and_nothing_for_who_did_not_turn_them_on(
+    node: Node, svc: Services, jobs: JobWorker, pushsvc: PushService
+) -> None:
+    for phone in (KIM, LEE, PARK, CHOI):
+        await make_citizen(svc, phone)
+    async with (
+        citizen(node.url, KIM) as kim,
+        citizen(node.url, LEE) as lee,
+        citizen(node.url, PARK) as park,
+        citizen(node.url, CHOI) as choi,
+    ):
+        for who in (kim, choi):
+            r = await who.http.put("/api/citizens/me/profile", json={"district": "jung"})
+            assert r.status_code == 200, r.text
+        await wants(kim, {"areas": []})  # on, for the district
+        await wants(lee, {"areas": [], "place": {**NEAR_HALL, "radius_m": 500}})
+        # Choi lives in Jung too, but never turned notifications on.
+        far = await open_poll(
+            park, svc, area="culture", place={"lat": 37.6, "lon": 127.1}, title="Far away"
+        )
+        poll = await open_poll(
+            park,
+            svc,
+            area="culture",
+            place=HALL,
+            target={"districts": ["jung"]},
+            title="A fountain for the plaza?",
+        )
+        await eventually(lambda: notified(svc), what="notifications")
+        await eventually(lambda: _count(svc, 2), what="two notifications")
+        await asyncio.sleep(0.3)
+        assert await notified(svc) == sorted(
+            [(kim.id, poll["id"], "district"), (lee.id, poll["id"], "place")]
+        )
+        assert far["id"] not in {p for _, p, _ in await notified(svc)}
+
+
+async def _count(svc: Services, n: int) -> bool:
+    return len(await notified(svc)) >= n
+
+
+async def test_a_gone_subscription_is_dropped_and_the_others_still_get_it(
+    node: Node, svc: Services, jobs: JobWorker, pushsvc: PushService
+) -> None:
+    for phone in (KIM, PARK):
+        await make_citizen(svc, phone)
+    async with citizen(node.url, KIM) as kim, citizen(node.url, PARK) as park:
+        await wants(kim, {"areas": ["transport"]})
+        phone_sub, laptop_sub = await subscribed(kim, pushsvc), await subscribed(kim, pushsvc)
+        pushsvc.gone(laptop_sub["endpoint"])
+        poll = await open_poll(park, svc, area="transport")
+        await eventually(lambda: pushsvc.to(phone_sub["endpoint"]), what="the phone's message")
+        assert pushsvc.to(phone_sub["endpoint"])[0].json()["poll"] == poll["id"]
+        await eventually(
+            lambda: _subs_are(svc, [(kim.id, phone_sub["endpoint"])]), what="the gone one dropped"
+        )
+        assert [s for s, _ in pushsvc.refused] == [410]
+
+
+async def _subs_are(svc: Services, expected: list[tuple[str, str]]) -> bool:
+    return await subscriptions(svc) == expected
+
+
+async def test_bad_bodies_are_refused_with_their_code_and_change_nothing(
+    node: Node, svc: Services, pushsvc: PushService
+) -> None:
+    for phone in (KIM, LEE):
+        await make_citizen(svc, phone)
+    async with citizen(node.url, KIM) as kim, citizen(node.url, LEE) as lee:
+        before = await wants(kim, {"areas": ["health"], "place": {**HALL, "radius_m": 800}})
+        sub = await subscribed(kim, pushsvc)
+        kept = await subscriptions(svc)
+        point = sub["keys"]["p256dh"]
+        for body in [
+            {"areas": "transport"},
+            {"areas": ["sports"]},
+            {"areas": [1]},
+            {"place": HALL},
+            {"areas": [], "place": {"lat": 91, "lon": 0}},
+            {"areas": [], "place": {"lat": "37", "lon": 127}},
+            {"areas": [], "place": {**HALL, "radius_m": 5}},
+            {"areas": [], "place": {**HALL, "radius_m": 1.5}},
+            {"areas": [], "place": [37, 127]},
+            {"areas": [], "colour": "red"},
+        ]:
+            r = await kim.http.put("/api/citizens/me/interests", json=body)
+            assert r.status_code == 400, (body, r.text)
+            assert r.json()["error"]["code"] == "bad_request" and r.json()["error"]["message"]
+        for raw, kind in [(b"[1]", "application/json"), (b"{nope", "application/json")]:
+            r = await kim.http.put(
+                "/api/citizens/me/interests", content=raw, headers={"Content-Type": kind}
+            )
+            assert r.json()["error"]["code"] == "bad_request", raw
+        r = await kim.http.put(
+            "/api/citizens/me/interests", content=b"areas=x", headers={"Content-Type": "text/plain"}
+        )
+        assert r.status_code == 415 and r.json()["error"]["code"] == "bad_request"
+        assert (await kim.http.get("/api/citizens/me/interests")).json()["interests"] == before
+
+        for query in ["?before=soon", "?before=12.a-b", "?limit=0", "?limit=1000", "?limit=x"]:
+            r = await kim.http.get(f"/api/citizens/me/notifications{query}")
+            assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request", query
+        r = await kim.http.post("/api/citizens/me/notifications/nosuch/read")
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+        other = pushsvc.subscribe()
+        for body in [
+            {},
+            {**other, "endpoint": "ftp://127.0.0.1/push/x"},
+            {**other, "endpoint": "http://user:pw@127.0.0.1/push/x"},
+            {**other, "endpoint": "x" * 2000},
+            {**other, "keys": {"p256dh": point[:-4] + "AAAA", "auth": other["keys"]["auth"]}},
+            {**other, "keys": {"p256dh": other["keys"]["p256dh"], "auth": "AAAA"}},
+            {**other, "keys": {"p256dh": "!!!", "auth": other["keys"]["auth"]}},
+            {**other, "keys": None},
+            {**other, "colour": "red"},
+        ]:
+            r = await kim.http.post("/api/citizens/me/push", json=body)
+            assert r.status_code == 400, (body, r.text)
+            assert r.json()["error"]["code"] == "bad_request"
+        for body in [{}, {"endpoint": 7}, {"endpoint": sub["endpoint"], "colour": 1}]:
+            r = await kim.http.request("DELETE", "/api/citizens/me/push", json=body)
+            assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request", body
+        # Lee cannot remove Kim's subscription (nothing is said of whose it is).
+        r = await lee.http.request(
+            "DELETE", "/api/citizens/me/push", json={"endpoint": sub["endpoint"]}
+        )
+        assert r.status_code == 200 and r.json()["removed"] is False
+        assert await subscriptions(svc) == kept
+
+    async with httpx.AsyncClient(base_url=node.url) as anonymous:
+        for method, path in [
+            ("GET", "/api/citizens/me/interests"),
+            ("PUT", "/api/citizens/me/interests"),
+            ("GET", "/api/citizens/me/notifications"),
+            ("POST", "/api/citizens/me/notifications/x/read"),
+            ("POST", "/api/citizens/me/push"),
+            ("DELETE", "/api/citizens/me/push"),
+        ]:
+            r = await anonymous.request(method, path, json={"areas": []})
+            assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized", path
+        r = await anonymous.get("/inbox")
+        assert r.status_code == 303 and r.headers["location"] == "/citizen/signin?next=/inbox"
+        r = await anonymous.get("/api/push/key")
+        assert r.status_code == 200 and len(push._unb64(r.json()["key"])) == 65
+        r = await anonymous.get("/sw.js")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
+        assert r.headers["cache-control"] == "no-cache" and "showNotification" in r.text
+    async with connect(node.url) as nobody:
+        ack = await nobody.call("notices", {})
+        assert ack["ok"] is False and ack["error"]["code"] == "unauthorized"
+
+
+def test_behind_tls_only_the_known_push_services_are_taken(svc: Services) -> None:
+    behind = type(svc)(
+        **{**svc.__dict__, "settings": svc.settings.with_(public_url="https://vote.seoul.example")}
+    )
+    for endpoint in [
+        "http://fcm.googleapis.com/fcm/send/x",
+        "https://127.0.0.1/push/x",
+        "https://evil.example/fcm.googleapis.com",
+        "https://fcm.googleapis.com.evil.example/x",
+    ]:
+        with pytest.raises(VotingError):
+            push.check_endpoint(behind, endpoint)
+    for endpoint in [
+        "https://fcm.googleapis.com/fcm/send/abc",
+        "https://updates.push.services.mozilla.com/wpush/v2/abc",
+        "https://web.push.apple.com/abc",
+    ]:
+        assert push.check_endpoint(behind, endpoint) == endpoint
+
+
+def test_the_vapid_key_is_the_secret_s_and_stable() -> None:
+    a, b = push.vapid_private_key(b"one"), push.vapid_private_key(b"one")
+    assert a.private_numbers() == b.private_numbers()
+    assert a.private_numbers() != push.vapid_private_key(b"two").private_numbers()
