@@ -37,6 +37,7 @@ from live.web import (
     polls,
     rosters,
     sitecodes,
+    words,
 )
 from live.web.security import SecurityHeaders
 from rooms.errors import VotingError
@@ -104,6 +105,7 @@ def create_app(settings: Settings) -> Any:
             *rosters.routes,
             *comments.routes,
             *moderation.routes,
+            *words.ROUTES,
             *ledger.routes,
             *draws.routes,
             *notify.ROUTES,

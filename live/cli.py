@@ -204,6 +204,19 @@ def _parser() -> argparse.ArgumentParser:
     dl = ad.add_parser("list", parents=[common], help="list departments and officials")
     dl.add_argument("--json", action="store_true")
     dl.set_defaults(func=cmd_admin_list)
+    aw = ad.add_parser(
+        "words", help="the prohibited words (refused in polls, options and comments)"
+    ).add_subparsers(dest="words_command", required=True)
+    for verb, said in (
+        ("list", "list the prohibited words and the allowed ones"),
+        ("add", 'prohibit words; "+word" allows a word that holds a prohibited one'),
+        ("remove", "take words off the list"),
+    ):
+        wd = aw.add_parser(verb, parents=[common], help=said)
+        if verb != "list":
+            wd.add_argument("words", nargs="+", metavar="WORD")
+        wd.add_argument("--json", action="store_true")
+        wd.set_defaults(func=cmd_admin_words, verb=verb)
 
     md = sub.add_parser("media", help="uploaded images").add_subparsers(
         dest="media_command", required=True
@@ -644,6 +657,27 @@ def cmd_admin_monitor(settings: Settings, args: argparse.Namespace) -> int:
     else:
         said = f"{account} was a monitor already" if args.adding else f"{account} was no monitor"
     _print(args, body, said)
+    return 0
+
+
+def cmd_admin_words(settings: Settings, args: argparse.Namespace) -> int:
+    from live.moderation import words
+
+    async def work(svc: Services) -> dict[str, Any]:
+        if args.verb == "add":
+            return {"ok": True, "added": await words.add(svc, args.words, by="cli")}
+        if args.verb == "remove":
+            return {"ok": True, "removed": await words.remove(svc, args.words, by="cli")}
+        return {"ok": True, "words": [w.as_dict() for w in await words.listed(svc)]}
+
+    body = _run(settings, work)
+    if args.verb == "list":
+        text = "\n".join(("allowed: " if w["allowed"] else "") + w["word"] for w in body["words"])
+        _print(args, body, text or "no prohibited words yet")
+    else:
+        done = body.get("added", body.get("removed"))
+        verb = "added" if args.verb == "add" else "removed"
+        _print(args, body, f"{verb}: {', '.join(done)}" if done else f"nothing {verb}")
     return 0
 
 

@@ -194,6 +194,11 @@ class Keys:
         """Set once the poll's notifications all went out (``live.notify.fanout``)."""
         return f"{self.prefix}notified:{poll_id}"
 
+    def words_version(self) -> str:
+        """Counter, raised on each change of the prohibited words (``live.moderation.words``):
+        a node whose cached list is of another version reads it again."""
+        return f"{self.prefix}words:version"
+
     # fan-out between web nodes
     def events(self) -> str:
         return f"{self.prefix}events"

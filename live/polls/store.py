@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from live import store
 from live.clock import new_id, now_ms
 from live.engines import db
+from live.moderation import words
 from live.rosters import store as rosters
 from live.rosters.polls import attach
 from live.schedule import jobs_url, schedule_poll
@@ -88,6 +89,7 @@ async def create_poll(
         raise VotingError(ErrorCode.UNAVAILABLE)  # polls open and close by the jobs
     if not 1 <= len(questions) <= MAX_QUESTIONS:
         raise bad_request(N_("a poll has 1 to {n} questions"), n=MAX_QUESTIONS)
+    await words.refuse_prohibited(svc, *_texts(spec, questions))  # before anything is made
     room = await store.create_room(svc, title=spec.title, owner_id=author.host_id)
     poll_id = new_id()
     rule = rule_of_poll(svc, spec)
@@ -141,6 +143,15 @@ async def create_poll(
         await svc.redis.geoadd(svc.keys.polls_near(), (spec.place.lon, spec.place.lat, poll_id))
     await schedule_poll(svc, poll_id, spec.opens_ms, spec.closes_ms)
     return Poll(poll_id, room.id, spec, PollStatus.SCHEDULED, author, tuple(qids))
+
+
+def _texts(spec: PollSpec, questions: list[QuestionSpec]) -> list[str]:
+    """What a poll says, each text checked for prohibited words on its own."""
+    texts = [spec.title, spec.description, spec.image_alt, *spec.tags]
+    for q in questions:
+        texts += [q.title, q.description, q.image_alt, *(p.title for p in q.parts)]
+        texts += [t for o in q.options for t in (o.label, o.description, o.image_alt)]
+    return texts
 
 
 def rule_of_poll(svc: Services, poll: PollSpec | Poll) -> dict[str, Any]:
@@ -257,6 +268,7 @@ async def edit_poll(
     svc: Services, poll_id: str, title: str, description: str, tags: tuple[str, ...]
 ) -> Poll:
     """Change what a poll says of itself (who may: ``poll_for``)."""
+    await words.refuse_prohibited(svc, title, description, *tags)
     async with svc.engine.begin() as conn:
         await conn.execute(
             db.polls.update()
