@@ -81,7 +81,9 @@ async def _close_question(ctx: dict[str, Any], qid: str, log_id: str) -> bool:
 async def _sweep(ctx: dict[str, Any]) -> int:
     """Every minute: open and close whatever poll is past its time and was not (a job
     lost with a Valkey that lost its data, or one that failed every try)."""
-    return await polls.catch_up(ctx["svc"])
+    moved = await polls.catch_up(ctx["svc"])
+    await notify_fanout.catch_up(ctx["svc"], ctx.get("redis"))  # polls opened here too
+    return moved
 
 
 async def _hot(ctx: dict[str, Any]) -> list[str]:

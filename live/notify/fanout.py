@@ -57,6 +57,34 @@ async def enqueue(svc: Services, poll_id: str, client: ArqRedis | None = None) -
             await arq.aclose()
 
 
+#: A poll opened this recently without its notifications is told by the sweep.
+CATCH_UP_MS = 3_600_000
+
+
+async def catch_up(svc: Services, client: ArqRedis | None = None) -> int:
+    """Queue the notifications of every poll opened within ``CATCH_UP_MS`` that is not
+    marked notified (opened by the sweep, its opening job lost); how many were queued."""
+    p = db.polls.c
+    async with svc.engine.connect() as conn:
+        found = (
+            (
+                await conn.execute(
+                    sa.select(p.id).where(
+                        p.status == str(PollStatus.OPEN), p.opened_ms >= now_ms() - CATCH_UP_MS
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    queued = 0
+    for poll_id in found:
+        if not await svc.redis.exists(svc.keys.notified(poll_id)):
+            await enqueue(svc, poll_id, client)
+            queued += 1
+    return queued
+
+
 def _texts(reason: str) -> dict[str, str]:
     return {lang: translations(lang).gettext(REASONS[reason]) for lang in ("en", "ko")}
 

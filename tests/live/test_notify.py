@@ -13,6 +13,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from live.clock import now_ms
 from live.engines import db
 from live.jobs import JobWorker, running_jobs
 from live.notify import push
@@ -350,3 +351,27 @@ def test_the_vapid_key_is_the_secret_s_and_stable() -> None:
     a, b = push.vapid_private_key(b"one"), push.vapid_private_key(b"one")
     assert a.private_numbers() == b.private_numbers()
     assert a.private_numbers() != push.vapid_private_key(b"two").private_numbers()
+
+
+async def test_a_poll_the_sweep_opened_still_notifies(
+    node: Node, svc: Services, pushsvc: PushService
+) -> None:
+    """Its opening job lost (a Valkey that lost its data): the minute's sweep opens the
+    poll, and queues its notifications too."""
+    for phone in (KIM, PARK):
+        await make_citizen(svc, phone)
+    async with citizen(node.url, KIM) as kim, citizen(node.url, PARK) as park:
+        await wants(kim, {"areas": ["transport"]})
+        r = await park.http.post(
+            "/api/polls", json=poll_body(area="transport", opens_ms=now_ms() + 300)
+        )
+        assert r.status_code == 201, r.text
+        poll = r.json()["poll"]
+        await svc.redis.delete(svc.keys.jobs())  # the queue lost
+        await asyncio.sleep(0.5)
+        async with running_jobs(svc):  # the sweep runs at the worker's start
+            await wait_status(svc, poll["id"], "open")
+            await eventually(
+                lambda: svc.redis.exists(svc.keys.notified(poll["id"])), what="the sweep's job"
+            )
+        assert await notified(svc) == [(kim.id, poll["id"], "area")]
