@@ -53,7 +53,7 @@ async def main(args: argparse.Namespace) -> None:
                 }
                 for i in range(args.citizens + args.others + 1)
             ]
-            author = rows.pop()["id"]
+            author = str(rows.pop()["id"])
             async with svc.engine.begin() as conn:
                 await conn.execute(db.citizens.insert(), [{"id": author, **_anon()}])
                 for i in range(0, len(rows), 2000):
@@ -97,6 +97,7 @@ async def main(args: argparse.Namespace) -> None:
                     sa.select(db.polls.c.opened_ms).where(db.polls.c.id == poll.id)
                 )
                 made = await conn.scalar(sa.select(sa.func.count()).select_from(db.notifications))
+            assert opened is not None and made
             took = (done - opened) / 1000
             assert made == args.citizens, (made, args.citizens)
             assert len(service.messages) == args.push and not service.refused, service.refused

@@ -1,6 +1,6 @@
 /* The service worker of mVoting (served at /sw.js, scope /): shows a Web Push message
  * of a new poll (live.notify.fanout) as a notification, in the browser's language, and
- * opens the poll's page when it is clicked. */
+ * opens the poll's page when it is clicked, marking the notice read. */
 "use strict";
 
 self.addEventListener("install", () => self.skipWaiting());
@@ -26,7 +26,13 @@ self.addEventListener("notificationclick", (event) => {
   const path = (event.notification.data && event.notification.data.url) || "/inbox";
   const url = new URL(path, self.location.origin);
   if (url.origin !== self.location.origin) return;  // only our own pages
+  const notice = event.notification.data && event.notification.data.notice;
   event.waitUntil((async () => {
+    if (notice) {  // read, as in the inbox (the session cookie goes with it)
+      fetch(`/api/citizens/me/notifications/${encodeURIComponent(notice)}/read`, {
+        method: "POST", credentials: "same-origin", headers: { Accept: "application/json" },
+      }).catch(() => {});
+    }
     const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
     for (const w of windows) {
       if (w.url === url.href && "focus" in w) return w.focus();

@@ -20,6 +20,7 @@ import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -88,7 +89,7 @@ def _conditions(svc: Services, poll: Poll) -> list[sa.ColumnElement[bool]] | Non
     return where
 
 
-def _reason(poll: Poll, row: sa.Row[tuple[str, object, object, object, object, object]]) -> str:
+def _reason(poll: Poll, row: Any) -> str:
     spec = poll.spec
     if (
         spec.place is not None

@@ -31,8 +31,8 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from py_vapid import Vapid
-from pywebpush import WebPushException, webpush_async
+from py_vapid import Vapid  # type: ignore[import-untyped]
+from pywebpush import WebPushException, webpush_async  # type: ignore[import-untyped]
 
 from live.clock import new_id, now_ms
 from live.engines import db

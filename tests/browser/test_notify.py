@@ -6,12 +6,16 @@ marks it read; every page axe-clean.
 Playwright's browser contexts are incognito-like, where Chromium has no Push API
 (it says so on the console, https://crbug.com/41124656), and its subscriptions would go
 to Google's FCM, which this machine cannot reach: ``pushManager.subscribe`` fails, and
-the page says so. The encrypted messages themselves are tested against a real local push service
-in tests/live/test_notify.py."""
+the page says so. A push message is instead handed to the service worker by DevTools
+(``ServiceWorker.deliverPushMessage``), which it shows as a notification. Encrypted
+messages themselves are tested against a real local push service in
+tests/live/test_notify.py."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from playwright.async_api import expect
@@ -68,6 +72,46 @@ async def test_a_citizen_follows_transport_and_sees_a_new_poll_arrive_in_the_inb
     assert pushed in ("This device shows notifications of new polls.",) or pushed.startswith(
         "Notifications could not be turned on."
     ), pushed
+
+    # A push message delivered to the service worker (by DevTools, as a push service
+    # would) is shown as a notification naming the poll.
+    cdp = await page.context.new_cdp_session(page)
+    registrations: list[dict[str, Any]] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda e: registrations.extend(e["registrations"]),
+    )
+    await cdp.send("ServiceWorker.enable")
+    await page.wait_for_timeout(200)
+    [registration] = [r for r in registrations if r["scopeURL"] == f"{node.url}/"]
+    message = {
+        "notice": "n1",
+        "poll": "p1",
+        "title": "Night buses?",
+        "reason": "area",
+        "texts": {"en": "A new poll in an area you follow", "ko": "관심 분야의 새 투표"},
+        "url": "/polls/p1",
+    }
+    await cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {
+            "origin": node.url,
+            "registrationId": registration["registrationId"],
+            "data": json.dumps(message),
+        },
+    )
+    shown: list[list[str]] = []
+    for _ in range(50):
+        shown = await page.evaluate(
+            """async () => {
+                const reg = await navigator.serviceWorker.getRegistration("/");
+                return (await reg.getNotifications()).map((n) => [n.title, n.body, n.data.url]);
+            }"""
+        )
+        if shown:
+            break
+        await page.wait_for_timeout(100)
+    assert shown == [["Night buses?", "A new poll in an area you follow", "/polls/p1"]]
 
     await page.goto(f"{node.url}/inbox")
     await expect(page.locator("[data-inbox-empty]")).to_be_visible()
