@@ -171,7 +171,7 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.EDIT_TIME_OVER: N_(
         "A comment can be edited only in the first {minutes} minutes after posting."
     ),
-    ErrorCode.POLL_HIDDEN: N_("This poll was hidden by the monitors: {reason}"),
+    ErrorCode.POLL_HIDDEN: N_("This poll was hidden by the monitors (reason: {reason})."),
 }
 
 

@@ -20,13 +20,13 @@ import sqlalchemy as sa
 from arq.connections import ArqRedis
 from arq.worker import func
 
+from live.catalogs import translations
 from live.clock import new_id, now_ms
 from live.engines import db
 from live.notify import audience, push
 from live.polls import store as polls
 from live.schedule import queue
 from live.services import Services
-from live.web.i18n import translations
 from rooms.errors import N_
 from rooms.polls import PollStatus
 

@@ -7,38 +7,20 @@ then ``Accept-Language``; English is the fallback.
 
 from __future__ import annotations
 
-import gettext as _gettext
-import io
 from collections.abc import Callable
 from contextvars import ContextVar
-from functools import cache
 from http.cookies import SimpleCookie
-from pathlib import Path
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+
+from live.catalogs import translations
 
 LOCALES = ("ko", "en")
 FALLBACK = "en"
 COOKIE = "mv_lang"
-LOCALE_DIR = Path(__file__).parent / "locales"
 
 _current: ContextVar[str] = ContextVar("mvoting_locale", default=FALLBACK)
-
-
-@cache
-def translations(locale: str) -> _gettext.NullTranslations:
-    path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if not path.exists():
-        return _gettext.NullTranslations()
-    with path.open("rb") as f:
-        catalog = read_po(f, locale=locale)
-    buf = io.BytesIO()
-    write_mo(buf, catalog)
-    buf.seek(0)
-    return _gettext.GNUTranslations(buf)
 
 
 def negotiate(query: str | None, cookie: str | None, accept_language: str | None) -> str:

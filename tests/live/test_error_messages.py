@@ -98,6 +98,11 @@ EVERY_CODE: dict[ErrorCode, VotingError] = {
     ErrorCode.OUT_OF_AREA: VotingError(ErrorCode.OUT_OF_AREA),
     ErrorCode.SITE_CODE_NEEDED: VotingError(ErrorCode.SITE_CODE_NEEDED),
     ErrorCode.WRONG_SITE_CODE: VotingError(ErrorCode.WRONG_SITE_CODE),
+    ErrorCode.NOT_MONITOR: VotingError(ErrorCode.NOT_MONITOR),
+    ErrorCode.PROHIBITED_WORD: VotingError(ErrorCode.PROHIBITED_WORD, word="광고"),
+    ErrorCode.COMMENTS_OFF: VotingError(ErrorCode.COMMENTS_OFF),
+    ErrorCode.EDIT_TIME_OVER: VotingError(ErrorCode.EDIT_TIME_OVER, minutes=5),
+    ErrorCode.POLL_HIDDEN: VotingError(ErrorCode.POLL_HIDDEN, reason="광고"),
 }
 EVERY_CODE[ErrorCode.BAD_REQUEST] = bad_request(
     N_("{name} is longer than {limit} characters"),
