@@ -74,6 +74,19 @@ class Action(StrEnum):
     DISMISS = "dismiss"  #: the reports were unfounded; the target stays
 
 
+#: Each entry of the moderation log as people read it (translated where shown).
+ACTION_NAMES: dict[str, str] = {
+    Action.HIDE: N_("Hidden"),
+    Action.DELETE: N_("Deleted"),
+    Action.RESTORE: N_("Restored"),
+    Action.DISMISS: N_("Reports dismissed"),
+    "add_monitor": N_("Monitor appointed"),
+    "remove_monitor": N_("Monitor removed"),
+    "add_word": N_("Word added"),
+    "remove_word": N_("Word removed"),
+}
+
+
 def takes_comments(kind: PollKind, flag: bool | None) -> bool:
     """Whether a poll takes comments: its flag, else yes for a general poll only."""
     return flag if flag is not None else kind is PollKind.GENERAL

@@ -15,12 +15,14 @@ from starlette.routing import Route
 
 from live import eligibility, sessions
 from live.citizens import accounts
+from live.moderation import reports
 from live.notify import interests
 from live.polls import discovery
 from live.web import api, bodies, i18n, oidc
 from live.web.pages import render
 from live.web.security import check_csrf
 from rooms.areas import AREAS, Area
+from rooms.comments import ACTION_NAMES
 from rooms.eligibility import (
     DISTRICT_NAMES,
     GENDER_NAMES,
@@ -210,6 +212,10 @@ async def account_page(request: Request) -> Response:
         voted=voted,
         areas=areas,
         profile=await eligibility.profile_of(svc, citizen.id),
+        moderated=[
+            {**m, "label": ACTION_NAMES.get(m["action"], m["action"])}
+            for m in await reports.actions_on(svc, citizen.id)
+        ],
         notify=(told := await interests.interests_of(svc, citizen.id)),
         notify_areas={str(a) for a in told.areas or ()},
         genders=GENDER_NAMES,

@@ -15,7 +15,7 @@ from live.moderation import audit, reports
 from live.moderation.monitors import Moderator, moderator_of
 from live.web import api, citizens, i18n
 from live.web.pages import error_text, render
-from rooms.comments import REPORT_REASONS, Action, Target, check_enum, check_reason
+from rooms.comments import ACTION_NAMES, REPORT_REASONS, Action, Target, check_enum, check_reason
 from rooms.errors import N_, ErrorCode, VotingError, bad_request
 
 
@@ -124,18 +124,10 @@ async def monitor_page(request: Request) -> Response:
         "state_deleted": _("Deleted"),
         "state_visible": _("Shown"),
         **{f"reason_{r.value}": _(label) for r, label in REPORT_REASONS.items()},
-        **{f"action_{a.value}": _(label) for a, label in ACTION_NAMES.items()},
+        **{f"action_{a}": _(label) for a, label in ACTION_NAMES.items()},
     }
     return render(request, "monitor/queue.html", {"page_data": {"strings": strings}})
 
-
-#: Each action as the log shows it (translated where shown).
-ACTION_NAMES = {
-    Action.HIDE: N_("Hidden"),
-    Action.DELETE: N_("Deleted"),
-    Action.RESTORE: N_("Restored"),
-    Action.DISMISS: N_("Reports dismissed"),
-}
 
 routes = [
     Route("/monitor", monitor_page, methods=["GET"]),

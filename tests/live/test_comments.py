@@ -289,6 +289,8 @@ async def test_reports_queue_in_order_and_a_monitor_clears_them_with_a_complete_
         assert [(a["action"], a["id"], a["reason"]) for a in told] == [
             ("hide", rude_id, "Advertising")
         ]
+        account = (await kim.http.get("/citizen")).text
+        assert "From the monitors" in account and "Reason: Advertising" in account
         r = await park.http.post(
             "/api/moderation/actions",
             json={"kind": "comment", "id": mild_id, "action": "dismiss", "reason": "Fair comment"},
