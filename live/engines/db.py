@@ -489,9 +489,10 @@ def head_revision() -> str:
 async def revision_of(conn: AsyncConnection) -> str | None:
     """The revision the archive records (None: never migrated)."""
     try:
-        return await conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
+        found = await conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
     except sa.exc.DBAPIError:
         return None
+    return None if found is None else str(found)
 
 
 def migrate_sync(url: str) -> None:

@@ -272,11 +272,12 @@ async def _act_on_poll(conn: Any, poll_id: str, action: Action, reason: str) -> 
         raise invalid_state(N_("Only a hidden poll can be restored."))
     if action is Action.DISMISS:
         return
-    values: dict[str, Any] = {
+    by_action: dict[Action, dict[str, Any]] = {
         Action.HIDE: {"moderation": "hidden", "moderation_reason": reason},
         Action.DELETE: {"moderation": "deleted", "moderation_reason": reason},
         Action.RESTORE: {"moderation": None, "moderation_reason": None},
-    }[action]
+    }
+    values = by_action[action]
     await conn.execute(
         db.polls.update().where(db.polls.c.id == poll_id).values(**values, moderated_ms=now_ms())
     )

@@ -9,6 +9,8 @@ Create Date: 2026-12-03
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -17,13 +19,13 @@ down_revision = "0009"
 branch_labels = None
 depends_on = None
 
-_CITIZEN = (
+_CITIZEN: tuple[tuple[str, Any], ...] = (
     ("interests", sa.JSON),
     ("place_lat", sa.Float),
     ("place_lon", sa.Float),
     ("place_radius_m", sa.Integer),
 )
-_POLL = (
+_POLL: tuple[tuple[str, Any], ...] = (
     ("comments", sa.Boolean),
     ("moderation", sa.String(16)),
     ("moderation_reason", sa.String(500)),
