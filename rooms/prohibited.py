@@ -30,22 +30,24 @@ Where a word counts -- the rule for innocent words that hold a listed one:
   also counts with an English ending ("s", "es", "ed", "er", "ers", "ing", "in", "y"):
   listing "fuck" refuses "fucking". Tricks that put spaces or signs inside a word
   ("b a d", "b.a.d", "b-a_d", "ba d") are caught by matching a *run of whole tokens*:
-  the squeezed run "b"+"a"+"d" is "bad". A run only counts whole, so "a bad" does not
-  hold a listed "abad"... unless the run is exactly it (a known, rare false positive).
+  the squeezed run "b"+"a"+"d" is "bad". A run counts whole tokens only, so "a badge"
+  holds no "abad"; a run that spells a listed word by chance ("a bad" for "abad") is
+  refused, a known and rare false positive.
 * **Hangul (and Chinese characters and kana)**, written without spaces inside
   compounds, matches *inside* a token, at syllable boundaries: "개새끼야" holds
   "개새끼", but "시방" does not hold "시바" (the match would end inside the syllable
-  "방"). Across a space or sign it matches only a run of whole tokens, as Latin does:
-  "시 발" and "시.발" hold "시발", "서울시 발표" does not (the run would start inside
-  "서울시"). A Korean compound that holds a listed word innocently ("시발점", a
-  starting point, holds "시발") is refused until monitors list it as an *allowed word*
-  (written with a leading "+", e.g. "+시발점"): a match inside an allowed word's match
-  does not count.
+  "방"). Signs between Hangul next to a single syllable are a trick and are squeezed
+  out ("개.새.끼야" is "개새끼야"; "서울시·발표" stays two words). Across a space it
+  matches only a run of whole tokens, as Latin does: "시 발" holds "시발", "서울시 발표"
+  does not (the run would start inside "서울시"). A Korean compound that holds a
+  listed word innocently ("시발점", a starting point, holds "시발") is refused until
+  monitors list it as an *allowed word* (written with a leading "+", e.g. "+시발점"): a
+  match inside an allowed word's match does not count.
 
-Known limits: a listed word split by a space into a longer token ("씨 발놈"), or by a
-digit or a Latin letter inside Hangul ("시1발"), is not caught; monitors list such
-forms when they see them. Tense and plain consonants ("씨발", "시발") are different
-words: list both.
+Known limits: a listed word split by a space into a longer token ("씨 발놈", "개 새
+끼야"), or by a digit or a Latin letter inside Hangul ("시1발"), is not caught; monitors
+list such forms when they see them. Tense and plain consonants ("씨발", "시발") are
+different words: list both.
 """
 
 from __future__ import annotations
@@ -176,6 +178,7 @@ class _Piece:
 
     cls: str
     gap: bool  #: separated from the piece before by a separator (not a change of script)
+    spaced: bool = False  #: a space among those separators (else signs alone: "개.새")
     chars: list[str] = field(default_factory=list)
     #: Latin: 1 for a digit, 2 for a sign that stands for a letter, 0 for a letter
     soft: list[int] = field(default_factory=list)
@@ -214,7 +217,7 @@ def _elements(text: str) -> list[tuple[int, str, int]]:
             base = "".join(_LEET.get(b, b) for b in base).replace("l", "i")
             out.append((_L, base, 0) if base else (_SEP, "", 0))
         else:
-            out.append((_SEP, "", 0))
+            out.append((_SEP, " " if c.isspace() else "", 0))
     # A run of signs stands for letters ("b@d", "b @ d", "@$$"), except right beside Hangul
     # ("시!발"), where it separates; a token of signs alone separates Hangul too (``_runs``).
     i = 0
@@ -236,23 +239,47 @@ def _elements(text: str) -> list[tuple[int, str, int]]:
 def _pieces(text: str) -> list[_Piece]:
     pieces: list[_Piece] = []
     current: _Piece | None = None
-    gap = False
+    gap = spaced = False
     for kind, key, soft in _elements(text):
         if kind == _SEP:
-            current, gap = None, True
+            current, gap, spaced = None, True, spaced or key == " "
             continue
         cls = HANGUL if kind == _H else LATIN
         if current is None or current.cls != cls:
-            current = _Piece(cls, gap)
+            current = _Piece(cls, gap, spaced)
             pieces.append(current)
-            gap = False
+            gap = spaced = False
         if cls == HANGUL:
             current.bounds.append(len(current.key))
             current.chars.append(key)
         else:
             current.chars.append(key)
             current.soft.append(soft)
-    return pieces
+    return _spelled(pieces)
+
+
+def _spelled(pieces: list[_Piece]) -> list[_Piece]:
+    """Hangul split by signs alone next to a single syllable ("개.새.끼야", "시*발") is one
+    token: the signs are a trick. Two longer words a sign joins ("서울시·발표") stay
+    apart, as do words a space separates."""
+    out: list[_Piece] = []
+    last = 0  # syllables of the last token merged into out[-1]
+    for p in pieces:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev.cls == p.cls == HANGUL
+            and p.gap
+            and not p.spaced
+            and 1 in (last, len(p.bounds))
+        ):
+            shift = len(prev.key)
+            prev.bounds.extend(b + shift for b in p.bounds)
+            prev.chars.extend(p.chars)
+        else:
+            out.append(p)
+        last = len(p.bounds)
+    return out
 
 
 def _runs(pieces: list[_Piece], cls: str) -> list[list[_Piece]]:
@@ -434,7 +461,7 @@ def _trail_variants(p: _Piece) -> list[str]:
 def _both_variants(p: _Piece) -> list[str]:
     out = []
     for lead in _lead_variants(p):
-        trimmed = _Piece(p.cls, p.gap, list(lead), p.soft[len(p.key) - len(lead) :])
+        trimmed = _Piece(p.cls, p.gap, p.spaced, list(lead), p.soft[len(p.key) - len(lead) :])
         out.extend(_trail_variants(trimmed))
     return list(dict.fromkeys(out))
 

@@ -18,7 +18,7 @@ from live.settings import Settings
 from rooms.errors import ErrorCode, VotingError
 from tests.conftest import Node
 from tests.live.citizenry import citizen, make_citizen
-from tests.live.test_polls import poll_body
+from tests.live.test_polls import poll_body, wait_status
 
 KIM, LEE = "010-2345-6789", "010-9876-5432"
 
@@ -185,3 +185,24 @@ async def test_an_operator_lists_adds_and_removes_words_from_the_command_line(
         ("cli", "remove_word", "Badword"),
         ("cli", "remove_word", "개새끼줄"),
     ]
+
+
+async def test_a_comment_that_holds_a_listed_word_is_refused(
+    node: Node, svc: Services, jobs: JobWorker
+) -> None:
+    await make_citizen(svc, KIM)
+    async with citizen(node.url, KIM) as kim:
+        r = await kim.http.post("/api/polls", json=poll_body())
+        assert r.status_code == 201, r.text
+        poll = r.json()["poll"]
+        await wait_status(svc, poll["id"], "open")
+        await words.add(svc, ["Badword", "개새끼"], by="cli")
+        url = f"/api/polls/{poll['id']}/comments"
+        for body in ("What a b-a-d-w-0-r-d!", "이 개.새.끼야"):
+            r = await kim.http.post(url, json={"body": body})
+            assert r.status_code == 422 and r.json()["error"]["code"] == "prohibited_word", body
+        r = await kim.http.post(url, json={"body": "Badwordsmiths welcome."})
+        assert r.status_code == 201, r.text
+    async with svc.engine.connect() as conn:
+        bodies = (await conn.execute(sa.select(db.comments.c.body))).scalars().all()
+    assert bodies == ["Badwordsmiths welcome."]

@@ -76,6 +76,8 @@ MATCHER = Matcher(LIST)
         ("이 개새끼야", "개새끼"),
         ("개 새 끼", "개새끼"),
         ("개.새.끼", "개새끼"),
+        ("이 개.새.끼야", "개새끼"),  # signs beside single syllables join them
+        ("개*새끼들", "개새끼"),
         ("ㄱㅐㅅㅐㄲㅣ", "개새끼"),
         ("병신같은", "병신"),
         ("ｂａｄ 시발", "bad"),  # the first
@@ -103,6 +105,7 @@ def test_every_trick_is_refused(text: str, word: str | None) -> None:
         "fuchsia",
         "서울시 발표",  # the city's announcement: the run would start inside 서울시
         "시 발표에 따르면",
+        "서울시·발표",  # a sign between two longer words keeps them apart
         "시방",  # would end inside the syllable 방
         "시바견",  # a Shiba dog: 시바 is no 시발
         "발시",
@@ -149,6 +152,14 @@ def test_keys_are_the_same_for_every_way_of_writing_a_word() -> None:
 def test_words_that_cannot_be_listed(word: str) -> None:
     with pytest.raises(ValueError):
         stored_key(word)
+
+
+def test_the_known_limits_hold_as_documented() -> None:
+    """What the docstring says is not caught: a word a space splits into a longer token,
+    a digit inside Hangul; and a run of whole tokens that spells a word by chance."""
+    assert MATCHER.find("개 새 끼야") is None
+    assert MATCHER.find("시1발") is None
+    assert Matcher(["abad"]).find("a bad day") == "abad"
 
 
 def test_a_refusal_names_the_word_as_the_monitor_wrote_it() -> None:
