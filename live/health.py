@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -111,6 +112,8 @@ class Heartbeat:
                 await asyncio.sleep(HEARTBEAT_EVERY)
         finally:
             watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
 
 
 async def workers_seen(svc: Services) -> list[dict[str, object]]:

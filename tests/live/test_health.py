@@ -6,6 +6,7 @@ and a real witness to a datagram socket this test listens on, as systemd's would
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import subprocess
 import sys
@@ -43,6 +44,8 @@ async def test_a_node_is_alive_and_ready_and_says_what_it_waits_for(
                 assert [w["name"] for w in workers] == ["w-health"] and workers[0]["age_s"] < 10
             finally:
                 task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
         # An archive behind the code's migrations is not ready (alive, though).
         async with svc.engine.begin() as conn:

@@ -81,6 +81,13 @@ MESSAGE_WITHOUT_FIELDS = {
     ErrorCode.WRONG_SITE_CODE: (
         "That on-site code is not valid any more: scan the code on the screen in the room again."
     ),
+    ErrorCode.NOT_MONITOR: "Only monitors and the city's administrators can do this.",
+    ErrorCode.PROHIBITED_WORD: "“{word}” is not allowed here. Please write it another way.",
+    ErrorCode.COMMENTS_OFF: "This poll does not take comments.",
+    ErrorCode.EDIT_TIME_OVER: (
+        "A comment can be edited only in the first {minutes} minutes after posting."
+    ),
+    ErrorCode.POLL_HIDDEN: "This poll was hidden by the monitors (reason: {reason}).",
 }
 
 
