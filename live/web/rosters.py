@@ -14,7 +14,7 @@ holds a number: members are shown by name and reference.
     DELETE /api/rosters/<id>                           delete (not while an open poll targets it)
     POST   /api/rosters/<id>/members        {phone, name?}
     POST   /api/rosters/<id>/members/remove {member | phone}
-    POST   /api/rosters/<id>/members/move   {member | phone, to}
+    POST   /api/rosters/<id>/members/move   {member | phone, to}  the member, both groups
     POST   /api/rosters/uploads?name=                  202: stored; checked by a job
     GET    /api/rosters/uploads/<id>                   its state, progress, preview, result
     POST   /api/rosters/uploads/<id>/confirm {group} | {name} | {by_column, name?}
@@ -140,7 +140,11 @@ async def move_member(request: Request) -> Response:
     group_id = request.path_params["group_id"]
     moved = await store.move_member(svc, group_id, host_id, _member_of(request, data), to)
     return api.ok(
-        {"member": moved.public(), "to": (await store.group_for(svc, to, host_id)).public()}
+        {
+            "member": moved.public(),
+            "group": (await store.group_for(svc, group_id, host_id)).public(),
+            "to": (await store.group_for(svc, to, host_id)).public(),
+        }
     )
 
 
@@ -218,6 +222,11 @@ def _page_strings() -> dict[str, str]:
         "confirm_delete": _("Delete this group and its numbers?"),
         "deleted": _("Deleted."),
         "member_added": _("Added."),
+        # A group's size, as its page writes it (``{n}``), for one number and for more.
+        **{
+            key: i18n.ngettext("%(num)d number", "%(num)d numbers", n).replace("%(num)d", "{n}")
+            for key, n in (("size_one", 1), ("size_other", 2))
+        },
     }
 
 

@@ -170,14 +170,24 @@
       if ($("add-name").value) body.name = $("add-name").value;
       if (await act("POST", base + "/members", body, S.member_added)) window.location.reload();
     });
+    // The group's size as the server counts it after a number left it.
+    const plural = new Intl.PluralRules(document.documentElement.lang || undefined);
+    function showSize(size) {
+      $("group-size").textContent = fmt(plural.select(size) === "one" ? S.size_one : S.size_other, { n: size });
+    }
     group.addEventListener("click", async (event) => {
       const li = event.target.closest("[data-member]");
       if (!li) return;
+      let answer = null;
       if (event.target.matches("[data-remove]")) {
-        if (await act("POST", base + "/members/remove", { member: li.dataset.member }, S.removed)) li.remove();
+        answer = await act("POST", base + "/members/remove", { member: li.dataset.member }, S.removed);
       } else if (event.target.matches("[data-move]")) {
         const to = li.querySelector("[data-move-to]").value;
-        if (await act("POST", base + "/members/move", { member: li.dataset.member, to }, S.moved)) li.remove();
+        answer = await act("POST", base + "/members/move", { member: li.dataset.member, to }, S.moved);
+      }
+      if (answer) {
+        li.remove();
+        showSize(answer.group.size);
       }
     });
     $("delete-group").addEventListener("click", () => { $("delete-sure").hidden = false; $("delete-yes").focus(); });
