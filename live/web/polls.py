@@ -328,9 +328,11 @@ async def new_poll_page(request: Request) -> Response:
     svc = api.services(request)
     official = await _official(request, svc)
     is_official = official is not None and official.department_id is not None
-    if not is_official and await citizens.signed_in(request) is None:
+    is_citizen = await citizens.signed_in(request) is not None
+    if not is_official and not is_citizen:
         return RedirectResponse("/citizen/signin?next=/polls/new", status_code=303)
-    kinds = [(str(k), BADGES[k]) for k in PollKind if is_official or not is_policy(k)]
+    # Each kind only to who may open it: policy polls to officials, general ones to citizens.
+    kinds = [(str(k), BADGES[k]) for k in PollKind if (is_official if is_policy(k) else is_citizen)]
     groups, departments = [], []
     if is_official:
         assert official is not None and official.host_id is not None

@@ -353,3 +353,16 @@ async def test_a_poll_whose_jobs_were_lost_is_caught_up_by_the_sweep(svc: Servic
     (qid,) = poll.question_ids
     q = await store.load_question(svc, qid)
     assert q is not None and q.status is Status.CLOSED and q.log_id is not None
+
+
+async def test_the_new_poll_form_offers_each_kind_only_to_who_may_open_it(
+    node: Node, svc: Services
+) -> None:
+    await make_citizen(svc, KIM)
+    once = await make_official(svc, "welfare.lee", "Welfare Policy Division")
+    async with official(node.url, "welfare.lee", once) as lee:
+        form = (await lee.http.get("/polls/new")).text
+    assert 'value="general"' not in form and 'value="policy_decision"' in form
+    async with citizen(node.url, KIM) as kim:
+        form = (await kim.http.get("/polls/new")).text
+    assert 'value="general"' in form and 'value="policy_decision"' not in form
