@@ -430,7 +430,8 @@ async def test_a_50000_row_file_is_imported_in_the_background_with_its_progress(
     seen.clear()
     done = await settle(host.http, upload_id, seen=seen)
     saving = [d for state, d in seen if state == "saving"]
-    assert len(set(saving)) >= 3 and saving == sorted(saving) and saving[-1] < 50_000, seen
+    # Progress part-way, never backwards; the last poll may catch the save at its end.
+    assert len(set(saving)) >= 3 and saving == sorted(saving) and saving[0] < 50_000, seen
     assert done["state"] == "done" and done["done"] == done["total"] == 50_000
     [group] = await groups(host.http)
     assert group["size"] == 50_000
