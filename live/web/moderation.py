@@ -14,6 +14,7 @@ from starlette.routing import Route
 from live.moderation import audit, reports
 from live.moderation.monitors import Moderator, moderator_of
 from live.web import api, citizens, i18n
+from live.web.export import _csv_text
 from live.web.pages import error_text, render
 from rooms.comments import ACTION_NAMES, REPORT_REASONS, Action, Target, check_enum, check_reason
 from rooms.errors import N_, ErrorCode, VotingError, bad_request
@@ -84,7 +85,7 @@ async def log_csv(request: Request) -> Response:
     for e in await audit.every_entry(api.services(request)):
         when = datetime.fromtimestamp(e.at_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
         writer.writerow(
-            [e.seq, when, e.actor, e.action, e.target_kind, e.target_id, _cell(e.reason)]
+            [e.seq, when, e.actor, e.action, e.target_kind, e.target_id, _csv_text(e.reason)]
         )
     return Response(
         "\ufeff" + out.getvalue(),
@@ -93,19 +94,22 @@ async def log_csv(request: Request) -> Response:
     )
 
 
-def _cell(text: str) -> str:
-    """A cell a spreadsheet shows as text, never runs as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-async def monitor_page(request: Request) -> Response:
-    """``/monitor``: the queue and the log, for monitors."""
+async def refused_page(request: Request) -> Response | None:
+    """A monitors' page for whoever is no monitor: sign in first (back here after), or
+    the refusal; None for a monitor."""
     try:
         await moderator(request)
     except VotingError as exc:
         if exc.code is ErrorCode.UNAUTHORIZED:
-            return RedirectResponse("/host/signin?next=/monitor", 303)
+            return RedirectResponse(f"/host/signin?next={request.url.path}", 303)
         return render(request, "error.html", {"message": error_text(exc)}, 403)
+    return None
+
+
+async def monitor_page(request: Request) -> Response:
+    """``/monitor``: the queue and the log, for monitors."""
+    if (refused := await refused_page(request)) is not None:
+        return refused
     _ = i18n.gettext
     strings = {
         "empty": _("No reports are waiting."),

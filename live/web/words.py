@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from live.moderation import words
 from live.web import api, i18n
-from live.web.moderation import moderator
-from live.web.pages import error_text, render
-from rooms.errors import N_, ErrorCode, VotingError, bad_request
+from live.web.moderation import moderator, refused_page
+from live.web.pages import render
+from rooms.errors import N_, bad_request
 from rooms.prohibited import ALLOWED_MARK, MAX_WORD
 
 
@@ -61,12 +61,8 @@ async def remove_words(request: Request) -> Response:
 
 async def words_page(request: Request) -> Response:
     """``/monitor/words``: the list, a form to add, a button to remove each."""
-    try:
-        await moderator(request)
-    except VotingError as exc:
-        if exc.code is ErrorCode.UNAUTHORIZED:
-            return RedirectResponse("/host/signin?next=/monitor/words", 303)
-        return render(request, "error.html", {"message": error_text(exc)}, 403)
+    if (refused := await refused_page(request)) is not None:
+        return refused
     _ = i18n.gettext
     strings = {
         "added": _("Added: {word}"),

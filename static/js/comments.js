@@ -5,7 +5,8 @@
 
 (function () {
   const root = document.getElementById("comments");
-  if (!root) return;
+  if (!root || !window.mv) return;
+  const { el } = window.mv;  // common.js, loaded by every live page
   const data = JSON.parse(document.getElementById("comments-data").textContent);
   const S = data.strings;
   const list = document.getElementById("comment-list");
@@ -15,18 +16,6 @@
   const byId = new Map();   // id -> the comment as last seen
   const mine = new Set();   // ids this page posted or the server said are mine
   let before = null;
-
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === "text") node.textContent = v;
-      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-      else node.setAttribute(k, v === true ? "" : v);
-    }
-    for (const c of children) if (c) node.append(c);
-    return node;
-  }
 
   async function call(method, url, body) {
     let r;
