@@ -127,6 +127,13 @@ async def monitor_page(request: Request) -> Response:
         "state_hidden": _("Hidden"),
         "state_deleted": _("Deleted"),
         "state_visible": _("Shown"),
+        "target_poll": _("Poll"),
+        "target_comment": _("Comment"),
+        "target_citizen": _("Citizen"),
+        "target_host": _("Staff account"),
+        "target_word": _("Prohibited word"),
+        "target_allowed_word": _("Allowed word"),
+        "actor_cli": _("Command line"),
         **{f"reason_{r.value}": _(label) for r, label in REPORT_REASONS.items()},
         **{f"action_{a}": _(label) for a, label in ACTION_NAMES.items()},
     }

@@ -75,9 +75,9 @@
     rows.replaceChildren(...log.entries.map((e) => el("tr", { "data-testid": "log-row" },
       el("td", {}, el("time", { datetime: new Date(e.at_ms).toISOString(),
         text: new Date(e.at_ms).toLocaleString(document.documentElement.lang || undefined) })),
-      el("td", { text: e.actor }),
+      el("td", { text: S[`actor_${e.actor}`] || e.actor }),
       el("td", { text: S[`action_${e.action}`] || e.action }),
-      el("td", { text: `${e.target_kind} ${e.target_id}` }),
+      el("td", { text: `${S[`target_${e.target_kind}`] || e.target_kind} ${e.target_id}` }),
       el("td", { text: e.reason }))));
   }
   load();
