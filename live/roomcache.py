@@ -5,6 +5,11 @@ thing thousands of times: the room by its number, its questions, their state. Th
 answers from memory for up to ``ttl`` seconds, loads once for all joins waiting on the
 same room, and forgets a room as soon as this node hears it changed (a ``question`` or
 ``order`` event), so a host's action is never hidden longer than the event takes.
+
+Each forgetting counts as a new version of the room. A view carries the version it was
+read at: a load that a change overtook is not kept, and a join that sees the version move
+while it was under way reads the room again (``live.sockets``), so that neither the cache
+nor an ack holds a state older than an event the joiner missed.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ TTL = 1.0
 class RoomView:
     room: dict[str, str]
     questions: list[LiveQuestion]
+    version: int = 0  # the room's version when its questions were read
 
 
 class RoomCache:
@@ -31,6 +37,11 @@ class RoomCache:
         self._ttl = ttl
         self._views: dict[str, tuple[float, RoomView]] = {}  # number -> (expiry, view)
         self._loading: dict[str, asyncio.Future[RoomView | None]] = {}
+        self._versions: dict[str, int] = {}  # room id -> how many times it was forgotten
+
+    def version(self, room_id: str) -> int:
+        """How many changes of the room this node has heard of."""
+        return self._versions.get(room_id, 0)
 
     async def get(self, number: str) -> RoomView | None:
         found = self._views.get(number)
@@ -49,7 +60,7 @@ class RoomCache:
             raise
         else:
             future.set_result(view)
-            if view is not None:
+            if view is not None and view.version == self.version(view.room["id"]):
                 self._views[number] = (time.monotonic() + self._ttl, view)
             return view
         finally:
@@ -59,10 +70,12 @@ class RoomCache:
         room = await room_by_number(self._svc, number)
         if room is None:
             return None
+        version = self.version(room["id"])
         questions = await load_questions(self._svc, await question_ids(self._svc, room["id"]))
-        return RoomView(room, questions)
+        return RoomView(room, questions, version)
 
     def forget_room(self, room_id: str) -> None:
+        self._versions[room_id] = self.version(room_id) + 1
         for number, (_, view) in list(self._views.items()):
             if view.room["id"] == room_id:
                 del self._views[number]

@@ -247,10 +247,7 @@ class LiveSockets:
                 site_error = VotingError(ErrorCode.WRONG_SITE_CODE).as_dict(conn.translate)
             facts = replace(facts, on_site=on_site)
         viewer = Viewer.HOST if matched == "presenter" else Viewer.ATTENDEE
-        questions = view.questions
-        for q in questions:
-            self._remember(q)
-        voted = await self._voted(voter, questions)
+        voted = await self._voted(voter, view.questions)
 
         await self._leave_room(sid, conn)
         conn.room_id, conn.viewer, conn.voted, conn.voter = room["id"], viewer, voted, voter
@@ -260,20 +257,21 @@ class LiveSockets:
         self.members[room["id"]].add(sid)
         self._count(conn, leaving=False)
         await self.sio.enter_room(sid, f"r:{room['id']}")
-        for q in questions:
-            if self._may_see(conn, q):
-                self._watch(conn, q.id)
-        # Read the tallies only after entering the rooms: a snapshot published before
-        # this read is older than what the ack carries, one published after reaches us.
-        current = await tallies(svc, [q for q in questions if q.id in conn.watching])
-        listed = []
-        for q in questions:
-            if not may_see_question(viewer=viewer, draft=q.status is Status.DRAFT):
-                continue
-            item = q.public()
-            if q.id in current:
-                item["tally"] = current[q.id]
-            listed.append(item)
+        # An event of the room that went out before this connection entered it is missed:
+        # if one came meanwhile (the room's version moved), the room is read again, so
+        # that the ack is never older than what the connection hears from now on.
+        audience = None
+        if viewer is Viewer.HOST and self.audience is not None:
+            audience = await self.audience.read(room["id"])
+        listed = await self._listing(conn, view.questions)
+        for _ in range(3):
+            if self.rooms.version(room["id"]) == view.version:
+                break
+            view = await self.rooms.get(room["number"]) or view
+            room = view.room
+            conn.voted = await self._voted(voter, view.questions)
+            listed = await self._listing(conn, view.questions)
+        # (Nothing from here on waits: no event can come between this check and the ack.)
         ack: dict[str, Any] = {
             "ok": True,
             "room": {
@@ -284,11 +282,11 @@ class LiveSockets:
             },
             "role": str(viewer),
             "questions": listed,
-            "voted": sorted(voted),
+            "voted": sorted(conn.voted),
             "device": sign_device(svc.secret, conn.device),
         }
-        if viewer is Viewer.HOST and self.audience is not None:
-            ack["audience"] = await self.audience.read(room["id"])
+        if audience is not None:
+            ack["audience"] = audience
         if req.poll is not None:
             ack["poll"] = req.poll
             ack["signed_in"] = voter is not None
@@ -297,6 +295,31 @@ class LiveSockets:
         if site_error is not None:
             ack["site_error"] = site_error
         return ack
+
+    async def _listing(self, conn: Conn, questions: list[LiveQuestion]) -> list[dict[str, Any]]:
+        """What the join's ack lists of the room's questions, with their tallies; the
+        connection watches those it may see."""
+        svc = self._services()
+        for q in questions:
+            self._remember(q)
+        for q in questions:
+            if self._may_see(conn, q):
+                if q.id not in conn.watching:
+                    self._watch(conn, q.id)
+            elif q.id in conn.watching:
+                self._unwatch(conn, q.id)
+        # Read the tallies only after entering the rooms: a snapshot published before
+        # this read is older than what the ack carries, one published after reaches us.
+        current = await tallies(svc, [q for q in questions if q.id in conn.watching])
+        listed = []
+        for q in questions:
+            if not may_see_question(viewer=conn.viewer, draft=q.status is Status.DRAFT):
+                continue
+            item = q.public()
+            if q.id in current:
+                item["tally"] = current[q.id]
+            listed.append(item)
+        return listed
 
     def _on_site(self, room_id: str, voter: str | None, req: JoinRequest) -> bool:
         """Whether the join shows the room's current on-site code, or the pass an earlier
