@@ -55,7 +55,9 @@ async def test_joins_crossing_the_openings_see_every_open_question(
     node: Node, owner: Host, clients: Any
 ) -> None:
     room = await create_room(owner.http)
-    ids = [(await add_question(owner.http, room["id"], title=f"Q{n}"))["id"] for n in range(QUESTIONS)]
+    ids = [
+        (await add_question(owner.http, room["id"], title=f"Q{n}"))["id"] for n in range(QUESTIONS)
+    ]
     async with clients(node.url, PHONES) as phones:
 
         async def open_all() -> None:
@@ -71,4 +73,3 @@ async def test_joins_crossing_the_openings_see_every_open_question(
         await asyncio.gather(open_all(), *(join_later(n, p) for n, p in enumerate(phones)))
         for phone in phones:
             await phone.wait_for(lambda p=phone: seen_open(p) == set(ids))
-
