@@ -167,7 +167,7 @@ class JobWorker:
         # connections are closed all the same.
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await self._worker.close()
-        await self._client.aclose()
+        await asyncio.shield(self._client.aclose())
 
 
 async def _end(task: asyncio.Task[None]) -> None:

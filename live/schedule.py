@@ -10,7 +10,10 @@ beside a cluster).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,30 +55,37 @@ def queue(svc: Services) -> ArqRedis:
     return client
 
 
+@contextlib.asynccontextmanager
+async def job_queue(svc: Services) -> AsyncIterator[ArqRedis]:
+    """A client of the job queue for the block, closed on leaving it, even when the block
+    is cancelled: a close cut short would leave its connections to the garbage collector."""
+    client = queue(svc)
+    try:
+        yield client
+    finally:
+        await asyncio.shield(client.aclose())
+
+
 def _at(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 async def schedule_poll(svc: Services, poll_id: str, opens_ms: int, closes_ms: int) -> None:
     """Enqueue the poll's opening and closing at their times (again: no new jobs)."""
-    client = queue(svc)
     prefix = svc.keys.prefix
-    try:
+    async with job_queue(svc) as client:
         await client.enqueue_job(
             "open_poll", poll_id, _job_id=f"{prefix}open:{poll_id}", _defer_until=_at(opens_ms)
         )
         await client.enqueue_job(
             "close_poll", poll_id, _job_id=f"{prefix}close:{poll_id}", _defer_until=_at(closes_ms)
         )
-    finally:
-        await client.aclose()
 
 
 async def schedule_question_close(svc: Services, qid: str, log_id: str, at_ms: int) -> None:
     """Enqueue the closing of a question with a duration, for this opening of it (a
     question reset and opened again has another log, and another job)."""
-    client = queue(svc)
-    try:
+    async with job_queue(svc) as client:
         await client.enqueue_job(
             "close_question",
             qid,
@@ -83,5 +93,3 @@ async def schedule_question_close(svc: Services, qid: str, log_id: str, at_ms: i
             _job_id=f"{svc.keys.prefix}qclose:{qid}:{log_id}",
             _defer_until=_at(at_ms),
         )
-    finally:
-        await client.aclose()

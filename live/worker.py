@@ -7,7 +7,9 @@ stream entry id), and acknowledges them only after the commit. So:
 - a worker killed between commit and ack re-reads its own pending entries when it
   restarts under the same name, and the inserts are no-ops;
 - entries a dead consumer left pending are taken over with ``XAUTOCLAIM``;
-- an entry the archive refuses goes to the question's dead-letter stream, never nowhere.
+- an entry the archive refuses goes to the question's dead-letter stream, never nowhere;
+- what is archived and acknowledged is trimmed from the stream (below the oldest entry
+  still pending), so a stream holds only what is still to archive, whatever the count.
 
 The stream also carries the question's openings and closings (``lua/transition.lua``):
 with its ballots, in stream order, they are the entries of the poll's transparency log,
@@ -172,9 +174,26 @@ class ArchiveWorker:
             if not entries:
                 break
             archived |= await self._archive(qid, entries)
-        if not archived:
+        if archived:
+            await self._trim(qid)
+        else:
             await self._finalize_if_closed(qid)
         return archived
+
+    async def _trim(self, qid: str) -> None:
+        """Drop the stream's entries that are archived: those below the oldest one still
+        pending (read by some consumer, not acknowledged), or, with none pending, below the
+        last one read. Never by length: a length cap drops ballots not yet archived
+        (``tests/live/test_archive.py`` shows both)."""
+        r, stream = self.svc.redis, self.svc.keys.stream(qid)
+        pending = await r.xpending(stream, ARCHIVE_GROUP)
+        if pending["pending"]:
+            floor = pending["min"]
+        else:
+            groups = await r.xinfo_groups(stream)
+            floor = next((g["last-delivered-id"] for g in groups if g["name"] == ARCHIVE_GROUP), "")
+        if floor and floor != "0-0":
+            await r.xtrim(stream, minid=floor, approximate=False)
 
     async def _ensure_group(self, qid: str) -> None:
         if qid in self._groups:

@@ -25,7 +25,7 @@ from live.clock import new_id, now_ms
 from live.engines import db
 from live.notify import audience, push
 from live.polls import store as polls
-from live.schedule import queue
+from live.schedule import job_queue
 from live.services import Services
 from rooms.errors import N_
 from rooms.polls import PollStatus
@@ -48,13 +48,11 @@ REASONS = {
 async def enqueue(svc: Services, poll_id: str, client: ArqRedis | None = None) -> None:
     """Queue the poll's notifications (again while it is queued or running: no-op); by
     ``client`` (a job's ``ctx["redis"]``), else by a client of its own."""
-    own = client is None
-    arq = queue(svc) if client is None else client
-    try:
-        await arq.enqueue_job(JOB, poll_id, _job_id=f"{svc.keys.prefix}notify:{poll_id}")
-    finally:
-        if own:
-            await arq.aclose()
+    if client is None:
+        async with job_queue(svc) as own:
+            await enqueue(svc, poll_id, own)
+        return
+    await client.enqueue_job(JOB, poll_id, _job_id=f"{svc.keys.prefix}notify:{poll_id}")
 
 
 #: A poll opened this recently without its notifications is told by the sweep.

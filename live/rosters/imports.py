@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from live.clock import new_id, now_ms
 from live.rosters import files, store
-from live.schedule import queue
+from live.schedule import job_queue
 from live.services import Services
 from rooms.citizens import phones
 from rooms.errors import N_, ErrorCode, VotingError, bad_request, invalid_state, not_found
@@ -92,11 +92,8 @@ async def start(svc: Services, host_id: str, filename: str, data: bytes) -> str:
 
 
 async def _enqueue(svc: Services, job: str, upload_id: str) -> None:
-    client = queue(svc)
-    try:
+    async with job_queue(svc) as client:
         await client.enqueue_job(job, upload_id, _job_id=f"{svc.keys.prefix}{job}:{upload_id}")
-    finally:
-        await client.aclose()
 
 
 async def upload_for(svc: Services, upload_id: str, host_id: str) -> dict[str, Any]:

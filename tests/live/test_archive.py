@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -10,6 +11,7 @@ import time
 from typing import Any
 
 import pytest
+import redis.exceptions
 import sqlalchemy as sa
 
 from live import store
@@ -18,6 +20,7 @@ from live.engines import db
 from live.keys import ARCHIVE_GROUP
 from live.services import Services
 from live.settings import Settings
+from live.worker import ArchiveWorker
 from rooms.ballots import Ballot
 from rooms.questions import Action
 from tests.conftest import Node, connect, running_worker
@@ -43,14 +46,16 @@ async def _until(probe: Any, timeout: float = 20.0) -> Any:
     return got
 
 
-async def _cast_many(svc: Services, qid: str, n: int, options: int = 3) -> list[int]:
+async def _cast_many(
+    svc: Services, qid: str, n: int, options: int = 3, voters: str = "voter"
+) -> list[int]:
     """n ballots from n distinct voters through the real cast script."""
     choices = [i % options for i in range(n)]
     batcher = CastBatcher(svc)
     for start in range(0, n, 200):
         await asyncio.gather(
             *(
-                do_cast(batcher, qid, f"voter-{i}", (choices[i],), None)
+                do_cast(batcher, qid, f"{voters}-{i}", (choices[i],), None)
                 for i in range(start, min(n, start + 200))
             )
         )
@@ -175,7 +180,6 @@ async def test_a_dead_consumers_pending_ballots_are_taken_over(svc: Services) ->
     taken = await svc.redis.xreadgroup(ARCHIVE_GROUP, "dead", {stream: ">"}, count=31)
     assert len(taken[0][1]) == 31  # the opening and 30 ballots
     await store.act(svc, room.q, Action.CLOSE)
-    from live.worker import ArchiveWorker
 
     worker = ArchiveWorker(svc, "alive", poll=0.02, claim_idle_ms=60_000)
     assert await worker.pass_once() is False  # its lease has not expired yet: left alone
@@ -198,3 +202,71 @@ async def test_an_entry_the_archive_refuses_goes_to_dead_letters(svc: Services) 
     dead = await svc.redis.xrange(svc.keys.dead_letter(room.q))
     assert len(dead) == 1 and dead[0][1]["c"] == "not-a-choice"
     assert (await svc.redis.xpending(svc.keys.stream(room.q), ARCHIVE_GROUP))["pending"] == 0
+
+
+async def _held_by_a_stalled_reader(svc: Services, qid: str, count: int) -> list[str]:
+    """``count`` entries read by a consumer that stalls without acknowledging them (a
+    worker paused mid-batch): the ids it holds."""
+    stream = svc.keys.stream(qid)
+    with contextlib.suppress(redis.exceptions.ResponseError):  # BUSYGROUP: it exists
+        await svc.redis.xgroup_create(stream, ARCHIVE_GROUP, id="0", mkstream=True)
+    taken = await svc.redis.xreadgroup(ARCHIVE_GROUP, "stalled", {stream: ">"}, count=count)
+    return [eid for eid, _ in taken[0][1]]
+
+
+async def test_trimming_by_length_loses_the_ballots_not_yet_archived(svc: Services) -> None:
+    """The negative control: a length cap (``XADD … MAXLEN``, ``XTRIM MAXLEN``) drops
+    entries a consumer holds or has not read yet, and their ballots never reach the
+    archive, though the tally counted them."""
+    n = 1200
+    room = await make_room(svc, {"options": "A,B,C"})
+    await _cast_many(svc, room.q, n)
+    await _held_by_a_stalled_reader(svc, room.q, 300)
+    await svc.redis.xtrim(svc.keys.stream(room.q), maxlen=500, approximate=False)
+    await store.act(svc, room.q, Action.CLOSE)
+    worker = ArchiveWorker(svc, "w", poll=0.02, batch=100, claim_idle_ms=0)
+    for _ in range(4):
+        await worker.pass_once()
+    assert int(await svc.redis.hget(svc.keys.tally(room.q), "total") or 0) == n
+    assert await _archived(svc, room.q) == 500  # the last 500 entries the cap left
+    row = await _question_row(svc, room.q)
+    assert (row.archived_count, row.tally_total) == (500, n)
+
+
+async def test_the_worker_trims_only_below_what_is_archived(svc: Services) -> None:
+    """The project's trimming: after each drain, below the oldest entry still pending
+    (or the last one read). A stalled reader's entries stay until they are archived;
+    at the end the archive equals the tally and the stream is down to one entry."""
+    half = 600
+    room = await make_room(svc, {"options": "A,B,C"})
+    stream = svc.keys.stream(room.q)
+    # The worker holds the question's lease: another reader's entries are claimed only
+    # once idle for claim_idle_ms.
+    worker = ArchiveWorker(svc, "w", poll=0.02, batch=100, claim_idle_ms=60_000)
+    first = await _cast_many(svc, room.q, half)
+    assert await worker.pass_once() is True
+    assert await _archived(svc, room.q) == half
+    assert await svc.redis.xlen(stream) == 1  # archived, so trimmed; the last read kept
+
+    second = await _cast_many(svc, room.q, half, voters="late")
+    held = await _held_by_a_stalled_reader(svc, room.q, 150)
+    assert await worker.pass_once() is True
+    assert await _archived(svc, room.q) == 2 * half - 150  # all but what it holds
+    left = [eid for eid, _ in await svc.redis.xrange(stream)]
+    assert left[0] == held[0] and len(left) == half  # from its first held entry on
+
+    worker.claim_idle_ms = 0  # it stalled long enough: its entries are claimed
+    assert await worker.pass_once() is True
+    assert await _archived(svc, room.q) == 2 * half
+    assert await svc.redis.xlen(stream) == 1
+    await store.act(svc, room.q, Action.CLOSE)
+    for _ in range(3):
+        await worker.pass_once()
+    row = await _question_row(svc, room.q)
+    assert (row.archived_count, row.tally_total) == (2 * half, 2 * half)
+    rows = await _rows(svc, room.q)
+    assert len({r.ballot_id for r in rows}) == len({r.voter_ref for r in rows}) == 2 * half
+    counts = [0, 0, 0]
+    for r in rows:
+        counts[r.choices[0]] += 1
+    assert counts == [(first + second).count(i) for i in range(3)]
