@@ -25,6 +25,7 @@ worker records ``archived_count`` and ``tally_total`` on the question, has the l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 from pathlib import Path
@@ -43,7 +44,14 @@ from live.ledger.log import Item, Ledger
 from live.schedule import jobs_url
 from live.services import Services
 from rooms.ballots import Ballot
-from rooms.ledger import Problem, Verification, answer_counts, closing_entry, opening_entry
+from rooms.ledger import (
+    Problem,
+    Verdict,
+    Verification,
+    answer_counts,
+    closing_entry,
+    opening_entry,
+)
 from rooms.tlog.merkle import leaf_hash
 
 log = logging.getLogger("mvoting.worker")
@@ -79,6 +87,9 @@ class ArchiveWorker:
         self._groups: set[str] = set()
         self._recovered: set[str] = set()
         self._taken_over: set[str] = set()
+        #: question -> (its stream's last entry when closed, the judging of its log)
+        self._judging: dict[str, tuple[str, asyncio.Task[Verdict | None]]] = {}
+        self._judged = asyncio.Event()  # set as a judging ends
         #: Told of each completed pass (``live.health``): the process's sign of life.
         self.heartbeat: Heartbeat | None = None
 
@@ -93,7 +104,16 @@ class ArchiveWorker:
         try:
             await self._run()
         finally:
-            await self.ledger.aclose()
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the judging under way and close the ledger's connections."""
+        tasks = [task for _, task in self._judging.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._judging.clear()
+        await self.ledger.aclose()
 
     async def _run(self) -> None:
         backoff = 0.1
@@ -113,7 +133,7 @@ class ArchiveWorker:
                 if busy:
                     pause = self.poll
                 else:
-                    await asyncio.sleep(pause)
+                    await self._pause(pause)
                     pause = min(pause * 2, max(self.poll, IDLE_POLL))
             except asyncio.CancelledError:
                 raise
@@ -121,6 +141,14 @@ class ArchiveWorker:
                 log.exception("archive pass failed; retrying in %.1fs", backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait ``seconds``, or less: until a log's judging ends, whose verdict the next
+        pass then takes at once."""
+        self._judged.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._judged.wait()
 
     async def pass_once(self) -> bool:
         """One pass over every followed question; True if any ballot was archived."""
@@ -143,8 +171,6 @@ class ArchiveWorker:
         return False
 
     async def drain(self, qid: str) -> bool:
-        r, k = self.svc.redis, self.svc.keys
-        stream = k.stream(qid)
         await self._ensure_group(qid)
         archived = False
         if qid not in self._recovered:
@@ -157,14 +183,7 @@ class ArchiveWorker:
         # their holder let the lease expire, so it no longer reads them.
         idle = 0 if qid in self._taken_over else self.claim_idle_ms
         while True:
-            _, claimed, _ = await r.xautoclaim(
-                stream,
-                ARCHIVE_GROUP,
-                self.name,
-                min_idle_time=idle,
-                start_id="0-0",
-                count=self.batch,
-            )
+            claimed = await self._claim(qid, idle)
             archived |= await self._archive(qid, claimed)
             if len(claimed) < self.batch:
                 break
@@ -206,6 +225,25 @@ class ArchiveWorker:
             if "BUSYGROUP" not in str(exc):
                 raise
         self._groups.add(qid)
+
+    async def _claim(self, qid: str, idle: int) -> list[tuple[str, dict[str, str]]]:
+        """A batch of the entries other consumers left pending for ``idle`` ms, now ours."""
+        try:
+            _, claimed, _ = await self.svc.redis.xautoclaim(
+                self.svc.keys.stream(qid),
+                ARCHIVE_GROUP,
+                self.name,
+                min_idle_time=idle,
+                start_id="0-0",
+                count=self.batch,
+            )
+        except redis.exceptions.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            self._groups.discard(qid)  # the question was reset: its stream is new
+            await self._ensure_group(qid)
+            return []
+        return list(claimed)
 
     async def _read(self, qid: str, start: str) -> list[tuple[str, dict[str, str]]]:
         try:
@@ -252,8 +290,40 @@ class ArchiveWorker:
         if status == "open":
             return
         pending = await r.xpending(k.stream(qid), ARCHIVE_GROUP)
-        if pending["pending"] or not await self._all_read(qid):
+        last = None if pending["pending"] else await self._last_read(qid)
+        if last is None:
             return
+        # The log is judged in a task of its own (``_judging``): a pass only takes its
+        # verdict once it is there. A question closed again since has another last entry.
+        judging = self._judging.get(qid)
+        if judging is None or judging[0] != last:
+            if judging is not None:
+                judging[1].cancel()
+            task = asyncio.create_task(self._judge(qid))
+            task.add_done_callback(lambda _: self._judged.set())
+            self._judging[qid] = (last, task)
+            return
+        if not judging[1].done():
+            return
+        del self._judging[qid]
+        verdict = judging[1].result()
+        if verdict is not None and verdict.status is Verification.PENDING:
+            if verdict.problem is not Problem.NO_WITNESSES:
+                return  # asked again at a later pass, with a growing pause
+        await r.srem(k.archiving(), qid)
+        # A host who reopened it since we read its status may have added it back first.
+        if await r.hget(k.question(qid), "status") == "open":
+            await r.sadd(k.archiving(), qid)
+        self._recovered.discard(qid)
+
+    async def _judge(self, qid: str) -> Verdict | None:
+        """Record the archive's count against the tally, and have the log judged
+        (``Ledger.verify``).
+
+        The judging asks the witnesses for their cosignatures, which one slow witness can
+        hold up for the whole of ``witness_timeout``: so it runs as a task of its own,
+        while the passes archive every other question as ever."""
+        r, k = self.svc.redis, self.svc.keys
         tally, options = await r.hgetall(k.tally(qid)), await r.hget(k.question(qid), "n")
         total = int(tally.get("total", 0))
         counts: list[Any] = _counts(tally, int(options or 0))
@@ -278,19 +348,13 @@ class ArchiveWorker:
             log.error(
                 "question %s: archive holds %d ballots, the tally says %d", qid, archived, total
             )
-        verdict = await self.ledger.verify(qid, counts, total)
-        if verdict is not None and verdict.status is Verification.PENDING:
-            if verdict.problem is not Problem.NO_WITNESSES:
-                return  # asked again at a later pass, with a growing pause
-        await r.srem(k.archiving(), qid)
-        # A host who reopened it since we read its status may have added it back first.
-        if await r.hget(k.question(qid), "status") == "open":
-            await r.sadd(k.archiving(), qid)
-        self._recovered.discard(qid)
-        log.info("question %s closed: archived %d == tally %d", qid, archived, total)
+        else:
+            log.info("question %s closed: archived %d == tally %d", qid, archived, total)
+        return await self.ledger.verify(qid, counts, total)
 
-    async def _all_read(self, qid: str) -> bool:
-        """Whether our group has read the stream's last entry.
+    async def _last_read(self, qid: str) -> str | None:
+        """The stream's last entry ("0-0" if it has none) if our group has read it, else
+        None.
 
         The question was seen closed before this is asked, so every ballot it accepted
         is in the stream by now; one cast after our last read is still to come. (The
@@ -300,10 +364,11 @@ class ArchiveWorker:
         r, stream = self.svc.redis, self.svc.keys.stream(qid)
         last = await r.xrevrange(stream, count=1)
         if not last:
-            return True
+            return "0-0"
         groups = await r.xinfo_groups(stream)
         read = next((g["last-delivered-id"] for g in groups if g["name"] == ARCHIVE_GROUP), "0-0")
-        return _stream_id(last[0][0]) <= _stream_id(read)
+        found: str = last[0][0]
+        return found if _stream_id(found) <= _stream_id(read) else None
 
 
 def _stream_id(value: str) -> tuple[int, int]:

@@ -17,6 +17,7 @@ come from the tlog-policy file (``Settings.policy_path``), re-read when it chang
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import hashlib
 import logging
@@ -46,9 +47,9 @@ from rooms.ledger import (
 from rooms.log_export import LogExport
 from rooms.promise import ReceiptPromise
 from rooms.tlog.checkpoint import Checkpoint, open_checkpoint
-from rooms.tlog.errors import LedgerError
+from rooms.tlog.errors import LedgerError, NoteError
 from rooms.tlog.merkle import MerkleLog, leaf_hash
-from rooms.tlog.notes import Ed25519Signer, Signature
+from rooms.tlog.notes import Ed25519Signer, Ed25519Verifier, Signature
 from rooms.tlog.policy import Policy, PolicyLog, PolicyWitness
 from rooms.tlog.proof import TlogProof
 from rooms.tlog.registration import registration_note
@@ -109,6 +110,11 @@ class Ledger:
         self.operator = derive_signer(svc.secret, svc.settings.ledger_name)
         self._signers: dict[str, Ed25519Signer] = {}
         self._trees: dict[str, MerkleLog] = {}
+        #: One reader at a time extends a log's tree: the worker's pass, the cosigning and
+        #: the judging (each a task of its own) would otherwise append the same leaves.
+        self._tree_locks: collections.defaultdict[str, asyncio.Lock] = collections.defaultdict(
+            asyncio.Lock
+        )
         self._policy: Policy | None = None
         self._policy_seen: tuple[int, int] | None = None
         self._signed_at: dict[str, float] = {}
@@ -293,7 +299,7 @@ class Ledger:
         """The log's Merkle tree, extended with the entries appended since the last call."""
         tree = self._trees.setdefault(log_id, MerkleLog())
         entries = db.ledger_entries
-        async with self.svc.engine.connect() as conn:
+        async with self._tree_locks[log_id], self.svc.engine.connect() as conn:
             hashes = (
                 await conn.execute(
                     sa.select(entries.c.leaf_hash)
@@ -362,20 +368,21 @@ class Ledger:
         answers = await asyncio.gather(
             *(self._ask(w, info, tree, size, note, witnessed.get(w.name, 0)) for w in asked)
         )
-        lines = b"".join(a for a in answers if isinstance(a, bytes))
+        log_key = self.signer(info.origin).verifier()
+        lines = b"".join(
+            a
+            for w, a in zip(asked, answers, strict=True)
+            if isinstance(a, bytes) and _cosigns(note, a, log_key, w)
+        )
         refused = {
             w.name: a[1]
             for w, a in zip(asked, answers, strict=True)
             if isinstance(a, tuple) and a[0]
         }
         cosigned_note = _with_signatures(note, lines)
-        # Our own note, with the lines the witnesses sent: only theirs can fail to verify,
-        # and those are ignored, as the spec suggests.
-        signed = open_checkpoint(
-            cosigned_note,
-            [self.signer(info.origin).verifier()],
-            [w.verifier for w in policy.witnesses],
-        )
+        # Our own note, with the lines that verify (``_cosigns``): a line of a known key
+        # that does not would make the whole note fail to open.
+        signed = open_checkpoint(cosigned_note, [log_key], [w.verifier for w in policy.witnesses])
         names = policy.cosigners(signed)
         if names:
             await self._store_note(info.id, size, cosigned_note)
@@ -712,6 +719,17 @@ def _quorum_text(policy: Policy) -> str:
         if group.name == policy.quorum:
             return f"{group.threshold} of {len(group.members)} ({group.name})"
     return policy.quorum
+
+
+def _cosigns(note: bytes, lines: bytes, log_key: Ed25519Verifier, witness: PolicyWitness) -> bool:
+    """Whether the signature lines ``witness`` sent verify on our note. A witness whose
+    cosignature does not (a faulty or lying one) is not counted: it is missing."""
+    try:
+        open_checkpoint(_with_signatures(note, lines), [log_key], [witness.verifier])
+    except NoteError as error:
+        log.warning("witness %s sent a cosignature that does not verify: %s", witness.name, error)
+        return False
+    return True
 
 
 def _with_signatures(note: bytes, lines: bytes) -> bytes:

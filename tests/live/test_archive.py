@@ -181,15 +181,26 @@ async def test_a_dead_consumers_pending_ballots_are_taken_over(svc: Services) ->
     assert len(taken[0][1]) == 31  # the opening and 30 ballots
     await store.act(svc, room.q, Action.CLOSE)
 
-    worker = ArchiveWorker(svc, "alive", poll=0.02, claim_idle_ms=60_000)
-    assert await worker.pass_once() is False  # its lease has not expired yet: left alone
-    assert await _archived(svc, room.q) == 0
-    await asyncio.sleep(0.25)
-    assert await worker.pass_once() is True
-    assert await _archived(svc, room.q) == 30
-    await worker.pass_once()
-    row = await _question_row(svc, room.q)
+    async with contextlib.aclosing(ArchiveWorker(svc, "alive", claim_idle_ms=60_000)) as worker:
+        assert await worker.pass_once() is False  # its lease has not expired yet: left alone
+        assert await _archived(svc, room.q) == 0
+        await asyncio.sleep(0.25)
+        assert await worker.pass_once() is True
+        assert await _archived(svc, room.q) == 30
+        row = await _judged(worker, svc, room.q)
     assert (row.archived_count, row.tally_total) == (30, 30)
+
+
+async def _judged(worker: ArchiveWorker, svc: Services, qid: str) -> Any:
+    """The question's row once ``worker``, passing again and again, has judged its log
+    and stopped following it."""
+
+    async def done() -> bool:
+        await worker.pass_once()
+        return not await svc.redis.sismember(svc.keys.archiving(), qid)
+
+    await _until(done)
+    return await _question_row(svc, qid)
 
 
 async def test_an_entry_the_archive_refuses_goes_to_dead_letters(svc: Services) -> None:
@@ -224,12 +235,10 @@ async def test_trimming_by_length_loses_the_ballots_not_yet_archived(svc: Servic
     await _held_by_a_stalled_reader(svc, room.q, 300)
     await svc.redis.xtrim(svc.keys.stream(room.q), maxlen=500, approximate=False)
     await store.act(svc, room.q, Action.CLOSE)
-    worker = ArchiveWorker(svc, "w", poll=0.02, batch=100, claim_idle_ms=0)
-    for _ in range(4):
-        await worker.pass_once()
+    async with contextlib.aclosing(ArchiveWorker(svc, "w", batch=100, claim_idle_ms=0)) as w:
+        row = await _judged(w, svc, room.q)
     assert int(await svc.redis.hget(svc.keys.tally(room.q), "total") or 0) == n
     assert await _archived(svc, room.q) == 500  # the last 500 entries the cap left
-    row = await _question_row(svc, room.q)
     assert (row.archived_count, row.tally_total) == (500, n)
 
 
@@ -242,27 +251,26 @@ async def test_the_worker_trims_only_below_what_is_archived(svc: Services) -> No
     stream = svc.keys.stream(room.q)
     # The worker holds the question's lease: another reader's entries are claimed only
     # once idle for claim_idle_ms.
-    worker = ArchiveWorker(svc, "w", poll=0.02, batch=100, claim_idle_ms=60_000)
-    first = await _cast_many(svc, room.q, half)
-    assert await worker.pass_once() is True
-    assert await _archived(svc, room.q) == half
-    assert await svc.redis.xlen(stream) == 1  # archived, so trimmed; the last read kept
+    worker = ArchiveWorker(svc, "w", batch=100, claim_idle_ms=60_000)
+    async with contextlib.aclosing(worker):
+        first = await _cast_many(svc, room.q, half)
+        assert await worker.pass_once() is True
+        assert await _archived(svc, room.q) == half
+        assert await svc.redis.xlen(stream) == 1  # archived, so trimmed; the last read kept
 
-    second = await _cast_many(svc, room.q, half, voters="late")
-    held = await _held_by_a_stalled_reader(svc, room.q, 150)
-    assert await worker.pass_once() is True
-    assert await _archived(svc, room.q) == 2 * half - 150  # all but what it holds
-    left = [eid for eid, _ in await svc.redis.xrange(stream)]
-    assert left[0] == held[0] and len(left) == half  # from its first held entry on
+        second = await _cast_many(svc, room.q, half, voters="late")
+        held = await _held_by_a_stalled_reader(svc, room.q, 150)
+        assert await worker.pass_once() is True
+        assert await _archived(svc, room.q) == 2 * half - 150  # all but what it holds
+        left = [eid for eid, _ in await svc.redis.xrange(stream)]
+        assert left[0] == held[0] and len(left) == half  # from its first held entry on
 
-    worker.claim_idle_ms = 0  # it stalled long enough: its entries are claimed
-    assert await worker.pass_once() is True
-    assert await _archived(svc, room.q) == 2 * half
-    assert await svc.redis.xlen(stream) == 1
-    await store.act(svc, room.q, Action.CLOSE)
-    for _ in range(3):
-        await worker.pass_once()
-    row = await _question_row(svc, room.q)
+        worker.claim_idle_ms = 0  # it stalled long enough: its entries are claimed
+        assert await worker.pass_once() is True
+        assert await _archived(svc, room.q) == 2 * half
+        assert await svc.redis.xlen(stream) == 1
+        await store.act(svc, room.q, Action.CLOSE)
+        row = await _judged(worker, svc, room.q)
     assert (row.archived_count, row.tally_total) == (2 * half, 2 * half)
     rows = await _rows(svc, room.q)
     assert len({r.ballot_id for r in rows}) == len({r.voter_ref for r in rows}) == 2 * half
