@@ -3,8 +3,9 @@ act on: a room (with its owner's co-host), a poll, a comment, a draw, a roster g
 
 The roles: an ``attendee`` (holds a room's join link), the ``presenter`` link (a hall's
 PC: the presenter token, and the join link its screen shows), the room's ``host`` (its
-owner) and ``cohost``, an ``other_host`` of no part in the room, ``anonymous``; in the
-city, a ``citizen``, a department's ``official``, a ``monitor`` (a citizen of the
+owner) and ``cohost``, a ``removed_cohost`` (a co-host the owner removed, who read the
+room's links while hosting it), an ``other_host`` of no part in the room, ``anonymous``;
+in the city, a ``citizen``, a department's ``official``, a ``monitor`` (a citizen of the
 monitoring group) and an ``admin`` (an administrator).
 """
 
@@ -36,6 +37,7 @@ ROLES = (
     "presenter",
     "host",
     "cohost",
+    "removed_cohost",
     "other_host",
     "anonymous",
     "citizen",
@@ -52,7 +54,11 @@ HOLDS = {
     "presenter": {"key", "token"},
     "host": {"key", "token"},
     "cohost": {"key", "token"},
+    "removed_cohost": {"key", "token"},
 }
+
+#: The phone number of a roster group's member.
+MEMBER = "010-5555-0101"
 
 #: A case's state: the ids and secrets of what it made, by name.
 State = dict[str, str]
@@ -105,14 +111,16 @@ class World:
     # --- what a case acts on ---------------------------------------------------------
 
     async def room(self, *questions: str, kind: str = "single") -> State:
-        """A room of the host's, with the co-host in it and a question in each state
-        named (``q0``, ``q1``, ...)."""
+        """A room of the host's, with the co-host in it (and the removed co-host out of it
+        again) and a question in each state named (``q0``, ``q1``, ...)."""
         svc = self.svc
         info = await store.create_room(
             svc, title="Board meeting", password="pw", owner_id=self.ids["host"]
         )
-        invitation = await cohosts.invite(svc, info.id, self.ids["host"])
-        await cohosts.accept(svc, invitation.token, self.ids["cohost"])
+        for role in ("cohost", "removed_cohost"):
+            invitation = await cohosts.invite(svc, info.id, self.ids["host"])
+            await cohosts.accept(svc, invitation.token, self.ids[role])
+        await cohosts.remove(svc, info.id, self.ids["removed_cohost"])
         s = {"room": info.id, "number": info.number, "key": info.key, "presenter": info.presenter}
         options = "" if kind == "text" else "A,B,C"
         for n, status in enumerate(questions):
@@ -149,10 +157,16 @@ class World:
         assert r.status_code == 200, r.text
         return d.id
 
-    async def group(self) -> State:
-        """A roster group of the host's."""
-        made = await rosters.create_group(self.svc, self.ids["host"], f"Members {new_id()}")
-        return {"group": made.id, "name": made.name}
+    async def group(self, *, member: bool = False, second: bool = False) -> State:
+        """A roster group of the host's (with ``MEMBER`` in it), and a ``second`` one."""
+        host = self.ids["host"]
+        made = await rosters.create_group(self.svc, host, f"Members {new_id()}")
+        s = {"group": made.id, "name": made.name}
+        if member:
+            await rosters.add_number(self.svc, made.id, host, MEMBER, None)
+        if second:
+            s["to"] = (await rosters.create_group(self.svc, host, f"Others {new_id()}")).id
+        return s
 
     async def general_poll(self, *, hidden: bool = False) -> State:
         """A general poll of the citizen's (hidden by a monitor if ``hidden``)."""
@@ -204,7 +218,7 @@ async def populated(url: str, svc: Services) -> AsyncIterator[World]:
     async with contextlib.AsyncExitStack() as stack:
         http: dict[str, httpx.AsyncClient] = {}
         ids: dict[str, str] = {}
-        for role in ("host", "cohost", "other_host"):
+        for role in ("host", "cohost", "removed_cohost", "other_host"):
             host = await stack.enter_async_context(signed_in(url, f"{role}@authz.example.org"))
             http[role], ids[role] = host.http, host.id
         department = await officials.create_department(svc, "Welfare Policy Division")

@@ -36,7 +36,7 @@ from live.settings import Settings, load_settings
 from rooms.media import media_name
 from tests.conftest import Client, connect, run_node
 from tests.live.hosting import assert_error
-from tests.live.roles import ROLES, State, World, populated
+from tests.live.roles import MEMBER, ROLES, State, World, populated
 
 # --- outcomes ----------------------------------------------------------------------------
 
@@ -70,7 +70,11 @@ REFUSED_PAGE = Refused(403, None)
 
 #: Who has no account signed in; who has a host account; who a citizen's.
 SIGNED_OUT = ("attendee", "presenter", "anonymous")
-HOST_ACCOUNTS = ("host", "cohost", "other_host", "official", "admin")
+HOST_ACCOUNTS = ("host", "cohost", "removed_cohost", "other_host", "official", "admin")
+#: The hosts of no part in a case's room.
+STRANGERS = ("removed_cohost", "other_host", "official", "admin")
+#: Who holds a room's presenter link: a co-host keeps what they read while hosting it.
+TOKEN_HOLDERS = ("presenter", "host", "cohost", "removed_cohost")
 CITIZENS = ("citizen", "monitor")
 
 
@@ -93,7 +97,7 @@ def room_hosts(**more: Outcome) -> dict[str, Outcome]:
         **by_role(
             host=OK,
             cohost=OK,
-            strangers=(FORBIDDEN, ("other_host", "official", "admin")),
+            strangers=(FORBIDDEN, STRANGERS),
             rest=(UNAUTHORIZED, SIGNED_OUT + CITIZENS),
         ),
         **more,
@@ -112,7 +116,7 @@ def group_owner() -> dict[str, Outcome]:
     """A roster group is its host's alone: another host (a co-host too) finds none."""
     return by_role(
         host=OK,
-        others=(NOT_FOUND, ("cohost", "other_host", "official", "admin")),
+        others=(NOT_FOUND, ("cohost", *STRANGERS)),
         rest=(UNAUTHORIZED, SIGNED_OUT + CITIZENS),
     )
 
@@ -128,7 +132,10 @@ def department() -> dict[str, Outcome]:
     """A policy poll: the department's official may; any other account is no official."""
     return by_role(
         official=OK,
-        others=(NOT_OFFICIAL, ("host", "cohost", "other_host", "admin", *CITIZENS)),
+        others=(
+            NOT_OFFICIAL,
+            ("host", "cohost", "removed_cohost", "other_host", "admin", *CITIZENS),
+        ),
         rest=(UNAUTHORIZED, SIGNED_OUT),
     )
 
@@ -137,7 +144,10 @@ def moderators() -> dict[str, Outcome]:
     return by_role(
         monitor=OK,
         admin=OK,
-        others=(NOT_MONITOR, ("host", "cohost", "other_host", "official", "citizen")),
+        others=(
+            NOT_MONITOR,
+            ("host", "cohost", "removed_cohost", "other_host", "official", "citizen"),
+        ),
         rest=(UNAUTHORIZED, SIGNED_OUT),
     )
 
@@ -326,8 +336,8 @@ async def _reordered(c: Case) -> None:
 
 
 async def _invited(c: Case) -> None:
-    # The co-host's own invitation, used, and one more if allowed.
-    assert await c.count(db.invitations.c.room_id, c.state["room"]) == 1 + int(c.done)
+    # The co-hosts' own invitations, used, and one more if allowed.
+    assert await c.count(db.invitations.c.room_id, c.state["room"]) == 2 + int(c.done)
 
 
 async def _cohost_removed(c: Case) -> None:
@@ -375,7 +385,8 @@ async def _draws_listed(c: Case) -> None:
         assert c.state["committed"] not in c.reply.text
         return
     listed = [d["id"] for d in c.reply.body["draws"]]
-    shown = ["committed"] if c.role == "presenter" else ["draw", "committed"]
+    hosting = c.role in ("host", "cohost")
+    shown = ["draw", "committed"] if hosting else ["committed"]
     assert sorted(listed) == sorted(c.state[n] for n in shown)
 
 
@@ -417,6 +428,21 @@ async def _member_added(c: Case) -> None:
     assert group is not None and group.size == int(c.done)
 
 
+async def _sizes(c: Case) -> tuple[int, ...]:
+    host = c.world.ids["host"]
+    found = [await rosters.group_for(c.svc, c.state[n], host) for n in ("group", "to")]
+    return tuple(g.size for g in found)
+
+
+async def _member_removed(c: Case) -> None:
+    group = await _group(c)
+    assert group is not None and group.size == 1 - int(c.done)
+
+
+async def _member_moved(c: Case) -> None:
+    assert await _sizes(c) == ((0, 1) if c.done else (1, 0))
+
+
 async def _poll_made(c: Case) -> None:
     assert await c.count(db.polls.c.title, c.state["nonce"]) == int(c.done)
 
@@ -450,6 +476,20 @@ async def _comment_hidden(c: Case) -> None:
     assert found is not None and str(found.status) == ("hidden" if c.done else "visible")
 
 
+async def _comment(c: Case) -> comments.Comment:
+    found = await comments.load_comment(c.svc, c.state["comment"], viewer=None)
+    assert found is not None
+    return found
+
+
+async def _comment_edited(c: Case) -> None:
+    assert (await _comment(c)).body == ("Coffee, then." if c.done else "Tea, surely.")
+
+
+async def _comment_deleted(c: Case) -> None:
+    assert str((await _comment(c)).status) == ("deleted" if c.done else "visible")
+
+
 async def _word_listed(c: Case, listed_if_done: bool) -> None:
     listed = [w.word for w in await words.listed(c.svc)]
     assert (c.state["nonce"] in listed) is (c.done is listed_if_done)
@@ -478,6 +518,24 @@ def _page_shows(text: str) -> Effect:
             assert c.reply.headers["location"].startswith("/host/signin?next=/")
 
     return effect
+
+
+def _page_reads(field: str) -> Effect:
+    """A host's page of the room: its presenter link for the room's hosts alone."""
+
+    async def effect(c: Case) -> None:
+        await _page_shows(c.state[field])(c)
+
+    return effect
+
+
+async def _presenter_keys(c: Case) -> None:
+    """The presenter screen, for whoever holds its link; the keys that drive the agenda
+    only where the browser is signed in as a host of the room."""
+    assert (f'"presenter": "{c.state["presenter"]}"' in c.reply.text) is c.done
+    assert (f'"control": {{"room": "{c.state["room"]}"}}' in c.reply.text) is (
+        c.done and c.role in ("host", "cohost")
+    )
 
 
 def _joined(role: str, shown: tuple[str, ...]) -> Effect:
@@ -674,6 +732,27 @@ ACTIONS = [
         _invitation_used,
         any_host(),
     ),
+    Row(
+        "console_page",
+        "GET /host/rooms/{room}",
+        lambda w: w.room(),
+        _page_reads("presenter"),
+        page_of("host", "cohost"),
+    ),
+    Row(
+        "summary_page",
+        "GET /host/rooms/{room}/summary",
+        lambda w: w.room("closed"),
+        _page_shows("Board meeting"),
+        page_of("host", "cohost"),
+    ),
+    Row(
+        "presenter_page",
+        "GET /present/{number}?token={token}",
+        lambda w: w.room(),
+        _presenter_keys,
+        {role: OK if role in TOKEN_HOLDERS else Refused(404, None) for role in ROLES},
+    ),
     # lot drawings (``live/web/draws.py``)
     Row(
         "create_draw",
@@ -722,6 +801,7 @@ ACTIONS = [
         _draws_listed,
         room_hosts(
             presenter=OK,
+            removed_cohost=OK,
             attendee=BAD_CREDENTIALS,
             anonymous=BAD_CREDENTIALS,
             citizen=BAD_CREDENTIALS,
@@ -743,7 +823,7 @@ ACTIONS = [
         _site_room,
         _site_code_shown,
         by_role(
-            holders=(OK, ("presenter", "host", "cohost")),
+            holders=(OK, TOKEN_HOLDERS),
             others=(NOT_FOUND, ("attendee", "other_host", "anonymous", "official", "admin")),
             citizens=(NOT_FOUND, CITIZENS),
         ),
@@ -788,6 +868,22 @@ ACTIONS = [
         _member_added,
         group_owner(),
         {"phone": "010-5555-0101"},
+    ),
+    Row(
+        "remove_roster_member",
+        "POST /api/rosters/{group}/members/remove",
+        lambda w: w.group(member=True),
+        _member_removed,
+        group_owner(),
+        {"phone": MEMBER},
+    ),
+    Row(
+        "move_roster_member",
+        "POST /api/rosters/{group}/members/move",
+        lambda w: w.group(member=True, second=True),
+        _member_moved,
+        group_owner(),
+        {"phone": MEMBER, "to": "{to}"},
     ),
     # citywide polls (``live/web/polls.py``)
     Row(
@@ -837,6 +933,22 @@ ACTIONS = [
         _poll_question_closed,
         # A policy poll's room is its author's: the official owns it as a host.
         room_hosts(host=FORBIDDEN, cohost=FORBIDDEN, official=OK),
+    ),
+    # comments (``live/web/comments.py``): their author's; monitors act through the queue
+    Row(
+        "edit_comment",
+        "PATCH /api/comments/{comment}",
+        lambda w: w.comment(),
+        _comment_edited,
+        citizens_author(),
+        {"body": "Coffee, then."},
+    ),
+    Row(
+        "delete_comment",
+        "DELETE /api/comments/{comment}",
+        lambda w: w.comment(),
+        _comment_deleted,
+        citizens_author(),
     ),
     # monitors (``live/web/moderation.py``, ``live/web/words.py``)
     Row(
@@ -937,7 +1049,7 @@ ACTIONS = [
         "SOCKET join",
         lambda w: w.room("open", "draft"),
         _joined("host", ("q0", "q1")),
-        joined_with("presenter", "host", "cohost"),
+        joined_with(*TOKEN_HOLDERS),
         {"room": "{number}", "presenter": "{token}"},
     ),
     Row(
@@ -945,7 +1057,7 @@ ACTIONS = [
         "SOCKET join",
         lambda w: w.room("open", "draft"),
         _joined("attendee", ("q0",)),
-        joined_with("attendee", "presenter", "host", "cohost"),
+        joined_with("attendee", *TOKEN_HOLDERS),
         {"room": "{number}", "key": "{key}"},
     ),
 ]
