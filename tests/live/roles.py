@@ -122,9 +122,11 @@ class World:
             await cohosts.accept(svc, invitation.token, self.ids[role])
         await cohosts.remove(svc, info.id, self.ids["removed_cohost"])
         s = {"room": info.id, "number": info.number, "key": info.key, "presenter": info.presenter}
-        options = "" if kind == "text" else "A,B,C"
+        options = "" if kind in ("text", "survey") else "A,B,C"
+        parts = [{"title": "Venue", "kind": "single", "options": ["Hall", "Library"]}]
         for n, status in enumerate(questions):
-            q = await store.add_question(svc, info.id, build_question(f"Q{n}", kind, options))
+            spec = build_question(f"Q{n}", kind, options, parts=parts if kind == "survey" else None)
+            q = await store.add_question(svc, info.id, spec)
             for action in _STEPS[status]:
                 await store.act(svc, q.id, action)
             s[f"q{n}"] = q.id

@@ -691,6 +691,13 @@ ACTIONS = [
         room_hosts(),
     ),
     Row(
+        "export_survey_ballots",
+        "GET /api/questions/{q0}/ballots.csv",
+        lambda w: w.room("closed", kind="survey"),
+        _serves("text/csv"),
+        room_hosts(),
+    ),
+    Row(
         "export_room",
         "GET /api/rooms/{room}/export.xlsx",
         lambda w: w.room("closed"),
