@@ -33,6 +33,7 @@ from live.moderation import words
 from live.rosters import store as rosters
 from live.services import Services, open_services
 from live.settings import Settings, load_settings
+from rooms.comments import Comment
 from rooms.media import media_name
 from tests.conftest import Client, connect, run_node
 from tests.live.hosting import assert_error
@@ -92,7 +93,8 @@ def by_role(**given: Outcome | tuple[Outcome, tuple[str, ...]]) -> dict[str, Out
 
 def room_hosts(**more: Outcome) -> dict[str, Outcome]:
     """The room's owner and co-host may; another host is ``forbidden``; the rest are to
-    sign in as a host first."""
+    sign in as a host first (``more``: a role's outcome otherwise)."""
+    assert set(more) <= set(ROLES), set(more) - set(ROLES)
     return {
         **by_role(
             host=OK,
@@ -121,11 +123,10 @@ def group_owner() -> dict[str, Outcome]:
     )
 
 
-def citizens_author(**more: Outcome) -> dict[str, Outcome]:
-    return {
-        **by_role(citizen=OK, monitor=NOT_AUTHOR, rest=(UNAUTHORIZED, SIGNED_OUT + HOST_ACCOUNTS)),
-        **more,
-    }
+def citizens_author() -> dict[str, Outcome]:
+    """A citizen's poll or comment: its author may; another citizen (a monitor too) is not
+    its author; a host account is no citizen."""
+    return by_role(citizen=OK, monitor=NOT_AUTHOR, rest=(UNAUTHORIZED, SIGNED_OUT + HOST_ACCOUNTS))
 
 
 def department() -> dict[str, Outcome]:
@@ -155,7 +156,7 @@ def moderators() -> dict[str, Outcome]:
 def page_of(*allowed: str) -> dict[str, Outcome]:
     """A page: for ``allowed``; refused to other accounts of its kind; the signed-out
     (and, for a host's page, citizens) are sent to sign in."""
-    outcomes = {role: OK for role in allowed}
+    outcomes: dict[str, Outcome] = {role: OK for role in allowed}
     signed_in = HOST_ACCOUNTS if allowed[0] in HOST_ACCOUNTS else HOST_ACCOUNTS + CITIZENS
     for role in ROLES:
         if role not in outcomes:
@@ -476,7 +477,7 @@ async def _comment_hidden(c: Case) -> None:
     assert found is not None and str(found.status) == ("hidden" if c.done else "visible")
 
 
-async def _comment(c: Case) -> comments.Comment:
+async def _comment(c: Case) -> Comment:
     found = await comments.load_comment(c.svc, c.state["comment"], viewer=None)
     assert found is not None
     return found
