@@ -23,6 +23,7 @@ from live.clock import new_id, now_ms
 from live.moderation import monitors, reports
 from live.moderation.monitors import Moderator
 from live.polls import store as polls
+from live.rosters import imports
 from live.rosters import store as rosters
 from live.services import Services
 from rooms.comments import Action as Moderation
@@ -59,6 +60,9 @@ HOLDS = {
 
 #: The phone number of a roster group's member.
 MEMBER = "010-5555-0101"
+
+#: A roster file of one member.
+ROSTER = f"phone,name\n{MEMBER},Kim\n".encode()
 
 #: A case's state: the ids and secrets of what it made, by name.
 State = dict[str, str]
@@ -169,6 +173,15 @@ class World:
         if second:
             s["to"] = (await rosters.create_group(self.svc, host, f"Others {new_id()}")).id
         return s
+
+    async def upload(self) -> State:
+        """A roster file the host uploaded, waiting for its check."""
+        return {"upload": await imports.start(self.svc, self.ids["host"], "members.csv", ROSTER)}
+
+    async def uploads(self) -> State:
+        """How many roster uploads are kept."""
+        pattern = self.svc.keys.roster_upload("*")
+        return {"uploads": str(len([k async for k in self.svc.redis.scan_iter(match=pattern)]))}
 
     async def general_poll(self, *, hidden: bool = False) -> State:
         """A general poll of the citizen's (hidden by a monitor if ``hidden``)."""

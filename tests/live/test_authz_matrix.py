@@ -37,7 +37,7 @@ from rooms.comments import Comment
 from rooms.media import media_name
 from tests.conftest import Client, connect, run_node
 from tests.live.hosting import assert_error
-from tests.live.roles import MEMBER, ROLES, State, World, populated
+from tests.live.roles import MEMBER, ROLES, ROSTER, State, World, populated
 
 # --- outcomes ----------------------------------------------------------------------------
 
@@ -231,8 +231,9 @@ class Row:
     given: Given
     effect: Effect
     expect: dict[str, Outcome]
-    #: A JSON template; or a callable of the state giving the JSON, or an image's bytes.
+    #: A JSON template; or a callable of the state giving the JSON, or a file's bytes.
     body: Any = None
+    kind: str = "image/png"  #: the content type of a file's bytes
 
 
 async def _nothing(w: World) -> State:
@@ -442,6 +443,10 @@ async def _member_removed(c: Case) -> None:
 
 async def _member_moved(c: Case) -> None:
     assert await _sizes(c) == ((0, 1) if c.done else (1, 0))
+
+
+async def _upload_kept(c: Case) -> None:
+    assert int((await c.world.uploads())["uploads"]) == int(c.state["uploads"]) + int(c.done)
 
 
 async def _poll_made(c: Case) -> None:
@@ -893,6 +898,22 @@ ACTIONS = [
         group_owner(),
         {"phone": MEMBER, "to": "{to}"},
     ),
+    Row(
+        "upload_roster",
+        "POST /api/rosters/uploads?name=members.csv",
+        lambda w: w.uploads(),
+        _upload_kept,
+        any_host(),
+        lambda s: ROSTER,
+        kind="text/csv",
+    ),
+    Row(
+        "read_roster_upload",
+        "GET /api/rosters/uploads/{upload}",
+        lambda w: w.upload(),
+        _reads_text('"state"'),
+        group_owner(),
+    ),
     # citywide polls (``live/web/polls.py``)
     Row(
         "open_general_poll",
@@ -1143,7 +1164,7 @@ async def asked(w: World, row: Row, role: str, s: State) -> AsyncIterator[Reply]
     http = w.http[role]
     body = row.body(s) if callable(row.body) else _filled(row.body, values)
     if isinstance(body, bytes):
-        r = await http.request(verb, target, content=body, headers={"content-type": "image/png"})
+        r = await http.request(verb, target, content=body, headers={"content-type": row.kind})
     elif body is None:
         r = await http.request(verb, target)
     else:
