@@ -562,6 +562,11 @@ def _joined(role: str, shown: tuple[str, ...]) -> Effect:
     return effect
 
 
+async def _subscribed(c: Case) -> None:
+    """A citizen's socket hears of new polls for them: the ack says how many are unread."""
+    assert isinstance(c.reply.body.get("unread"), int) is c.done
+
+
 async def _site_room(w: World) -> State:
     s = await w.room()
     await store.set_room_rule(w.svc, s["room"], {"s": 1})
@@ -1088,6 +1093,16 @@ ACTIONS = [
         _joined("attendee", ("q0",)),
         joined_with("attendee", *TOKEN_HOLDERS),
         {"room": "{number}", "key": "{key}"},
+    ),
+    Row(
+        "subscribe_notices",
+        "SOCKET notices",
+        _nothing,
+        _subscribed,
+        by_role(
+            citizens=(OK, CITIZENS),
+            rest=(Refused(None, "unauthorized"), SIGNED_OUT + HOST_ACCOUNTS),
+        ),
     ),
 ]
 
