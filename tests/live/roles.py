@@ -126,6 +126,7 @@ class World:
             await cohosts.accept(svc, invitation.token, self.ids[role])
         await cohosts.remove(svc, info.id, self.ids["removed_cohost"])
         s = {"room": info.id, "number": info.number, "key": info.key, "presenter": info.presenter}
+        s["cohost"] = self.ids["cohost"]
         options = "" if kind in ("text", "survey") else "A,B,C"
         parts = [{"title": "Venue", "kind": "single", "options": ["Hall", "Library"]}]
         for n, status in enumerate(questions):

@@ -1168,7 +1168,7 @@ def _filled(template: Any, values: State) -> Any:
 @contextlib.asynccontextmanager
 async def asked(w: World, row: Row, role: str, s: State) -> AsyncIterator[Reply]:
     """The role asks for the row's action, as its browser or socket would."""
-    values = {**s, **w.credentials(role, s), "cohost": w.ids["cohost"]}
+    values = {**s, **w.credentials(role, s)}
     verb, target = row.ask.split(" ", 1)
     target = target.format_map(values)
     if verb == "SOCKET":
