@@ -1,0 +1,834 @@
+"""The JSON API's OpenAPI 3.1 description, built from the app's routes and served at
+``GET /api/openapi.json``.
+
+The paths and methods come from the routes themselves; what each operation takes and
+answers comes from ``OPERATIONS``, one entry per ``/api/`` route and method, keyed by the
+route's path as Starlette writes it. A route without an entry (or an entry without a
+route) fails ``tests/live/test_openapi.py``, which also runs schemathesis against a
+running node: every answer must have the shape written here.
+
+Every answer is JSON with ``"ok"``: ``true`` and the operation's fields on success, or the
+shared ``Error`` (``live.errors``: ``{"ok": false, "error": {"code", "message", ...}}``)
+for any refusal, whatever its status; the exports answer CSV or a workbook instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum, StrEnum
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from live import sessions
+from live.web import error_pages, export
+from live.web.api import _Json
+from rooms.areas import Area
+from rooms.citizens.codes import Purpose
+from rooms.cohosts import Role
+from rooms.comments import Action as ModerationAction
+from rooms.comments import CommentStatus, ReportReason, Target
+from rooms.draws import DrawState
+from rooms.errors import PUBLIC_FIELDS, ErrorCode
+from rooms.polls import PollKind, PollStatus
+from rooms.questions import Action, Kind, Status
+from rooms.visibility import Visibility
+
+Schema = dict[str, Any]
+
+VERSION = "0.1.0"
+JSON = "application/json"
+CSV = "text/csv"
+#: The path prefix of the JSON API.
+PREFIX = "/api/"
+
+
+class Access(StrEnum):
+    """Who may call an operation (``live.sessions``: one cookie holds both sessions)."""
+
+    PUBLIC = "public"  #: anyone; a session, if sent, may change the answer
+    HOST = "host"  #: a signed-in host (where a room is named: its owner or a co-host)
+    CITIZEN = "citizen"  #: a signed-in citizen
+    ACCOUNT = "account"  #: a host or a citizen, as the operation says
+    MODERATOR = "moderator"  #: a monitor (or administrator), signed in as a host or citizen
+
+
+WHO = {
+    Access.PUBLIC: "Anyone may call it.",
+    Access.HOST: "A signed-in host; on a room, its owner or a co-host.",
+    Access.CITIZEN: "A signed-in citizen.",
+    Access.ACCOUNT: "A signed-in citizen, or for a policy poll an official (a host).",
+    Access.MODERATOR: "A monitor or administrator, signed in as a host or a citizen.",
+}
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation: what it takes and what it answers on success."""
+
+    summary: str
+    access: Access
+    #: the success body's fields besides ``"ok"`` (each one always there)
+    answer: dict[str, Schema] = field(default_factory=dict)
+    status: tuple[int, ...] = (200,)
+    #: the JSON body's schema, or ``None`` for an operation that reads none
+    body: Schema | None = None
+    #: other media types the body may have instead (an upload), each with its schema
+    uploads: dict[str, Schema] = field(default_factory=dict)
+    query: dict[str, Schema] = field(default_factory=dict)
+    #: path parameters other than plain text
+    params: dict[str, Schema] = field(default_factory=dict)
+    #: a file instead of JSON: the media types the success answer may have
+    files: tuple[str, ...] = ()
+    #: the success body itself, for an answer that is not ``{"ok": true, ...}``
+    whole: Schema | None = None
+
+
+# --- schema vocabulary -------------------------------------------------------------------
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(*required: str, **props: Schema) -> Schema:
+    """An object with these properties (those named in ``required`` always there)."""
+    schema: Schema = {"type": "object", "properties": props}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def array(items: Schema, **more: Any) -> Schema:
+    return {"type": "array", "items": items, **more}
+
+
+def nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def one_of(values: type[Enum] | Iterable[str]) -> Schema:
+    return {"type": "string", "enum": [str(getattr(v, "value", v)) for v in values]}
+
+
+TEXT: Schema = {"type": "string"}
+INT: Schema = {"type": "integer"}
+NUMBER: Schema = {"type": "number"}
+BOOL: Schema = {"type": "boolean"}
+OBJECT: Schema = {"type": "object"}
+ANY: Schema = {}
+BINARY: Schema = {"type": "string", "format": "binary"}
+ID: Schema = {"type": "string", "minLength": 1, "maxLength": 32}
+MS: Schema = {"type": "integer", "minimum": 0}
+EMAIL: Schema = {"type": "string", "format": "email"}
+PHONE: Schema = {"type": "string", "examples": ["010-1234-5678"]}
+CODE: Schema = {"type": "string", "pattern": "^[0-9]{6}$"}
+AREAS: Schema = nullable(array(one_of(Area)))
+PLACE: Schema = obj("lat", "lon", lat=NUMBER, lon=NUMBER)
+WORDS: Schema = array(OBJECT)
+BEFORE: Schema = {"type": "string", "pattern": "^[0-9]{1,15}$"}
+
+#: The record types of answers; each names the fields every instance has.
+COMPONENTS: dict[str, Schema] = {
+    "Host": obj("id", "email", "name", id=ID, email=TEXT, name=TEXT),
+    "Citizen": obj("id", "name", id=ID, name=TEXT),
+    "Room": obj(
+        "id",
+        "number",
+        "title",
+        "password",
+        "key",
+        "join_url",
+        "presenter_url",
+        id=ID,
+        number=TEXT,
+        title=TEXT,
+        password=TEXT,
+        key=TEXT,
+        join_url=TEXT,
+        presenter_url=TEXT,
+        role=one_of(Role),
+        current=nullable(ID),
+        site=BOOL,
+    ),
+    "Question": obj(
+        "id",
+        "title",
+        "kind",
+        "options",
+        "status",
+        id=ID,
+        title=TEXT,
+        kind=one_of(Kind),
+        options=array(OBJECT),
+        visibility=one_of(Visibility),
+        status=one_of(Status),
+        revealed=BOOL,
+        tally=OBJECT,
+        hidden=array(TEXT),
+    ),
+    "Poll": obj(
+        "id",
+        "kind",
+        "title",
+        "status",
+        "questions",
+        id=ID,
+        kind=one_of(PollKind),
+        title=TEXT,
+        status=one_of(PollStatus),
+        area=TEXT,
+        questions=array(ANY),
+    ),
+    "Draw": obj(
+        "id",
+        "room",
+        "state",
+        "title",
+        "slots",
+        "picks",
+        id=ID,
+        room=ID,
+        state=one_of(DrawState),
+        title=TEXT,
+        slots=array(OBJECT),
+        picks=array(OBJECT),
+        seed=nullable(TEXT),
+        url=TEXT,
+    ),
+    "Comment": obj(
+        "id",
+        "body",
+        "status",
+        id=ID,
+        parent=nullable(ID),
+        body=TEXT,
+        status=one_of(CommentStatus),
+        mine=BOOL,
+    ),
+    "Group": obj("id", "name", "size", id=ID, name=TEXT, size=INT),
+    "Member": obj("member", "name", member=TEXT, name=TEXT),
+    "Upload": obj("id", id=ID),
+}
+
+
+def error_schema() -> Schema:
+    """``live.errors``' refusal: a code a client branches on, a sentence in the request's
+    language, and the public fields of a few refusals. The codes are ``ErrorCode``'s and
+    those of HTTP errors (``live.web.error_pages``)."""
+    codes = {str(c) for c in ErrorCode}
+    codes |= {code for code, _ in error_pages.HTTP_ERRORS.values()}
+    codes.add(error_pages.OTHER_ERROR[0])
+    fields: dict[str, Schema] = {
+        "code": {"type": "string", "enum": sorted(codes)},
+        "message": {"type": "string", "minLength": 1},
+        **{name: ANY for name in PUBLIC_FIELDS},
+    }
+    fields["retry_after"] = INT
+    fields["attempts_left"] = INT
+    fields["word"] = TEXT
+    error = {**obj("code", "message", **fields), "additionalProperties": False}
+    return {
+        **obj("ok", "error", ok={"const": False}, error=error),
+        "additionalProperties": False,
+    }
+
+
+def _answer(op: Op) -> Schema:
+    return {
+        **obj("ok", *op.answer, ok={"const": True}, **op.answer),
+        "additionalProperties": False,
+    }
+
+
+# --- the document ------------------------------------------------------------------------
+
+
+def _openapi_path(path: str) -> str:
+    """``/api/x/{id}/export.{fmt:str}`` -> ``/api/x/{id}/export.{fmt}``."""
+    return re.sub(r"{([^}:]+)(:[^}]*)?}", r"{\1}", path)
+
+
+def api_routes(routes: Iterable[BaseRoute]) -> Iterator[tuple[str, str]]:
+    """Every JSON API operation of ``routes``: (method, path as the route writes it)."""
+    for route in routes:
+        if isinstance(route, Route) and route.path.startswith(PREFIX):
+            for method in sorted((route.methods or set()) - {"HEAD"}):
+                yield method, route.path
+
+
+def _operation(method: str, path: str, op: Op) -> Schema:
+    names = re.findall(r"{([^}:]+)", path)
+    parameters = [
+        {"name": n, "in": "path", "required": True, "schema": op.params.get(n, ID)} for n in names
+    ]
+    parameters += [{"name": n, "in": "query", "schema": s} for n, s in op.query.items()]
+    if op.files:
+        content = {kind: {"schema": BINARY} for kind in op.files}
+    else:
+        content = {JSON: {"schema": op.whole or _answer(op)}}
+    out: Schema = {
+        "operationId": f"{method.lower()}{re.sub(r'[^A-Za-z0-9]+', '_', _openapi_path(path))}",
+        "summary": op.summary,
+        "description": WHO[op.access],
+        "tags": [path.removeprefix(PREFIX).split("/")[0].split(".")[0]],
+        "parameters": parameters,
+        "responses": {
+            **{str(s): {"description": op.summary, "content": content} for s in op.status},
+            "default": {"$ref": "#/components/responses/Refused"},
+        },
+    }
+    if op.access is Access.PUBLIC:
+        out["security"] = [{}, {"session": []}]
+    if op.body is not None or op.uploads:
+        bodies = {JSON: {"schema": op.body}} if op.body is not None else {}
+        bodies.update({kind: {"schema": s} for kind, s in op.uploads.items()})
+        out["requestBody"] = {"required": True, "content": bodies}
+    return out
+
+
+def document(routes: Iterable[BaseRoute]) -> Schema:
+    """The OpenAPI document of the JSON API among ``routes`` (``KeyError`` for a route
+    without an entry in ``OPERATIONS``)."""
+    paths: dict[str, Schema] = {}
+    for method, path in api_routes(routes):
+        described = _operation(method, path, OPERATIONS[method, path])
+        paths.setdefault(_openapi_path(path), {})[method.lower()] = described
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "mvoting",
+            "version": VERSION,
+            "description": (
+                "The JSON API of mvoting: hosts' rooms and questions, citizens' accounts, "
+                "citywide polls, comments and moderation, rosters, lot drawings and "
+                "notifications. Unsafe requests carry a JSON body (or, for an upload, the "
+                "file) and are refused when a browser says they come from another origin; "
+                "no CSRF token is needed."
+            ),
+        },
+        "paths": paths,
+        "components": {
+            "schemas": {**COMPONENTS, "Error": error_schema()},
+            "responses": {
+                "Refused": {
+                    "description": "A refusal: a short code and a sentence.",
+                    "content": {JSON: {"schema": ref("Error")}},
+                }
+            },
+            "securitySchemes": {
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": sessions.COOKIE,
+                    "description": (
+                        "The signed session cookie that signing in as a host "
+                        "(POST /api/session) or as a citizen (POST /api/citizens/session) sets."
+                    ),
+                }
+            },
+        },
+        "security": [{"session": []}],
+    }
+
+
+async def describe(request: Request) -> Response:
+    """``GET /api/openapi.json``: the document itself, not in the ``"ok"`` envelope."""
+    return _Json(document(request.app.routes))
+
+
+# --- the operations ----------------------------------------------------------------------
+
+_ROOM = {"room": ref("Room")}
+#: A move along the agenda: the question closed, the one opened, the current one.
+_MOVED = {
+    "closed": nullable(ref("Question")),
+    "opened": nullable(ref("Question")),
+    "current": nullable(ID),
+}
+_QUESTION = {"question": ref("Question")}
+_POLL = {"poll": ref("Poll")}
+_DRAW = {"draw": ref("Draw")}
+_GROUP = {"group": ref("Group")}
+_UPLOAD = {"upload": ref("Upload")}
+_CITIZEN = {"citizen": ref("Citizen")}
+_QUESTION_BODY = obj(
+    "title",
+    title=TEXT,
+    kind=one_of(Kind),
+    options={"anyOf": [TEXT, array(ANY)]},
+    max_choices=nullable(INT),
+    visibility=one_of(Visibility),
+    description=TEXT,
+    scale=INT,
+    image=TEXT,
+    image_alt=TEXT,
+    receipts=BOOL,
+    max_ballots=nullable(INT),
+    duration_s=nullable(INT),
+    parts=nullable(array(OBJECT)),
+)
+_SLOTS = array({"anyOf": [TEXT, obj("label", label=TEXT, blank=BOOL)]})
+_MEMBER = obj(member=TEXT, phone=PHONE)
+_WORDS_BODY = {"anyOf": [obj("word", word=TEXT, allowed=BOOL), obj("words", words=array(TEXT))]}
+_LISTED = {"words": WORDS}
+
+OPERATIONS: dict[tuple[str, str], Op] = {
+    ("GET", "/api/openapi.json"): Op(
+        "This description",
+        Access.PUBLIC,
+        whole=obj("openapi", "info", "paths", openapi=TEXT, info=OBJECT, paths=OBJECT),
+    ),
+    # hosts and their sessions (live.web.api)
+    ("POST", "/api/hosts"): Op(
+        "Sign up as a host (and sign in)",
+        Access.PUBLIC,
+        {"host": ref("Host")},
+        (201,),
+        obj("email", "password", email=EMAIL, password=TEXT, name=TEXT),
+    ),
+    ("POST", "/api/session"): Op(
+        "Sign in as a host",
+        Access.PUBLIC,
+        {"host": ref("Host"), "must_change_password": BOOL},
+        body=obj("email", "password", email=TEXT, password=TEXT),
+    ),
+    ("DELETE", "/api/session"): Op("Sign out the host", Access.PUBLIC),
+    ("POST", "/api/session/password"): Op(
+        "Change the host's password (every other session ends)",
+        Access.HOST,
+        body=obj("password", "new_password", password=TEXT, new_password=TEXT),
+    ),
+    # rooms, questions, co-hosts
+    ("GET", "/api/rooms"): Op("The rooms the host owns or co-hosts", Access.HOST, {"rooms": WORDS}),
+    ("POST", "/api/rooms"): Op(
+        "Open a room",
+        Access.HOST,
+        _ROOM,
+        (201,),
+        obj("title", title=TEXT, password=nullable(TEXT)),
+    ),
+    ("GET", "/api/rooms/{room_id}"): Op(
+        "A room and its questions, with their tallies",
+        Access.HOST,
+        {**_ROOM, "questions": array(ref("Question"))},
+    ),
+    ("POST", "/api/rooms/{room_id}/questions"): Op(
+        "Add a question (a draft)", Access.HOST, _QUESTION, (201,), _QUESTION_BODY
+    ),
+    ("POST", "/api/rooms/{room_id}/order"): Op(
+        "Order the room's questions",
+        Access.HOST,
+        {"questions": array(ID)},
+        body=obj("questions", questions=array(ID)),
+    ),
+    ("POST", "/api/rooms/{room_id}/next"): Op(
+        "Close the current question and open the next", Access.HOST, _MOVED
+    ),
+    ("POST", "/api/rooms/{room_id}/previous"): Op(
+        "Go back to the previous question", Access.HOST, _MOVED
+    ),
+    ("POST", "/api/rooms/{room_id}/current"): Op(
+        "Show this question on every screen",
+        Access.HOST,
+        _MOVED,
+        body=obj("question", question=nullable(ID)),
+    ),
+    ("GET", "/api/rooms/{room_id}/summary"): Op(
+        "The room's results", Access.HOST, {"summary": OBJECT}
+    ),
+    ("GET", "/api/rooms/{room_id}/export.xlsx"): Op(
+        "The room's results as a workbook", Access.HOST, files=(export.XLSX_TYPE,)
+    ),
+    ("POST", "/api/rooms/{room_id}/site"): Op(
+        "Take ballots only from those on site (or from everyone again)",
+        Access.HOST,
+        {"site": BOOL},
+        body=obj("required", required=BOOL),
+    ),
+    ("POST", "/api/rooms/{room_id}/invitations"): Op(
+        "Invite a co-host (the owner only)",
+        Access.HOST,
+        {"invitation": obj("token", "url", token=TEXT, url=TEXT)},
+        (201,),
+    ),
+    ("GET", "/api/rooms/{room_id}/hosts"): Op(
+        "The room's hosts", Access.HOST, {"hosts": array(OBJECT), "can_manage": BOOL}
+    ),
+    ("DELETE", "/api/rooms/{room_id}/hosts/{host_id}"): Op(
+        "Remove a co-host (the owner only)", Access.HOST, {"hosts": array(OBJECT)}
+    ),
+    ("POST", "/api/invitations/{token}/accept"): Op(
+        "Become a co-host of the invitation's room",
+        Access.HOST,
+        {
+            "room": obj("id", "number", "title", id=ID, number=TEXT, title=TEXT),
+            "role": one_of(Role),
+        },
+        params={"token": TEXT},
+    ),
+    ("PATCH", "/api/questions/{question_id}"): Op(
+        "Edit a draft question", Access.HOST, _QUESTION, body=OBJECT
+    ),
+    ("DELETE", "/api/questions/{question_id}"): Op(
+        "Delete a draft question", Access.HOST, {"questions": array(ID)}
+    ),
+    ("POST", "/api/questions/{question_id}/{action}"): Op(
+        "Open, close, reveal, hide or reset a question",
+        Access.HOST,
+        _QUESTION,
+        params={"action": one_of(Action)},
+    ),
+    ("POST", "/api/questions/{question_id}/answers"): Op(
+        "Hide open-text answers from the word cloud (or show them again)",
+        Access.HOST,
+        {"hidden": array(TEXT)},
+        body=obj("answers", answers=array(TEXT), hidden=BOOL),
+    ),
+    ("GET", "/api/questions/{question_id}/export.{fmt:str}"): Op(
+        "A question's results as CSV or a workbook",
+        Access.HOST,
+        params={"fmt": one_of(["csv", "xlsx"])},
+        files=(CSV, export.XLSX_TYPE),
+    ),
+    ("GET", "/api/questions/{question_id}/ballots.csv"): Op(
+        "A survey's ballots as CSV, one row each", Access.HOST, files=(CSV,)
+    ),
+    ("POST", "/api/media"): Op(
+        "Upload an image (PNG, JPEG, GIF or WebP, 5 MiB at most)",
+        Access.HOST,
+        {"media": obj("path", path=TEXT)},
+        (201,),
+        uploads={
+            "multipart/form-data": obj("file", file=BINARY),
+            "application/octet-stream": BINARY,
+        },
+    ),
+    # lot drawings (live.web.draws)
+    ("GET", "/api/draws"): Op(
+        "A room's draws, for its hosts or its presenter link",
+        Access.PUBLIC,
+        {"draws": array(ref("Draw"))},
+        query={"room": TEXT, "presenter": TEXT},
+    ),
+    ("POST", "/api/rooms/{room_id}/draws"): Op(
+        "Prepare a draw", Access.HOST, _DRAW, (201,), obj("title", title=TEXT, slots=_SLOTS)
+    ),
+    ("PATCH", "/api/draws/{draw_id}"): Op(
+        "Edit a draft draw", Access.HOST, _DRAW, body=obj(title=TEXT, slots=_SLOTS)
+    ),
+    ("POST", "/api/draws/{draw_id}/commit"): Op(
+        "Commit the draw to its seed", Access.HOST, _DRAW, body=obj(seed=nullable(TEXT))
+    ),
+    ("POST", "/api/draws/{draw_id}/draw"): Op("Draw the next slot", Access.HOST, _DRAW),
+    ("POST", "/api/draws/{draw_id}/reveal"): Op("Reveal the seed", Access.HOST, _DRAW),
+    ("GET", "/api/present/{number}/site"): Op(
+        "The on-site code a presenter screen shows now",
+        Access.PUBLIC,
+        {"required": BOOL},
+        query={"token": TEXT},
+        params={"number": TEXT},
+    ),
+    # citizens (live.web.citizens, live.web.oidc)
+    ("POST", "/api/citizens/codes"): Op(
+        "Send a one-time code to a number",
+        Access.PUBLIC,
+        {"expires_in": INT},
+        (202,),
+        obj("purpose", "phone", purpose=one_of(Purpose), phone=PHONE, password=TEXT),
+    ),
+    ("POST", "/api/citizens"): Op(
+        "Sign up as a citizen (and sign in)",
+        Access.PUBLIC,
+        _CITIZEN,
+        (201,),
+        obj("phone", "code", "password", phone=PHONE, code=CODE, password=TEXT, name=TEXT),
+    ),
+    ("POST", "/api/citizens/session"): Op(
+        "Sign in as a citizen",
+        Access.PUBLIC,
+        _CITIZEN,
+        body=obj("phone", "password", phone=PHONE, password=TEXT),
+    ),
+    ("DELETE", "/api/citizens/session"): Op("Sign out the citizen", Access.PUBLIC),
+    ("POST", "/api/citizens/password"): Op(
+        "A new password with a code sent to the number",
+        Access.PUBLIC,
+        _CITIZEN,
+        body=obj("phone", "code", "password", phone=PHONE, code=CODE, password=TEXT),
+    ),
+    ("POST", "/api/citizens/link"): Op(
+        "Link the pending outside sign-in to a number",
+        Access.PUBLIC,
+        _CITIZEN,
+        body=obj("phone", "code", phone=PHONE, code=CODE),
+    ),
+    ("GET", "/api/citizens/me"): Op("The signed-in citizen", Access.CITIZEN, _CITIZEN),
+    ("POST", "/api/citizens/me/phone"): Op(
+        "Move the account to the number a change code went to",
+        Access.CITIZEN,
+        body=obj("phone", "code", phone=PHONE, code=CODE),
+    ),
+    ("GET", "/api/citizens/me/profile"): Op(
+        "What the citizen told of themselves", Access.CITIZEN, {"profile": OBJECT}
+    ),
+    ("PUT", "/api/citizens/me/profile"): Op(
+        "Replace the citizen's profile",
+        Access.CITIZEN,
+        {"profile": OBJECT},
+        body=obj(
+            birth_year=nullable(INT),
+            gender=nullable(TEXT),
+            district=nullable(TEXT),
+            job=nullable(TEXT),
+        ),
+    ),
+    ("GET", "/api/citizens/me/areas"): Op(
+        "The areas the citizen sees (null: all)", Access.CITIZEN, {"areas": AREAS}
+    ),
+    ("PUT", "/api/citizens/me/areas"): Op(
+        "Choose the areas the citizen sees",
+        Access.CITIZEN,
+        {"areas": AREAS},
+        body=obj("areas", areas=AREAS),
+    ),
+    # polls (live.web.polls)
+    ("POST", "/api/polls"): Op(
+        "Open a poll",
+        Access.ACCOUNT,
+        _POLL,
+        (201,),
+        obj(
+            "title",
+            "area",
+            "closes_ms",
+            "questions",
+            kind=one_of(PollKind),
+            title=TEXT,
+            description=TEXT,
+            area=one_of(Area),
+            visibility=one_of(Visibility),
+            opens_ms=MS,
+            closes_ms=MS,
+            place=nullable(PLACE),
+            tags={"anyOf": [TEXT, array(TEXT)]},
+            image=TEXT,
+            image_alt=TEXT,
+            target=nullable(OBJECT),
+            comments=BOOL,
+            questions=array(_QUESTION_BODY, minItems=1),
+        ),
+    ),
+    ("GET", "/api/polls"): Op(
+        "Polls newest first, with their badges",
+        Access.PUBLIC,
+        {"polls": array(ref("Poll"))},
+        query={
+            "area": one_of(Area),
+            "status": one_of(PollStatus),
+            "q": TEXT,
+            "mine": one_of(["1"]),
+            "my_areas": one_of(["1"]),
+        },
+    ),
+    ("GET", "/api/polls/near"): Op(
+        "The polls near a place, nearest first",
+        Access.PUBLIC,
+        {"polls": array(ref("Poll"))},
+        query={"lat": NUMBER, "lon": NUMBER, "radius_km": NUMBER},
+    ),
+    ("GET", "/api/polls/{poll_id}"): Op("A poll and its questions", Access.PUBLIC, _POLL),
+    ("PATCH", "/api/polls/{poll_id}"): Op(
+        "Edit a poll's title, description or tags",
+        Access.ACCOUNT,
+        _POLL,
+        body=obj(title=TEXT, description=TEXT, tags={"anyOf": [TEXT, array(TEXT)]}),
+    ),
+    ("POST", "/api/polls/{poll_id}/reflection"): Op(
+        "How a closed policy poll's result was reflected",
+        Access.ACCOUNT,
+        {"reflection": nullable(OBJECT)},
+        body=obj("text", "date", text=TEXT, date={"type": "string", "format": "date"}, link=TEXT),
+    ),
+    # comments and reports (live.web.comments)
+    ("GET", "/api/polls/{poll_id}/comments"): Op(
+        "A page of a poll's comments",
+        Access.PUBLIC,
+        {"comments": array(ref("Comment")), "before": nullable(INT)},
+        query={"before": BEFORE},
+    ),
+    ("POST", "/api/polls/{poll_id}/comments"): Op(
+        "Comment on a poll (or reply)",
+        Access.CITIZEN,
+        {"comment": ref("Comment")},
+        (201,),
+        obj("body", body=TEXT, parent=nullable(ID)),
+    ),
+    ("PATCH", "/api/comments/{comment_id}"): Op(
+        "Edit one's comment, within minutes",
+        Access.CITIZEN,
+        {"comment": ref("Comment")},
+        body=obj("body", body=TEXT),
+    ),
+    ("DELETE", "/api/comments/{comment_id}"): Op(
+        "Delete one's comment", Access.CITIZEN, {"comment": ref("Comment")}
+    ),
+    ("POST", "/api/reports"): Op(
+        "Report a poll or a comment",
+        Access.CITIZEN,
+        {"reported": BOOL},
+        (201,),
+        obj(
+            "kind",
+            "id",
+            "reason",
+            kind=one_of(Target),
+            id=ID,
+            reason=one_of(ReportReason),
+            note=TEXT,
+        ),
+    ),
+    ("GET", "/api/citizens/me/moderation"): Op(
+        "What monitors did to the citizen's polls and comments",
+        Access.CITIZEN,
+        {"actions": array(OBJECT)},
+    ),
+    # moderation (live.web.moderation, live.web.words)
+    ("GET", "/api/moderation/queue"): Op(
+        "Reported polls and comments, most reported first",
+        Access.MODERATOR,
+        {"queue": array(OBJECT)},
+    ),
+    ("POST", "/api/moderation/actions"): Op(
+        "Hide, delete, restore or dismiss a reported target",
+        Access.MODERATOR,
+        {"kind": one_of(Target), "id": ID, "action": one_of(ModerationAction), "resolved": ANY},
+        body=obj(
+            "kind",
+            "id",
+            "action",
+            kind=one_of(Target),
+            id=ID,
+            action=one_of(ModerationAction),
+            reason=TEXT,
+        ),
+    ),
+    ("GET", "/api/moderation/log"): Op(
+        "The moderation log, newest first",
+        Access.MODERATOR,
+        {"entries": array(OBJECT)},
+        query={"before": {"type": "string", "pattern": "^[0-9]{1,12}$"}},
+    ),
+    ("GET", "/api/moderation/log.csv"): Op(
+        "The whole moderation log as CSV", Access.MODERATOR, files=(CSV,)
+    ),
+    ("GET", "/api/moderation/words"): Op("The listed words", Access.MODERATOR, _LISTED),
+    ("POST", "/api/moderation/words"): Op(
+        "List prohibited (or allowed) words",
+        Access.MODERATOR,
+        {"added": array(TEXT), **_LISTED},
+        (200, 201),
+        _WORDS_BODY,
+    ),
+    ("DELETE", "/api/moderation/words"): Op(
+        "Take words off the list",
+        Access.MODERATOR,
+        {"removed": array(TEXT), **_LISTED},
+        body=_WORDS_BODY,
+    ),
+    # notifications (live.web.notify)
+    ("GET", "/api/citizens/me/interests"): Op(
+        "What the citizen is notified of", Access.CITIZEN, {"interests": OBJECT}
+    ),
+    ("PUT", "/api/citizens/me/interests"): Op(
+        "Choose what the citizen is notified of",
+        Access.CITIZEN,
+        {"interests": OBJECT},
+        body=obj(
+            areas=AREAS, place=nullable(obj("lat", "lon", lat=NUMBER, lon=NUMBER, radius_m=INT))
+        ),
+    ),
+    ("GET", "/api/citizens/me/notifications"): Op(
+        "A page of notifications, newest first",
+        Access.CITIZEN,
+        {"notifications": array(OBJECT), "before": nullable(TEXT), "unread": INT},
+        query={"before": TEXT, "limit": {"type": "integer", "minimum": 1}},
+    ),
+    ("POST", "/api/citizens/me/notifications/{notification_id}/read"): Op(
+        "Mark a notification read", Access.CITIZEN, {"notification": OBJECT}
+    ),
+    ("GET", "/api/push/key"): Op("The Web Push public key", Access.PUBLIC, {"key": nullable(TEXT)}),
+    ("POST", "/api/citizens/me/push"): Op(
+        "Subscribe a browser to Web Push",
+        Access.CITIZEN,
+        {"subscription": obj("id", id=ID)},
+        (201,),
+        obj("endpoint", "keys", endpoint=TEXT, keys=obj("p256dh", "auth", p256dh=TEXT, auth=TEXT)),
+    ),
+    ("DELETE", "/api/citizens/me/push"): Op(
+        "Forget a browser's subscription",
+        Access.CITIZEN,
+        {"removed": ANY},
+        body=obj("endpoint", endpoint=TEXT),
+    ),
+    # rosters (live.web.rosters)
+    ("GET", "/api/rosters"): Op(
+        "The host's roster groups", Access.HOST, {"groups": array(ref("Group"))}
+    ),
+    ("POST", "/api/rosters"): Op(
+        "A new, empty group", Access.HOST, _GROUP, (201,), obj("name", name=TEXT)
+    ),
+    ("GET", "/api/rosters/{group_id}"): Op(
+        "A group, a page of its members and its polls",
+        Access.HOST,
+        {**_GROUP, "members": array(ref("Member")), "polls": array(OBJECT)},
+        query={
+            "offset": {"type": "integer", "minimum": 0},
+            "limit": {"type": "integer", "minimum": 1},
+        },
+    ),
+    ("PATCH", "/api/rosters/{group_id}"): Op(
+        "Rename a group", Access.HOST, _GROUP, body=obj("name", name=TEXT)
+    ),
+    ("DELETE", "/api/rosters/{group_id}"): Op("Delete a group", Access.HOST),
+    ("POST", "/api/rosters/{group_id}/members"): Op(
+        "Add a number to a group",
+        Access.HOST,
+        {"member": ref("Member")},
+        (201,),
+        obj("phone", phone=PHONE, name=TEXT),
+    ),
+    ("POST", "/api/rosters/{group_id}/members/remove"): Op(
+        "Take a member off a group", Access.HOST, _GROUP, body=_MEMBER
+    ),
+    ("POST", "/api/rosters/{group_id}/members/move"): Op(
+        "Move a member to another group",
+        Access.HOST,
+        {"member": ref("Member"), **_GROUP, "to": ref("Group")},
+        body={**_MEMBER, "required": ["to"], "properties": {**_MEMBER["properties"], "to": ID}},
+    ),
+    ("POST", "/api/rosters/uploads"): Op(
+        "Upload a spreadsheet of numbers (checked by a job)",
+        Access.HOST,
+        _UPLOAD,
+        (202,),
+        query={"name": TEXT},
+        uploads={"application/octet-stream": BINARY},
+    ),
+    ("GET", "/api/rosters/uploads/{upload_id}"): Op(
+        "An upload's state, progress, preview and result", Access.HOST, _UPLOAD
+    ),
+    ("POST", "/api/rosters/uploads/{upload_id}/confirm"): Op(
+        "Save a checked upload into a group",
+        Access.HOST,
+        _UPLOAD,
+        (202,),
+        obj(group=ID, name=TEXT, by_column=TEXT),
+    ),
+}
+
+routes = [Route("/api/openapi.json", describe, methods=["GET"])]
