@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
+from importlib import metadata
 from typing import Any
 
 from starlette.requests import Request
@@ -40,7 +41,6 @@ from rooms.visibility import Visibility
 
 Schema = dict[str, Any]
 
-VERSION = "0.1.0"
 JSON = "application/json"
 CSV = "text/csv"
 #: The path prefix of the JSON API.
@@ -129,7 +129,7 @@ PHONE: Schema = {"type": "string", "examples": ["010-1234-5678"]}
 CODE: Schema = {"type": "string", "pattern": "^[0-9]{6}$"}
 AREAS: Schema = nullable(array(one_of(Area)))
 PLACE: Schema = obj("lat", "lon", lat=NUMBER, lon=NUMBER)
-WORDS: Schema = array(OBJECT)
+RECORDS: Schema = array(OBJECT)
 BEFORE: Schema = {"type": "string", "pattern": "^[0-9]{1,15}$"}
 
 #: The record types of answers; each names the fields every instance has.
@@ -216,6 +216,10 @@ COMPONENTS: dict[str, Schema] = {
 }
 
 
+#: The types of a refusal's public fields (``rooms.errors.PUBLIC_FIELDS``) where one is known.
+_FIELD_TYPES = {"retry_after": INT, "attempts_left": INT, "word": TEXT}
+
+
 def error_schema() -> Schema:
     """``live.errors``' refusal: a code a client branches on, a sentence in the request's
     language, and the public fields of a few refusals. The codes are ``ErrorCode``'s and
@@ -226,11 +230,8 @@ def error_schema() -> Schema:
     fields: dict[str, Schema] = {
         "code": {"type": "string", "enum": sorted(codes)},
         "message": {"type": "string", "minLength": 1},
-        **{name: ANY for name in PUBLIC_FIELDS},
+        **{name: _FIELD_TYPES.get(name, ANY) for name in PUBLIC_FIELDS},
     }
-    fields["retry_after"] = INT
-    fields["attempts_left"] = INT
-    fields["word"] = TEXT
     error = {**obj("code", "message", **fields), "additionalProperties": False}
     return {
         **obj("ok", "error", ok={"const": False}, error=error),
@@ -291,6 +292,13 @@ def _operation(method: str, path: str, op: Op) -> Schema:
     return out
 
 
+def _version() -> str:
+    try:
+        return metadata.version("mvoting")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
+
+
 def document(routes: Iterable[BaseRoute]) -> Schema:
     """The OpenAPI document of the JSON API among ``routes`` (``KeyError`` for a route
     without an entry in ``OPERATIONS``)."""
@@ -302,7 +310,7 @@ def document(routes: Iterable[BaseRoute]) -> Schema:
         "openapi": "3.1.0",
         "info": {
             "title": "mvoting",
-            "version": VERSION,
+            "version": _version(),
             "description": (
                 "The JSON API of mvoting: hosts' rooms and questions, citizens' accounts, "
                 "citywide polls, comments and moderation, rosters, lot drawings and "
@@ -375,7 +383,7 @@ _QUESTION_BODY = obj(
 _SLOTS = array({"anyOf": [TEXT, obj("label", label=TEXT, blank=BOOL)]})
 _MEMBER = obj(member=TEXT, phone=PHONE)
 _WORDS_BODY = {"anyOf": [obj("word", word=TEXT, allowed=BOOL), obj("words", words=array(TEXT))]}
-_LISTED = {"words": WORDS}
+_LISTED = {"words": RECORDS}
 
 OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/openapi.json"): Op(
@@ -387,14 +395,14 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/api/hosts"): Op(
         "Sign up as a host (and sign in)",
         Access.PUBLIC,
-        {"host": ref("Host")},
-        (201,),
-        obj("email", "password", email=EMAIL, password=TEXT, name=TEXT),
+        answer={"host": ref("Host")},
+        status=(201,),
+        body=obj("email", "password", email=EMAIL, password=TEXT, name=TEXT),
     ),
     ("POST", "/api/session"): Op(
         "Sign in as a host",
         Access.PUBLIC,
-        {"host": ref("Host"), "must_change_password": BOOL},
+        answer={"host": ref("Host"), "must_change_password": BOOL},
         body=obj("email", "password", email=TEXT, password=TEXT),
     ),
     ("DELETE", "/api/session"): Op("Sign out the host", Access.PUBLIC),
@@ -404,42 +412,48 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         body=obj("password", "new_password", password=TEXT, new_password=TEXT),
     ),
     # rooms, questions, co-hosts
-    ("GET", "/api/rooms"): Op("The rooms the host owns or co-hosts", Access.HOST, {"rooms": WORDS}),
+    ("GET", "/api/rooms"): Op(
+        "The rooms the host owns or co-hosts", Access.HOST, answer={"rooms": RECORDS}
+    ),
     ("POST", "/api/rooms"): Op(
         "Open a room",
         Access.HOST,
-        _ROOM,
-        (201,),
-        obj("title", title=TEXT, password=nullable(TEXT)),
+        answer=_ROOM,
+        status=(201,),
+        body=obj("title", title=TEXT, password=nullable(TEXT)),
     ),
     ("GET", "/api/rooms/{room_id}"): Op(
         "A room and its questions, with their tallies",
         Access.HOST,
-        {**_ROOM, "questions": array(ref("Question"))},
+        answer={**_ROOM, "questions": array(ref("Question"))},
     ),
     ("POST", "/api/rooms/{room_id}/questions"): Op(
-        "Add a question (a draft)", Access.HOST, _QUESTION, (201,), _QUESTION_BODY
+        "Add a question (a draft)",
+        Access.HOST,
+        answer=_QUESTION,
+        status=(201,),
+        body=_QUESTION_BODY,
     ),
     ("POST", "/api/rooms/{room_id}/order"): Op(
         "Order the room's questions",
         Access.HOST,
-        {"questions": array(ID)},
+        answer={"questions": array(ID)},
         body=obj("questions", questions=array(ID)),
     ),
     ("POST", "/api/rooms/{room_id}/next"): Op(
-        "Close the current question and open the next", Access.HOST, _MOVED
+        "Close the current question and open the next", Access.HOST, answer=_MOVED
     ),
     ("POST", "/api/rooms/{room_id}/previous"): Op(
-        "Go back to the previous question", Access.HOST, _MOVED
+        "Go back to the previous question", Access.HOST, answer=_MOVED
     ),
     ("POST", "/api/rooms/{room_id}/current"): Op(
         "Show this question on every screen",
         Access.HOST,
-        _MOVED,
+        answer=_MOVED,
         body=obj("question", question=nullable(ID)),
     ),
     ("GET", "/api/rooms/{room_id}/summary"): Op(
-        "The room's results", Access.HOST, {"summary": OBJECT}
+        "The room's results", Access.HOST, answer={"summary": OBJECT}
     ),
     ("GET", "/api/rooms/{room_id}/export.xlsx"): Op(
         "The room's results as a workbook", Access.HOST, files=(export.XLSX_TYPE,)
@@ -447,46 +461,46 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/api/rooms/{room_id}/site"): Op(
         "Take ballots only from those on site (or from everyone again)",
         Access.HOST,
-        {"site": BOOL},
+        answer={"site": BOOL},
         body=obj("required", required=BOOL),
     ),
     ("POST", "/api/rooms/{room_id}/invitations"): Op(
         "Invite a co-host (the owner only)",
         Access.HOST,
-        {"invitation": obj("token", "url", token=TEXT, url=TEXT)},
-        (201,),
+        answer={"invitation": obj("token", "url", token=TEXT, url=TEXT)},
+        status=(201,),
     ),
     ("GET", "/api/rooms/{room_id}/hosts"): Op(
-        "The room's hosts", Access.HOST, {"hosts": array(OBJECT), "can_manage": BOOL}
+        "The room's hosts", Access.HOST, answer={"hosts": array(OBJECT), "can_manage": BOOL}
     ),
     ("DELETE", "/api/rooms/{room_id}/hosts/{host_id}"): Op(
-        "Remove a co-host (the owner only)", Access.HOST, {"hosts": array(OBJECT)}
+        "Remove a co-host (the owner only)", Access.HOST, answer={"hosts": array(OBJECT)}
     ),
     ("POST", "/api/invitations/{token}/accept"): Op(
         "Become a co-host of the invitation's room",
         Access.HOST,
-        {
+        answer={
             "room": obj("id", "number", "title", id=ID, number=TEXT, title=TEXT),
             "role": one_of(Role),
         },
         params={"token": TEXT},
     ),
     ("PATCH", "/api/questions/{question_id}"): Op(
-        "Edit a draft question", Access.HOST, _QUESTION, body=OBJECT
+        "Edit a draft question", Access.HOST, answer=_QUESTION, body=OBJECT
     ),
     ("DELETE", "/api/questions/{question_id}"): Op(
-        "Delete a draft question", Access.HOST, {"questions": array(ID)}
+        "Delete a draft question", Access.HOST, answer={"questions": array(ID)}
     ),
     ("POST", "/api/questions/{question_id}/{action}"): Op(
         "Open, close, reveal, hide or reset a question",
         Access.HOST,
-        _QUESTION,
+        answer=_QUESTION,
         params={"action": one_of(Action)},
     ),
     ("POST", "/api/questions/{question_id}/answers"): Op(
         "Hide open-text answers from the word cloud (or show them again)",
         Access.HOST,
-        {"hidden": array(TEXT)},
+        answer={"hidden": array(TEXT)},
         body=obj("answers", answers=array(TEXT), hidden=BOOL),
     ),
     ("GET", "/api/questions/{question_id}/export.{fmt:str}"): Op(
@@ -501,8 +515,8 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/api/media"): Op(
         "Upload an image (PNG, JPEG, GIF or WebP, 5 MiB at most)",
         Access.HOST,
-        {"media": obj("path", path=TEXT)},
-        (201,),
+        answer={"media": obj("path", path=TEXT)},
+        status=(201,),
         uploads={
             "multipart/form-data": obj("file", file=BINARY),
             "application/octet-stream": BINARY,
@@ -512,24 +526,28 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/draws"): Op(
         "A room's draws, for its hosts or its presenter link",
         Access.PUBLIC,
-        {"draws": array(ref("Draw"))},
+        answer={"draws": array(ref("Draw"))},
         query={"room": TEXT, "presenter": TEXT},
     ),
     ("POST", "/api/rooms/{room_id}/draws"): Op(
-        "Prepare a draw", Access.HOST, _DRAW, (201,), obj("title", title=TEXT, slots=_SLOTS)
+        "Prepare a draw",
+        Access.HOST,
+        answer=_DRAW,
+        status=(201,),
+        body=obj("title", title=TEXT, slots=_SLOTS),
     ),
     ("PATCH", "/api/draws/{draw_id}"): Op(
-        "Edit a draft draw", Access.HOST, _DRAW, body=obj(title=TEXT, slots=_SLOTS)
+        "Edit a draft draw", Access.HOST, answer=_DRAW, body=obj(title=TEXT, slots=_SLOTS)
     ),
     ("POST", "/api/draws/{draw_id}/commit"): Op(
-        "Commit the draw to its seed", Access.HOST, _DRAW, body=obj(seed=nullable(TEXT))
+        "Commit the draw to its seed", Access.HOST, answer=_DRAW, body=obj(seed=nullable(TEXT))
     ),
-    ("POST", "/api/draws/{draw_id}/draw"): Op("Draw the next slot", Access.HOST, _DRAW),
-    ("POST", "/api/draws/{draw_id}/reveal"): Op("Reveal the seed", Access.HOST, _DRAW),
+    ("POST", "/api/draws/{draw_id}/draw"): Op("Draw the next slot", Access.HOST, answer=_DRAW),
+    ("POST", "/api/draws/{draw_id}/reveal"): Op("Reveal the seed", Access.HOST, answer=_DRAW),
     ("GET", "/api/present/{number}/site"): Op(
         "The on-site code a presenter screen shows now",
         Access.PUBLIC,
-        {"required": BOOL},
+        answer={"required": BOOL},
         query={"token": TEXT},
         params={"number": TEXT},
     ),
@@ -537,49 +555,49 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/api/citizens/codes"): Op(
         "Send a one-time code to a number",
         Access.PUBLIC,
-        {"expires_in": INT},
-        (202,),
-        obj("purpose", "phone", purpose=one_of(Purpose), phone=PHONE, password=TEXT),
+        answer={"expires_in": INT},
+        status=(202,),
+        body=obj("purpose", "phone", purpose=one_of(Purpose), phone=PHONE, password=TEXT),
     ),
     ("POST", "/api/citizens"): Op(
         "Sign up as a citizen (and sign in)",
         Access.PUBLIC,
-        _CITIZEN,
-        (201,),
-        obj("phone", "code", "password", phone=PHONE, code=CODE, password=TEXT, name=TEXT),
+        answer=_CITIZEN,
+        status=(201,),
+        body=obj("phone", "code", "password", phone=PHONE, code=CODE, password=TEXT, name=TEXT),
     ),
     ("POST", "/api/citizens/session"): Op(
         "Sign in as a citizen",
         Access.PUBLIC,
-        _CITIZEN,
+        answer=_CITIZEN,
         body=obj("phone", "password", phone=PHONE, password=TEXT),
     ),
     ("DELETE", "/api/citizens/session"): Op("Sign out the citizen", Access.PUBLIC),
     ("POST", "/api/citizens/password"): Op(
         "A new password with a code sent to the number",
         Access.PUBLIC,
-        _CITIZEN,
+        answer=_CITIZEN,
         body=obj("phone", "code", "password", phone=PHONE, code=CODE, password=TEXT),
     ),
     ("POST", "/api/citizens/link"): Op(
         "Link the pending outside sign-in to a number",
         Access.PUBLIC,
-        _CITIZEN,
+        answer=_CITIZEN,
         body=obj("phone", "code", phone=PHONE, code=CODE),
     ),
-    ("GET", "/api/citizens/me"): Op("The signed-in citizen", Access.CITIZEN, _CITIZEN),
+    ("GET", "/api/citizens/me"): Op("The signed-in citizen", Access.CITIZEN, answer=_CITIZEN),
     ("POST", "/api/citizens/me/phone"): Op(
         "Move the account to the number a change code went to",
         Access.CITIZEN,
         body=obj("phone", "code", phone=PHONE, code=CODE),
     ),
     ("GET", "/api/citizens/me/profile"): Op(
-        "What the citizen told of themselves", Access.CITIZEN, {"profile": OBJECT}
+        "What the citizen told of themselves", Access.CITIZEN, answer={"profile": OBJECT}
     ),
     ("PUT", "/api/citizens/me/profile"): Op(
         "Replace the citizen's profile",
         Access.CITIZEN,
-        {"profile": OBJECT},
+        answer={"profile": OBJECT},
         body=obj(
             birth_year=nullable(INT),
             gender=nullable(TEXT),
@@ -588,21 +606,21 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         ),
     ),
     ("GET", "/api/citizens/me/areas"): Op(
-        "The areas the citizen sees (null: all)", Access.CITIZEN, {"areas": AREAS}
+        "The areas the citizen sees (null: all)", Access.CITIZEN, answer={"areas": AREAS}
     ),
     ("PUT", "/api/citizens/me/areas"): Op(
         "Choose the areas the citizen sees",
         Access.CITIZEN,
-        {"areas": AREAS},
+        answer={"areas": AREAS},
         body=obj("areas", areas=AREAS),
     ),
     # polls (live.web.polls)
     ("POST", "/api/polls"): Op(
         "Open a poll",
         Access.ACCOUNT,
-        _POLL,
-        (201,),
-        obj(
+        answer=_POLL,
+        status=(201,),
+        body=obj(
             "title",
             "area",
             "closes_ms",
@@ -626,7 +644,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/polls"): Op(
         "Polls newest first, with their badges",
         Access.PUBLIC,
-        {"polls": array(ref("Poll"))},
+        answer={"polls": array(ref("Poll"))},
         query={
             "area": one_of(Area),
             "status": one_of(PollStatus),
@@ -638,51 +656,51 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/polls/near"): Op(
         "The polls near a place, nearest first",
         Access.PUBLIC,
-        {"polls": array(ref("Poll"))},
+        answer={"polls": array(ref("Poll"))},
         query={"lat": NUMBER, "lon": NUMBER, "radius_km": NUMBER},
     ),
-    ("GET", "/api/polls/{poll_id}"): Op("A poll and its questions", Access.PUBLIC, _POLL),
+    ("GET", "/api/polls/{poll_id}"): Op("A poll and its questions", Access.PUBLIC, answer=_POLL),
     ("PATCH", "/api/polls/{poll_id}"): Op(
         "Edit a poll's title, description or tags",
         Access.ACCOUNT,
-        _POLL,
+        answer=_POLL,
         body=obj(title=TEXT, description=TEXT, tags={"anyOf": [TEXT, array(TEXT)]}),
     ),
     ("POST", "/api/polls/{poll_id}/reflection"): Op(
         "How a closed policy poll's result was reflected",
         Access.ACCOUNT,
-        {"reflection": nullable(OBJECT)},
+        answer={"reflection": nullable(OBJECT)},
         body=obj("text", "date", text=TEXT, date={"type": "string", "format": "date"}, link=TEXT),
     ),
     # comments and reports (live.web.comments)
     ("GET", "/api/polls/{poll_id}/comments"): Op(
         "A page of a poll's comments",
         Access.PUBLIC,
-        {"comments": array(ref("Comment")), "before": nullable(INT)},
+        answer={"comments": array(ref("Comment")), "before": nullable(INT)},
         query={"before": BEFORE},
     ),
     ("POST", "/api/polls/{poll_id}/comments"): Op(
         "Comment on a poll (or reply)",
         Access.CITIZEN,
-        {"comment": ref("Comment")},
-        (201,),
-        obj("body", body=TEXT, parent=nullable(ID)),
+        answer={"comment": ref("Comment")},
+        status=(201,),
+        body=obj("body", body=TEXT, parent=nullable(ID)),
     ),
     ("PATCH", "/api/comments/{comment_id}"): Op(
         "Edit one's comment, within minutes",
         Access.CITIZEN,
-        {"comment": ref("Comment")},
+        answer={"comment": ref("Comment")},
         body=obj("body", body=TEXT),
     ),
     ("DELETE", "/api/comments/{comment_id}"): Op(
-        "Delete one's comment", Access.CITIZEN, {"comment": ref("Comment")}
+        "Delete one's comment", Access.CITIZEN, answer={"comment": ref("Comment")}
     ),
     ("POST", "/api/reports"): Op(
         "Report a poll or a comment",
         Access.CITIZEN,
-        {"reported": BOOL},
-        (201,),
-        obj(
+        answer={"reported": BOOL},
+        status=(201,),
+        body=obj(
             "kind",
             "id",
             "reason",
@@ -695,18 +713,23 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/citizens/me/moderation"): Op(
         "What monitors did to the citizen's polls and comments",
         Access.CITIZEN,
-        {"actions": array(OBJECT)},
+        answer={"actions": array(OBJECT)},
     ),
     # moderation (live.web.moderation, live.web.words)
     ("GET", "/api/moderation/queue"): Op(
         "Reported polls and comments, most reported first",
         Access.MODERATOR,
-        {"queue": array(OBJECT)},
+        answer={"queue": array(OBJECT)},
     ),
     ("POST", "/api/moderation/actions"): Op(
         "Hide, delete, restore or dismiss a reported target",
         Access.MODERATOR,
-        {"kind": one_of(Target), "id": ID, "action": one_of(ModerationAction), "resolved": ANY},
+        answer={
+            "kind": one_of(Target),
+            "id": ID,
+            "action": one_of(ModerationAction),
+            "resolved": ANY,
+        },
         body=obj(
             "kind",
             "id",
@@ -720,34 +743,34 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/moderation/log"): Op(
         "The moderation log, newest first",
         Access.MODERATOR,
-        {"entries": array(OBJECT)},
+        answer={"entries": array(OBJECT)},
         query={"before": {"type": "string", "pattern": "^[0-9]{1,12}$"}},
     ),
     ("GET", "/api/moderation/log.csv"): Op(
         "The whole moderation log as CSV", Access.MODERATOR, files=(CSV,)
     ),
-    ("GET", "/api/moderation/words"): Op("The listed words", Access.MODERATOR, _LISTED),
+    ("GET", "/api/moderation/words"): Op("The listed words", Access.MODERATOR, answer=_LISTED),
     ("POST", "/api/moderation/words"): Op(
         "List prohibited (or allowed) words",
         Access.MODERATOR,
-        {"added": array(TEXT), **_LISTED},
-        (200, 201),
-        _WORDS_BODY,
+        answer={"added": array(TEXT), **_LISTED},
+        status=(200, 201),
+        body=_WORDS_BODY,
     ),
     ("DELETE", "/api/moderation/words"): Op(
         "Take words off the list",
         Access.MODERATOR,
-        {"removed": array(TEXT), **_LISTED},
+        answer={"removed": array(TEXT), **_LISTED},
         body=_WORDS_BODY,
     ),
     # notifications (live.web.notify)
     ("GET", "/api/citizens/me/interests"): Op(
-        "What the citizen is notified of", Access.CITIZEN, {"interests": OBJECT}
+        "What the citizen is notified of", Access.CITIZEN, answer={"interests": OBJECT}
     ),
     ("PUT", "/api/citizens/me/interests"): Op(
         "Choose what the citizen is notified of",
         Access.CITIZEN,
-        {"interests": OBJECT},
+        answer={"interests": OBJECT},
         body=obj(
             areas=AREAS, place=nullable(obj("lat", "lon", lat=NUMBER, lon=NUMBER, radius_m=INT))
         ),
@@ -755,79 +778,83 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/citizens/me/notifications"): Op(
         "A page of notifications, newest first",
         Access.CITIZEN,
-        {"notifications": array(OBJECT), "before": nullable(TEXT), "unread": INT},
+        answer={"notifications": array(OBJECT), "before": nullable(TEXT), "unread": INT},
         query={"before": TEXT, "limit": {"type": "integer", "minimum": 1}},
     ),
     ("POST", "/api/citizens/me/notifications/{notification_id}/read"): Op(
-        "Mark a notification read", Access.CITIZEN, {"notification": OBJECT}
+        "Mark a notification read", Access.CITIZEN, answer={"notification": OBJECT}
     ),
-    ("GET", "/api/push/key"): Op("The Web Push public key", Access.PUBLIC, {"key": nullable(TEXT)}),
+    ("GET", "/api/push/key"): Op(
+        "The Web Push public key", Access.PUBLIC, answer={"key": nullable(TEXT)}
+    ),
     ("POST", "/api/citizens/me/push"): Op(
         "Subscribe a browser to Web Push",
         Access.CITIZEN,
-        {"subscription": obj("id", id=ID)},
-        (201,),
-        obj("endpoint", "keys", endpoint=TEXT, keys=obj("p256dh", "auth", p256dh=TEXT, auth=TEXT)),
+        answer={"subscription": obj("id", id=ID)},
+        status=(201,),
+        body=obj(
+            "endpoint", "keys", endpoint=TEXT, keys=obj("p256dh", "auth", p256dh=TEXT, auth=TEXT)
+        ),
     ),
     ("DELETE", "/api/citizens/me/push"): Op(
         "Forget a browser's subscription",
         Access.CITIZEN,
-        {"removed": ANY},
+        answer={"removed": ANY},
         body=obj("endpoint", endpoint=TEXT),
     ),
     # rosters (live.web.rosters)
     ("GET", "/api/rosters"): Op(
-        "The host's roster groups", Access.HOST, {"groups": array(ref("Group"))}
+        "The host's roster groups", Access.HOST, answer={"groups": array(ref("Group"))}
     ),
     ("POST", "/api/rosters"): Op(
-        "A new, empty group", Access.HOST, _GROUP, (201,), obj("name", name=TEXT)
+        "A new, empty group", Access.HOST, answer=_GROUP, status=(201,), body=obj("name", name=TEXT)
     ),
     ("GET", "/api/rosters/{group_id}"): Op(
         "A group, a page of its members and its polls",
         Access.HOST,
-        {**_GROUP, "members": array(ref("Member")), "polls": array(OBJECT)},
+        answer={**_GROUP, "members": array(ref("Member")), "polls": array(OBJECT)},
         query={
             "offset": {"type": "integer", "minimum": 0},
             "limit": {"type": "integer", "minimum": 1},
         },
     ),
     ("PATCH", "/api/rosters/{group_id}"): Op(
-        "Rename a group", Access.HOST, _GROUP, body=obj("name", name=TEXT)
+        "Rename a group", Access.HOST, answer=_GROUP, body=obj("name", name=TEXT)
     ),
     ("DELETE", "/api/rosters/{group_id}"): Op("Delete a group", Access.HOST),
     ("POST", "/api/rosters/{group_id}/members"): Op(
         "Add a number to a group",
         Access.HOST,
-        {"member": ref("Member")},
-        (201,),
-        obj("phone", phone=PHONE, name=TEXT),
+        answer={"member": ref("Member")},
+        status=(201,),
+        body=obj("phone", phone=PHONE, name=TEXT),
     ),
     ("POST", "/api/rosters/{group_id}/members/remove"): Op(
-        "Take a member off a group", Access.HOST, _GROUP, body=_MEMBER
+        "Take a member off a group", Access.HOST, answer=_GROUP, body=_MEMBER
     ),
     ("POST", "/api/rosters/{group_id}/members/move"): Op(
         "Move a member to another group",
         Access.HOST,
-        {"member": ref("Member"), **_GROUP, "to": ref("Group")},
+        answer={"member": ref("Member"), **_GROUP, "to": ref("Group")},
         body={**_MEMBER, "required": ["to"], "properties": {**_MEMBER["properties"], "to": ID}},
     ),
     ("POST", "/api/rosters/uploads"): Op(
         "Upload a spreadsheet of numbers (checked by a job)",
         Access.HOST,
-        _UPLOAD,
-        (202,),
+        answer=_UPLOAD,
+        status=(202,),
         query={"name": TEXT},
         uploads={"application/octet-stream": BINARY},
     ),
     ("GET", "/api/rosters/uploads/{upload_id}"): Op(
-        "An upload's state, progress, preview and result", Access.HOST, _UPLOAD
+        "An upload's state, progress, preview and result", Access.HOST, answer=_UPLOAD
     ),
     ("POST", "/api/rosters/uploads/{upload_id}/confirm"): Op(
         "Save a checked upload into a group",
         Access.HOST,
-        _UPLOAD,
-        (202,),
-        obj(group=ID, name=TEXT, by_column=TEXT),
+        answer=_UPLOAD,
+        status=(202,),
+        body=obj(group=ID, name=TEXT, by_column=TEXT),
     ),
 }
 
