@@ -223,7 +223,7 @@ async def test_every_answer_has_the_documented_shape(node: Node, svc: Services) 
             asyncio.to_thread(fuzz, doc, node.url, signed["cookies"], signed["ids"]), 110
         )
     assert run.failures == {}
-    assert run.calls > 10 * len(run.statuses)
+    assert run.calls > EXAMPLES * len(run.statuses)
     assert len(run.statuses) == len(list(api_routes(starlette_routes(node))))
     # The run reached real things with a live session, not refusals alone.
     assert {
