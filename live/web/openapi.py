@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Route
 from live import sessions
 from live.web import error_pages, export
 from live.web.api import _Json
+from rooms import comments, polls, questions
 from rooms.areas import Area
 from rooms.citizens.codes import Purpose
 from rooms.cohosts import Role
@@ -111,6 +112,15 @@ def nullable(schema: Schema) -> Schema:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
+def text(longest: int, *, required: bool = False) -> Schema:
+    """Text of at most ``longest`` characters (a required one not blank)."""
+    return {"type": "string", "maxLength": longest, **({"pattern": r"\S"} if required else {})}
+
+
+def between(low: int, high: int) -> Schema:
+    return {"type": "integer", "minimum": low, "maximum": high}
+
+
 def one_of(values: type[Enum] | Iterable[str]) -> Schema:
     return {"type": "string", "enum": [str(getattr(v, "value", v)) for v in values]}
 
@@ -130,6 +140,13 @@ CODE: Schema = {"type": "string", "pattern": "^[0-9]{6}$"}
 AREAS: Schema = nullable(array(one_of(Area)))
 PLACE: Schema = obj("lat", "lon", lat=NUMBER, lon=NUMBER)
 RECORDS: Schema = array(OBJECT)
+#: a list of tags, or one text of them separated by commas or ``#``
+TAGS: Schema = {
+    "anyOf": [TEXT, array(text(polls.MAX_TAG), maxItems=polls.MAX_TAGS)],
+}
+COMMENT: Schema = text(comments.MAX_BODY, required=True)
+#: ``""`` or the path of an uploaded image (``rooms.media``)
+IMAGE: Schema = {"type": "string", "pattern": r"^(/media/[0-9a-f]{64}\.(png|jpg|gif|webp))?$"}
 BEFORE: Schema = {"type": "string", "pattern": "^[0-9]{1,15}$"}
 
 #: The record types of answers; each names the fields every instance has.
@@ -364,20 +381,32 @@ _DRAW = {"draw": ref("Draw")}
 _GROUP = {"group": ref("Group")}
 _UPLOAD = {"upload": ref("Upload")}
 _CITIZEN = {"citizen": ref("Citizen")}
+_OPTION = {
+    "anyOf": [
+        text(questions.MAX_LABEL, required=True),
+        obj(
+            label=text(questions.MAX_LABEL),
+            description=text(questions.MAX_DESCRIPTION),
+            image=IMAGE,
+            image_alt=text(questions.MAX_ALT),
+        ),
+    ]
+}
 _QUESTION_BODY = obj(
     "title",
-    title=TEXT,
+    title=text(questions.MAX_TITLE, required=True),
     kind=one_of(Kind),
-    options={"anyOf": [TEXT, array(ANY)]},
+    # a list, or the labels in one text, separated by commas
+    options={"anyOf": [TEXT, array(_OPTION, maxItems=questions.MAX_OPTIONS)]},
     max_choices=nullable(INT),
     visibility=one_of(Visibility),
-    description=TEXT,
-    scale=INT,
-    image=TEXT,
-    image_alt=TEXT,
+    description=text(questions.MAX_DESCRIPTION),
+    scale={"type": "integer", "minimum": 2, "maximum": max(questions.RATING_SCALES)},
+    image=IMAGE,
+    image_alt=text(questions.MAX_ALT),
     receipts=BOOL,
-    max_ballots=nullable(INT),
-    duration_s=nullable(INT),
+    max_ballots=nullable(between(0, questions.MAX_BALLOTS)),
+    duration_s=nullable(between(0, questions.LONGEST_DURATION)),
     parts=nullable(array(OBJECT)),
 )
 _SLOTS = array({"anyOf": [TEXT, obj("label", label=TEXT, blank=BOOL)]})
@@ -420,7 +449,11 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         Access.HOST,
         answer=_ROOM,
         status=(201,),
-        body=obj("title", title=TEXT, password=nullable(TEXT)),
+        body=obj(
+            "title",
+            title=text(500, required=True),
+            password=nullable({"type": "string", "minLength": 1, "maxLength": 64}),
+        ),
     ),
     ("GET", "/api/rooms/{room_id}"): Op(
         "A room and its questions, with their tallies",
@@ -626,19 +659,19 @@ OPERATIONS: dict[tuple[str, str], Op] = {
             "closes_ms",
             "questions",
             kind=one_of(PollKind),
-            title=TEXT,
-            description=TEXT,
+            title=text(polls.MAX_TITLE, required=True),
+            description=text(polls.MAX_DESCRIPTION),
             area=one_of(Area),
             visibility=one_of(Visibility),
             opens_ms=MS,
             closes_ms=MS,
             place=nullable(PLACE),
-            tags={"anyOf": [TEXT, array(TEXT)]},
-            image=TEXT,
-            image_alt=TEXT,
+            tags=TAGS,
+            image=IMAGE,
+            image_alt=text(300),
             target=nullable(OBJECT),
             comments=BOOL,
-            questions=array(_QUESTION_BODY, minItems=1),
+            questions=array(_QUESTION_BODY, minItems=1, maxItems=polls.MAX_QUESTIONS),
         ),
     ),
     ("GET", "/api/polls"): Op(
@@ -664,7 +697,11 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         "Edit a poll's title, description or tags",
         Access.ACCOUNT,
         answer=_POLL,
-        body=obj(title=TEXT, description=TEXT, tags={"anyOf": [TEXT, array(TEXT)]}),
+        body=obj(
+            title=text(polls.MAX_TITLE, required=True),
+            description=text(polls.MAX_DESCRIPTION),
+            tags=TAGS,
+        ),
     ),
     ("POST", "/api/polls/{poll_id}/reflection"): Op(
         "How a closed policy poll's result was reflected",
@@ -684,13 +721,13 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         Access.CITIZEN,
         answer={"comment": ref("Comment")},
         status=(201,),
-        body=obj("body", body=TEXT, parent=nullable(ID)),
+        body=obj("body", body=COMMENT, parent=nullable(ID)),
     ),
     ("PATCH", "/api/comments/{comment_id}"): Op(
         "Edit one's comment, within minutes",
         Access.CITIZEN,
         answer={"comment": ref("Comment")},
-        body=obj("body", body=TEXT),
+        body=obj("body", body=COMMENT),
     ),
     ("DELETE", "/api/comments/{comment_id}"): Op(
         "Delete one's comment", Access.CITIZEN, answer={"comment": ref("Comment")}
