@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from live import sessions
+from live import passwords, sessions
 from live.web import error_pages, export
 from live.web.api import _Json
 from rooms import comments, polls, questions
@@ -134,7 +134,12 @@ ANY: Schema = {}
 BINARY: Schema = {"type": "string", "format": "binary"}
 ID: Schema = {"type": "string", "minLength": 1, "maxLength": 32}
 MS: Schema = {"type": "integer", "minimum": 0}
-EMAIL: Schema = {"type": "string", "format": "email"}
+EMAIL: Schema = {"type": "string", "format": "email", "maxLength": 320}
+NEW_PASSWORD: Schema = {
+    "type": "string",
+    "minLength": passwords.MIN_PASSWORD,
+    "maxLength": passwords.MAX_PASSWORD,
+}
 PHONE: Schema = {"type": "string", "examples": ["010-1234-5678"]}
 CODE: Schema = {"type": "string", "pattern": "^[0-9]{6}$"}
 AREAS: Schema = nullable(array(one_of(Area)))
@@ -426,7 +431,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         Access.PUBLIC,
         answer={"host": ref("Host")},
         status=(201,),
-        body=obj("email", "password", email=EMAIL, password=TEXT, name=TEXT),
+        body=obj("email", "password", email=EMAIL, password=NEW_PASSWORD, name=text(200)),
     ),
     ("POST", "/api/session"): Op(
         "Sign in as a host",
@@ -438,7 +443,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/api/session/password"): Op(
         "Change the host's password (every other session ends)",
         Access.HOST,
-        body=obj("password", "new_password", password=TEXT, new_password=TEXT),
+        body=obj("password", "new_password", password=TEXT, new_password=NEW_PASSWORD),
     ),
     # rooms, questions, co-hosts
     ("GET", "/api/rooms"): Op(
@@ -597,7 +602,9 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         Access.PUBLIC,
         answer=_CITIZEN,
         status=(201,),
-        body=obj("phone", "code", "password", phone=PHONE, code=CODE, password=TEXT, name=TEXT),
+        body=obj(
+            "phone", "code", "password", phone=PHONE, code=CODE, password=NEW_PASSWORD, name=TEXT
+        ),
     ),
     ("POST", "/api/citizens/session"): Op(
         "Sign in as a citizen",
@@ -610,7 +617,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         "A new password with a code sent to the number",
         Access.PUBLIC,
         answer=_CITIZEN,
-        body=obj("phone", "code", "password", phone=PHONE, code=CODE, password=TEXT),
+        body=obj("phone", "code", "password", phone=PHONE, code=CODE, password=NEW_PASSWORD),
     ),
     ("POST", "/api/citizens/link"): Op(
         "Link the pending outside sign-in to a number",

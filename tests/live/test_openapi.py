@@ -18,7 +18,10 @@ from hypothesis import strategies as st
 from openapi_spec_validator import validate
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+)
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -33,6 +36,8 @@ from tests.live.test_polls import poll_body
 #: Generated requests per operation and kind (valid, then invalid, bodies and parameters).
 EXAMPLES = 5
 PHONE = "010-5555-0100"
+#: No server error; every answer of a documented media type, in the documented shape.
+CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
 #: Operations that end the session the run signs in with: run last.
 ENDS_SESSION = {
     ("DELETE", "/api/session"),
@@ -160,7 +165,8 @@ async def signed_in_everywhere(node: Node, svc: Services) -> AsyncIterator[dict[
 
 def fuzz(doc: dict[str, Any], url: str, cookies: dict[str, str], ids: dict[str, str]) -> Run:
     """Every operation of ``doc``, ``EXAMPLES`` valid and as many invalid requests each,
-    half of them on the ids of real things; blocking, so it runs on a thread of its own."""
+    the first and about half of the rest on the ids of real things; blocking, so it runs
+    on a thread of its own."""
     schema = schemathesis.openapi.from_dict(doc)
     run = Run()
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -181,6 +187,8 @@ def _fuzz_operation(
 ) -> None:
     label = f"{operation.method.upper()} {operation.path}"
     seen = run.statuses.setdefault(label, set())
+    # On real things first (the first example is the simplest), then on either.
+    real_ids = st.sampled_from([True, False])
 
     @hypothesis.settings(
         max_examples=EXAMPLES,
@@ -190,7 +198,7 @@ def _fuzz_operation(
         phases=[hypothesis.Phase.generate],
         suppress_health_check=list(hypothesis.HealthCheck),
     )
-    @hypothesis.given(st.tuples(operation.as_strategy(generation_mode=mode), st.booleans()))
+    @hypothesis.given(st.tuples(operation.as_strategy(generation_mode=mode), real_ids))
     def call(drawn: tuple[Any, bool]) -> None:
         case, real = drawn
         if real:
@@ -201,9 +209,7 @@ def _fuzz_operation(
         run.calls += 1
         seen.add(response.status_code)
         try:
-            case.validate_response(
-                response, checks=[not_a_server_error, response_schema_conformance]
-            )
+            case.validate_response(response, checks=CHECKS)
         except (AssertionError, BaseExceptionGroup) as exc:  # each operation's first
             run.failures.setdefault(label, f"{exc}\n{case.as_curl_command()}")
 
