@@ -104,6 +104,11 @@ def obj(*required: str, **props: Schema) -> Schema:
     return schema
 
 
+def closed(schema: Schema) -> Schema:
+    """``schema`` with no properties but its own."""
+    return {**schema, "additionalProperties": False}
+
+
 def array(items: Schema, **more: Any) -> Schema:
     return {"type": "array", "items": items, **more}
 
@@ -156,8 +161,9 @@ BEFORE: Schema = {"type": "string", "pattern": "^[0-9]{1,15}$"}
 
 #: The record types of answers; each names the fields every instance has.
 COMPONENTS: dict[str, Schema] = {
-    "Host": obj("id", "email", "name", id=ID, email=TEXT, name=TEXT),
-    "Citizen": obj("id", "name", id=ID, name=TEXT),
+    "Host": closed(obj("id", "email", "name", id=ID, email=TEXT, name=TEXT)),
+    # Never a phone number: a citizen and a roster's member are named by id and name alone.
+    "Citizen": closed(obj("id", "name", id=ID, name=TEXT)),
     "Room": obj(
         "id",
         "number",
@@ -232,8 +238,8 @@ COMPONENTS: dict[str, Schema] = {
         status=one_of(CommentStatus),
         mine=BOOL,
     ),
-    "Group": obj("id", "name", "size", id=ID, name=TEXT, size=INT),
-    "Member": obj("member", "name", member=TEXT, name=TEXT),
+    "Group": closed(obj("id", "name", "size", id=ID, name=TEXT, size=INT)),
+    "Member": closed(obj("member", "name", member=TEXT, name=TEXT)),
     "Upload": obj("id", id=ID),
 }
 
@@ -254,18 +260,12 @@ def error_schema() -> Schema:
         "message": {"type": "string", "minLength": 1},
         **{name: _FIELD_TYPES.get(name, ANY) for name in PUBLIC_FIELDS},
     }
-    error = {**obj("code", "message", **fields), "additionalProperties": False}
-    return {
-        **obj("ok", "error", ok={"const": False}, error=error),
-        "additionalProperties": False,
-    }
+    error = closed(obj("code", "message", **fields))
+    return closed(obj("ok", "error", ok={"const": False}, error=error))
 
 
 def _answer(op: Op) -> Schema:
-    return {
-        **obj("ok", *op.answer, ok={"const": True}, **op.answer),
-        "additionalProperties": False,
-    }
+    return closed(obj("ok", *op.answer, ok={"const": True}, **op.answer))
 
 
 # --- the document ------------------------------------------------------------------------

@@ -122,7 +122,8 @@ class Run:
 @contextlib.asynccontextmanager
 async def signed_in_everywhere(node: Node, svc: Services) -> AsyncIterator[dict[str, Any]]:
     """A browser signed in as a host (who monitors) and a citizen at once, with a room, a
-    question, a poll, a draw and a roster group: their ids, and the session cookie."""
+    question, a poll, a draw and a roster group with a member: their ids, and the session
+    cookie."""
     await make_citizen(svc, PHONE)
     async with httpx.AsyncClient(base_url=node.url) as http:
         r = await http.post("/api/hosts", json={"email": "o@example.org", "password": PASSWORD})
@@ -144,6 +145,9 @@ async def signed_in_everywhere(node: Node, svc: Services) -> AsyncIterator[dict[
         r = await http.post("/api/rosters", json={"name": "Residents"})
         assert r.status_code == 201, r.text
         group = r.json()["group"]
+        member = {"phone": "010-5555-0101", "name": "Kim"}
+        r = await http.post(f"/api/rosters/{group['id']}/members", json=member)
+        assert r.status_code == 201, r.text
         r = await http.post(f"/api/rooms/{room['id']}/invitations")
         assert r.status_code == 201, r.text
         token = r.json()["invitation"]["token"]
