@@ -27,7 +27,8 @@ from starlette.routing import Route
 
 from live.moderation import monitors
 from live.services import Services
-from live.web.openapi import OPERATIONS, api_routes, document
+from live.web.openapi import api_routes, document
+from live.web.operations import OPERATIONS
 from tests.conftest import Node
 from tests.live.citizenry import PASSWORD, make_citizen
 from tests.live.hosting import add_question, create_room
