@@ -47,7 +47,7 @@ class Op:
     #: other media types the body may have instead (an upload), each with its schema
     uploads: dict[str, Schema] = field(default_factory=dict)
     query: dict[str, Schema] = field(default_factory=dict)
-    #: path parameters other than plain text
+    #: path parameters that are not an id (1 to 32 characters)
     params: dict[str, Schema] = field(default_factory=dict)
     #: a file instead of JSON: the media types the success answer may have
     files: tuple[str, ...] = ()
