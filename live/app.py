@@ -33,6 +33,7 @@ from live.web import (
     moderation,
     notify,
     oidc,
+    openapi,
     pages,
     polls,
     rosters,
@@ -99,6 +100,7 @@ def create_app(settings: Settings) -> Any:
     app = Starlette(
         routes=[
             *api.routes,
+            *openapi.routes,
             *citizens.routes,
             *oidc.routes,
             *polls.routes,

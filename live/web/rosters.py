@@ -39,6 +39,9 @@ from rooms.rosters import MAX_BLANK_RUN, MAX_ROWS, REASONS, Reason
 UPLOADS_PER_HOUR = 60
 #: Members a group's page and API list at once.
 PAGE = 200
+#: An offset past the end of every group; a larger one would not fit the database's
+#: integers (SQLite's and PostgreSQL's are 64-bit), and its page is as empty.
+LAST_OFFSET = 2**31
 
 
 def _too_large(size: int) -> None:
@@ -64,7 +67,7 @@ async def create_group(request: Request) -> Response:
 
 def _window(request: Request) -> tuple[int, int]:
     try:
-        offset = max(0, int(request.query_params.get("offset", "0")))
+        offset = min(LAST_OFFSET, max(0, int(request.query_params.get("offset", "0"))))
         limit = min(PAGE, max(1, int(request.query_params.get("limit", str(PAGE)))))
     except ValueError:
         raise bad_request(N_("offset and limit are whole numbers")) from None

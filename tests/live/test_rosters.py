@@ -437,6 +437,27 @@ async def test_a_50000_row_file_is_imported_in_the_background_with_its_progress(
     assert group["size"] == 50_000
 
 
+@pytest.mark.parametrize(
+    ("offset", "listed"),
+    [
+        pytest.param("0", 1, id="the-first-page"),
+        pytest.param("1", 0, id="just-past-the-end"),
+        pytest.param(str(10**25), 0, id="past-the-database-integers"),
+    ],
+)
+async def test_a_page_of_a_group_past_its_end_is_empty(
+    host: Host, offset: str, listed: int
+) -> None:
+    http = host.http
+    group = (await http.post("/api/rosters", json={"name": "A"})).json()["group"]
+    r = await http.post(f"/api/rosters/{group['id']}/members", json={"phone": LEE, "name": "Lee"})
+    assert r.status_code == 201, r.text
+    r = await http.get(f"/api/rosters/{group['id']}", params={"offset": offset, "limit": "10"})
+    assert r.status_code == 200, r.text
+    assert len(r.json()["members"]) == listed
+    assert r.json()["group"]["size"] == 1
+
+
 async def test_a_group_is_edited_renamed_and_deleted(host: Host, svc: Services) -> None:
     http = host.http
     a = (await http.post("/api/rosters", json={"name": "A"})).json()["group"]
