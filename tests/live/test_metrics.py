@@ -1,0 +1,242 @@
+"""``GET /metrics``: the Prometheus counters against a real burst over real sockets, the
+worker's drain, the ledger's witnesses, and the Grafana dashboard against what is exported.
+
+The counters are the process's, so each test reads them before and after what it does and
+checks the difference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from live import store
+from live.ledger.log import Ledger
+from live.services import Services, open_services
+from live.settings import Settings
+from rooms.questions import Action
+from tests.conftest import Client, Node, connect, running_worker
+from tests.live.helpers import make_room
+
+ROOT = Path(__file__).resolve().parents[2]
+DASHBOARD = ROOT / "deploy" / "grafana" / "mvoting.json"
+
+BURST = 30
+WAVE = 10  # ballots cast at once
+AGAIN = 6  # of them vote a second time
+ON_CLOSED = 4  # of them vote on the closed question
+
+
+@dataclass
+class Scrape:
+    """One answer of ``/metrics``, parsed: every sample by name and labels."""
+
+    text: str
+    samples: dict[tuple[str, frozenset[tuple[str, str]]], float]
+    families: set[str]
+
+    def get(self, name: str, **labels: str) -> float:
+        return self.samples.get((name, frozenset(labels.items())), 0.0)
+
+    def labelled(self, name: str, label: str) -> dict[str, float]:
+        """The values of ``name`` by the value of its one ``label``."""
+        return {
+            dict(key)[label]: value
+            for (sample, key), value in self.samples.items()
+            if sample == name and label in dict(key)
+        }
+
+
+async def scrape(url: str) -> Scrape:
+    async with httpx.AsyncClient() as http:
+        response = await http.get(url + "/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=")
+    samples: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
+    families = set()
+    for family in text_string_to_metric_families(response.text):
+        families.add(family.name)
+        for s in family.samples:
+            samples[(s.name, frozenset(s.labels.items()))] = s.value
+    return Scrape(response.text, samples, families)
+
+
+@contextlib.asynccontextmanager
+async def polling_connection(url: str) -> AsyncIterator[None]:
+    """A Socket.IO connection over Engine.IO long-polling, spoken by hand (the client
+    library's polling close waits out its pending GET): open, connect the namespace,
+    then close."""
+    async with httpx.AsyncClient(base_url=url) as http:
+        opened = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
+        assert opened.text.startswith("0")
+        session = {"EIO": "4", "transport": "polling", "sid": json.loads(opened.text[1:])["sid"]}
+        assert (await http.post("/socket.io/", params=session, content="40")).text == "OK"
+        assert (await http.get("/socket.io/", params=session)).text.startswith("40")
+        try:
+            yield
+        finally:
+            await http.post("/socket.io/", params=session, content="1")
+
+
+def saw_total(client: Client, qid: str, total: int) -> bool:
+    return any(t["total"] == total for t in client.tallies(qid))
+
+
+async def until(check: Callable[[], Any], what: str, seconds: float = 10.0) -> None:
+    async with asyncio.timeout(seconds):
+        while not await check():
+            await asyncio.sleep(0.05)
+
+
+async def test_a_burst_is_counted_by_outcome_code_transport_and_delivery(
+    node: Node, svc: Services, clients: Any
+) -> None:
+    room = await make_room(svc, {}, {})
+    live_q, closed_q = room.questions
+    await store.act(svc, closed_q, Action.CLOSE)
+    before = await scrape(node.url)
+    async with (
+        clients(node.url, BURST) as voters,
+        connect(node.url) as guesser,
+        polling_connection(node.url),
+    ):
+        joined = await asyncio.gather(*(v.join(room.number, password="pw") for v in voters))
+        assert all(ack["ok"] for ack in joined)
+        wrong = await guesser.join(room.number, password="not-it")
+        assert wrong["error"]["code"] == "bad_credentials"
+        connected = await scrape(node.url)
+
+        acks: list[dict[str, Any]] = []
+        for wave in range(0, BURST, WAVE):  # each wave's snapshot seen before the next
+            acks += await asyncio.gather(
+                *(v.vote(live_q, [i % 3]) for i, v in enumerate(voters[wave : wave + WAVE]))
+            )
+            for v in voters:
+                await v.wait_for(functools.partial(saw_total, v, live_q, len(acks)))
+        again = await asyncio.gather(*(v.vote(live_q, [0]) for v in voters[:AGAIN]))
+        closed = await asyncio.gather(*(v.vote(closed_q, [1]) for v in voters[:ON_CLOSED]))
+        assert [a["ok"] for a in acks] == [True] * BURST
+        assert {a["error"]["code"] for a in again} == {"already_voted"}
+        assert {a["error"]["code"] for a in closed} == {"closed"}
+        after = await scrape(node.url)
+        tallies = [t for v in voters for t in v.tallies(live_q)]
+
+    def delta(name: str, **labels: str) -> float:
+        return after.get(name, **labels) - before.get(name, **labels)
+
+    assert delta("mvoting_ballots_accepted_total") == BURST
+    assert delta("mvoting_ballots_refused_total", code="already_voted") == AGAIN
+    assert delta("mvoting_ballots_refused_total", code="closed") == ON_CLOSED
+    refused = {
+        code: n - before.get("mvoting_ballots_refused_total", code=code)
+        for code, n in after.labelled("mvoting_ballots_refused_total", "code").items()
+    }
+    assert sum(refused.values()) == AGAIN + ON_CLOSED  # no other code moved
+    assert delta("mvoting_joins_accepted_total") == BURST
+    assert delta("mvoting_joins_refused_total", code="bad_credentials") == 1
+    # Every refusal code has its series from the start, at zero or more.
+    assert "unknown_question" in after.labelled("mvoting_joins_refused_total", "code")
+
+    def open_now(scraped: Scrape, transport: str) -> float:
+        return scraped.get("mvoting_connections", transport=transport) - before.get(
+            "mvoting_connections", transport=transport
+        )
+
+    assert open_now(connected, "websocket") == BURST + 1
+    assert open_now(connected, "polling") == 1
+    # Each tally frame the node handed out reached a voter; each snapshot went out once
+    # and was timed once.
+    assert delta("mvoting_tally_deliveries_total") == len(tallies)
+    published = {t["version"] for t in tallies}
+    assert delta("mvoting_broadcast_delay_seconds_count") == len(published) >= BURST // WAVE
+    assert delta("mvoting_broadcast_delay_seconds_sum") > 0
+    assert delta("mvoting_broadcast_delay_seconds_bucket", le="+Inf") == len(published)
+
+    async def all_gone() -> bool:
+        gone = await scrape(node.url)
+        return all(open_now(gone, t) == 0 for t in ("websocket", "polling"))
+
+    await until(all_gone, "the connections to close")
+
+
+async def test_stream_lag_follows_the_worker_and_its_drain_is_counted(
+    node: Node, svc: Services, clients: Any
+) -> None:
+    room = await make_room(svc, {}, {})
+    live_q, closed_q = room.questions
+    await store.act(svc, closed_q, Action.CLOSE)
+    async with clients(node.url, 12) as voters:
+        for v in voters:
+            assert (await v.join(room.number, password="pw"))["ok"]
+        acks = await asyncio.gather(*(v.vote(live_q, [1]) for v in voters))
+        assert all(a["ok"] for a in acks)
+    entries = {q: await svc.redis.xlen(svc.keys.stream(q)) for q in room.questions}
+    assert entries == {live_q: 1 + 12, closed_q: 2}  # openings, ballots, the closing
+
+    before = await scrape(node.url)
+    lag = before.labelled("mvoting_stream_lag_entries", "question")
+    # Only the open question is named; the closed one, not yet archived, adds up apart.
+    assert lag == {live_q: entries[live_q], "closed": entries[closed_q]}
+    assert closed_q not in before.text
+
+    async with running_worker(svc):
+
+        async def drained() -> bool:
+            lag = (await scrape(node.url)).labelled("mvoting_stream_lag_entries", "question")
+            return lag.get(live_q) == 0 and not lag.get("closed")
+
+        await until(drained, "the worker to archive the streams")
+        after = await scrape(node.url)
+
+    archived = after.get("mvoting_archived_entries_total") - before.get(
+        "mvoting_archived_entries_total"
+    )
+    assert archived == sum(entries.values())
+    assert after.get("mvoting_dead_letters_total") == before.get("mvoting_dead_letters_total")
+    assert after.get("mvoting_archive_passes_total") > before.get("mvoting_archive_passes_total")
+
+
+async def test_checkpoints_and_each_witness_cosignature_are_timed_and_counted(
+    witnessed: Settings, node: Node
+) -> None:
+    async with open_services(witnessed) as svc:
+        policy = Ledger(svc).policy()
+        assert policy is not None
+        names = sorted(w.name for w in policy.witnesses)
+        room = await make_room(svc)
+        before = await scrape(node.url)
+        async with running_worker(svc):
+            async with connect(node.url) as voter:
+                assert (await voter.join(room.number, password="pw"))["ok"]
+                assert (await voter.vote(room.q, [2]))["ok"]
+            await store.act(svc, room.q, Action.CLOSE)
+
+            async def judged() -> bool:
+                q = await store.load_question(svc, room.q)
+                return q is not None and q.verification is not None
+
+            await until(judged, "the poll's verdict", seconds=30)
+        after = await scrape(node.url)
+
+    def delta(name: str, **labels: str) -> float:
+        return after.get(name, **labels) - before.get(name, **labels)
+
+    assert delta("mvoting_checkpoint_seconds_count") >= 1
+    assert delta("mvoting_checkpoint_failures_total") == 0
+    for name in names:
+        cosigned = delta("mvoting_cosignatures_total", witness=name, outcome="cosigned")
+        asked = sum(
+            delta("mvoting_cosignatures_total", witness=name, outcome=outcome)
+            for outcome in ("cosigned", "refused", "missing")
+        )
+        assert cosigned >= 1 and asked == cosigned, name
+        assert delta("mvoting_cosignature_seconds_count", witness=name) == asked
