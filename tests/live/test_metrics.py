@@ -11,12 +11,15 @@ import asyncio
 import contextlib
 import functools
 import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from live import store
@@ -24,8 +27,9 @@ from live.ledger.log import Ledger
 from live.services import Services, open_services
 from live.settings import Settings
 from rooms.questions import Action
-from tests.conftest import Client, Node, connect, running_worker
+from tests.conftest import Client, Node, connect, free_port, run_node, running_worker
 from tests.live.helpers import make_room
+from tests.live.test_cli import cli_env
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "mvoting.json"
@@ -240,3 +244,108 @@ async def test_checkpoints_and_each_witness_cosignature_are_timed_and_counted(
         )
         assert cosigned >= 1 and asked == cosigned, name
         assert delta("mvoting_cosignature_seconds_count", witness=name) == asked
+
+
+async def test_a_join_refused_under_a_lock_is_a_rate_limit_hit_of_its_kind(
+    settings: Settings, svc: Services
+) -> None:
+    room = await make_room(svc)
+    async with run_node(settings.with_(join_failures_per_address=2)) as node:
+        before = await scrape(node.url)
+        codes = []
+        # Two failures are free, the third locks the address: then even the password fails.
+        for password in ("wrong", "wrong", "wrong", "pw"):
+            async with connect(node.url) as c:
+                ack = await c.join(room.number, password=password)
+                codes.append(ack["error"]["code"])
+        after = await scrape(node.url)
+    assert codes == ["bad_credentials"] * 3 + ["rate_limited"]
+
+    def delta(name: str, **labels: str) -> float:
+        return after.get(name, **labels) - before.get(name, **labels)
+
+    assert delta("mvoting_rate_limited_total", kind="join") == 1
+    assert delta("mvoting_joins_refused_total", code="rate_limited") == 1
+    assert delta("mvoting_joins_refused_total", code="bad_credentials") == 3
+    assert delta("mvoting_joins_accepted_total") == 0
+
+
+@contextlib.asynccontextmanager
+async def worker_process(
+    settings: Settings, tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> AsyncIterator[None]:
+    """``mvoting worker`` in a process of its own, on the test's Valkey and archive."""
+    err = tmp_path / "worker.err"
+    with err.open("wb") as sink:
+        proc = await asyncio.create_subprocess_exec(
+            *[sys.executable, "-m", "live.cli", "worker", "--name", "metrics-w", *args],
+            cwd=ROOT,
+            env={
+                **cli_env(),
+                "MVOTING_DATA": str(settings.data_dir),
+                "REDIS_URL": settings.redis_url or "",
+                "MVOTING_SECRET": settings.secret.reveal().decode(),
+                "MVOTING_KEY_PREFIX": settings.key_prefix,
+                **(env or {}),
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+        try:
+            yield
+        except BaseException:
+            print(err.read_text()[-2000:], file=sys.stderr)
+            raise
+        finally:
+            proc.terminate()
+            assert await asyncio.wait_for(proc.wait(), 30) == 0
+
+
+async def cast_some(node: Node, svc: Services, n: int) -> int:
+    """``n`` ballots on a new room's question; the entries its stream holds."""
+    room = await make_room(svc)
+    for i in range(n):
+        async with connect(node.url) as voter:
+            assert (await voter.join(room.number, password="pw"))["ok"]
+            assert (await voter.vote(room.q, [i % 3]))["ok"]
+    entries: int = await svc.redis.xlen(svc.keys.stream(room.q))
+    assert entries == n + 1  # the opening too
+    return entries
+
+
+async def test_the_worker_alone_serves_its_own_metrics_on_its_port(
+    node: Node, svc: Services, settings: Settings, tmp_path: Path
+) -> None:
+    entries = await cast_some(node, svc, 5)
+    port = free_port()
+    async with worker_process(settings, tmp_path, "--metrics-port", str(port)):
+
+        async def archived() -> bool:
+            try:
+                scraped = await scrape(f"http://127.0.0.1:{port}")
+            except httpx.ConnectError:
+                return False  # not listening yet
+            return scraped.get("mvoting_archived_entries_total") == entries
+
+        await until(archived, "the worker's port to count the drain", seconds=20)
+
+
+async def test_with_a_multiprocess_directory_a_web_node_reports_the_worker_process(
+    node: Node,
+    svc: Services,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    entries = await cast_some(node, svc, 5)
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    async with worker_process(settings, tmp_path, env={"PROMETHEUS_MULTIPROC_DIR": str(shared)}):
+        monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(shared))
+
+        async def archived() -> bool:
+            scraped = await scrape(node.url)
+            return scraped.get("mvoting_archived_entries_total") == entries
+
+        await until(archived, "the node to read the worker's drain", seconds=20)
+    assert any(shared.iterdir())
