@@ -30,6 +30,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
     multiprocess,
     start_http_server,
@@ -44,6 +45,10 @@ from rooms.errors import ErrorCode
 
 if TYPE_CHECKING:
     from live.services import Services
+
+# The ``_created`` series (a timestamp per counter and histogram) would double what a
+# scrape carries, and PromQL has no use for them: ``rate`` sees counter resets.
+disable_created_metrics()
 
 #: Followed questions whose stream lag ``/metrics`` reads, at most (the open ones are
 #: labelled by their id): a scrape costs a round trip and a bounded answer.

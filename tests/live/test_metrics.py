@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import json
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -349,3 +350,38 @@ async def test_with_a_multiprocess_directory_a_web_node_reports_the_worker_proce
 
         await until(archived, "the node to read the worker's drain", seconds=20)
     assert any(shared.iterdir())
+
+
+def _exprs(dashboard: dict[str, Any]) -> list[str]:
+    return [
+        target["expr"]
+        for panel in dashboard["panels"]
+        if panel["type"] != "row"
+        for target in panel["targets"]
+    ]
+
+
+async def test_the_dashboard_shows_every_metric_and_only_metrics_the_app_exports(
+    node: Node,
+) -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    panels = dashboard["panels"]
+    assert dashboard["uid"] == "mvoting" and isinstance(dashboard["schemaVersion"], int)
+    assert len({p["id"] for p in panels}) == len(panels)
+    datasource = {"type": "prometheus", "uid": "${datasource}"}
+    assert [v["name"] for v in dashboard["templating"]["list"]] == ["datasource"]
+    for panel in panels:
+        assert set(panel["gridPos"]) == {"h", "w", "x", "y"}
+        assert panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
+        if panel["type"] != "row":
+            assert panel["datasource"] == datasource and panel["targets"], panel["title"]
+            assert len({t["refId"] for t in panel["targets"]}) == len(panel["targets"])
+    exported = {name for name in (await scrape(node.url)).families if name.startswith("mvoting_")}
+    suffixes = re.compile(r"_(bucket|sum|count|total)$")
+    shown = {
+        suffixes.sub("", name)
+        for expr in _exprs(dashboard)
+        for name in re.findall(r"\bmvoting_[a-z_]+", expr)
+    }
+    assert shown == exported
+    assert len(exported) >= 17
