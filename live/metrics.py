@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 # The ``_created`` series (a timestamp per counter and histogram) would double what a
 # scrape carries, and PromQL has no use for them: ``rate`` sees counter resets.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 #: Followed questions whose stream lag ``/metrics`` reads, at most (the open ones are
 #: labelled by their id): a scrape costs a round trip and a bounded answer.
