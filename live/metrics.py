@@ -14,7 +14,10 @@ serves the worker's own metrics (``serve_worker_metrics``), for Prometheus to sc
 one more target. ``docs/reliability.md`` (Observability) says why.
 
 Nothing here tells a result: ballots are counted by outcome, never by choice, and no
-tally is read.
+tally is read. Still, the metrics are for the operators' monitoring, not the public: a
+request that came through a reverse proxy (it carries the proxy's ``X-Forwarded-For``,
+``Forwarded`` or ``X-Real-IP``) is answered 404, as if there were no such page; Prometheus
+scrapes each node at its own address. (deploy/nginx also refuses the path itself.)
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from prometheus_client import (
     start_http_server,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -49,6 +53,10 @@ if TYPE_CHECKING:
 # The ``_created`` series (a timestamp per counter and histogram) would double what a
 # scrape carries, and PromQL has no use for them: ``rate`` sees counter resets.
 disable_created_metrics()  # type: ignore[no-untyped-call]
+
+#: What a reverse proxy adds to the requests it passes on (nginx, ingress-nginx, the
+#: usual load balancers); a client cannot take out what its proxy adds.
+PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
 
 #: Followed questions whose stream lag ``/metrics`` reads, at most (the open ones are
 #: labelled by their id): a scrape costs a round trip and a bounded answer.
@@ -197,7 +205,10 @@ class _Read:
 
 
 async def metrics(request: Request) -> Response:
-    """The Prometheus text format: the processes' counters, then the streams' lag."""
+    """The Prometheus text format: the processes' counters, then the streams' lag; to
+    requests straight to the node only (``PROXY_HEADERS``)."""
+    if any(name in request.headers for name in PROXY_HEADERS):
+        raise HTTPException(status_code=404)
     body = generate_latest(registry())
     svc: Services | None = request.app.state.services
     if svc is not None:

@@ -483,6 +483,12 @@ def test_http_through_nginx(cluster: Cluster) -> None:
     url = cluster.url
     r = httpx.get(f"{url}/healthz", timeout=5)
     assert (r.status_code, r.json()) == (200, {"ok": True})
+    # The metrics are not served through nginx; each node serves its own, asked directly.
+    r = httpx.get(f"{url}/metrics", timeout=5)
+    assert r.status_code == 404 and "mvoting_" not in r.text
+    for node in cluster.nodes:
+        r = httpx.get(f"{node.url}/metrics", timeout=5)
+        assert r.status_code == 200 and "mvoting_ballots_accepted_total" in r.text
 
     # Static files come from nginx (no app security headers), cached for an hour, gzipped.
     css = ROOT / "static" / "css" / "app.css"

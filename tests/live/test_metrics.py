@@ -385,3 +385,28 @@ async def test_the_dashboard_shows_every_metric_and_only_metrics_the_app_exports
     }
     assert shown == exported
     assert len(exported) >= 17
+
+
+async def test_metrics_come_only_to_requests_straight_to_the_node_and_tell_no_result(
+    node: Node, svc: Services
+) -> None:
+    room = await make_room(svc, {"visibility": "after_close"})
+    async with connect(node.url) as a, connect(node.url) as b:
+        for voter in (a, b):
+            assert (await voter.join(room.number, password="pw"))["ok"]
+            assert (await voter.vote(room.q, [2]))["ok"]
+    scraped = await scrape(node.url)
+    # The question's one series is its stream's lag (its opening and two ballots): no
+    # tally, no count by option, of a question whose results are hidden until it closes.
+    about = {
+        (name, labels): value
+        for (name, labels), value in scraped.samples.items()
+        if room.q in dict(labels).values()
+    }
+    assert about == {("mvoting_stream_lag_entries", frozenset({("question", room.q)})): 3}
+    assert not any({"option", "choice"} & dict(labels).keys() for _, labels in scraped.samples)
+    async with httpx.AsyncClient(base_url=node.url) as http:
+        for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+            proxied = await http.get("/metrics", headers={header: "203.0.113.7"})
+            assert proxied.status_code == 404, header
+            assert "mvoting_" not in proxied.text
