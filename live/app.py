@@ -95,6 +95,7 @@ def create_app(settings: Settings) -> Any:
                 await asyncio.gather(*tasks, return_exceptions=True)
                 if live.audience is not None:
                     await live.audience.close()
+                metrics.process_stopped()
 
     app = Starlette(
         routes=[

@@ -136,6 +136,13 @@ def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
+def process_stopped() -> None:
+    """In multiprocess mode, drop this process's live gauges (its connections) from the
+    machine's sums; its counters stay counted. Called as a web node stops."""
+    if multiprocess_dir() is not None:
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
 def registry() -> CollectorRegistry:
     """What ``/metrics`` reports: this process's metrics, or every process's in the
     multiprocess directory."""
