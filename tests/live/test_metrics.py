@@ -11,10 +11,12 @@ import asyncio
 import contextlib
 import functools
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +26,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from live import store
-from live.ledger.log import Ledger
+from live.ledger.local_witnesses import LocalWitnesses, start_local_witnesses
 from live.services import Services, open_services
-from live.settings import Settings
+from live.settings import DEFAULT_LEDGER_NAME, Settings
+from rooms.ledger import derive_signer
 from rooms.questions import Action
 from tests.conftest import Client, Node, connect, free_port, run_node, running_worker
 from tests.live.helpers import make_room
@@ -210,16 +213,31 @@ async def test_stream_lag_follows_the_worker_and_its_drain_is_counted(
     assert after.get("mvoting_archive_passes_total") > before.get("mvoting_archive_passes_total")
 
 
-async def test_checkpoints_and_each_witness_cosignature_are_timed_and_counted(
-    witnessed: Settings, node: Node
+@pytest.fixture
+def four_witnesses(tmp_path: Path) -> Iterator[LocalWitnesses]:
+    """Four witnesses of this test's own (3-of-4), which it may stop: continued and ended
+    at teardown."""
+    operator = derive_signer(b"test-secret", DEFAULT_LEDGER_NAME)
+    found = start_local_witnesses(tmp_path / "witnesses", operators=[operator.verifier().vkey()])
+    try:
+        yield found
+    finally:
+        for witness in found.witnesses:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(witness.pid, signal.SIGCONT)
+        found.stop()
+
+
+async def test_checkpoints_and_each_witness_answer_are_timed_and_a_silent_one_is_missing(
+    settings: Settings, node: Node, four_witnesses: LocalWitnesses
 ) -> None:
-    async with open_services(witnessed) as svc:
-        policy = Ledger(svc).policy()
-        assert policy is not None
-        names = sorted(w.name for w in policy.witnesses)
+    *up, silent = four_witnesses.witnesses
+    os.kill(silent.pid, signal.SIGSTOP)
+    async with open_services(settings.with_(ledger_policy=four_witnesses.policy_path)) as svc:
         room = await make_room(svc)
         before = await scrape(node.url)
-        async with running_worker(svc):
+        async with running_worker(svc) as worker:
+            worker.ledger.witness_timeout = 1.0  # the silent one never answers
             async with connect(node.url) as voter:
                 assert (await voter.join(room.number, password="pw"))["ok"]
                 assert (await voter.vote(room.q, [2]))["ok"]
@@ -235,16 +253,21 @@ async def test_checkpoints_and_each_witness_cosignature_are_timed_and_counted(
     def delta(name: str, **labels: str) -> float:
         return after.get(name, **labels) - before.get(name, **labels)
 
+    def answers(name: str) -> dict[str, float]:
+        outcomes = ("cosigned", "refused", "missing")
+        return {o: delta("mvoting_cosignatures_total", witness=name, outcome=o) for o in outcomes}
+
     assert delta("mvoting_checkpoint_seconds_count") >= 1
     assert delta("mvoting_checkpoint_failures_total") == 0
-    for name in names:
-        cosigned = delta("mvoting_cosignatures_total", witness=name, outcome="cosigned")
-        asked = sum(
-            delta("mvoting_cosignatures_total", witness=name, outcome=outcome)
-            for outcome in ("cosigned", "refused", "missing")
+    for witness in up:
+        counted = answers(witness.name)
+        assert counted["cosigned"] >= 1 and counted["refused"] == counted["missing"] == 0
+        assert delta("mvoting_cosignature_seconds_count", witness=witness.name) == sum(
+            counted.values()
         )
-        assert cosigned >= 1 and asked == cosigned, name
-        assert delta("mvoting_cosignature_seconds_count", witness=name) == asked
+    counted = answers(silent.name)
+    assert counted["missing"] >= 1 and counted["cosigned"] == counted["refused"] == 0
+    assert delta("mvoting_cosignature_seconds_count", witness=silent.name) == counted["missing"]
 
 
 async def test_a_join_refused_under_a_lock_is_a_rate_limit_hit_of_its_kind(
