@@ -86,13 +86,14 @@ async def polling_connection(url: str) -> AsyncIterator[None]:
     async with httpx.AsyncClient(base_url=url) as http:
         opened = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
         assert opened.text.startswith("0")
-        session = {"EIO": "4", "transport": "polling", "sid": json.loads(opened.text[1:])["sid"]}
-        assert (await http.post("/socket.io/", params=session, content="40")).text == "OK"
-        assert (await http.get("/socket.io/", params=session)).text.startswith("40")
+        sid = json.loads(opened.text[1:])["sid"]
+        params = {"EIO": "4", "transport": "polling", "sid": sid}
+        assert (await http.post("/socket.io/", params=params, content="40")).text == "OK"
+        assert (await http.get("/socket.io/", params=params)).text.startswith("40")
         try:
             yield
         finally:
-            await http.post("/socket.io/", params=session, content="1")
+            await http.post("/socket.io/", params=params, content="1")
 
 
 def saw_total(client: Client, qid: str, total: int) -> bool:
@@ -100,9 +101,13 @@ def saw_total(client: Client, qid: str, total: int) -> bool:
 
 
 async def until(check: Callable[[], Any], what: str, seconds: float = 10.0) -> None:
-    async with asyncio.timeout(seconds):
-        while not await check():
-            await asyncio.sleep(0.05)
+    """Poll ``check`` until it holds; fail saying ``what`` did not happen in time."""
+    try:
+        async with asyncio.timeout(seconds):
+            while not await check():
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"waited {seconds} s for {what}") from None
 
 
 async def test_a_burst_is_counted_by_outcome_code_transport_and_delivery(
