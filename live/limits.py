@@ -143,11 +143,11 @@ async def attempt(redis: Any, subjects: Sequence[Subject], *, failed: bool) -> V
         wait, lock = await redis.eval(_SOURCE, len(keys), *keys, *args)
     verdict = Verdict(int(wait) / 1000, int(lock) / 1000)
     if verdict.refused and keys:
-        RATE_LIMITED.labels(kind=kind_of(keys[0])).inc()
+        RATE_LIMITED.labels(kind=_kind_of(keys[0])).inc()
     return verdict
 
 
-def kind_of(key: str) -> str:
+def _kind_of(key: str) -> str:
     """The kind of attempt a ``Keys.limit`` key counts (``join``, ``signin``...): the
     name in its hash tag, one of the code's few."""
     return key.partition("{lim:")[2].partition("}")[0] or "unknown"
