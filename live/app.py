@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
-from live import sessions
+from live import metrics, sessions
 from live.broadcaster import Broadcaster
 from live.fanout import Fanout
 from live.services import open_services
@@ -96,6 +96,7 @@ def create_app(settings: Settings) -> Any:
                 await asyncio.gather(*tasks, return_exceptions=True)
                 if live.audience is not None:
                     await live.audience.close()
+                metrics.process_stopped()
 
     app = Starlette(
         routes=[
@@ -114,6 +115,7 @@ def create_app(settings: Settings) -> Any:
             *sitecodes.routes,
             *pages.routes,
             *console.routes,
+            *metrics.routes,
         ],
         middleware=[
             compression(),

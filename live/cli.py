@@ -99,6 +99,15 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="a file touched after each archive pass, for a liveness probe to check its age",
     )
+    w.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve the worker's Prometheus metrics on this port (on --metrics-host); not "
+        "needed when PROMETHEUS_MULTIPROC_DIR gathers them into the web nodes' /metrics",
+    )
+    w.add_argument(
+        "--metrics-host", default="127.0.0.1", help="where --metrics-port listens (127.0.0.1)"
+    )
     w.set_defaults(func=cmd_worker)
 
     room = sub.add_parser("room", help="create and close rooms, read results").add_subparsers(
@@ -440,7 +449,11 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from live.metrics import serve_worker_metrics
     from live.worker import run_worker
+
+    if args.metrics_port is not None:
+        serve_worker_metrics(args.metrics_port, args.metrics_host)
 
     async def run() -> None:
         loop = asyncio.get_running_loop()

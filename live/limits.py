@@ -31,6 +31,7 @@ from typing import Any
 
 from redis.exceptions import NoScriptError
 
+from live.metrics import RATE_LIMITED
 from rooms.errors import ErrorCode, VotingError
 
 _SOURCE = (Path(__file__).parent / "lua" / "limit.lua").read_text()
@@ -140,7 +141,16 @@ async def attempt(redis: Any, subjects: Sequence[Subject], *, failed: bool) -> V
         wait, lock = await redis.evalsha(_SHA, len(keys), *keys, *args)
     except NoScriptError:  # a server that restarted or failed over lost its script cache
         wait, lock = await redis.eval(_SOURCE, len(keys), *keys, *args)
-    return Verdict(int(wait) / 1000, int(lock) / 1000)
+    verdict = Verdict(int(wait) / 1000, int(lock) / 1000)
+    if verdict.refused and keys:
+        RATE_LIMITED.labels(kind=_kind_of(keys[0])).inc()
+    return verdict
+
+
+def _kind_of(key: str) -> str:
+    """The kind of attempt a ``Keys.limit`` key counts (``join``, ``signin``...): the
+    name in its hash tag, one of the code's few."""
+    return key.partition("{lim:")[2].partition("}")[0] or "unknown"
 
 
 def client_address(client: Any) -> str:

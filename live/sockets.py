@@ -29,6 +29,7 @@ from live.eligibility import citizen_facts, official_facts
 from live.errors import error_body
 from live.joins import admit, answer_delay
 from live.limits import answer_no_sooner, client_address
+from live.metrics import BALLOTS, CONNECTED, JOINS, TALLY_DELIVERIES, Outcomes
 from live.notify.channel import NoticeChannel
 from live.roomcache import RoomCache, RoomView
 from live.services import Services
@@ -81,6 +82,7 @@ class Conn:
     writer: FrameWriter | None = None
     address: str = "unknown"  #: the client's network (``live.limits.client_address``)
     network: str = ""  #: the keyed reference of ``address`` its ballots count under
+    transport: str = "polling"  #: what it connected over: "websocket" or "polling"
     refusals: int = 0  #: refused joins so far: each is answered later than the one before
     room_id: str | None = None
     viewer: Viewer = Viewer.ATTENDEE
@@ -139,8 +141,8 @@ class LiveSockets:
         self._audiences: dict[str, int] = {}  # room id -> last audience version sent
         self.sio.on("connect", self._connect)
         self.sio.on("disconnect", self._disconnect)
-        self.sio.on("join", self._guarded(self._join))
-        self.sio.on("vote", self._guarded(self._vote))
+        self.sio.on("join", self._guarded(self._join, JOINS))
+        self.sio.on("vote", self._guarded(self._vote, BALLOTS))
         # A signed-in citizen's notices of new polls (``live.notify.channel``).
         self.notices = NoticeChannel(self)
         self.sio.on("notices", self._guarded(self.notices.subscribe))
@@ -169,15 +171,29 @@ class LiveSockets:
         network = network_ref(self.svc.secret, address)
         translate = self._localize(environ) if self._localize is not None else None
         session = cookie[COOKIE].value if COOKIE in cookie else None
-        self.conns[sid] = Conn(
-            sid, device, writer, address, network, translate=translate, session_cookie=session
+        transport = (
+            "websocket"
+            if isinstance(scope, dict) and scope.get("type") == "websocket"
+            else "polling"
         )
+        self.conns[sid] = Conn(
+            sid,
+            device,
+            writer,
+            address,
+            network,
+            transport=transport,
+            translate=translate,
+            session_cookie=session,
+        )
+        CONNECTED[transport].inc()
         return True
 
     async def _disconnect(self, sid: str, *_: Any) -> None:
         conn = self.conns.pop(sid, None)
         self.notices.left(sid)
         if conn is not None:
+            CONNECTED[conn.transport].dec()
             for qid in conn.watching:
                 self.watchers.discard(qid, conn)
         if conn is not None and conn.room_id is not None:
@@ -188,16 +204,25 @@ class LiveSockets:
                 if not members:
                     del self.members[conn.room_id]
 
-    def _guarded(self, handler: Any) -> Any:
+    def _guarded(self, handler: Any, outcomes: Outcomes | None = None) -> Any:
+        """The handler, its refusals answered as error bodies, and counted in
+        ``outcomes`` (``live.metrics``) if given."""
+
         async def run(sid: str, data: Any = None) -> dict[str, Any]:
             try:
                 result: dict[str, Any] = await handler(sid, data)
-                return result
             except VotingError as err:
+                if outcomes is not None:
+                    outcomes.refused[err.code].inc()
                 return error_body(err, self._translate(sid))
             except Exception:
                 log.exception("%s failed", handler.__name__)
+                if outcomes is not None:
+                    outcomes.refused[ErrorCode.UNAVAILABLE].inc()
                 return error_body(VotingError(ErrorCode.UNAVAILABLE), self._translate(sid))
+            if outcomes is not None:
+                outcomes.accepted.inc()
+            return result
 
         run.__name__ = handler.__name__
         return run
@@ -501,6 +526,7 @@ class LiveSockets:
         else:
             payload["counts"] = event["counts"]
         # Encoded once; written to every watcher that takes a ready frame, hosts first.
+        TALLY_DELIVERIES.inc(self.watchers.count(qid))
         slow = self.watchers.deliver(qid, event_frame("tally", payload))
         if slow:
             await self.sio.emit("tally", payload, to=slow)

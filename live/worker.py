@@ -41,6 +41,7 @@ from live.health import Heartbeat, notify
 from live.jobs import JobWorker
 from live.keys import ARCHIVE_GROUP
 from live.ledger.log import Item, Ledger
+from live.metrics import ARCHIVE_FAILURES, ARCHIVE_PASSES, ARCHIVED, DEAD_LETTERS
 from live.schedule import jobs_url
 from live.services import Services
 from rooms.ballots import Ballot
@@ -127,6 +128,7 @@ class ArchiveWorker:
                 raise asyncio.CancelledError
             try:
                 busy = await self.pass_once()
+                ARCHIVE_PASSES.inc()
                 if self.heartbeat is not None:
                     self.heartbeat.beat()
                 backoff = 0.1
@@ -138,6 +140,7 @@ class ArchiveWorker:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                ARCHIVE_FAILURES.inc()
                 log.exception("archive pass failed; retrying in %.1fs", backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -280,6 +283,8 @@ class ArchiveWorker:
             await r.xadd(k.dead_letter(qid), {"id": eid, **fields})
         # Acknowledge only after the commit: an unacknowledged entry is read again.
         await r.xack(k.stream(qid), ARCHIVE_GROUP, *[eid for eid, _ in entries])
+        ARCHIVED.inc(len(entries) - len(dead))
+        DEAD_LETTERS.inc(len(dead))
         if log_id is not None:
             await self.ledger.after_append(log_id)
         return True

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from live.clock import now_ms
 from live.engines import db
 from live.ledger.witness_client import WitnessConflict, WitnessError, add_checkpoint, register_log
+from live.metrics import CHECKPOINT_FAILURES, CHECKPOINT_SECONDS, COSIGN_SECONDS, COSIGNATURES
 from live.services import Services
 from live.store import load_question, publish_question
 from rooms.ballots import Ballot
@@ -313,6 +314,16 @@ class Ledger:
 
     async def checkpoint(self, info: LogInfo) -> int:
         """Sign and store a checkpoint of the log as it is now; return its size."""
+        started = time.monotonic()
+        try:
+            size = await self._checkpoint(info)
+        except Exception:
+            CHECKPOINT_FAILURES.inc()
+            raise
+        CHECKPOINT_SECONDS.observe(time.monotonic() - started)
+        return size
+
+    async def _checkpoint(self, info: LogInfo) -> int:
         tree = await self.tree(info.id)
         self._signed_at[info.id] = time.monotonic()
         if tree.size == 0:
@@ -402,7 +413,24 @@ class Ledger:
         note: bytes,
         old: int,
     ) -> bytes | tuple[bool, str]:
-        """The witness's signature lines, or (refused?, why)."""
+        """The witness's signature lines, or (refused?, why); timed and counted by
+        witness (``live.metrics``)."""
+        started = time.monotonic()
+        answer = await self._exchange(witness, info, tree, size, note, old)
+        COSIGN_SECONDS.labels(witness=witness.name).observe(time.monotonic() - started)
+        outcome = "cosigned" if isinstance(answer, bytes) else "refused" if answer[0] else "missing"
+        COSIGNATURES.labels(witness=witness.name, outcome=outcome).inc()
+        return answer
+
+    async def _exchange(
+        self,
+        witness: PolicyWitness,
+        info: LogInfo,
+        tree: MerkleLog,
+        size: int,
+        note: bytes,
+        old: int,
+    ) -> bytes | tuple[bool, str]:
         assert witness.url is not None
         client = self._http()
         registered = False

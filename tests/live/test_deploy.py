@@ -483,6 +483,12 @@ def test_http_through_nginx(cluster: Cluster) -> None:
     url = cluster.url
     r = httpx.get(f"{url}/healthz", timeout=5)
     assert (r.status_code, r.json()) == (200, {"ok": True})
+    # The metrics are not served through nginx; each node serves its own, asked directly.
+    r = httpx.get(f"{url}/metrics", timeout=5)
+    assert r.status_code == 404 and "mvoting_" not in r.text
+    for node in cluster.nodes:
+        r = httpx.get(f"{node.url}/metrics", timeout=5)
+        assert r.status_code == 200 and "mvoting_ballots_accepted_total" in r.text
 
     # Static files come from nginx (no app security headers), cached for an hour, gzipped.
     css = ROOT / "static" / "css" / "app.css"
@@ -714,6 +720,11 @@ def test_kubernetes_manifests() -> None:
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": port["name"]}
     assert {"requests", "limits"} <= set(c["resources"])
     assert env_refs(c) == {("ConfigMap", "mvoting-config"), ("Secret", "mvoting-secrets")}
+    scraped = web["spec"]["template"]["metadata"]["annotations"]
+    assert (scraped["prometheus.io/port"], scraped["prometheus.io/path"]) == (
+        str(port["containerPort"]),
+        "/metrics",
+    )
     volumes = {v["name"]: v for v in web["spec"]["template"]["spec"]["volumes"]}
     mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
     assert mounts[args.data] == "data"
@@ -730,6 +741,12 @@ def test_kubernetes_manifests() -> None:
     parsed = parse_cli(argv)
     assert parsed.command == "worker" and parsed.name == "$(POD_NAME)"
     assert env_refs(wc) == env_refs(c)
+    # Its own metrics port, in no multiprocess directory with the web pods.
+    (metrics_port,) = wc["ports"]
+    assert parsed.metrics_port == metrics_port["containerPort"]
+    assert parsed.metrics_host == "0.0.0.0"
+    scraped = worker["spec"]["template"]["metadata"]["annotations"]
+    assert scraped["prometheus.io/port"] == str(parsed.metrics_port)
 
     service = docs["Service", "mvoting-web"]
     assert (
