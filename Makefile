@@ -89,3 +89,12 @@ SCALE_ARGS ?=
 .PHONY: bench-scale
 bench-scale: install
 	$(BIN)/python loadtests/scale.py --attendees $(ATTENDEES) --bursts $(BURSTS) $(SCALE_ARGS)
+
+# The join storm: 3,000 attendees open the link in 10 s while the tally is live, against
+# mvoting and the Node.js peer (loadtests/README.md, "The join storm").
+#   make bench-joins JOINS_ARGS="--attendees 1000 --only mvoting"
+JOINS_ARGS ?=
+
+.PHONY: bench-joins
+bench-joins: install
+	$(BIN)/python loadtests/joinstorm.py $(JOINS_ARGS)
