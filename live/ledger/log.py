@@ -379,21 +379,20 @@ class Ledger:
         answers = await asyncio.gather(
             *(self._ask(w, info, tree, size, note, witnessed.get(w.name, 0)) for w in asked)
         )
-        log_key = self.signer(info.origin).verifier()
-        lines = b"".join(
-            a
-            for w, a in zip(asked, answers, strict=True)
-            if isinstance(a, bytes) and _cosigns(note, a, log_key, w)
-        )
+        lines = b"".join(a for a in answers if isinstance(a, bytes))
         refused = {
             w.name: a[1]
             for w, a in zip(asked, answers, strict=True)
             if isinstance(a, tuple) and a[0]
         }
         cosigned_note = _with_signatures(note, lines)
-        # Our own note, with the lines that verify (``_cosigns``): a line of a known key
-        # that does not would make the whole note fail to open.
-        signed = open_checkpoint(cosigned_note, [log_key], [w.verifier for w in policy.witnesses])
+        # Our own note, with the lines that verify (``_ask``): a line of a known key that
+        # does not would make the whole note fail to open.
+        signed = open_checkpoint(
+            cosigned_note,
+            [self.signer(info.origin).verifier()],
+            [w.verifier for w in policy.witnesses],
+        )
         names = policy.cosigners(signed)
         if names:
             await self._store_note(info.id, size, cosigned_note)
@@ -413,12 +412,16 @@ class Ledger:
         note: bytes,
         old: int,
     ) -> bytes | tuple[bool, str]:
-        """The witness's signature lines, or (refused?, why); timed and counted by
-        witness (``live.metrics``)."""
+        """The witness's signature lines, once they verify, or (refused?, why); timed and
+        counted by witness (``live.metrics``). Lines that do not verify (a faulty or lying
+        witness) are not counted: the witness is missing."""
         started = time.monotonic()
         answer = await self._exchange(witness, info, tree, size, note, old)
         COSIGN_SECONDS.labels(witness=witness.name).observe(time.monotonic() - started)
         outcome = "cosigned" if isinstance(answer, bytes) else "refused" if answer[0] else "missing"
+        log_key = self.signer(info.origin).verifier()
+        if isinstance(answer, bytes) and not _cosigns(note, answer, log_key, witness):
+            answer, outcome = (False, "its cosignature does not verify"), "invalid"
         COSIGNATURES.labels(witness=witness.name, outcome=outcome).inc()
         return answer
 
@@ -750,8 +753,7 @@ def _quorum_text(policy: Policy) -> str:
 
 
 def _cosigns(note: bytes, lines: bytes, log_key: Ed25519Verifier, witness: PolicyWitness) -> bool:
-    """Whether the signature lines ``witness`` sent verify on our note. A witness whose
-    cosignature does not (a faulty or lying one) is not counted: it is missing."""
+    """Whether the signature lines ``witness`` sent verify on our note."""
     try:
         open_checkpoint(_with_signatures(note, lines), [log_key], [witness.verifier])
     except NoteError as error:

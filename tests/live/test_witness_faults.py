@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from aiohttp import web
+from prometheus_client import REGISTRY
 
 from live import store
 from live.cast import CastBatcher
@@ -148,6 +149,8 @@ async def test_a_lying_witness_is_not_counted_and_cannot_make_the_quorum(
                 await store.act(svc, honest.q, Action.CLOSE)
                 verdict = await _verdict(svc, honest.q, timeout=30)
                 assert verdict["status"] == "completed", verdict
+                answers = {"witness": liar.name, "outcome": "invalid"}
+                assert (REGISTRY.get_sample_value("mvoting_cosignatures_total", answers) or 0) >= 1
                 log_id = await _log_id(svc, honest.q)
                 assert await _final_cosigners(svc, log_id, own_witnesses.policy) == {
                     one.name,
