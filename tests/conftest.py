@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import os
+import signal
 import socket
 import sys
 import tempfile
@@ -56,6 +58,21 @@ def witnesses() -> Iterator[LocalWitnesses]:
 def witnessed(settings: Settings, witnesses: LocalWitnesses) -> Settings:
     """``settings`` with the session's witnesses as the ledger's policy."""
     return settings.with_(ledger_policy=witnesses.policy_path)
+
+
+@pytest.fixture
+def own_witnesses(tmp_path: Path) -> Iterator[LocalWitnesses]:
+    """Four witnesses of this test's own (3-of-4), which it may stop (``SIGSTOP``):
+    continued and ended at teardown."""
+    operator = derive_signer(b"test-secret", DEFAULT_LEDGER_NAME)
+    found = start_local_witnesses(tmp_path / "witnesses", operators=[operator.verifier().vkey()])
+    try:
+        yield found
+    finally:
+        for witness in found.witnesses:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(witness.pid, signal.SIGCONT)
+        found.stop()
 
 
 @pytest.fixture

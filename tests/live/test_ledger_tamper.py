@@ -16,8 +16,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import httpx
@@ -28,10 +27,10 @@ import sqlalchemy as sa
 from live import store
 from live.cast import CastBatcher, do_cast
 from live.engines import db
-from live.ledger.local_witnesses import LocalWitnesses, start_local_witnesses
+from live.ledger.local_witnesses import LocalWitnesses
 from live.ledger.witness import origin_hash
 from live.services import Services, open_services
-from live.settings import DEFAULT_LEDGER_NAME, Settings
+from live.settings import Settings
 from live.worker import ArchiveWorker
 from rooms.ledger import canonical, derive_signer
 from rooms.questions import Action
@@ -368,21 +367,6 @@ async def test_a_log_entry_rewritten_after_cosigning_fails_and_no_witness_cosign
 
 
 # --- witnesses down ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def own_witnesses(tmp_path: Path) -> Iterator[LocalWitnesses]:
-    """Four witnesses of this test's own (3-of-4), which it may stop: continued and ended
-    at teardown."""
-    operator = derive_signer(b"test-secret", DEFAULT_LEDGER_NAME)
-    found = start_local_witnesses(tmp_path / "witnesses", operators=[operator.verifier().vkey()])
-    try:
-        yield found
-    finally:
-        for witness in found.witnesses:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(witness.pid, signal.SIGCONT)
-        found.stop()
 
 
 @contextlib.asynccontextmanager

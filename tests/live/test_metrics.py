@@ -16,7 +16,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,10 +26,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from live import store
-from live.ledger.local_witnesses import LocalWitnesses, start_local_witnesses
+from live.ledger.local_witnesses import LocalWitnesses
 from live.services import Services, open_services
-from live.settings import DEFAULT_LEDGER_NAME, Settings
-from rooms.ledger import derive_signer
+from live.settings import Settings
 from rooms.questions import Action
 from tests.conftest import Client, Node, connect, free_port, run_node, running_worker
 from tests.live.helpers import make_room
@@ -233,27 +232,12 @@ async def test_stream_lag_follows_the_worker_and_its_drain_is_counted(
     assert after.get("mvoting_archive_passes_total") > before.get("mvoting_archive_passes_total")
 
 
-@pytest.fixture
-def four_witnesses(tmp_path: Path) -> Iterator[LocalWitnesses]:
-    """Four witnesses of this test's own (3-of-4), which it may stop: continued and ended
-    at teardown."""
-    operator = derive_signer(b"test-secret", DEFAULT_LEDGER_NAME)
-    found = start_local_witnesses(tmp_path / "witnesses", operators=[operator.verifier().vkey()])
-    try:
-        yield found
-    finally:
-        for witness in found.witnesses:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(witness.pid, signal.SIGCONT)
-        found.stop()
-
-
 async def test_checkpoints_and_each_witness_answer_are_timed_and_a_silent_one_is_missing(
-    settings: Settings, node: Node, four_witnesses: LocalWitnesses
+    settings: Settings, node: Node, own_witnesses: LocalWitnesses
 ) -> None:
-    *up, silent = four_witnesses.witnesses
+    *up, silent = own_witnesses.witnesses
     os.kill(silent.pid, signal.SIGSTOP)
-    async with open_services(settings.with_(ledger_policy=four_witnesses.policy_path)) as svc:
+    async with open_services(settings.with_(ledger_policy=own_witnesses.policy_path)) as svc:
         room = await make_room(svc)
         before = await scrape(node.url)
         async with running_worker(svc) as worker:

@@ -38,7 +38,6 @@ from tests.live.test_ledger_tamper import (
     _until,
     _verdict,
 )
-from tests.live.test_ledger_tamper import own_witnesses as own_witnesses  # a fixture
 
 BURST = 1000
 SLOW_S = 30.0
