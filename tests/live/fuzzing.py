@@ -200,6 +200,15 @@ async def settled_state(svc: Services) -> dict[str, Any]:
     raise AssertionError(f"the state keeps changing: {changes(last, now)}")
 
 
+@contextlib.asynccontextmanager
+async def unchanged(svc: Services, what: object) -> AsyncIterator[None]:
+    """Fails if the ``state`` after the block differs from the one before (``what`` is
+    named in the failure)."""
+    prior = await state(svc)
+    yield
+    assert changes(prior, await state(svc)) == [], what
+
+
 def changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """What differs between two ``state``s, named (empty when nothing does)."""
     found = []

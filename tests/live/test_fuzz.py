@@ -9,9 +9,14 @@ The examples are the same on every run (``derandomize``); the strategies are in
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
+import httpx
 import pytest
 from hypothesis import strategies as st
 
@@ -21,7 +26,9 @@ from live.wire.websocket_protocol import MAX_MESSAGE
 from rooms.questions import Action, build_question
 from rooms.words import MAX_ANSWERS, MAX_RAW_ANSWER
 from tests.conftest import Node, connect
+from tests.live.citizenry import citizen, make_citizen
 from tests.live.fuzzing import (
+    broken_json,
     changes,
     deep,
     encode,
@@ -32,10 +39,11 @@ from tests.live.fuzzing import (
     of_types,
     raw_socket,
     settled_state,
-    state,
     texts,
+    unchanged,
 )
 from tests.live.helpers import make_room
+from tests.live.hosting import add_question, create_room, signed_in
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -163,11 +171,12 @@ async def test_fuzzed_votes_are_refused_and_change_nothing(
         codes: set[str] = set()
 
         async def check(payload: Any) -> None:
-            codes.add(refused(await voter.call("vote", payload)))
-            assert voter.open
-            assert changes(before, await state(svc)) == []
+            async with unchanged(svc, payload):
+                codes.add(refused(await voter.call("vote", payload)))
+                assert voter.open
 
         await explore(votes(meeting), check, examples=100)
+        assert changes(before, await settled_state(svc)) == []
         # Still the same voter, whose ballot counts once the question is right.
         ack = await voter.call("vote", {"question": meeting["single"], "choices": [1]})
         assert ack["ok"], ack
@@ -217,15 +226,15 @@ async def test_fuzzed_joins_are_refused_and_change_nothing(
     async def check(payload: Any) -> None:
         # A connection of its own for each: refusals on one connection are answered ever
         # later (``live.joins``).
-        async with raw_socket(node.url) as c:
+        async with unchanged(svc, payload), raw_socket(node.url) as c:
             codes.add(refused(await c.call("join", payload)))
             assert c.open
             # Not in the room: the room's question takes no ballot from it.
             ballot = {"question": meeting["single"], "choices": [0]}
             assert refused(await c.call("vote", ballot)) == "not_joined"
-        assert changes(before, await state(svc)) == []
 
     await explore(joins(meeting), check, examples=60)
+    assert changes(before, await settled_state(svc)) == []
     assert {"bad_request", "bad_credentials", "not_found"} <= codes
     async with connect(node.url) as c:
         assert (await c.join(meeting["room"].number, password="pw"))["ok"]
@@ -238,10 +247,11 @@ async def test_fuzzed_notice_subscriptions_are_refused_without_a_citizen(
         before = await settled_state(svc)
 
         async def check(payload: Any) -> None:
-            assert refused(await c.call("notices", payload)) == "unauthorized"
-            assert changes(before, await state(svc)) == []
+            async with unchanged(svc, payload):
+                assert refused(await c.call("notices", payload)) == "unauthorized"
 
         await explore(fits_a_message(json_values), check, examples=25)
+        assert changes(before, await settled_state(svc)) == []
 
 
 @pytest.mark.parametrize("event", ["join", "vote", "notices"])
@@ -255,9 +265,9 @@ async def test_events_with_other_than_one_argument_are_refused(
         before = await settled_state(svc)
 
         async def check(args: tuple[Any, ...]) -> None:
-            refused(await c.call(event, *args))
-            assert c.open
-            assert changes(before, await state(svc)) == []
+            async with unchanged(svc, args):
+                refused(await c.call(event, *args))
+                assert c.open
 
         shaped = {"question": meeting["single"], "choices": [0]}
         arguments = (
@@ -266,6 +276,7 @@ async def test_events_with_other_than_one_argument_are_refused(
             | st.tuples(json_values, json_values, json_values)
         )
         await explore(fits_a_message(arguments), check, examples=15)
+        assert changes(before, await settled_state(svc)) == []
 
 
 @pytest.mark.parametrize(
@@ -294,3 +305,290 @@ async def test_an_event_that_does_not_decode_closes_only_its_connection(
         assert changes(before, await settled_state(svc)) == []
         assert bystander.sio.connected
         assert (await bystander.vote(meeting["single"], [2]))["ok"]
+
+
+# --- JSON bodies ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A route that reads a JSON body: who calls it, the fields that refuse every value of
+    another type than theirs (one of them gets such a value), and a body it would take."""
+
+    method: str
+    path: str  #: with ``{room}``, ``{question}``… for the ids ``Desk.ids`` holds
+    who: str  #: "host", "citizen" or "anyone"
+    typed: dict[str, tuple[str, ...]]  #: field -> the JSON types it takes
+    valid: dict[str, Any] | None = None  #: sent to wrong ids
+
+    @property
+    def name(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+TEXT = ("str",)
+#: Text that PostgreSQL refuses in a text column, whatever else the field would take.
+NULS = ["\x00", "Board\x00", "\x00meeting", "a\x00b"]
+ENDPOINTS = [
+    # The host's API (live/web/api.py, draws.py, sitecodes.py, rosters.py, polls.py).
+    Endpoint("POST", "/api/rooms", "host", {"title": TEXT, "password": ("str", "null")}),
+    Endpoint(
+        "POST",
+        "/api/rooms/{room}/questions",
+        "host",
+        {"title": TEXT, "kind": TEXT, "visibility": TEXT},
+        {"title": "Q", "options": "A,B"},
+    ),
+    Endpoint(
+        "PATCH", "/api/questions/{question}", "host", {"title": TEXT, "kind": TEXT}, {"title": "Q"}
+    ),
+    Endpoint(
+        "POST", "/api/rooms/{room}/order", "host", {"questions": ("list",)}, {"questions": []}
+    ),
+    Endpoint(
+        "POST",
+        "/api/rooms/{room}/current",
+        "host",
+        {"question": ("str", "null")},
+        {"question": None},
+    ),
+    Endpoint(
+        "POST",
+        "/api/questions/{cloud}/answers",
+        "host",
+        {"hidden": ("bool",)},
+        {"answers": ["x"], "hidden": True},
+    ),
+    Endpoint("POST", "/api/rooms/{room}/site", "host", {"required": ("bool",)}, {"required": True}),
+    Endpoint(
+        "POST",
+        "/api/rooms/{room}/draws",
+        "host",
+        {"title": TEXT, "slots": ("list",)},
+        {"title": "Lots", "slots": ["a"]},
+    ),
+    Endpoint(
+        "PATCH",
+        "/api/draws/{draw}",
+        "host",
+        {"title": TEXT, "slots": ("list",)},
+        {"title": "Lots", "slots": ["a"]},
+    ),
+    Endpoint("POST", "/api/draws/{draw}/commit", "host", {"seed": ("str", "null")}, {}),
+    Endpoint("POST", "/api/rosters", "host", {"name": TEXT}),
+    Endpoint("PATCH", "/api/rosters/{group}", "host", {"name": TEXT}, {"name": "G"}),
+    Endpoint(
+        "POST",
+        "/api/rosters/{group}/members",
+        "host",
+        {"phone": TEXT},
+        {"phone": "010-2000-0001"},
+    ),
+    Endpoint(
+        "POST",
+        "/api/rosters/{group}/members/remove",
+        "host",
+        {"member": TEXT, "phone": ("str", "null")},
+        {"phone": "010-2000-0001"},
+    ),
+    Endpoint(
+        "POST",
+        "/api/rosters/{group}/members/move",
+        "host",
+        {"to": TEXT},
+        {"phone": "010-2000-0001", "to": "g0nosuchgroup"},
+    ),
+    Endpoint("POST", "/api/rosters/uploads/{upload}/confirm", "host", {}, {}),
+    Endpoint(
+        "POST",
+        "/api/session/password",
+        "host",
+        {"password": TEXT, "new_password": TEXT},
+    ),
+    Endpoint("POST", "/api/polls", "host", {"title": TEXT}),
+    Endpoint("PATCH", "/api/polls/{poll}", "host", {}, {"title": "P"}),
+    Endpoint("POST", "/api/polls/{poll}/reflection", "host", {}, {"text": "t"}),
+    # Nobody signed in (hosts' and citizens' accounts).
+    Endpoint("POST", "/api/hosts", "anyone", {"email": TEXT}),
+    Endpoint("POST", "/api/session", "anyone", {"email": TEXT, "password": TEXT}),
+    Endpoint("POST", "/api/citizens/codes", "anyone", {"purpose": TEXT}),
+    Endpoint("POST", "/api/citizens", "anyone", {"phone": TEXT, "code": TEXT}),
+    Endpoint("POST", "/api/citizens/session", "anyone", {"phone": TEXT, "password": TEXT}),
+    Endpoint("POST", "/api/citizens/password", "anyone", {"phone": TEXT, "code": TEXT}),
+    Endpoint("POST", "/api/citizens/link", "anyone", {}),
+    # A signed-in citizen.
+    Endpoint("POST", "/api/polls/{poll}/comments", "citizen", {"body": TEXT}, {"body": "Hi"}),
+    Endpoint("PATCH", "/api/comments/{comment}", "citizen", {"body": TEXT}, {"body": "Hi"}),
+    Endpoint("POST", "/api/reports", "citizen", {"kind": TEXT, "reason": TEXT, "id": TEXT}),
+    Endpoint("PUT", "/api/citizens/me/areas", "citizen", {"areas": ("list", "null")}),
+    Endpoint("PUT", "/api/citizens/me/profile", "citizen", {"birth_year": ("int", "str", "null")}),
+    Endpoint("PUT", "/api/citizens/me/interests", "citizen", {"areas": ("list", "null")}),
+    Endpoint("POST", "/api/citizens/me/push", "citizen", {"endpoint": TEXT}),
+    Endpoint("DELETE", "/api/citizens/me/push", "citizen", {"endpoint": TEXT}),
+    Endpoint("POST", "/api/citizens/me/phone", "citizen", {"phone": TEXT, "code": TEXT}),
+    # Moderation, by someone who moderates nothing.
+    Endpoint("POST", "/api/moderation/actions", "citizen", {"kind": TEXT, "action": TEXT}),
+    Endpoint("POST", "/api/moderation/words", "host", {"word": TEXT}),
+    Endpoint("DELETE", "/api/moderation/words", "host", {"word": TEXT}),
+]
+
+
+@dataclass
+class Desk:
+    """A node's callers and the ids of what they made."""
+
+    callers: dict[str, httpx.AsyncClient]
+    ids: dict[str, str]
+    #: ids that look right but are wrong for the caller: of no such thing, another's
+    wrong_ids: list[str]
+
+
+@pytest.fixture
+async def desk(node: Node, svc: Services) -> AsyncIterator[Desk]:
+    async with contextlib.AsyncExitStack() as stack:
+        owner = await stack.enter_async_context(signed_in(node.url, "owner@example.org"))
+        stranger = await stack.enter_async_context(signed_in(node.url, "other@example.org"))
+        await make_citizen(svc, "010-1000-0001")
+        person = await stack.enter_async_context(citizen(node.url, "010-1000-0001"))
+        anyone = await stack.enter_async_context(httpx.AsyncClient(base_url=node.url))
+        room = await create_room(owner.http)
+        question = await add_question(owner.http, room["id"])
+        cloud = await add_question(owner.http, room["id"], kind="text", options="")
+        draw = await owner.http.post(
+            f"/api/rooms/{room['id']}/draws", json={"title": "Lots", "slots": ["a", "b"]}
+        )
+        group = await owner.http.post("/api/rosters", json={"name": "Board"})
+        assert (draw.status_code, group.status_code) == (201, 201), (draw.text, group.text)
+        theirs = await create_room(stranger.http)
+        ids = {
+            "room": room["id"],
+            "question": question["id"],
+            "cloud": cloud["id"],
+            "draw": draw.json()["draw"]["id"],
+            "group": group.json()["group"]["id"],
+            "poll": "p0nosuchpoll",
+            "comment": "c0nosuchcomment",
+            "upload": "u0nosuchupload",
+        }
+        wrong = [theirs["id"], "000000000000", *[v.upper() for v in ids.values()]]
+        wrong += [ids["room"] + "\x00", ids["question"] + "/x", "..", "%2e%2e", "４８２９"]
+        yield Desk({"host": owner.http, "citizen": person.http, "anyone": anyone}, ids, wrong)
+
+
+def typed_body(e: Endpoint) -> st.SearchStrategy[dict[str, Any]]:
+    """A body of hostile values where one typed field (if the endpoint has any) holds a
+    value of a type it never takes."""
+    fields = sorted(e.typed)
+    hostile = st.fixed_dictionaries({}, optional={f: json_values for f in fields})
+    if not fields:
+        return with_junk(hostile)
+
+    def wrong(field: str) -> st.SearchStrategy[dict[str, Any]]:
+        return st.tuples(hostile, of_types(*e.typed[field])).map(lambda t: {**t[0], field: t[1]})
+
+    return with_junk(st.sampled_from(fields).flatmap(wrong))
+
+
+@dataclass(frozen=True)
+class Call:
+    endpoint: Endpoint
+    ids: dict[str, str]  #: what each id of the path is
+    body: bytes
+    kind: str = "application/json"
+
+    def path(self) -> str:
+        return self.endpoint.path.format(**{k: quote(v, safe="") for k, v in self.ids.items()})
+
+
+def calls(d: Desk) -> st.SearchStrategy[Call]:
+    """Calls of each endpoint that it must refuse: a typed field of the wrong type, a body
+    that is no object or no JSON at all, a body that is not said to be JSON, an id of
+    something that is not there or not the caller's."""
+    bodies = st.one_of(
+        st.sampled_from(ENDPOINTS).flatmap(
+            lambda e: typed_body(e).map(lambda b: (e, encode(b))) if e.typed else st.nothing()
+        ),
+        st.tuples(st.sampled_from(ENDPOINTS), of_types("dict").map(encode)),
+        st.tuples(st.sampled_from(ENDPOINTS), st.just(deep(1000, [])).map(encode)),
+        st.tuples(st.sampled_from(ENDPOINTS), broken_json),
+    )
+    right = bodies.map(lambda t: Call(t[0], d.ids, t[1]))
+    unsaid = st.tuples(st.sampled_from(ENDPOINTS), st.sampled_from(["text/plain", ""])).map(
+        lambda t: Call(t[0], d.ids, encode(t[0].valid or {}), t[1])
+    )
+
+    def misplaced(e: Endpoint) -> st.SearchStrategy[Call]:
+        slots = re.findall(r"\{(\w+)\}", e.path)
+        return st.tuples(st.sampled_from(slots), st.sampled_from(d.wrong_ids)).map(
+            lambda t: Call(
+                e, {**d.ids, t[0]: t[1]}, encode(e.valid).replace(b"{group}", t[1].encode())
+            )
+        )
+
+    with_ids = [e for e in ENDPOINTS if e.valid is not None and "{" in e.path]
+    wrong_id = st.sampled_from(with_ids).flatmap(misplaced)
+
+    def with_nul(e: Endpoint) -> st.SearchStrategy[Call]:
+        fields = sorted(f for f, types in e.typed.items() if types == TEXT)
+        return st.tuples(st.sampled_from(fields), st.sampled_from(NULS)).map(
+            lambda t: Call(e, d.ids, encode({**(e.valid or {}), t[0]: t[1]}))
+        )
+
+    nul = st.sampled_from([e for e in ENDPOINTS if TEXT in e.typed.values()]).flatmap(with_nul)
+    return right | unsaid | wrong_id | nul
+
+
+async def test_fuzzed_json_bodies_are_refused_and_change_nothing(
+    node: Node, svc: Services, desk: Desk
+) -> None:
+    before = await settled_state(svc)
+    called: set[str] = set()
+
+    async def check(c: Call) -> None:
+        http = desk.callers[c.endpoint.who]
+        async with unchanged(svc, c):
+            r = await http.request(
+                c.endpoint.method, c.path(), content=c.body, headers={"content-type": c.kind}
+            )
+            assert 400 <= r.status_code < 500, (c, r.status_code, r.text[:300])
+            body = r.json()
+            assert body["ok"] is False and set(body) == {"ok", "error"}, body
+            refused(body)
+        called.add(c.endpoint.name)
+
+    await explore(calls(desk), check, examples=400)
+    assert changes(before, await settled_state(svc)) == []
+    assert called == {e.name for e in ENDPOINTS}
+    r = await desk.callers["host"].get(f"/api/rooms/{desk.ids['room']}")
+    assert r.status_code == 200 and r.json()["room"]["id"] == desk.ids["room"]
+
+
+@pytest.mark.parametrize(
+    ("page", "fields"),
+    [
+        pytest.param("/host", {"title": "Board\x00"}, id="new-room"),
+        pytest.param(
+            "/host/signup",
+            {"email": "kim@example.org", "password": "correct horse", "name": "Kim\x00"},
+            id="sign-up",
+        ),
+    ],
+)
+async def test_a_console_form_with_a_nul_is_refused(
+    node: Node, svc: Services, page: str, fields: dict[str, str]
+) -> None:
+    """A form's text is kept as the JSON API's is: U+0000 is refused in both."""
+    async with (
+        signed_in(node.url, "owner@example.org") as owner,
+        httpx.AsyncClient(base_url=node.url) as anyone,
+    ):
+        http = owner.http if page == "/host" else anyone
+        found = re.search(r'name="csrf" value="([^"]+)"', (await http.get(page)).text)
+        assert found is not None
+        before = await settled_state(svc)
+        action = "/host/rooms" if page == "/host" else page
+        data = {**fields, "csrf": found[1]}
+        r = await http.post(action, data=data, headers={"origin": node.url})
+        assert r.status_code == 400, r.text[:300]
+        assert refused(r.json()) == "bad_request"
+        assert changes(before, await settled_state(svc)) == []
