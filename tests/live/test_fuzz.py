@@ -28,9 +28,9 @@ from rooms.words import MAX_ANSWERS, MAX_RAW_ANSWER
 from tests.conftest import Node, connect
 from tests.live.citizenry import citizen, make_citizen
 from tests.live.fuzzing import (
+    Deep,
     broken_json,
     changes,
-    deep,
     encode,
     explore,
     huge_ints,
@@ -158,7 +158,7 @@ def votes(m: dict[str, Any]) -> st.SearchStrategy[Any]:
             {"question": st.just(single), "choices": st.just([0]), "position": bad_position}
         ),
     )
-    return fits_a_message(with_junk(ballot) | of_types("dict") | st.just(deep(200)))
+    return fits_a_message(with_junk(ballot) | of_types("dict") | st.just(Deep(1000)))
 
 
 async def test_fuzzed_votes_are_refused_and_change_nothing(
@@ -509,8 +509,10 @@ def calls(d: Desk) -> st.SearchStrategy[Call]:
             lambda e: typed_body(e).map(lambda b: (e, encode(b))) if e.typed else st.nothing()
         ),
         st.tuples(st.sampled_from(ENDPOINTS), of_types("dict").map(encode)),
-        st.tuples(st.sampled_from(ENDPOINTS), st.just(deep(1000, [])).map(encode)),
+        st.tuples(st.sampled_from(ENDPOINTS), st.just(Deep(1022)).map(encode)),
         st.tuples(st.sampled_from(ENDPOINTS), broken_json),
+        # Past the 256 KiB a JSON body may have (``live.web.bodies``).
+        st.tuples(st.sampled_from(ENDPOINTS), st.just(encode({"title": "x" * 300_000}))),
     )
     right = bodies.map(lambda t: Call(t[0], d.ids, t[1]))
     unsaid = st.tuples(st.sampled_from(ENDPOINTS), st.sampled_from(["text/plain", ""])).map(
@@ -556,7 +558,7 @@ async def test_fuzzed_json_bodies_are_refused_and_change_nothing(
             refused(body)
         called.add(c.endpoint.name)
 
-    await explore(calls(desk), check, examples=400)
+    await explore(calls(desk), check, examples=600)
     assert changes(before, await settled_state(svc)) == []
     assert called == {e.name for e in ENDPOINTS}
     r = await desk.callers["host"].get(f"/api/rooms/{desk.ids['room']}")
