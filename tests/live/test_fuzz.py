@@ -51,10 +51,12 @@ CLOUD = {"title": "One word", "kind": "text", "options": "", "max_choices": 2}
 
 
 def refused(ack: Any) -> str:
-    """The refusal's code, once the ack has the refusal's shape."""
+    """The refusal's code, once the ack has the refusal's shape and is not the answer of
+    a handler that failed (``unavailable``: ``LiveSockets._guarded``)."""
     assert isinstance(ack, dict) and ack.get("ok") is False, ack
     error = ack["error"]
     assert isinstance(error["code"], str) and re.fullmatch(r"[a-z_]+", error["code"]), ack
+    assert error["code"] != "unavailable", ack
     assert isinstance(error["message"], str) and error["message"], ack
     return error["code"]
 
