@@ -13,13 +13,13 @@ import contextlib
 import itertools
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 import websockets
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from live.audience import INTERVAL
@@ -274,9 +274,11 @@ async def explore(
     check: Callable[[Any], Awaitable[None]],
     *,
     examples: int,
+    pinned: Sequence[Any] = (),
     timeout: float = 30,
 ) -> None:
-    """Run ``check`` on ``examples`` hypothesis examples of ``strategy``, one at a time.
+    """Run ``check`` on the ``pinned`` values, then on ``examples`` hypothesis examples of
+    ``strategy``, one at a time.
 
     Hypothesis drives a synchronous test, so it runs in a thread of its own and hands
     each example to this loop, which keeps serving the node meanwhile. The examples are
@@ -284,15 +286,17 @@ async def explore(
     """
     loop = asyncio.get_running_loop()
 
-    @settings(
+    def run(value: Any) -> None:
+        asyncio.run_coroutine_threadsafe(check(value), loop).result(timeout)
+
+    test = given(strategy)(run)
+    for value in reversed(pinned):
+        test = example(value)(test)
+    configured = settings(
         max_examples=examples,
         deadline=None,
         derandomize=True,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
-    @given(strategy)
-    def run(value: Any) -> None:
-        asyncio.run_coroutine_threadsafe(check(value), loop).result(timeout)
-
-    await asyncio.to_thread(run)
+    )(test)
+    await asyncio.to_thread(configured)

@@ -24,6 +24,7 @@ from live import store
 from live.services import Services
 from live.wire.websocket_protocol import MAX_MESSAGE
 from rooms.questions import Action, build_question
+from rooms.survey import MAX_PARTS
 from rooms.words import MAX_ANSWERS, MAX_RAW_ANSWER
 from tests.conftest import Node, connect
 from tests.live.citizenry import citizen, make_citizen
@@ -48,6 +49,11 @@ from tests.live.hosting import add_question, create_room, signed_in
 pytestmark = pytest.mark.timeout(240)
 
 CLOUD = {"title": "One word", "kind": "text", "options": "", "max_choices": 2}
+#: A survey of two required parts: 2 options, then a rating of 5 (7 options in all).
+SURVEY_PARTS = [
+    {"title": "Venue", "kind": "single", "options": ["City hall", "Library"]},
+    {"title": "Satisfaction", "kind": "rating", "scale": 5},
+]
 
 
 def refused(ack: Any) -> str:
@@ -85,16 +91,21 @@ def ids_like(real: str) -> st.SearchStrategy[str]:
 
 @pytest.fixture
 async def meeting(svc: Services) -> dict[str, Any]:
-    """A room with an open single-choice question, an open word cloud, a closed and a draft
-    question, and another room's open question."""
+    """A room with an open single-choice question, an open word cloud, an open survey, a
+    closed and a draft question, and another room's open question."""
     room = await make_room(svc, {}, CLOUD, {})
     await store.act(svc, room.questions[2], Action.CLOSE)
     draft = await store.add_question(svc, room.info.id, build_question("D", "single", "A,B"))
+    survey = await store.add_question(
+        svc, room.info.id, build_question("Feedback", "survey", parts=SURVEY_PARTS)
+    )
+    await store.act(svc, survey.id, Action.OPEN)
     other = await make_room(svc)
     return {
         "room": room,
         "single": room.questions[0],
         "cloud": room.questions[1],
+        "survey": survey.id,
         "closed": room.questions[2],
         "draft": draft.id,
         "other": other.q,
@@ -106,9 +117,9 @@ def votes(m: dict[str, Any]) -> st.SearchStrategy[Any]:
     """Ballots that are refused whatever the voter did before: a question that takes none
     (closed, a draft, another room's, no question), or one that is open but a ballot that
     does not fit it, or no ballot at all."""
-    single, cloud = m["single"], m["cloud"]
+    single, cloud, survey = m["single"], m["cloud"], m["survey"]
     shaped_ids = st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True).filter(
-        lambda v: v not in (single, cloud)
+        lambda v: v not in (single, cloud, survey)
     )
     not_open = (
         st.sampled_from([m["closed"], m["draft"], m["other"]])
@@ -142,7 +153,24 @@ def votes(m: dict[str, Any]) -> st.SearchStrategy[Any]:
     bad_position = of_types("dict", "null") | st.fixed_dictionaries(
         {"lat": of_types("int", "float") | st.just(1e308), "lon": json_values}
     )
+    picks_past_the_parts = st.lists(out_of_range, min_size=1, max_size=3)
+    bad_parts = (
+        of_types("list")
+        | st.just([])
+        | st.lists(of_types("list"), min_size=1, max_size=3)
+        | st.lists(st.lists(of_types("int"), min_size=1, max_size=2), min_size=2, max_size=2)
+        | st.lists(picks_past_the_parts, min_size=2, max_size=2)
+        | st.lists(st.just([0]), min_size=1, max_size=1)
+        | st.lists(st.just([0]), min_size=MAX_PARTS + 1, max_size=MAX_PARTS + 2)
+        | st.just([[0], []])
+    )
+    shut = st.sampled_from([m["closed"], m["draft"]])
+    elsewhere = st.just(m["other"]) | shaped_ids
     ballot = st.one_of(
+        st.fixed_dictionaries({"question": shut, "choices": st.just([0])}),
+        st.fixed_dictionaries({"question": elsewhere, "choices": st.just([0])}),
+        st.fixed_dictionaries({"question": st.just(survey), "parts": bad_parts}),
+        st.fixed_dictionaries({"question": st.just(survey), "choices": st.just([0])}),
         st.fixed_dictionaries({"question": not_open, "choices": any_ballot}),
         st.fixed_dictionaries({"question": not_open, "answers": any_ballot}),
         st.fixed_dictionaries({"question": st.just(single), "choices": bad_choices}),
@@ -177,12 +205,20 @@ async def test_fuzzed_votes_are_refused_and_change_nothing(
                 codes.add(refused(await voter.call("vote", payload)))
                 assert voter.open
 
-        await explore(votes(meeting), check, examples=100)
+        # One of each refusal past the parsing, whatever hypothesis picks.
+        pinned = [
+            {"question": meeting["closed"], "choices": [0]},
+            {"question": meeting["other"], "choices": [0]},
+            {"question": meeting["single"], "choices": [3]},
+            {"question": meeting["survey"], "parts": [[0], []]},
+        ]
+        await explore(votes(meeting), check, examples=150, pinned=pinned)
         assert changes(before, await settled_state(svc)) == []
         # Still the same voter, whose ballot counts once the question is right.
         ack = await voter.call("vote", {"question": meeting["single"], "choices": [1]})
         assert ack["ok"], ack
     assert {"bad_request", "closed", "unknown_question", "invalid_choice"} <= codes
+    assert "part_unanswered" in codes
 
 
 def joins(m: dict[str, Any]) -> st.SearchStrategy[Any]:
@@ -235,7 +271,12 @@ async def test_fuzzed_joins_are_refused_and_change_nothing(
             ballot = {"question": meeting["single"], "choices": [0]}
             assert refused(await c.call("vote", ballot)) == "not_joined"
 
-    await explore(joins(meeting), check, examples=60)
+    pinned = [
+        {"room": meeting["room"].number, "password": "wrong"},
+        {"poll": meeting["room"].info.id},
+        {"room": "４８２９１３", "password": "pw"},
+    ]
+    await explore(joins(meeting), check, examples=60, pinned=pinned)
     assert changes(before, await settled_state(svc)) == []
     assert {"bad_request", "bad_credentials", "not_found"} <= codes
     async with connect(node.url) as c:
