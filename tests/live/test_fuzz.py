@@ -323,6 +323,45 @@ async def test_events_with_more_than_one_argument_are_refused(
         assert (await c.call("vote", shaped))["ok"]
 
 
+def altered(payload: dict[str, Any], fields: list[str]) -> st.SearchStrategy[dict[str, Any]]:
+    """``payload``, or it with one of ``fields`` holding any value."""
+    one = st.tuples(st.sampled_from(fields), json_values).map(lambda t: {**payload, t[0]: t[1]})
+    return st.just(payload) | one
+
+
+async def test_no_event_is_answered_as_a_failed_handler(
+    node: Node, meeting: dict[str, Any]
+) -> None:
+    """A join and a ballot, each as taken or with one field holding any value, from a new
+    device each time: answered by the protocol (joined, counted, or refused with a code),
+    never ``unavailable`` (a handler that failed). A value that is taken counts: this is
+    not about the state."""
+    join = {"room": meeting["room"].number, "password": "pw"}
+    join_fields = ["room", "password", "key", "presenter", "poll", "site", "site_pass"]
+    ballots = st.sampled_from(
+        [
+            {"question": meeting["single"], "choices": [0]},
+            {"question": meeting["cloud"], "answers": ["park"]},
+            {"question": meeting["survey"], "parts": [[0], [4]]},
+        ]
+    )
+    vote_fields = ["question", "choices", "answers", "parts", "nonce", "position"]
+    pair = st.tuples(altered(join, join_fields), ballots.flatmap(lambda b: altered(b, vote_fields)))
+    taken: list[str] = []
+
+    async def check(events: tuple[dict[str, Any], dict[str, Any]]) -> None:
+        async with raw_socket(node.url) as c:
+            for event, payload in zip(("join", "vote"), events, strict=True):
+                ack = await c.call(event, payload)
+                if ack.get("ok") is True:
+                    taken.append(event)
+                else:
+                    refused(ack)
+
+    await explore(fits_a_message(pair), check, examples=100)
+    assert "vote" in taken  # the unaltered ballots count
+
+
 @pytest.mark.parametrize(
     "packet",
     [
