@@ -37,8 +37,6 @@ VOLATILE = re.compile(r"^\{lim:[^}]*\}:|^health:|:(audience_)?tick$")
 #: the announcements' version; only the counts are compared.
 AUDIENCE = re.compile(r":audience$")
 
-JSON_TYPES = ("null", "bool", "int", "float", "str", "list", "dict")
-
 
 def json_type(value: object) -> str:
     """The JSON type a decoded value has (``bool`` is not an ``int`` here)."""
