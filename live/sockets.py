@@ -44,7 +44,7 @@ from live.wire.delivery import Watchers
 from live.wire.frames import FrameWriter, event_frame
 from live.wire.transport import LiveServer
 from rooms.eligibility import Facts
-from rooms.errors import N_, ErrorCode, VotingError, not_found
+from rooms.errors import N_, ErrorCode, VotingError, bad_request, not_found
 from rooms.identity import (
     citizen_identity,
     official_identity,
@@ -206,11 +206,15 @@ class LiveSockets:
 
     def _guarded(self, handler: Any, outcomes: Outcomes | None = None) -> Any:
         """The handler, its refusals answered as error bodies, and counted in
-        ``outcomes`` (``live.metrics``) if given."""
+        ``outcomes`` (``live.metrics``) if given. python-socketio passes each of an
+        event's arguments to its handler: one that came with two or more is refused
+        here, not left unanswered by a TypeError."""
 
-        async def run(sid: str, data: Any = None) -> dict[str, Any]:
+        async def run(sid: str, *args: Any) -> dict[str, Any]:
             try:
-                result: dict[str, Any] = await handler(sid, data)
+                if len(args) > 1:
+                    raise bad_request(N_("an event carries one object"))
+                result: dict[str, Any] = await handler(sid, args[0] if args else None)
             except VotingError as err:
                 if outcomes is not None:
                     outcomes.refused[err.code].inc()

@@ -80,6 +80,8 @@ async def json_body(request: Request) -> dict[str, Any]:
         raise bad_request(N_("the body is not valid JSON")) from None
     if not isinstance(data, dict):
         raise bad_request(N_("the body is a JSON object"))
+    if b"\\u0000" in raw:  # JSON writes U+0000 only so
+        bodies.check_no_nul(data)
     return data
 
 

@@ -11,7 +11,7 @@ connection is dropped.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -68,6 +68,25 @@ async def read(
     return b"".join(chunks)
 
 
+def check_no_nul(value: Any) -> None:
+    """Refuse a decoded body with U+0000 in any text, key or value, at any depth.
+
+    No field has a use for it, and PostgreSQL refuses it in a text column: the archive's
+    insert would fail after the checks passed. (Walked without recursion: a JSON body
+    nests up to 1,024 levels.)"""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise bad_request(N_("no text may hold the character U+0000"))
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+
+
 async def form(request: Request, limit: int = FORM_LIMIT) -> FormData:
     """A console form (urlencoded, or multipart without files), read with a bound."""
     raw = await read(request, limit)
@@ -76,4 +95,6 @@ async def form(request: Request, limit: int = FORM_LIMIT) -> FormData:
         return {"type": "http.request", "body": raw, "more_body": False}
 
     # Parsed from the bytes read, by a request of its own over the same scope.
-    return await Request(request.scope, replay).form(max_files=0, max_fields=FORM_FIELDS)
+    found = await Request(request.scope, replay).form(max_files=0, max_fields=FORM_FIELDS)
+    check_no_nul(list(found.multi_items()))
+    return found
