@@ -50,6 +50,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MVOTING_KEY_PREFIX", "mv:", "Prefix of every Redis key and channel."),
     Setting("MVOTING_REDIS_POOL", "256", "Redis connections per process (a burst needs many)."),
     Setting("MVOTING_TALLY_INTERVAL_MS", "100", "Least time between two tallies of a question."),
+    Setting(
+        "MVOTING_TALLY_SHARE_PCT",
+        "25",
+        "Most of a core (percent) a node spends handing one question's tallies to its "
+        "attendees: a large room gets fewer a second (its hosts get every one).",
+    ),
     Setting("MVOTING_LOG_LEVEL", "info", "Log level: debug, info, warning, error."),
     Setting(
         "MVOTING_LEDGER_NAME",
@@ -248,6 +254,7 @@ class Settings:
     ledger_policy: Path | None = None  #: None: DATA/policy, if the local witnesses wrote it
     local_witnesses: int = 4
     checkpoint_interval: float = 2.0
+    tally_share: float = 0.25  #: of a core, for one question's attendees (``live.wire.pacing``)
     session_days: int = 14
     signin_window: int = 900  #: seconds
     signin_account_limit: int = 10
@@ -368,6 +375,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
         key_prefix=get("MVOTING_KEY_PREFIX"),
         redis_pool=integer("MVOTING_REDIS_POOL", 4),
         tally_interval=integer("MVOTING_TALLY_INTERVAL_MS", 10) / 1000,
+        tally_share=min(integer("MVOTING_TALLY_SHARE_PCT", 1), 100) / 100,
         log_level=level,
         ledger_name=_ledger_name(get("MVOTING_LEDGER_NAME"), get("MVOTING_PUBLIC_URL")),
         ledger_policy=Path(get("MVOTING_LEDGER_POLICY")) if get("MVOTING_LEDGER_POLICY") else None,

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from http.cookies import SimpleCookie
 from typing import Any
@@ -42,6 +43,7 @@ from live.store import (
 )
 from live.wire.delivery import Watchers
 from live.wire.frames import FrameWriter, event_frame
+from live.wire.pacing import Pacing
 from live.wire.transport import LiveServer
 from rooms.eligibility import Facts
 from rooms.errors import N_, ErrorCode, VotingError, bad_request, not_found
@@ -136,6 +138,9 @@ class LiveSockets:
         self.conns: dict[str, Conn] = {}
         self.members: defaultdict[str, set[str]] = defaultdict(set)  # room id -> sids
         self.watchers = Watchers()
+        self.pacing: Pacing[tuple[bytes, dict[str, Any]]] = Pacing(1.0)  # the setting's, attached
+        self._paced: dict[str, asyncio.TimerHandle] = {}  # question id -> its held tally's timer
+        self._tasks: set[asyncio.Task[None]] = set()
         self._known: dict[str, _Known] = {}  # question definitions are fixed once made
         self._versions: dict[str, int] = {}  # question id -> last tally version sent
         self._audiences: dict[str, int] = {}  # room id -> last audience version sent
@@ -153,6 +158,7 @@ class LiveSockets:
         self.batcher = CastBatcher(svc)
         self.rooms = RoomCache(svc)
         self.audience = Audience(svc)
+        self.pacing = Pacing(svc.settings.tally_share)
 
     # --- connection life ---------------------------------------------------------------
 
@@ -529,11 +535,41 @@ class LiveSockets:
             payload.update(words=event["words"] or [], distinct=event["distinct"])
         else:
             payload["counts"] = event["counts"]
-        # Encoded once; written to every watcher that takes a ready frame, hosts first.
-        TALLY_DELIVERIES.inc(self.watchers.count(qid))
-        slow = self.watchers.deliver(qid, event_frame("tally", payload))
+        # Encoded once; written to every watcher that takes a ready frame: the hosts at
+        # once, the attendees as the pacing allows (``live.wire.pacing``).
+        frame = event_frame("tally", payload)
+        TALLY_DELIVERIES.inc(self.watchers.count(qid, first=True))
+        slow = self.watchers.deliver(qid, frame, first=True)
         if slow:
             await self.sio.emit("tally", payload, to=slow)
+        wait = self.pacing.offer(qid, (frame, payload))
+        if not wait:
+            await self._tally_attendees(qid, frame, payload)
+        elif qid not in self._paced:
+            self._paced[qid] = asyncio.get_running_loop().call_later(
+                wait, lambda: self._spawn(self._held_tally(qid))
+            )
+
+    async def _tally_attendees(self, qid: str, frame: bytes, payload: dict[str, Any]) -> None:
+        """Hand a tally to the question's attendees, timing it for the pacing."""
+        started = time.perf_counter()
+        TALLY_DELIVERIES.inc(self.watchers.count(qid, first=False))
+        slow = self.watchers.deliver(qid, frame, first=False)
+        self.pacing.delivered(qid, time.perf_counter() - started)
+        if slow:
+            await self.sio.emit("tally", payload, to=slow)
+
+    async def _held_tally(self, qid: str) -> None:
+        """The pacing's wait ended: the attendees get the newest tally held for them."""
+        self._paced.pop(qid, None)
+        held = self.pacing.take_held(qid)
+        if held is not None:
+            await self._tally_attendees(qid, *held)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _deliver_question(self, event: dict[str, Any]) -> None:
         public = event["question"]

@@ -42,14 +42,21 @@ class Watchers:
                 if not found:
                     del tier[qid]
 
-    def count(self, qid: str) -> int:
-        return len(self._first.get(qid, ())) + len(self._rest.get(qid, ()))
+    def count(self, qid: str, *, first: bool | None = None) -> int:
+        """How many watch ``qid`` (of the first tier only, or the rest only)."""
+        return sum(len(tier.get(qid, ())) for tier in self._tiers(first))
 
-    def deliver(self, qid: str, frame: bytes) -> list[str]:
-        """Write ``frame`` to every watcher that takes it; return the sids left over."""
+    def deliver(self, qid: str, frame: bytes, *, first: bool | None = None) -> list[str]:
+        """Write ``frame`` to every watcher that takes it (of the first tier only, or the
+        rest only); return the sids left over."""
         slow = []
-        for tier in (self._first, self._rest):
+        for tier in self._tiers(first):
             for sid, w in tier.get(qid, {}).items():
                 if not w.write(frame):
                     slow.append(sid)
         return slow
+
+    def _tiers(self, first: bool | None) -> tuple[defaultdict[str, dict[str, Watcher]], ...]:
+        if first is None:
+            return self._first, self._rest
+        return (self._first,) if first else (self._rest,)
