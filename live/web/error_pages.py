@@ -90,8 +90,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def archive_unreachable(request: Request, exc: Exception) -> Response:
-    """The SQL archive does not answer (``db.unreachable``): 503, to be tried again, not a
-    500. Any other database error is the server's own (raised on, to ``server_error``)."""
+    """The SQL archive does not answer (``db.unreachable``; a connection refused or timed
+    out is taken for it, whatever the server): 503, to be tried again, not a 500. Any other
+    database error is the server's own (raised on, to ``server_error``)."""
     if not db.unreachable(exc):
         raise exc
     log.warning("%s %s: the archive does not answer (%s)", request.method, request.url.path, exc)
