@@ -175,7 +175,7 @@ async def _verdict(svc: Services, qid: str) -> str | None:
         found = await conn.scalar(
             sa.select(db.ledger_logs.c.verification).where(db.ledger_logs.c.question_id == qid)
         )
-    return None if found is None else str(found)
+    return None if found in (None, "pending") else str(found)  # pending: asked again
 
 
 async def _unfollowed(svc: Services, qid: str) -> bool:
