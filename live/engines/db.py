@@ -461,6 +461,23 @@ def create_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
+def unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the archive does not answer (stopped, restarting, the connection
+    cut) rather than that it refused a statement: worth a 503 and another try.
+
+    A connection refused or timed out comes through SQLAlchemy as the socket's own error; a
+    connection lost mid-statement invalidates it; PostgreSQL itself says so with SQLSTATE
+    class 08 (connection exception) or 57P (shut down, starting up)."""
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return True
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    state = getattr(exc.orig, "sqlstate", None)
+    return exc.connection_invalidated or (
+        isinstance(state, str) and state.startswith(("08", "57P"))
+    )
+
+
 def insert_ignoring_duplicates(conn: AsyncConnection, table: sa.Table) -> Any:
     """``INSERT ... ON CONFLICT DO NOTHING`` in the connection's dialect."""
     if conn.dialect.name == "postgresql":

@@ -255,10 +255,16 @@ class Ledger:
         if time.monotonic() - last < self.svc.settings.checkpoint_interval:
             return
         self._unsigned.discard(log_id)
-        info = await self.log_info(log_id)
-        if info is None:
-            return
-        size = await self.checkpoint(info)
+        try:
+            info = await self.log_info(log_id)
+            if info is None:
+                return
+            size = await self.checkpoint(info)
+        except Exception:
+            # Still unsigned (the archive went away after the append's commit): the next
+            # pass's ``flush`` signs it, though no ballot arrives to append again.
+            self._unsigned.add(log_id)
+            raise
         if size and log_id in self._cosigning:
             # The witnesses are still on an earlier one: ask again at a later pass, else
             # the last checkpoint of a burst stays without cosignatures until the close.

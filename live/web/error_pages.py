@@ -6,16 +6,21 @@ Here they get the app's own shapes: under the JSON paths (the API, the ledger, t
 ``/healthz``) the refusal body of ``live.errors`` (a short ``code``, a sentence), elsewhere
 the error page, both in the request's language (``?lang=``, ``mv_lang``,
 ``Accept-Language``). A 500 says only that something went wrong: the exception is logged
-by the server, never sent. (A refusal, ``VotingError``, keeps its JSON body everywhere:
-``api.handle_voting_error``.)
+by the server, never sent. An archive that does not answer (PostgreSQL stopped or
+restarting) is a 503 ``unavailable``, not a 500: the page is worth another try. (A
+refusal, ``VotingError``, keeps its JSON body everywhere: ``api.handle_voting_error``.)
 """
 
 from __future__ import annotations
 
+import logging
+
+import sqlalchemy as sa
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from live.engines import db
 from live.web import i18n
 from live.web.api import _Json
 from live.web.pages import locale_of, templates
@@ -35,6 +40,8 @@ HTTP_ERRORS: dict[int, tuple[str, str]] = {
     500: ("internal_error", N_("Something went wrong on the server. Try again in a moment.")),
     503: (ErrorCode.UNAVAILABLE.value, N_("The service is not available right now; try again.")),
 }
+log = logging.getLogger("mvoting.web")
+
 OTHER_ERROR = ("http_error", N_("The request could not be answered."))
 #: The error page's heading, by status.
 HEADINGS = {
@@ -82,6 +89,16 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return _answer(request, exc.status_code, dict(exc.headers or {}))
 
 
+async def archive_unreachable(request: Request, exc: Exception) -> Response:
+    """The SQL archive does not answer (``db.unreachable``; a connection refused or timed
+    out is taken for it, whatever the server): 503, to be tried again, not a 500. Any other
+    database error is the server's own (raised on, to ``server_error``)."""
+    if not db.unreachable(exc):
+        raise exc
+    log.warning("%s %s: the archive does not answer (%s)", request.method, request.url.path, exc)
+    return _answer(request, 503, {"Retry-After": "1"})
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     """An exception no handler caught: a 500 that says nothing of it."""
     return _answer(request, 500)
@@ -90,5 +107,8 @@ async def server_error(request: Request, exc: Exception) -> Response:
 #: ``Starlette(exception_handlers=...)``: 500 is Starlette's key for any other exception.
 HANDLERS = {
     HTTPException: http_error,
+    sa.exc.DBAPIError: archive_unreachable,
+    ConnectionError: archive_unreachable,
+    TimeoutError: archive_unreachable,
     500: server_error,
 }
