@@ -272,7 +272,15 @@ class Ledger:
         elif size and self.policy() is not None:
             task = asyncio.create_task(self.cosign(info, size))
             self._cosigning[log_id] = task
-            task.add_done_callback(lambda _: self._cosigning.pop(log_id, None))
+            task.add_done_callback(lambda done: self._cosigned(log_id, done))
+
+    def _cosigned(self, log_id: str, task: asyncio.Task[Witnessing]) -> None:
+        """A checkpoint's cosigning ended. If it failed (the archive went away, say), the
+        next checkpoint is cosigned as ever: it is said, not left unretrieved."""
+        self._cosigning.pop(log_id, None)
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            log.warning("cosigning a checkpoint of log %s failed: %r", log_id, error)
 
     # --- trees and checkpoints ------------------------------------------------------------
 
