@@ -52,6 +52,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MVOTING_TALLY_INTERVAL_MS", "100", "Least time between two tallies of a question."),
     Setting("MVOTING_LOG_LEVEL", "info", "Log level: debug, info, warning, error."),
     Setting(
+        "MVOTING_LOG_FORMAT",
+        "text",
+        "Log lines: text, or json (one object per line); each names its request or connection.",
+    ),
+    Setting(
         "MVOTING_LEDGER_NAME",
         "",
         "Name of the ledger, the prefix of every poll log's origin; empty: "
@@ -244,6 +249,7 @@ class Settings:
     redis_pool: int
     tally_interval: float
     log_level: str
+    log_format: str = "text"  #: or "json" (``live.logs``)
     ledger_name: str = "mvoting.localhost/ledger"  # DEFAULT_LEDGER_NAME
     ledger_policy: Path | None = None  #: None: DATA/policy, if the local witnesses wrote it
     local_witnesses: int = 4
@@ -358,6 +364,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
     level = get("MVOTING_LOG_LEVEL").lower()
     if level not in {"debug", "info", "warning", "error"}:
         raise SettingsError(f"MVOTING_LOG_LEVEL: debug, info, warning or error, not {level!r}")
+    log_format = get("MVOTING_LOG_FORMAT").strip().lower()
+    if log_format not in {"text", "json"}:
+        raise SettingsError(f"MVOTING_LOG_FORMAT: text or json, not {log_format!r}")
     return Settings(
         data_dir=data_dir,
         redis_url=get("REDIS_URL") or None,
@@ -369,6 +378,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
         redis_pool=integer("MVOTING_REDIS_POOL", 4),
         tally_interval=integer("MVOTING_TALLY_INTERVAL_MS", 10) / 1000,
         log_level=level,
+        log_format=log_format,
         ledger_name=_ledger_name(get("MVOTING_LEDGER_NAME"), get("MVOTING_PUBLIC_URL")),
         ledger_policy=Path(get("MVOTING_LEDGER_POLICY")) if get("MVOTING_LEDGER_POLICY") else None,
         local_witnesses=integer("MVOTING_LOCAL_WITNESSES", 0),

@@ -6,8 +6,13 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
+
+from tests import secrets_seen
+
+PASSWORD = "correct horse"
 
 
 @dataclass
@@ -21,8 +26,10 @@ class Host:
 async def signed_in(url: str, email: str) -> AsyncIterator[Host]:
     """A newly signed-up host's HTTP client."""
     async with httpx.AsyncClient(base_url=url) as http:
-        r = await http.post("/api/hosts", json={"email": email, "password": "correct horse"})
+        secrets_seen.saw("a host's password", PASSWORD)
+        r = await http.post("/api/hosts", json={"email": email, "password": PASSWORD})
         assert r.status_code == 201, r.text
+        secrets_seen.saw_cookies(http.cookies)
         yield Host(http, r.json()["host"]["id"], email)
 
 
@@ -30,6 +37,8 @@ async def create_room(http: httpx.AsyncClient, title: str = "Board meeting") -> 
     r = await http.post("/api/rooms", json={"title": title})
     assert r.status_code == 201, r.text
     room: dict[str, Any] = r.json()["room"]
+    presenter = parse_qs(urlsplit(room.get("presenter_url", "")).query).get("token", [])
+    secrets_seen.saw("a room's credential", room.get("password"), room.get("key"), *presenter)
     return room
 
 

@@ -1,0 +1,108 @@
+"""The secrets a test run met, and every line it logged: at the end of the run no line may
+hold any of them (``tests/conftest.py``).
+
+The places that make or receive secrets add them as they go: the test settings (the
+app's secret, the phone pepper), the join helper (device tokens, site passes, the room
+credentials it joins with), the sign-ins of hosts, citizens and officials (passwords,
+session cookies and the session ids and form tokens inside them), rooms made over the API
+(passwords, join keys, presenter tokens) and the SMS gateway (the numbers it was asked to
+text, its bearer token).
+
+Every record of the ``mvoting`` loggers, down to debug, and of uvicorn's is kept as the
+JSON line ``MVOTING_LOG_FORMAT=json`` would write, its traceback included.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import httpx
+import phonenumbers
+
+from live import logs, sessions
+
+#: Shorter values (a test room's password "pw", a six-digit code) would match plain text.
+SHORTEST = 8
+
+_seen: dict[str, str] = {}  #: secret -> what it is
+
+
+def saw(what: str, *values: object) -> None:
+    """Remember ``values`` (strings or bytes; others are skipped) as secrets of kind ``what``."""
+    for value in values:
+        if isinstance(value, bytes):
+            value = value.decode(errors="replace")
+        if isinstance(value, str) and len(value) >= SHORTEST:
+            _seen.setdefault(value, what)
+
+
+def saw_phone(number: str) -> None:
+    """A mobile number, in the forms a line could write it: E.164 with and without its
+    ``+``, national with and without dashes or spaces, and as it was typed."""
+    parsed = phonenumbers.parse(number, "KR")
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    digits = "".join(c for c in national if c.isdigit())
+    saw("a phone number", number, e164, e164[1:], national, digits, national.replace("-", " "))
+
+
+def saw_cookies(cookies: httpx.Cookies) -> None:
+    """A browser's cookies, and the session ids and form token in its session cookie."""
+    for cookie in cookies.jar:
+        saw("a cookie", cookie.value)
+        if cookie.name == sessions.COOKIE:
+            fields = _session_fields(cookie.value or "")
+            for name in (sessions.HOSTS.session, sessions.CITIZENS.session, "csrf"):
+                saw(f"a session's {name}", fields.get(name))
+
+
+def _session_fields(value: str) -> dict[str, object]:
+    """The fields of a Starlette session cookie (``base64(json).timestamp.signature``)."""
+    data = value.rsplit(".", 2)[0]
+    try:
+        fields = json.loads(base64.b64decode(data))
+    except (binascii.Error, ValueError):
+        return {}
+    return fields if isinstance(fields, dict) else {}
+
+
+def count() -> int:
+    return len(_seen)
+
+
+@dataclass(frozen=True)
+class Leak:
+    what: str
+    line: str
+
+
+def leaks(lines: Iterable[str]) -> list[Leak]:
+    """Every line holding a secret seen so far, with the kind of the secret."""
+    found = []
+    for line in lines:
+        for secret, what in _seen.items():
+            if secret in line:
+                found.append(Leak(what, line))
+    return found
+
+
+class LogLines(logging.Handler):
+    """Keeps every record it handles as a JSON log line, ids included."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        self.setFormatter(logs.JsonFormatter())
+        self.addFilter(logs.Ids())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+#: The run's lines (``tests/conftest.py`` installs it on the root logger).
+LINES = LogLines()
