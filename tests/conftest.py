@@ -32,8 +32,10 @@ from tests import secrets_seen
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Keep every line the run logs, the app's down to debug (``tests.secrets_seen``)."""
+    """Keep every line the run logs, the app's down to debug, and every cookie the app
+    gives (``tests.secrets_seen``)."""
     logging.getLogger().addHandler(secrets_seen.LINES)
+    secrets_seen.watch_responses()
     logging.getLogger("mvoting").setLevel(logging.DEBUG)
 
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import inspect
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import phonenumbers
@@ -54,8 +56,10 @@ def saw_phone(number: str) -> None:
 def saw_cookies(cookies: httpx.Cookies) -> None:
     """A browser's cookies, and the session ids and form token in its session cookie."""
     for cookie in cookies.jar:
-        saw("a cookie", cookie.value)
-        if cookie.name == sessions.COOKIE:
+        if cookie.name != sessions.COOKIE:
+            saw(f"the cookie {cookie.name}", cookie.value)
+        else:  # its fields, signed again on every answer: its part before the signature
+            saw("a session cookie", cookie.value and cookie.value.rsplit(".", 2)[0])
             fields = _session_fields(cookie.value or "")
             for name in (sessions.HOSTS.session, sessions.CITIZENS.session, "csrf"):
                 saw(f"a session's {name}", fields.get(name))
@@ -83,12 +87,43 @@ class Leak:
 
 def leaks(lines: Iterable[str]) -> list[Leak]:
     """Every line holding a secret seen so far, with the kind of the secret."""
+    by_start: dict[str, list[str]] = {}  # a secret's first SHORTEST characters -> secrets
+    for secret in _seen:
+        by_start.setdefault(secret[:SHORTEST], []).append(secret)
     found = []
     for line in lines:
-        for secret, what in _seen.items():
-            if secret in line:
-                found.append(Leak(what, line))
+        held = {
+            secret
+            for i in range(len(line) - SHORTEST + 1)
+            for secret in by_start.get(line[i : i + SHORTEST], ())
+            if line.startswith(secret, i)
+        }
+        found += [Leak(_seen[secret], line) for secret in sorted(held)]
     return found
+
+
+def watch_responses() -> None:
+    """Every cookie any HTTP client of the run is given is a secret (``saw_cookies``)."""
+    for client in (httpx.Client, httpx.AsyncClient):
+        client.send = _watched(client.send)  # type: ignore[method-assign, assignment]
+
+
+def _watched(send: Callable[..., Any]) -> Callable[..., Any]:
+    if inspect.iscoroutinefunction(send):
+
+        async def send_async(self: Any, request: httpx.Request, **kwargs: Any) -> Any:
+            response = await send(self, request, **kwargs)
+            saw_cookies(response.cookies)
+            return response
+
+        return send_async
+
+    def send_sync(self: Any, request: httpx.Request, **kwargs: Any) -> Any:
+        response = send(self, request, **kwargs)
+        saw_cookies(response.cookies)
+        return response
+
+    return send_sync
 
 
 class LogLines(logging.Handler):

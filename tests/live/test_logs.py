@@ -3,9 +3,11 @@ connection, and holding no secret (the whole run's check is in ``tests/conftest.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from live import logs
+from live import logs, sessions
 from live.engines import bundled
 from live.settings import SettingsError, load_settings
 from tests import secrets_seen
@@ -112,6 +114,22 @@ def test_a_secret_in_a_line_is_found() -> None:
     assert [leak.what for leak in secrets_seen.leaks(kept.lines)] == ["a device token"]
     assert secrets_seen.leaks(kept.lines)[0].line == kept.lines[1]
     assert json.loads(kept.lines[1])["message"] == "a refusal"
+
+
+async def test_the_cookies_the_app_gives_are_secrets_of_the_run(node: Node) -> None:
+    """A session's cookie, the session id and form token in it: whatever client asked."""
+    async with signed_in(node.url, "cookies@example.org") as host:
+        page = await host.http.get("/host")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert token
+        cookie = host.http.cookies[sessions.COOKIE]
+        fields = json.loads(base64.b64decode(cookie.split(".")[0]))
+    lines = [f"a {token.group(1)}.", f"b {fields['sid']}", f"c {cookie}", "d nothing"]
+    assert [(leak.what, leak.line) for leak in secrets_seen.leaks(lines)] == [
+        ("a session's csrf", lines[0]),
+        ("a session's sid", lines[1]),
+        ("a session cookie", lines[2]),
+    ]
 
 
 def test_an_unknown_log_format_is_refused(tmp_path: Path) -> None:
