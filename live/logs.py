@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import secrets
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -19,8 +20,6 @@ from typing import Any, TypeVar
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from live.clock import new_id
 
 #: The id of the HTTP request being handled ("" outside one).
 REQUEST: ContextVar[str] = ContextVar("mvoting_request", default="")
@@ -109,7 +108,10 @@ def configure(level: str, fmt: str) -> None:
 
     ``level`` is mvoting's own; the libraries' lines start at warnings whatever it is:
     at debug, aiosqlite writes each statement with its parameters (passwords' hashes,
-    join keys) and websockets each frame (a join's password)."""
+    join keys) and websockets each frame (a join's password). Like ``logging.basicConfig``,
+    it leaves alone a process whose logging is set up already (a test run)."""
+    if logging.getLogger().handlers:
+        return
     handler = logging.StreamHandler()
     handler.setFormatter(formatter(fmt))
     handler.addFilter(Ids())
@@ -165,7 +167,7 @@ class RequestIds:
             await self.app(scope, receive, send)
             return
         sent = dict(scope.get("headers", [])).get(HEADER, b"")
-        request_id = sent.decode() if _PLAIN_ID.fullmatch(sent) else new_id(16)
+        request_id = sent.decode() if _PLAIN_ID.fullmatch(sent) else secrets.token_hex(8)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -294,6 +294,7 @@ async def connect(
         transports=transports or ["websocket"],
         wait_timeout=10,
     )
+    secrets_seen.saw("an Engine.IO session id", sio.eio.sid)
     try:
         yield client
     finally:

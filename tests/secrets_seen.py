@@ -127,7 +127,9 @@ def _watched(send: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class LogLines(logging.Handler):
-    """Keeps every record it handles as a JSON log line, ids included."""
+    """Keeps as a JSON log line, ids included, every record a node logging at debug would
+    write: mvoting's and uvicorn's, and the libraries' warnings (``live.logs.configure``).
+    Not the debug lines of the tests' own HTTP clients, which carry their cookies."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -136,7 +138,11 @@ class LogLines(logging.Handler):
         self.addFilter(logs.Ids())
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
+        if record.levelno >= logging.WARNING or record.name.split(".")[0] in _OWN:
+            self.lines.append(self.format(record))
+
+
+_OWN = ("mvoting", "uvicorn")
 
 
 #: The run's lines (``tests/conftest.py`` installs it on the root logger).

@@ -175,8 +175,11 @@ async def test_a_json_serve_logs_one_object_per_line_naming_requests_and_connect
         room = await create_room(host.http)
         joined = await host.http.get(f"/j/{room['number']}?key={room['key']}")
         assert joined.status_code == 200
+        r = await host.http.post(f"/api/rooms/{room['id']}/invitations", json={})
+        invitation = r.json()["invitation"]["token"]
+        secrets_seen.saw("an invitation", invitation)
+        assert (await host.http.get(f"/host/invite/{invitation}")).status_code == 200
     async with connect(serve.url, transports=["polling", "websocket"]) as client:
-        secrets_seen.saw("an Engine.IO session id", client.sio.eio.sid)
         ack = await client.join(room["number"], password=room["password"])
         assert ack["ok"], ack
         sid = client.sio.get_sid("/")
@@ -188,11 +191,13 @@ async def test_a_json_serve_logs_one_object_per_line_naming_requests_and_connect
     assert (
         probe["logger"] == "uvicorn.access" and '"GET /healthz HTTP/1.1" 200' in (probe["message"])
     )
-    # Every access line names its own request; the join link's key is not in its line.
+    # Every access line names its own request; not the join link's key, nor an invitation.
     access = [line for line in lines if line["logger"] == "uvicorn.access"]
     assert len({line["request"] for line in access}) == len(access) > 4
     (link,) = [line for line in access if f"/j/{room['number']}" in line["message"]]
     assert f'"GET /j/{room["number"]} HTTP/1.1" 200' in link["message"]
+    (invited,) = [line for line in access if "/host/invite/" in line["message"]]
+    assert '"GET /host/invite/… HTTP/1.1" 200' in invited["message"]
     # The websocket's line has no query: the upgrade's carries the Engine.IO session id.
     (upgrade,) = [line for line in lines if '"WebSocket /socket.io/' in line["message"]]
     assert upgrade["message"].endswith('- "WebSocket /socket.io/" [accepted]')
