@@ -2,14 +2,15 @@
 hold any of them (``tests/conftest.py``).
 
 The places that make or receive secrets add them as they go: the test settings (the
-app's secret, the phone pepper), the join helper (device tokens, site passes, the room
-credentials it joins with), the sign-ins of hosts, citizens and officials (passwords,
-session cookies and the session ids and form tokens inside them), rooms made over the API
-(passwords, join keys, presenter tokens) and the SMS gateway (the numbers it was asked to
-text, its bearer token).
+app's secret, the phone pepper), ``tests.conftest`` (device tokens, site passes and the
+room credentials of joins, Engine.IO session ids), the sign-ins of hosts, citizens and
+officials (passwords, citizens' numbers), rooms made over the API (passwords, join keys,
+presenter tokens), the SMS gateway (the numbers it was asked to text, its bearer token),
+and every HTTP client of the run (every cookie it is given, and the session ids and form
+token in a session cookie).
 
-Every record of the ``mvoting`` loggers, down to debug, and of uvicorn's is kept as the
-JSON line ``MVOTING_LOG_FORMAT=json`` would write, its traceback included.
+The lines kept are those a node logging at debug would write (``LogLines``), as
+``MVOTING_LOG_FORMAT=json`` writes them, tracebacks included.
 """
 
 from __future__ import annotations
