@@ -24,7 +24,6 @@ from tests.live.hosting import create_room, signed_in
 from tests.live.test_cli import Spawner, spawner
 
 PHONE = "010-3141-5926"
-NEW_ID = r"[a-z0-9]{16}"
 
 
 @pytest.fixture
