@@ -6,8 +6,8 @@ app's secret, the phone pepper), ``tests.conftest`` (device tokens, site passes 
 room credentials of joins, Engine.IO session ids), the sign-ins of hosts, citizens and
 officials (passwords, citizens' numbers), rooms made over the API (passwords, join keys,
 presenter tokens), the SMS gateway (the numbers it was asked to text, its bearer token),
-and every HTTP client of the run (every cookie it is given, and the session ids and form
-token in a session cookie).
+and every HTTP client of the run (the passwords, numbers and form tokens it sends, every
+cookie it is given, and the session ids and form token in a session cookie).
 
 The lines kept are those a node logging at debug would write (``LogLines``), as
 ``MVOTING_LOG_FORMAT=json`` writes them, tracebacks included.
@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import inspect
 import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import phonenumbers
@@ -103,8 +105,33 @@ def leaks(lines: Iterable[str]) -> list[Leak]:
     return found
 
 
+def saw_request(request: httpx.Request) -> None:
+    """The passwords, numbers and form tokens a request sends (a JSON body or a form)."""
+    kind = request.headers.get("content-type", "")
+    try:
+        if kind.startswith("application/json"):
+            fields = json.loads(request.content)
+        elif kind.startswith("application/x-www-form-urlencoded"):
+            fields = dict(parse_qsl(request.content.decode()))
+        else:
+            return
+    except (httpx.RequestNotRead, ValueError):
+        return
+    if not isinstance(fields, dict):
+        return
+    for name in _SECRET_FIELDS:
+        saw(f"a request's {name}", fields.get(name))
+    if isinstance(fields.get("phone"), str):
+        with contextlib.suppress(phonenumbers.NumberParseException):
+            saw_phone(fields["phone"])
+
+
+_SECRET_FIELDS = ("password", "new_password", "csrf")
+
+
 def watch_responses() -> None:
-    """Every cookie any HTTP client of the run is given is a secret (``saw_cookies``)."""
+    """What any HTTP client of the run sends (``saw_request``) and every cookie it is
+    given (``saw_cookies``) are secrets."""
     for client in (httpx.Client, httpx.AsyncClient):
         client.send = _watched(client.send)  # type: ignore[method-assign, assignment]
 
@@ -113,6 +140,7 @@ def _watched(send: Callable[..., Any]) -> Callable[..., Any]:
     if inspect.iscoroutinefunction(send):
 
         async def send_async(self: Any, request: httpx.Request, **kwargs: Any) -> Any:
+            saw_request(request)
             response = await send(self, request, **kwargs)
             saw_cookies(response.cookies)
             return response
@@ -120,6 +148,7 @@ def _watched(send: Callable[..., Any]) -> Callable[..., Any]:
         return send_async
 
     def send_sync(self: Any, request: httpx.Request, **kwargs: Any) -> Any:
+        saw_request(request)
         response = send(self, request, **kwargs)
         saw_cookies(response.cookies)
         return response
