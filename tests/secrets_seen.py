@@ -1,13 +1,13 @@
 """The secrets a test run met, and every line it logged: at the end of the run no line may
 hold any of them (``tests/conftest.py``).
 
-The places that make or receive secrets add them as they go: the test settings (the
-app's secret, the phone pepper), ``tests.conftest`` (device tokens, site passes and the
-room credentials of joins, Engine.IO session ids), the sign-ins of hosts, citizens and
-officials (passwords, citizens' numbers), rooms made over the API (passwords, join keys,
-presenter tokens), the SMS gateway (the numbers it was asked to text, its bearer token),
-and every HTTP client of the run (the passwords, numbers and form tokens it sends, every
-cookie it is given, and the session ids and form token in a session cookie).
+The places that make or receive secrets add them as they go: every HTTP client of the
+run (the passwords, numbers and form tokens it sends, every cookie it is given, and the
+session ids and form token in a session cookie), the test settings (the app's secret,
+the phone pepper), ``tests.conftest`` (device tokens, site passes and the room
+credentials of joins, Engine.IO session ids), citizens made in the database (their
+numbers), rooms made over the API (passwords, join keys, presenter tokens) and the SMS
+gateway (the numbers it was asked to text, its bearer token).
 
 The lines kept are those a node logging at debug would write (``LogLines``), as
 ``MVOTING_LOG_FORMAT=json`` writes them, tracebacks included.

@@ -117,19 +117,27 @@ def test_a_secret_in_a_line_is_found() -> None:
     assert json.loads(kept.lines[1])["message"] == "a refusal"
 
 
-async def test_the_cookies_the_app_gives_are_secrets_of_the_run(node: Node) -> None:
-    """A session's cookie, the session id and form token in it: whatever client asked."""
+async def test_what_any_client_sends_and_is_given_is_a_secret_of_the_run(node: Node) -> None:
+    """The password it signs up with; its session cookie, the session id and the form
+    token in it."""
     async with signed_in(node.url, "cookies@example.org") as host:
         page = await host.http.get("/host")
         token = re.search(r'name="csrf" value="([^"]+)"', page.text)
         assert token
         cookie = host.http.cookies[sessions.COOKIE]
         fields = json.loads(base64.b64decode(cookie.split(".")[0]))
-    lines = [f"a {token.group(1)}.", f"b {fields['sid']}", f"c {cookie}", "d nothing"]
+    lines = [
+        f"a {token.group(1)}.",
+        f"b {fields['sid']}",
+        f"c {cookie}",
+        "d correct horse",
+        "e nothing",
+    ]
     assert [(leak.what, leak.line) for leak in secrets_seen.leaks(lines)] == [
         ("a session's csrf", lines[0]),
         ("a session's sid", lines[1]),
         ("a session cookie", lines[2]),
+        ("a request's password", lines[3]),
     ]
 
 
