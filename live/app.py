@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
-from live import metrics, sessions
+from live import logs, metrics, sessions
 from live.broadcaster import Broadcaster
 from live.fanout import Fanout
 from live.services import open_services
@@ -137,5 +137,6 @@ def create_app(settings: Settings) -> Any:
     )
     app.state.services = None
     app.state.live = live
-    # Outermost, so that Socket.IO's polling responses get the headers and checks too.
-    return SecurityHeaders(socketio.ASGIApp(live.sio, other_asgi_app=app))
+    # Outermost, so that Socket.IO's polling responses get the headers and checks too, and
+    # every line logged for a request (its refusal included) names the request.
+    return logs.RequestIds(SecurityHeaders(socketio.ASGIApp(live.sio, other_asgi_app=app)))

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from live import hosts, officials, sessions, store
+from live import hosts, logs, officials, sessions, store
 from live.citizens import accounts
 from live.engines import processes
 from live.health import notify, watchdog
@@ -55,11 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"mvoting: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per witness request
+    logs.configure(settings.log_level, settings.log_format)
     try:
         result: int = args.func(settings, args)
         return result
@@ -364,7 +360,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             http=guarded_http_protocol(settings.header_timeout, settings.max_connections),
             ws=LeanWebSocketProtocol,
             ws_per_message_deflate=False,
-            log_level="warning",
+            log_config=logs.uvicorn_log_config(),
+            log_level=logs.uvicorn_log_level(settings.log_level),
             timeout_graceful_shutdown=5,
             backlog=4096,
         )
@@ -931,11 +928,12 @@ def cmd_witness(settings: Settings, args: argparse.Namespace) -> int:
         print(f"mvoting: {exc}", file=sys.stderr)
         return 2
     config = uvicorn.Config(
-        create_witness_app(witness),
+        logs.RequestIds(create_witness_app(witness)),
         host=args.host,
         port=args.port,
         lifespan="on",
-        log_level="warning",
+        log_config=logs.uvicorn_log_config(),
+        log_level=logs.uvicorn_log_level(settings.log_level),
         timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)

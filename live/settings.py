@@ -58,6 +58,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("MVOTING_LOG_LEVEL", "info", "Log level: debug, info, warning, error."),
     Setting(
+        "MVOTING_LOG_FORMAT",
+        "text",
+        "Log lines: text, or json (one object per line); each names its request or connection.",
+    ),
+    Setting(
         "MVOTING_LEDGER_NAME",
         "",
         "Name of the ledger, the prefix of every poll log's origin; empty: "
@@ -250,6 +255,7 @@ class Settings:
     redis_pool: int
     tally_interval: float
     log_level: str
+    log_format: str = "text"  #: or "json" (``live.logs``)
     ledger_name: str = "mvoting.localhost/ledger"  # DEFAULT_LEDGER_NAME
     ledger_policy: Path | None = None  #: None: DATA/policy, if the local witnesses wrote it
     local_witnesses: int = 4
@@ -365,6 +371,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
     level = get("MVOTING_LOG_LEVEL").lower()
     if level not in {"debug", "info", "warning", "error"}:
         raise SettingsError(f"MVOTING_LOG_LEVEL: debug, info, warning or error, not {level!r}")
+    log_format = get("MVOTING_LOG_FORMAT").strip().lower()
+    if log_format not in {"text", "json"}:
+        raise SettingsError(f"MVOTING_LOG_FORMAT: text or json, not {log_format!r}")
     return Settings(
         data_dir=data_dir,
         redis_url=get("REDIS_URL") or None,
@@ -377,6 +386,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
         tally_interval=integer("MVOTING_TALLY_INTERVAL_MS", 10) / 1000,
         tally_share=min(integer("MVOTING_TALLY_SHARE_PCT", 1), 100) / 100,
         log_level=level,
+        log_format=log_format,
         ledger_name=_ledger_name(get("MVOTING_LEDGER_NAME"), get("MVOTING_PUBLIC_URL")),
         ledger_policy=Path(get("MVOTING_LEDGER_POLICY")) if get("MVOTING_LEDGER_POLICY") else None,
         local_witnesses=integer("MVOTING_LOCAL_WITNESSES", 0),

@@ -30,6 +30,7 @@ from live.eligibility import citizen_facts, official_facts
 from live.errors import error_body
 from live.joins import admit, answer_delay
 from live.limits import answer_no_sooner, client_address
+from live.logs import per_connection
 from live.metrics import BALLOTS, CONNECTED, JOINS, TALLY_DELIVERIES, Outcomes
 from live.notify.channel import NoticeChannel
 from live.roomcache import RoomCache, RoomView
@@ -144,8 +145,8 @@ class LiveSockets:
         self._known: dict[str, _Known] = {}  # question definitions are fixed once made
         self._versions: dict[str, int] = {}  # question id -> last tally version sent
         self._audiences: dict[str, int] = {}  # room id -> last audience version sent
-        self.sio.on("connect", self._connect)
-        self.sio.on("disconnect", self._disconnect)
+        self.sio.on("connect", per_connection(self._connect))
+        self.sio.on("disconnect", per_connection(self._disconnect))
         self.sio.on("join", self._guarded(self._join, JOINS))
         self.sio.on("vote", self._guarded(self._vote, BALLOTS))
         # A signed-in citizen's notices of new polls (``live.notify.channel``).
@@ -235,7 +236,7 @@ class LiveSockets:
             return result
 
         run.__name__ = handler.__name__
-        return run
+        return per_connection(run)
 
     def _translate(self, sid: str) -> Callable[[str], str] | None:
         conn = self.conns.get(sid)
@@ -292,6 +293,7 @@ class LiveSockets:
         self.members[room["id"]].add(sid)
         self._count(conn, leaving=False)
         await self.sio.enter_room(sid, f"r:{room['id']}")
+        log.debug("joined room %s (%s) as %s, by %s", room["id"], room["number"], viewer, matched)
         # An event of the room that went out before this connection entered it is missed:
         # if one came meanwhile (the room's version moved), the room is read again, so
         # that the ack is never older than what the connection hears from now on.

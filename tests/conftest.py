@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 import os
 import signal
 import socket
@@ -20,6 +21,7 @@ import pytest
 import socketio
 import uvicorn
 
+from live import logs
 from live.app import create_app
 from live.engines import bundled
 from live.ledger.local_witnesses import LocalWitnesses, start_local_witnesses
@@ -28,6 +30,37 @@ from live.settings import DEFAULT_LEDGER_NAME, Settings, load_settings
 from live.wire.websocket_protocol import LeanWebSocketProtocol
 from live.worker import ArchiveWorker
 from rooms.ledger import derive_signer
+from tests import secrets_seen
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep every line the run logs, the app's down to debug, and every cookie the app
+    gives (``tests.secrets_seen``)."""
+    logging.getLogger().addHandler(secrets_seen.LINES)
+    secrets_seen.watch_responses()
+    logging.getLogger("mvoting").setLevel(logging.DEBUG)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The run fails if any line it logged holds a secret it met."""
+    leaks = secrets_seen.leaks(secrets_seen.LINES.lines)
+    session.config.stash[_LEAKS] = leaks
+    if leaks and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    leaks = config.stash.get(_LEAKS, [])
+    lines, seen = len(secrets_seen.LINES.lines), secrets_seen.count()
+    if not leaks:
+        terminalreporter.write_line(f"{lines} log lines, none holds any of {seen} secrets met")
+        return
+    terminalreporter.write_sep("=", f"{len(leaks)} log lines hold a secret", red=True)
+    for leak in leaks[:20]:
+        terminalreporter.write_line(f"{leak.what}: {leak.line[:300]}")
+
+
+_LEAKS = pytest.StashKey[list[secrets_seen.Leak]]()
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +111,7 @@ def own_witnesses(tmp_path: Path) -> Iterator[LocalWitnesses]:
 @pytest.fixture
 def settings(valkey: bundled.EmbeddedValkey, tmp_path: Path) -> Settings:
     """Settings of one test: the session Valkey under a key prefix of its own."""
-    return load_settings(
+    made = load_settings(
         {},
         MVOTING_DATA=str(tmp_path / "data"),
         REDIS_URL=valkey.url,
@@ -86,6 +119,9 @@ def settings(valkey: bundled.EmbeddedValkey, tmp_path: Path) -> Settings:
         MVOTING_KEY_PREFIX=f"t{next(_counter)}-{tmp_path.name[-12:]}:",
         MVOTING_REDIS_POOL="64",
     )
+    secrets_seen.saw("the app's secret", made.secret.reveal())
+    secrets_seen.saw("the phone pepper", made.phone_pepper.reveal())
+    return made
 
 
 @pytest.fixture
@@ -113,8 +149,9 @@ class Node:
 
     @property
     def live(self) -> Any:
-        """The node's ``LiveSockets`` (inside the security middleware and Socket.IO's app)."""
-        return self.app.app.other_asgi_app.state.live
+        """The node's ``LiveSockets`` (inside the request ids, the security middleware and
+        Socket.IO's app)."""
+        return self.app.app.app.other_asgi_app.state.live
 
 
 @contextlib.asynccontextmanager
@@ -129,7 +166,8 @@ async def run_node(settings: Settings) -> AsyncIterator[Node]:
         lifespan="on",
         ws=LeanWebSocketProtocol,
         ws_per_message_deflate=False,
-        log_level="warning",
+        log_config=logs.uvicorn_log_config(),
+        log_level=logs.uvicorn_log_level(settings.log_level),
         # python-engineio leaves a closed long-poll session's last GET open until
         # ping_interval + ping_timeout (45 s); don't let shutdown wait for it.
         timeout_graceful_shutdown=1,
@@ -228,9 +266,12 @@ class Client:
         return await self.sio.call(event, data, timeout=timeout)
 
     async def join(self, room: str, **creds: str) -> dict[str, Any]:
+        secrets_seen.saw("a room's credential", *creds.values())
         ack: dict[str, Any] = await self.call("join", {"room": room, **creds})
         if ack.get("ok"):
             self.device = ack["device"]
+            secrets_seen.saw("a device token", ack["device"])
+            secrets_seen.saw("a site pass", ack.get("site_pass"))
         return ack
 
     async def vote(self, question: str, choices: list[int]) -> dict[str, Any]:
@@ -270,6 +311,7 @@ async def connect(
         transports=transports or ["websocket"],
         wait_timeout=10,
     )
+    secrets_seen.saw("an Engine.IO session id", sio.eio.sid)
     try:
         yield client
     finally:

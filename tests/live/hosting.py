@@ -6,8 +6,11 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
+
+from tests import secrets_seen
 
 
 @dataclass
@@ -30,6 +33,8 @@ async def create_room(http: httpx.AsyncClient, title: str = "Board meeting") -> 
     r = await http.post("/api/rooms", json={"title": title})
     assert r.status_code == 201, r.text
     room: dict[str, Any] = r.json()["room"]
+    presenter = parse_qs(urlsplit(room.get("presenter_url", "")).query).get("token", [])
+    secrets_seen.saw("a room's credential", room.get("password"), room.get("key"), *presenter)
     return room
 
 

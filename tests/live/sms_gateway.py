@@ -12,6 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests import secrets_seen
+
 TOKEN = "gateway-token"
 
 
@@ -40,6 +42,7 @@ class Gateway:
 @contextlib.asynccontextmanager
 async def running_gateway() -> AsyncIterator[Gateway]:
     gateway = Gateway()
+    secrets_seen.saw("the SMS gateway's token", TOKEN)
 
     async def take(request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
@@ -48,6 +51,7 @@ async def running_gateway() -> AsyncIterator[Gateway]:
             return web.json_response({"error": "down"}, status=500)
         body = await request.json()
         assert set(body) == {"to", "text"}, body
+        secrets_seen.saw_phone(body["to"])
         gateway.messages.append(body)
         return web.json_response({"accepted": True})
 
