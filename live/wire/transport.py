@@ -60,6 +60,7 @@ from engineio import payload as eio_payload
 from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 
+from live.logs import connection_id
 from live.wire import refusals
 from live.wire.client_manager import LiveManager
 from live.wire.frames import MAX_BUFFERED, FrameWriter, ack_frame, text_frame
@@ -386,7 +387,8 @@ class LeanSocket(GuardedSocket):
                 else:
                     await self._receive_other(data)
             except Exception:  # the server's fault: a client's errors are refused
-                server.logger.exception("%s: receive error", self.sid)
+                # Not the session id itself: a long-polling client presents it as its key.
+                server.logger.exception("session %s: receive error", connection_id(self.sid))
             if self.closed:  # by the client, or refused
                 break
         await self.queue.put(None)  # let the writer finish
