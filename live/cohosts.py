@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from live import store
 from live.clock import now_ms
 from live.engines import db
 from live.services import Services
@@ -119,3 +120,6 @@ async def remove(svc: Services, room_id: str, host_id: str) -> None:
                 rh.c.room_id == room_id, rh.c.host_id == host_id, rh.c.role == str(Role.COHOST)
             )
         )
+    # The presenter link they saw gave the hosts' view of the room (drafts, the on-site
+    # code): it is replaced, and the screens still joined by it are let go of.
+    await store.renew_presenter(svc, room_id)

@@ -515,6 +515,8 @@ class LiveSockets:
             await self._deliver_audience(event)
         elif kind == "room":
             await self._deliver_room(event)
+        elif kind == "presenter":
+            await self._deliver_presenter(event)
         elif kind == "draw":
             await self._deliver_draw(event)
         elif kind == "comment":
@@ -656,6 +658,21 @@ class LiveSockets:
         if self.rooms is not None:
             self.rooms.forget_room(room_id)
         await self.sio.emit("room", {"current": event["current"]}, room=f"r:{room_id}")
+
+    async def _deliver_presenter(self, event: dict[str, Any]) -> None:
+        """The room's presenter token changed (``store.renew_presenter``): every host
+        connection of the room on this node leaves it and is told ``rejoin``; the console
+        joins again with the token a host may read, a screen with the old link may not."""
+        room_id = event["room"]
+        if self.rooms is not None:
+            self.rooms.forget_room(room_id)
+        for sid in list(self.members.get(room_id, ())):
+            conn = self.conns.get(sid)
+            if conn is None or conn.viewer is not Viewer.HOST:
+                continue
+            await self._leave_room(sid, conn)
+            conn.room_id = None
+            await self.sio.emit("rejoin", {"room": room_id}, to=sid)
 
     async def _deliver_draw(self, event: dict[str, Any]) -> None:
         """A lot drawing changed (``live.draws``): ``draw`` with its public state, to the

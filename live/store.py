@@ -150,6 +150,21 @@ async def create_room(
     return info
 
 
+async def renew_presenter(svc: Services, room_id: str) -> str:
+    """Give the room a new presenter token (a co-host left: the link they saw must stop
+    working), and tell every node (``{"t": "presenter"}``): the hosts' screens joined by
+    the old one are let go of, and join again with the new one if they may have it."""
+    token = secrets.token_urlsafe(18)
+    async with svc.engine.begin() as conn:
+        await conn.execute(
+            db.rooms.update().where(db.rooms.c.id == room_id).values(presenter_token=token)
+        )
+    await svc.redis.hset(svc.keys.room(room_id), "presenter", token)
+    event = {"t": "presenter", "room": room_id}
+    await svc.redis.publish(svc.keys.events(), orjson.dumps(event))
+    return token
+
+
 def default_password() -> str:
     """Eight random digits: quick to type on a phone's keypad, and 10^8 of them.
 

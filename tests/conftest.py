@@ -149,9 +149,14 @@ class Node:
 
     @property
     def live(self) -> Any:
-        """The node's ``LiveSockets`` (inside the request ids, the security middleware and
+        """The node's ``LiveSockets``."""
+        return self.routes_app.state.live
+
+    @property
+    def routes_app(self) -> Any:
+        """The node's starlette app (inside the request ids, the security middleware and
         Socket.IO's app)."""
-        return self.app.app.app.other_asgi_app.state.live
+        return self.app.app.app.other_asgi_app
 
 
 @contextlib.asynccontextmanager

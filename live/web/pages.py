@@ -384,6 +384,7 @@ async def presenter_page(request: Request) -> Response:
         **_js_strings(),
         "audience": _("{n} connected"),
         "keys_failed": _("The host action failed: {reason}"),
+        "link_invalid": _("This presenter link is not valid: open it again from the host console."),
     }
     data = {
         "room": room["number"],

@@ -257,15 +257,41 @@
   const socket = io({ transports: ["websocket", "polling"] });
   window.mv.socket = socket;  // the lot drawing's panel (draw.js) listens on it too
   const conn = document.getElementById("conn");
-  socket.on("connect", () => {
+  function join() {
     socket.timeout(10000).emit("join", { room: data.room.number, presenter: data.presenter }, (err, ack) => {
-      if (err || !ack.ok) return;
+      if (err) return;
+      if (!ack.ok) { if (ack.error && ack.error.code === "bad_credentials") renewPresenter(); return; }
       setConnection(conn, "connected");
       for (const q of ack.questions) if (q.tally) tallies.offer(q.tally);
       current = ack.room.current;
       render();
     });
-  });
+  }
+
+  /** The room's presenter link was renewed (a co-host left): a host reads the new one
+   * and joins with it; the "Open presenter screen" link follows. */
+  let renewing = false;
+  async function renewPresenter() {
+    if (renewing) return;
+    renewing = true;
+    try {
+      const body = await api("GET", `/api/rooms/${roomId}`);
+      const url = new URL(body.room.presenter_url, location.href);
+      const token = url.searchParams.get("token");
+      if (!token || token === data.presenter) { setConnection(conn, "offline"); return; }
+      data.presenter = token;
+      const open = document.querySelector('a[href*="/present/"]');
+      if (open) open.href = url.pathname + url.search;
+      join();
+    } catch (e) {
+      setConnection(conn, "offline");  // no longer a host of the room
+    } finally {
+      renewing = false;
+    }
+  }
+
+  socket.on("connect", join);
+  socket.on("rejoin", renewPresenter);
   socket.on("disconnect", () => setConnection(conn, "connecting"));
   socket.on("question", (q) => { if (questions.some((x) => x.id === q.id)) replace(q); else load(); });
   socket.on("room", (r) => { current = r.current; render(); });

@@ -35,9 +35,31 @@
 
   const socket = io({ transports: ["websocket", "polling"] });
   mv.socket = socket;  // the lot drawing's panel (draw.js) listens on it too
-  socket.on("connect", () => {
+  socket.on("connect", join);
+  socket.on("rejoin", renewed);
+
+  /** The room's presenter link was renewed (a co-host left). A host's own screen reads
+   * the new one and joins with it; a screen with only the old link says to open it again. */
+  async function renewed() {
+    const before = data.presenter;
+    if (data.control) {
+      try {
+        const r = await fetch(`/api/rooms/${data.control.room}`, { credentials: "same-origin" });
+        const body = await r.json();
+        if (body.ok) data.presenter = new URL(body.room.presenter_url, location.href).searchParams.get("token");
+      } catch (e) { /* as below */ }
+    }
+    if (data.presenter && data.presenter !== before) { join(); return; }
+    setConnection(conn, "offline");
+    questions.clear(); current = null;
+    head.after(el("p", { class: "alert", role: "alert", text: S.link_invalid }));
+    for (const part of [head, bars, cloud]) part.hidden = true;
+  }
+
+  function join() {
     socket.timeout(10000).emit("join", { room: data.room, presenter: data.presenter }, (err, ack) => {
-      if (err || !ack.ok) return;
+      if (err) return;
+      if (!ack.ok) { if (ack.error && ack.error.code === "bad_credentials") renewed(); return; }
       questions.clear();
       for (const q of ack.questions) {
         questions.set(q.id, q);
@@ -48,7 +70,7 @@
       setConnection(conn, "connected");
       render();
     });
-  });
+  }
   socket.on("disconnect", () => setConnection(conn, "connecting"));
   socket.on("question", (q) => {
     const before = questions.get(q.id);

@@ -58,6 +58,9 @@ HOLDS = {
     "removed_cohost": {"key", "token"},
 }
 
+#: Which of the room's presenter tokens a role holds, where it is not the current one.
+OLD_TOKEN = {"removed_cohost": "old_presenter"}
+
 #: The phone number of a roster group's member.
 MEMBER = "010-5555-0101"
 
@@ -93,7 +96,7 @@ class World:
         held = HOLDS.get(role, set())
         return {
             "key": s.get("key", "") if "key" in held else "",
-            "token": s.get("presenter", "") if "token" in held else "",
+            "token": s.get(OLD_TOKEN.get(role, "presenter"), "") if "token" in held else "",
         }
 
     async def room_state(self, room_id: str) -> dict[str, Any]:
@@ -125,7 +128,11 @@ class World:
             invitation = await cohosts.invite(svc, info.id, self.ids["host"])
             await cohosts.accept(svc, invitation.token, self.ids[role])
         await cohosts.remove(svc, info.id, self.ids["removed_cohost"])
-        s = {"room": info.id, "number": info.number, "key": info.key, "presenter": info.presenter}
+        # The removal renewed the presenter token: the removed co-host holds the old one.
+        renewed = await store.room_by_id(svc, info.id)
+        assert renewed is not None and renewed["presenter"] != info.presenter
+        s = {"room": info.id, "number": info.number, "key": info.key}
+        s["presenter"], s["old_presenter"] = renewed["presenter"], info.presenter
         s["cohost"] = self.ids["cohost"]
         options = "" if kind in ("text", "survey") else "A,B,C"
         parts = [{"title": "Venue", "kind": "single", "options": ["Hall", "Library"]}]

@@ -75,7 +75,7 @@ HOST_ACCOUNTS = ("host", "cohost", "removed_cohost", "other_host", "official", "
 #: The hosts of no part in a case's room.
 STRANGERS = ("removed_cohost", "other_host", "official", "admin")
 #: Who holds a room's presenter link: a co-host keeps what they read while hosting it.
-TOKEN_HOLDERS = ("presenter", "host", "cohost", "removed_cohost")
+TOKEN_HOLDERS = ("presenter", "host", "cohost")  # a removed co-host's token was renewed
 CITIZENS = ("citizen", "monitor")
 
 
@@ -819,7 +819,6 @@ ACTIONS = [
         _draws_listed,
         room_hosts(
             presenter=OK,
-            removed_cohost=OK,
             attendee=BAD_CREDENTIALS,
             anonymous=BAD_CREDENTIALS,
             citizen=BAD_CREDENTIALS,
@@ -842,7 +841,10 @@ ACTIONS = [
         _site_code_shown,
         by_role(
             holders=(OK, TOKEN_HOLDERS),
-            others=(NOT_FOUND, ("attendee", "other_host", "anonymous", "official", "admin")),
+            others=(
+                NOT_FOUND,
+                ("attendee", "removed_cohost", "other_host", "anonymous", "official", "admin"),
+            ),
             citizens=(NOT_FOUND, CITIZENS),
         ),
     ),
@@ -1091,7 +1093,7 @@ ACTIONS = [
         "SOCKET join",
         lambda w: w.room("open", "draft"),
         _joined("attendee", ("q0",)),
-        joined_with("attendee", *TOKEN_HOLDERS),
+        joined_with("attendee", "removed_cohost", *TOKEN_HOLDERS),  # the join link stays
         {"room": "{number}", "key": "{key}"},
     ),
     Row(

@@ -253,3 +253,50 @@ async def test_migration_makes_each_owner_a_host_of_their_rooms(tmp_path: Path) 
     with contextlib.closing(sqlite3.connect(path)) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"room_hosts", "invitations"}.isdisjoint(tables) and "rooms" in tables
+
+
+def _token(presenter_url: str) -> str:
+    return httpx.URL(presenter_url).params["token"]
+
+
+async def test_a_removed_cohost_loses_the_presenter_link_they_read_and_the_hosts_keep_theirs(
+    node: Node, svc: Services
+) -> None:
+    async with (
+        signed_in(node.url, "owner@example.org") as owner,
+        signed_in(node.url, "cohost@example.org") as cohost,
+    ):
+        room = await create_room(owner.http)
+        token = await _invite(owner, room["id"])
+        assert (await cohost.http.post(f"/api/invitations/{token}/accept")).status_code == 200
+        seen = _token((await room_state(cohost.http, room["id"]))["room"]["presenter_url"])
+        async with connect(node.url) as theirs, connect(node.url) as ours:
+            assert (await theirs.join(room["number"], presenter=seen))["role"] == "host"
+            assert (await ours.join(room["number"], presenter=seen))["role"] == "host"
+
+            r = await owner.http.delete(f"/api/rooms/{room['id']}/hosts/{cohost.id}")
+            assert r.status_code == 200, r.text
+            # Every screen joined by the old link is let go of and told to join again.
+            for screen in (theirs, ours):
+                await screen.wait_for(lambda s=screen: ("rejoin", {"room": room["id"]}) in s.events)
+            draft = await add_question(owner.http, room["id"], title="Secret agenda")
+            assert (await theirs.vote(draft["id"], [0]))["error"]["code"] == "not_joined"
+
+            # The old link opens nothing; the hosts read the new one, which works.
+            again = await theirs.join(room["number"], presenter=seen)
+            assert again["error"]["code"] == "bad_credentials", again
+            page = await cohost.http.get(f"/present/{room['number']}?token={seen}")
+            assert page.status_code == 404
+            new = _token((await room_state(owner.http, room["id"]))["room"]["presenter_url"])
+            assert new != seen
+            assert (await ours.join(room["number"], presenter=new))["role"] == "host"
+            await owner.http.patch(f"/api/questions/{draft['id']}", json={"title": "Agenda"})
+            await ours.wait_for(
+                lambda: any(e == "question" and d["id"] == draft["id"] for e, d in ours.events)
+            )
+            assert not any(e == "question" for e, _ in theirs.events)
+    async with svc.engine.connect() as conn:
+        stored = await conn.scalar(
+            sa.select(db.rooms.c.presenter_token).where(db.rooms.c.id == room["id"])
+        )
+    assert stored == new

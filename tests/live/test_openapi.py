@@ -49,7 +49,7 @@ ENDS_SESSION = {
 
 
 def starlette_routes(node: Node) -> list[Any]:
-    return list(node.app.app.other_asgi_app.routes)
+    return list(node.routes_app.routes)
 
 
 async def test_the_description_is_served_as_valid_openapi(node: Node) -> None:
