@@ -89,3 +89,12 @@ SCALE_ARGS ?=
 .PHONY: bench-scale
 bench-scale: install
 	$(BIN)/python loadtests/scale.py --attendees $(ATTENDEES) --bursts $(BURSTS) $(SCALE_ARGS)
+
+# A reconnection storm: ATTENDEES on a node that is restarted, all coming back at once with
+# the pages' back-off (loadtests/README.md, "Storms"). STORM_ARGS="--stop kill" for a crash.
+#   make bench-storm ATTENDEES=2000 STORM_ARGS="--procs 2"
+STORM_ARGS ?=
+
+.PHONY: bench-storm
+bench-storm: install
+	$(BIN)/python loadtests/storm.py restart --attendees $(ATTENDEES) $(STORM_ARGS)

@@ -10,6 +10,7 @@ ack they did not get. Every process started here is stopped in teardown.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import re
@@ -199,3 +200,35 @@ async def test_a_room_comes_back_to_a_restarted_node_once_each_and_its_memory_wi
     assert result["rejoin_after_ready_max_s"] is not None
     assert min(result["rejoin_p50_s"], result["rejoin_max_s"]) >= least, result
     assert result["rss_joined_after_mb"] <= 1.25 * result["rss_joined_before_mb"], result
+
+
+def _storm_module() -> Any:
+    spec = importlib.util.spec_from_file_location("storm", STORM)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("storm", module)  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("page", ["vote.js", "console.js", "present.js", "inbox.js"])
+def test_every_page_reconnects_with_the_back_off_the_storm_was_measured_with(page: str) -> None:
+    storm_py = _storm_module()
+    settings = storm_py.page_settings(ROOT / "static" / "js" / page)
+    assert settings == {
+        "reconnectionDelay": 1000.0,
+        "reconnectionDelayMax": 5000.0,
+        "randomizationFactor": 0.5,
+    }
+    assert settings == storm_py.page_settings()  # vote.js's, which storm.py measures
+    # socket.io-client's Backoff with them: attempt k waits 1 s * 2^k, +/- 50 %, at most
+    # 5 s; the first waits of a room are spread over a whole second.
+    backoff = storm_py.Backoff.of_page()
+    firsts = []
+    for _ in range(2000):
+        waits = [backoff.duration() for _ in range(5)]
+        backoff.reset()
+        firsts.append(waits[0])
+        for k, wait in enumerate(waits):
+            assert min(0.5 * 2**k, 5.0) <= wait <= min(1.5 * 2**k, 5.0), waits
+    assert min(firsts) < 0.6 and max(firsts) > 1.4
