@@ -172,12 +172,7 @@ async def open_socket(url: str, auth: dict[str, str] | None) -> ClientConnection
 
 async def call(ws: ClientConnection, ack_id: int, event: str, payload: Any) -> Any:
     await ws.send(f"42{ack_id}" + json.dumps([event, payload], separators=(",", ":")))
-    prefix = f"43{ack_id}"
-    while True:
-        m = await recv_packet(ws)
-        if m.startswith(prefix):
-            body = json.loads(m[len(prefix) :])
-            return body[0] if body else None
+    return await _ack(ws, ack_id)
 
 
 @dataclass
@@ -203,10 +198,13 @@ class Attendee:
         return self.answer is not None and self.connected and len(self.rejoins) >= drops
 
     async def vote(self, ws: ClientConnection, a: argparse.Namespace, voted: bool) -> None:
+        """Send the ballot (counted as sent once the frame is written) and hear its ack."""
         resend = self.sends > 0
-        self.sends += 1
         payload = {"question": a.question, "choices": [self.choice], "nonce": self.nonce}
-        ack = await asyncio.wait_for(call(ws, 2 + self.sends, "vote", payload), STEP_S)
+        ack_id = 2 + self.sends
+        await ws.send(f"42{ack_id}" + json.dumps(["vote", payload], separators=(",", ":")))
+        self.sends += 1
+        ack = await asyncio.wait_for(_ack(ws, ack_id), STEP_S)
         code = "ok" if ack and ack.get("ok") else (ack or {}).get("error", {}).get("code")
         if code == "ok" and (self.answer is not None or voted):
             self.doubled += 1
@@ -247,7 +245,7 @@ class Attendee:
                 voted = a.question in joined.get("voted", [])
                 if self.answer is None or (a.resend and self.sends > 0):
                     if self.sends == 0:
-                        await asyncio.sleep(max(0.0, vote_at - time.time()))
+                        await _listen(ws, vote_at - time.time())
                     await self.vote(ws, a, voted)
                 await self._stay(ws, stop)
             except (websockets.ConnectionClosed, OSError, TimeoutError):
@@ -274,6 +272,24 @@ class Attendee:
 async def _drain(ws: ClientConnection) -> None:
     while True:
         await recv_packet(ws)
+
+
+async def _listen(ws: ClientConnection, seconds: float) -> None:
+    """Connected for ``seconds``, answering pings; ConnectionClosed if it drops."""
+    reading = asyncio.ensure_future(_drain(ws))
+    await asyncio.wait({reading}, timeout=max(0.0, seconds))
+    if reading.done():
+        reading.result()
+    reading.cancel()
+
+
+async def _ack(ws: ClientConnection, ack_id: int) -> Any:
+    prefix = f"43{ack_id}"
+    while True:
+        m = await recv_packet(ws)
+        if m.startswith(prefix):
+            body = json.loads(m[len(prefix) :])
+            return body[0] if body else None
 
 
 def _attend(a: argparse.Namespace, first: int, n: int, start: float, q: Any, go: Any) -> None:

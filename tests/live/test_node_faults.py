@@ -108,7 +108,7 @@ async def test_a_web_node_killed_mid_burst_loses_and_doubles_no_ballot(tmp_path:
             )  # fmt: skip
 
             async def killed_mid_burst() -> int:
-                while accepted_on(doomed) < ATTENDEES // 20:
+                while accepted_on(doomed) < ATTENDEES // 8:  # a quarter of its share
                     assert not attendees.done(), attendees.result()
                     await asyncio.sleep(0.05)
                 os.kill(valkey, signal.SIGSTOP)
@@ -131,7 +131,7 @@ async def test_a_web_node_killed_mid_burst_loses_and_doubles_no_ballot(tmp_path:
         resent = result["resent_ok"] + result["resent_already_voted"]
         assert result["first_ok"] + resent == ATTENDEES, result
         assert result["resent_already_voted"] > 0, result  # acks lost with the node
-        assert result["first_ok"] < ATTENDEES - result["drops"] + resent, result
+        assert 0 < resent <= result["drops"], result  # sent again only after a loss
 
         # nginx logs a websocket when it closes: each attendee's first one and each
         # re-join's, and exactly the ones the killed node held were lost. (A re-join that
