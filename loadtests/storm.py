@@ -42,7 +42,8 @@ sends its ballot again after re-joining (``--resend``). Printed: the re-join tim
 the loss (p50/p99/max) and from the new node's first answer, doubled ballots, tally and
 archive (after closing, the worker's count), node B's resident memory (VmRSS) idle
 before, with N joined before the restart, at its peak during the storm, with N joined
-again after it, and once they have left. Exit status 1 when an attendee did not re-join
+again after it, and once they have left; its CPU seconds from its first answer until all
+were back (``storm_cpu_s`` in ``storm_wall_s``). Exit status 1 when an attendee did not re-join
 within 10 s of the new node answering, a ballot was doubled, the tally or the archive is
 not N, or the memory with N joined after is more than 1.25× before.
 
@@ -399,6 +400,12 @@ def summarize(people: list[dict[str, Any]], a: argparse.Namespace) -> dict[str, 
 # --- the restart benchmark -----------------------------------------------------------
 
 
+def cpu_s(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         kib = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
@@ -450,6 +457,7 @@ def restart(a: argparse.Namespace) -> int:
             figures["stopped_wall"] = figures["started_wall"] = time.time()
             nodes[1] = start_mvoting(tmp, valkey.url, name="node-b2", worker=False, port=port)
             restarted["ready_wall"] = time.time()
+            restarted["cpu0"] = cpu_s(nodes[1].pid)
             peak, pid = 0.0, nodes[1].pid
             while "done" not in restarted:
                 peak = max(peak, rss_mb(pid))
@@ -459,6 +467,9 @@ def restart(a: argparse.Namespace) -> int:
 
         def rss_after() -> None:
             restarted["done"] = True
+            if "cpu0" in restarted:
+                figures["storm_cpu_s"] = round(cpu_s(nodes[1].pid) - restarted["cpu0"], 2)
+                figures["storm_wall_s"] = round(time.time() - restarted["ready_wall"], 2)
             time.sleep(a.hold / 2)  # the storm's garbage collected, the node quiet
             figures["rss_joined_after_mb"] = rss_mb(nodes[1].pid)
 
