@@ -14,7 +14,9 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -232,3 +234,42 @@ def test_every_page_reconnects_with_the_back_off_the_storm_was_measured_with(pag
         for k, wait in enumerate(waits):
             assert min(0.5 * 2**k, 5.0) <= wait <= min(1.5 * 2**k, 5.0), waits
     assert min(firsts) < 0.6 and max(firsts) > 1.4
+
+
+def test_the_official_client_waits_as_storm_py_does_with_the_pages_settings() -> None:
+    """socket.io-client itself (tests/js), given vote.js's settings: its Backoff's waits
+    for five attempts in a row, 2,000 times, lie where storm.py's do."""
+    node_bin = shutil.which("node")
+    assert node_bin, "node is not on PATH: this test needs Node.js >= 18"
+    settings = _storm_module().page_settings()
+    script = """
+import("socket.io-client").then(({ Manager }) => {
+  const opts = { autoConnect: false, ...JSON.parse(process.argv[1]) };
+  const m = new Manager("http://127.0.0.1:9", opts);
+  const out = [];
+  for (let i = 0; i < 2000; i++) {
+    const waits = [];
+    for (let k = 0; k < 5; k++) waits.push(m.backoff.duration());
+    m.backoff.reset();
+    out.push(waits);
+  }
+  console.log(JSON.stringify(out));
+});
+"""
+    done = subprocess.run(
+        [node_bin, "--input-type=module", "-e", script, json.dumps(settings)],
+        cwd=ROOT / "tests" / "js",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    runs = [[ms / 1000 for ms in waits] for waits in json.loads(done.stdout)]
+    assert len(runs) == 2000
+    for waits in runs:
+        for k, wait in enumerate(waits):
+            assert min(0.5 * 2**k, 5.0) <= wait <= min(1.5 * 2**k, 5.0), waits
+    firsts = [waits[0] for waits in runs]
+    assert min(firsts) < 0.6 and max(firsts) > 1.4
+    assert max(waits[4] for waits in runs) == 5.0  # the cap is the page's
