@@ -37,15 +37,18 @@ a final answer to its ballot and every dropped one has re-joined (or at ``--dead
 ``restart`` (``make bench-storm``): starts one bundled Valkey, node A (``mvoting serve``
 with the worker) and node B (``--no-worker``, same data dir); N attendees join node B and
 vote; then node B is stopped (``--stop term``: SIGTERM, a deploy; ``kill``: SIGKILL, a
-crash) and started again on the same port, and all N reconnect at once. Every attendee
-sends its ballot again after re-joining (``--resend``). Printed: the re-join times from
-the loss (p50/p99/max) and from the new node's first answer, doubled ballots, tally and
-archive (after closing, the worker's count), node B's resident memory (VmRSS) idle
-before, with N joined before the restart, at its peak during the storm, with N joined
-again after it, and once they have left; its CPU seconds from its first answer until all
-were back (``storm_cpu_s`` in ``storm_wall_s``). Exit status 1 when an attendee did not re-join
-within 10 s of the new node answering, a ballot was doubled, the tally or the archive is
-not N, or the memory with N joined after is more than 1.25× before.
+crash) and started again on the same port, or (``cut``) it stays up and every attendee's
+connection is cut at once, as when the venue's network drops; all N reconnect at once.
+Every attendee sends its ballot again after re-joining (``--resend``). Printed: the
+re-join times from the loss (p50/p99/max) and from the node's first answer, doubled
+ballots, tally and archive (after closing, the worker's count), node B's resident memory
+(VmRSS) idle before, with N joined before the restart, at its peak during the storm, with
+N joined again after it, and once they have left; its CPU seconds from its first answer
+until all were back (``storm_cpu_s`` in ``storm_wall_s``); the connections its
+``/metrics`` counts with N back and once they left (N and 0: no lost one left behind).
+Exit status 1 when an attendee did not re-join within 10 s of the node answering, a
+ballot was doubled, the tally or the archive is not N, the connections are not N and 0,
+or the memory with N joined after is more than 1.25× before.
 
     loadtests/storm.py attend --url http://127.0.0.1:8080 --room R --password P \\
         --question Q --attendees 1000 --spread 4
@@ -68,6 +71,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +85,7 @@ PAGE = HERE.parent / "static" / "js" / "vote.js"
 REJOIN_BAR_S = 10.0
 #: With N joined after the storm, the node's memory may be this much above before.
 MEMORY_BAR = 1.25
+CONTEXT = mp.get_context("fork")
 STEP_S = 20.0  # one connect, join or vote may take this long before it counts as lost
 
 
@@ -194,6 +199,7 @@ class Attendee:
     rejoins: list[float] = field(default_factory=list)  #: seconds from a loss to re-join
     rejoined_at: list[float] = field(default_factory=list)  #: wall clock of each re-join
     errors: list[str] = field(default_factory=list)
+    cut: bool = False  #: its connection was cut (``--stop cut``)
 
     def settled(self, drops: int) -> bool:
         return self.answer is not None and self.connected and len(self.rejoins) >= drops
@@ -219,7 +225,9 @@ class Attendee:
         else:
             self.errors.append(f"vote: {code}")
 
-    async def run(self, a: argparse.Namespace, vote_at: float, stop: asyncio.Event) -> None:
+    async def run(
+        self, a: argparse.Namespace, vote_at: float, stop: asyncio.Event, cut: asyncio.Event
+    ) -> None:
         backoff = Backoff.of_page()
         creds = {"room": a.room, "password": a.password}
         lost_at: float | None = None
@@ -248,7 +256,7 @@ class Attendee:
                     if self.sends == 0:
                         await _listen(ws, vote_at - time.time())
                     await self.vote(ws, a, voted)
-                await self._stay(ws, stop)
+                await self._stay(ws, stop, cut)
             except (websockets.ConnectionClosed, OSError, TimeoutError):
                 pass
             finally:
@@ -259,15 +267,23 @@ class Attendee:
                 lost_at = time.monotonic()
                 await asyncio.sleep(backoff.duration())
 
-    async def _stay(self, ws: ClientConnection, stop: asyncio.Event) -> None:
-        """Connected, answering pings, until ``stop`` or the connection drops."""
+    async def _stay(self, ws: ClientConnection, stop: asyncio.Event, cut: asyncio.Event) -> None:
+        """Connected, answering pings, until ``stop`` or the connection drops; the first
+        time ``cut`` is set, the connection is dropped here, as a venue's network drops."""
         reading = asyncio.ensure_future(_drain(ws))
-        stopping = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
+        waits = {reading, asyncio.ensure_future(stop.wait())}
+        if not self.cut:
+            waits.add(asyncio.ensure_future(cut.wait()))
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for w in waits - {reading}:
+            w.cancel()
         if reading.done():
             reading.result()  # ConnectionClosed: the connection dropped
         reading.cancel()
+        if cut.is_set() and not self.cut and not stop.is_set():
+            self.cut = True
+            ws.transport.abort()  # no close frame: gone, as when the Wi-Fi goes
+            raise ConnectionResetError("cut")
 
 
 async def _drain(ws: ClientConnection) -> None:
@@ -293,19 +309,27 @@ async def _ack(ws: ClientConnection, ack_id: int) -> Any:
             return body[0] if body else None
 
 
-def _attend(a: argparse.Namespace, first: int, n: int, start: float, q: Any, go: Any) -> None:
-    """One load-generating process: attendees first .. first+n-1."""
+def _attend(a: argparse.Namespace, first: int, n: int, start: float, q: Any, cut: Any) -> None:
+    """One load-generating process: attendees first .. first+n-1; when ``cut`` (a
+    process-shared event) is set, each drops its connection once."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < n + 256:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     async def run() -> None:
-        stop = asyncio.Event()
+        stop, cutting = asyncio.Event(), asyncio.Event()
+
+        async def watch_cut() -> None:
+            while not cut.is_set():  # noqa: ASYNC110 - a multiprocessing event
+                await asyncio.sleep(0.05)
+            cutting.set()
+
+        watching = asyncio.create_task(watch_cut())
         people = [Attendee(i, i % a.options) for i in range(first, first + n)]
         tasks = []
         for k, person in enumerate(people):
             vote_at = start + a.spread * random.random()
-            tasks.append(asyncio.create_task(person.run(a, vote_at, stop)))
+            tasks.append(asyncio.create_task(person.run(a, vote_at, stop, cutting)))
             if k % 25 == 24:
                 await asyncio.sleep(25 / a.connect_rate)
         deadline = time.monotonic() + a.deadline
@@ -320,23 +344,28 @@ def _attend(a: argparse.Namespace, first: int, n: int, start: float, q: Any, go:
                 break
             await asyncio.sleep(0.1)
         stop.set()
+        watching.cancel()
         await asyncio.wait(tasks, timeout=10)
         q.put({"people": [vars(p) for p in people]})
 
     asyncio.run(run())
 
 
-def attend(a: argparse.Namespace, on_voted: Any = None, on_settled: Any = None) -> dict[str, Any]:
+def attend(
+    a: argparse.Namespace, on_voted: Any = None, on_settled: Any = None, cut: Any = None
+) -> dict[str, Any]:
     """Run ``a.attendees`` over ``a.procs`` processes; ``on_voted()`` once all have voted
-    and are connected (it may stop a node: the attendees go on meanwhile), in a thread;
-    ``on_settled()`` once all are done, ``a.hold`` seconds before they hang up."""
-    ctx = mp.get_context("fork")
+    and are connected (it may stop a node, or set ``cut``, an event of ``CONTEXT``: the
+    attendees go on meanwhile), in a thread; ``on_settled()`` once all are done,
+    ``a.hold`` seconds before they hang up."""
+    ctx = CONTEXT
     q = ctx.Queue()
+    cut = cut if cut is not None else ctx.Event()
     sizes = [a.attendees // a.procs + (i < a.attendees % a.procs) for i in range(a.procs)]
     firsts = [sum(sizes[:i]) for i in range(a.procs)]
     start = time.time() + a.attendees / a.connect_rate + 2.0
     procs = [
-        ctx.Process(target=_attend, args=(a, f, n, start, q, None), daemon=True)
+        ctx.Process(target=_attend, args=(a, f, n, start, q, cut), daemon=True)
         for f, n in zip(firsts, sizes, strict=True)
     ]
     for p in procs:
@@ -406,6 +435,14 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def connections(url: str) -> int:
+    """The ``mvoting_connections`` a node's ``/metrics`` counts, all transports."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    found = re.findall(r"^mvoting_connections(?:\{[^}]*\})? (\S+)$", text, re.M)
+    return int(sum(float(v) for v in found))
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         kib = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
@@ -449,13 +486,16 @@ def restart(a: argparse.Namespace) -> int:
             time.sleep(2.0)  # settled: everyone joined and voted
             figures["rss_joined_before_mb"] = rss_mb(nodes[1].pid)
             figures["stop_wall"] = time.time()
-            if a.stop == "kill":
+            if a.stop == "cut":  # the node stays; every connection to it drops at once
+                cut.set()
+            elif a.stop == "kill":
                 os.killpg(nodes[1].proc.pid, signal.SIGKILL)
                 nodes[1].proc.wait()
             else:
                 _stop(nodes[1].proc, 20)
             figures["stopped_wall"] = figures["started_wall"] = time.time()
-            nodes[1] = start_mvoting(tmp, valkey.url, name="node-b2", worker=False, port=port)
+            if a.stop != "cut":
+                nodes[1] = start_mvoting(tmp, valkey.url, name="node-b2", worker=False, port=port)
             restarted["ready_wall"] = time.time()
             restarted["cpu0"] = cpu_s(nodes[1].pid)
             peak, pid = 0.0, nodes[1].pid
@@ -472,8 +512,10 @@ def restart(a: argparse.Namespace) -> int:
                 figures["storm_wall_s"] = round(time.time() - restarted["ready_wall"], 2)
             time.sleep(a.hold / 2)  # the storm's garbage collected, the node quiet
             figures["rss_joined_after_mb"] = rss_mb(nodes[1].pid)
+            figures["connections_after"] = connections(nodes[1].url)
 
-        result = attend(a, on_voted=restart_node_b, on_settled=rss_after)
+        cut = CONTEXT.Event()
+        result = attend(a, on_voted=restart_node_b, on_settled=rss_after, cut=cut)
         walls = result.pop("rejoin_walls")
         if "ready_wall" in restarted and walls:
             after = [t - restarted["ready_wall"] for t in walls]
@@ -483,6 +525,7 @@ def restart(a: argparse.Namespace) -> int:
             result["stop_s"] = round(figures.pop("stopped_wall") - figures.pop("stop_wall"), 3)
             result["restart_s"] = round(restarted["ready_wall"] - figures["started_wall"], 3)
         time.sleep(3.0)  # they hung up; the node let go of them
+        figures["connections_left_after"] = connections(nodes[1].url)
         figures["rss_left_after_mb"] = rss_mb(nodes[1].pid)
         final = nodes[0].after_burst(target) if nodes[0].after_burst else {}
         report = {"bench": "storm", "stop": a.stop, **result, **figures, **final}
@@ -494,6 +537,11 @@ def restart(a: argparse.Namespace) -> int:
             failed.append("a ballot counted twice")
         if (final.get("tally_total"), final.get("archived")) != (a.attendees, a.attendees):
             failed.append("tally or archive is not N")
+        if (figures.get("connections_after"), figures["connections_left_after"]) != (
+            a.attendees,
+            0,
+        ):
+            failed.append("the node counts connections that are gone")
         if (report.get("rejoin_after_ready_max_s") or 1e9) > REJOIN_BAR_S:
             missed.append(f"a re-join came later than {REJOIN_BAR_S:.0f} s after the restart")
         joined_before = figures.get("rss_joined_before_mb") or 0
@@ -522,7 +570,13 @@ def main(argv: list[str] | None = None) -> int:
     at.add_argument("--drops", type=int, default=0, help="losses each attendee must see")
     at.add_argument("--spread", type=float, default=0.0, help="seconds the ballots spread over")
     re_ = sub.add_parser("restart", help="N attendees on a node that is restarted")
-    re_.add_argument("--stop", choices=("term", "kill"), default="term")
+    re_.add_argument(
+        "--stop",
+        choices=("term", "kill", "cut"),
+        default="term",
+        help="SIGTERM node B (a deploy), SIGKILL it (a crash), or keep it and cut every "
+        "connection to it at once (the venue's network drops)",
+    )
     for p in (at, re_):
         p.add_argument("--attendees", type=int, default=2000)
         p.add_argument("--options", type=int, default=4)

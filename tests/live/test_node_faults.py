@@ -179,15 +179,17 @@ async def test_a_web_node_killed_mid_burst_loses_and_doubles_no_ballot(tmp_path:
 
 
 @pytest.mark.timeout(240)
-@pytest.mark.parametrize("stop", ["term", "kill"])
+@pytest.mark.parametrize("stop", ["term", "kill", "cut"])
 async def test_a_room_comes_back_to_a_restarted_node_once_each_and_its_memory_with_it(
     stop: str,
 ) -> None:
     """``storm.py restart`` (``make bench-storm`` at a tenth of its size): 200 attendees on
     one node vote, the node is stopped (a deploy's SIGTERM, a crash's SIGKILL) and started
-    again on its port, and all of them reconnect at once with the page's back-off. Every
-    one re-joins, sends its acked ballot again and hears ``already_voted``; the tally and
-    the archive hold 200; the node's memory with all 200 back is no more than before."""
+    again on its port, or stays up while every connection to it is cut at once (a venue's
+    network), and all of them reconnect at once with the page's back-off. Every one
+    re-joins, sends its acked ballot again and hears ``already_voted``; the tally and the
+    archive hold 200; the node counts 200 connections with them back and none once they
+    left, and its memory with all 200 back is no more than 1.25× before."""
     n = 200
     result = await storm("restart", "--attendees", str(n), "--stop", stop, ok=(0, 1), timeout=200)
     assert result["failed"] == [], result
@@ -196,6 +198,7 @@ async def test_a_room_comes_back_to_a_restarted_node_once_each_and_its_memory_wi
     assert (result["doubled"], result["resent_ok"], result["unfinished"]) == (0, 0, 0), result
     assert (result["tally_total"], result["archived"], result["finalized"]) == (n, n, True)
     assert result["counts"] == [n // 4] * 4
+    assert (result["connections_after"], result["connections_left_after"]) == (n, 0)
     # The waits follow the page's settings: none came before the first delay's least.
     page = result["backoff"]
     least = page["reconnectionDelay"] * (1 - page["randomizationFactor"]) / 1000
