@@ -200,6 +200,7 @@ class Attendee:
     rejoined_at: list[float] = field(default_factory=list)  #: wall clock of each re-join
     errors: list[str] = field(default_factory=list)
     cut: bool = False  #: its connection was cut (``--stop cut``)
+    attempts_failed: list[str] = field(default_factory=list)  #: connects that failed, why
 
     def settled(self, drops: int) -> bool:
         return self.answer is not None and self.connected and len(self.rejoins) >= drops
@@ -235,7 +236,8 @@ class Attendee:
             try:
                 auth = {"device": self.device} if self.device else None
                 ws = await asyncio.wait_for(open_socket(a.url, auth), STEP_S)
-            except Exception:  # refused, 502 from nginx, a timeout: try again later
+            except Exception as e:  # refused, 502 from nginx, a timeout: try again later
+                self.attempts_failed.append(f"{type(e).__name__}: {e}"[:160])
                 await asyncio.sleep(backoff.duration())
                 continue
             try:
@@ -395,6 +397,15 @@ def _pct(xs: list[float], p: float) -> float | None:
     return round(xs[min(len(xs) - 1, int(len(xs) * p))], 3) if xs else None
 
 
+def _kinds(failures: Any) -> dict[str, int]:
+    """Failures by kind (the exception's name and its message's first words)."""
+    kinds: dict[str, int] = {}
+    for f in failures:
+        kind = " ".join(f.split()[:4])
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return dict(sorted(kinds.items(), key=lambda kv: -kv[1])[:5])
+
+
 def summarize(people: list[dict[str, Any]], a: argparse.Namespace) -> dict[str, Any]:
     rejoins = [s for p in people for s in p["rejoins"]]
     counts = [0] * a.options
@@ -420,6 +431,8 @@ def summarize(people: list[dict[str, Any]], a: argparse.Namespace) -> dict[str, 
         "unfinished": sum(
             not (p["answer"] and p["connected"] and len(p["rejoins"]) >= a.drops) for p in people
         ),
+        "attempts_failed": sum(len(p["attempts_failed"]) for p in people),
+        "why_attempts_failed": _kinds(f for p in people for f in p["attempts_failed"]),
         "errors": len(errors),
         "first_errors": errors[:3],
         "backoff": page_settings(),
