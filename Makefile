@@ -98,3 +98,12 @@ JOINS_ARGS ?=
 .PHONY: bench-joins
 bench-joins: install
 	$(BIN)/python loadtests/joinstorm.py $(JOINS_ARGS)
+
+# A reconnection storm: ATTENDEES on a node that is restarted, all coming back at once with
+# the pages' back-off (loadtests/README.md, "Storms"). STORM_ARGS="--stop kill" for a crash.
+#   make bench-storm ATTENDEES=2000 STORM_ARGS="--procs 2"
+STORM_ARGS ?=
+
+.PHONY: bench-storm
+bench-storm: install
+	$(BIN)/python loadtests/storm.py restart --attendees $(ATTENDEES) $(STORM_ARGS)

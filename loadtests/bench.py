@@ -255,12 +255,18 @@ def _mvoting_bin() -> str:
 
 
 def start_mvoting(
-    tmp: Path, redis_url: str, *, name: str = "mvoting", worker: bool = True
+    tmp: Path,
+    redis_url: str,
+    *,
+    name: str = "mvoting",
+    worker: bool = True,
+    port: int | None = None,
 ) -> Server:
     """``mvoting serve`` on ``tmp/mvoting``; more nodes of the same data dir and Valkey
-    under other names (``loadtests/scale.py``), e.g. with ``worker=False``."""
+    under other names (``loadtests/scale.py``), e.g. with ``worker=False``; ``port``
+    again to restart a node where its clients look for it (``loadtests/storm.py``)."""
     data = tmp / "mvoting"
-    port = _free_port()
+    port = port or _free_port()
     log = tmp / f"{name}.log"
     env = _mvoting_env(redis_url)
     cmd = [_mvoting_bin(), "serve", "--data", str(data), "--port", str(port)]

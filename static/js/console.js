@@ -254,7 +254,13 @@
   }
 
   /* --- live updates ---------------------------------------------------------------- */
-  const socket = io({ transports: ["websocket", "polling"] });
+  // The reconnection back-off of vote.js (why these values: there).
+  const socket = io({
+    transports: ["websocket", "polling"],
+    reconnectionDelay: 1000,
+    reconnectionDelayMax: 5000,
+    randomizationFactor: 0.5,
+  });
   window.mv.socket = socket;  // the lot drawing's panel (draw.js) listens on it too
   const conn = document.getElementById("conn");
   function join() {

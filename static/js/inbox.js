@@ -71,7 +71,13 @@
   more.hidden = !before;
   more.addEventListener("click", loadMore);
 
-  const socket = io({ transports: ["websocket", "polling"] });
+  // The reconnection back-off of vote.js (why these values: there).
+  const socket = io({
+    transports: ["websocket", "polling"],
+    reconnectionDelay: 1000,
+    reconnectionDelayMax: 5000,
+    randomizationFactor: 0.5,
+  });
   socket.on("connect", () => {
     socket.emit("notices", {}, (ack) => { if (ack && ack.ok) setUnread(ack.unread); });
   });

@@ -33,7 +33,13 @@
   /** An option's label as pages show it (fixed labels translated where common.js can). */
   const optionLabel = (q, i) => (mv.optionLabel ? mv.optionLabel(q, i) : q.options[i].label);
 
-  const socket = io({ transports: ["websocket", "polling"] });
+  // The reconnection back-off of vote.js (why these values: there).
+  const socket = io({
+    transports: ["websocket", "polling"],
+    reconnectionDelay: 1000,
+    reconnectionDelayMax: 5000,
+    randomizationFactor: 0.5,
+  });
   mv.socket = socket;  // the lot drawing's panel (draw.js) listens on it too
   socket.on("connect", join);
   socket.on("rejoin", renewed);

@@ -35,8 +35,17 @@
 
   const deviceKey = "mv_device";
   let device = localStorage.getItem(deviceKey);
+  // Reconnection, spread out: when a node restarts, a hall of phones loses its sockets at
+  // the same moment. The first attempt comes 0.5-1.5 s later (1 s +/- 50 %), so 2,000 of
+  // them reach the node over a second, not in one instant; each failed attempt doubles
+  // the wait, up to 5 s, so a node back within a few seconds has everyone again within
+  // 10 s (loadtests/storm.py measures it: docs/reliability.md, "Storms"). A factor of
+  // 0.5, not 1: at 1 some waits would be near zero, a herd again.
   const socket = io({
     transports: ["websocket", "polling"],
+    reconnectionDelay: 1000,
+    reconnectionDelayMax: 5000,
+    randomizationFactor: 0.5,
     auth: (cb) => cb(device ? { device } : {}),
   });
   window.mv.socket = socket;  // a poll's comments (comments.js) arrive on it too
