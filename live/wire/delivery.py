@@ -42,6 +42,10 @@ class Watchers:
                 if not found:
                     del tier[qid]
 
+    def questions(self) -> set[str]:
+        """Every question someone here watches."""
+        return {*self._first, *self._rest}
+
     def count(self, qid: str) -> int:
         return len(self._first.get(qid, ())) + len(self._rest.get(qid, ()))
 

@@ -17,17 +17,18 @@ from pathlib import Path
 
 import pytest
 import redis.exceptions
+import sqlalchemy as sa
 
 from live import cast, store
 from live.cast import do_cast
-from live.engines import bundled
+from live.engines import bundled, db
 from live.ledger.local_witnesses import LocalWitnesses
 from live.services import Services, open_services
 from live.settings import Settings, load_settings
 from rooms.errors import ErrorCode, VotingError
 from rooms.identity import voter_ref
 from rooms.questions import Action
-from tests.conftest import Client, Node, connect, run_node, running_worker
+from tests.conftest import Node, connect, run_node, running_worker
 from tests.live.helpers import live_state, make_room
 from tests.live.test_ledger import verification
 
@@ -119,9 +120,10 @@ class Burst:
         return {v for v in self.acked if voter_ref(svc.secret, self.qid, v) not in refs}
 
 
-async def _settled(burst: Burst, n: int, extra: Client) -> None:
-    """The end of every test: all ``n`` voters (and ``extra``, one more through a socket)
-    counted once, the archive equal to the tally, the log verified."""
+async def _settled(burst: Burst, n: int) -> None:
+    """The end of every test, with the worker that ran through the fault still running:
+    all ``n`` voters and one more (``_socket_ballot``) counted once, archived by that
+    worker, the archive equal to the tally, the log verified."""
     svc, qid = burst.stack.svc, burst.qid
     assert await burst.missing() == set()
     assert len(burst.acked) == n
@@ -132,16 +134,41 @@ async def _settled(burst: Burst, n: int, extra: Client) -> None:
         **{str(i): str(c) for i, c in enumerate(counts)},
         "total": str(n + 1),
     }
-    assert len(state["voters"]) == state["stream"] == n + 1
-    async with running_worker(svc):
-        await store.act(svc, qid, Action.CLOSE)
-        verdict = await verification(svc, qid, timeout=60)
+    assert len(state["voters"]) == n + 1
+    # The worker resumed by itself (it trims the stream of what it archived).
+    await _archived(svc, qid, n + 1)
+    async with svc.engine.connect() as conn:
+        refs = list(
+            await conn.scalars(
+                sa.select(db.ballots.c.voter_ref).where(db.ballots.c.question_id == qid)
+            )
+        )
+    assert len(set(refs)) == len(refs) == n + 1  # each ballot archived once
+    assert {voter_ref(svc.secret, qid, v) for v in burst.acked} <= set(refs)
+    await store.act(svc, qid, Action.CLOSE)
+    verdict = await verification(svc, qid, timeout=60)
     assert verdict["status"] == "completed", verdict
     row = await store.load_question(svc, qid)
     assert row is not None
     results = {r["id"]: r for r in await store.results(svc, row.room_id)}[qid]
     assert (results["archived"], results["total"]) == (n + 1, n + 1)
     assert results["counts"] == counts
+
+
+async def _archived(svc: Services, qid: str, n: int, timeout: float = 60.0) -> None:
+    """Wait until the archive holds ``n`` ballots of ``qid``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        async with svc.engine.connect() as conn:
+            rows = await conn.scalar(
+                sa.select(sa.func.count())
+                .select_from(db.ballots)
+                .where(db.ballots.c.question_id == qid)
+            )
+        if rows == n:
+            return
+        assert time.monotonic() < deadline, f"{rows} ballots archived, not {n}"
+        await asyncio.sleep(0.1)
 
 
 async def _restarted(server: bundled.EmbeddedValkey, times: int, timeout: float = 20.0) -> None:
@@ -164,14 +191,14 @@ async def _answering(svc: Services, timeout: float = 20.0) -> None:
             await asyncio.sleep(0.05)
 
 
-async def _socket_ballot(stack: Stack, room_number: str, qid: str) -> Client:
-    """One more ballot, through a socket of the same node: it is counted and announced."""
+async def _socket_ballot(stack: Stack, room_number: str, qid: str) -> None:
+    """One more ballot, through a socket of the same node: it is counted and announced
+    (the node's clients and its event subscription found Valkey again)."""
     async with connect(stack.node.url) as c:
         assert (await c.join(room_number, password="pw"))["ok"]
         ack = await c.vote(qid, [0])
         assert ack["ok"] is True, ack
         await c.wait_for(lambda: any(t["total"] > 0 for t in c.tallies(qid)), timeout=10)
-        return c
 
 
 # --- killed and started again on its append-only file -------------------------------------
@@ -203,9 +230,28 @@ async def test_valkey_killed_mid_burst_restarts_on_its_aof_and_loses_no_acknowle
         # Every ballot acknowledged before, during and after the kill is there.
         assert await burst.missing() == set()
         resent = await burst.resend()
-    socket_voter = await _socket_ballot(stack, room.number, room.q)
-    print(f"\nkilled after {killed_at} acks; {resent} refused and sent again")
-    await _settled(burst, n, socket_voter)
+        print(f"\nkilled after {killed_at} acks; {resent} refused and sent again")
+        await _socket_ballot(stack, room.number, room.q)
+        await _settled(burst, n)
+
+
+async def test_after_valkey_restarts_a_node_sends_its_watchers_a_fresh_tally(
+    stack: Stack,
+) -> None:
+    """Tallies published while a node's subscription was down never reach it: once it is
+    back, the node asks for a snapshot of every question its connections watch."""
+    room = await make_room(stack.svc)
+    async with connect(stack.node.url) as voter:
+        assert (await voter.join(room.number, password="pw"))["ok"]
+        assert (await voter.vote(room.q, [2]))["ok"]
+        await voter.wait_for(lambda: bool(voter.tallies(room.q)))
+        seen = len(voter.tallies(room.q))
+        os.kill(stack.server.pid, signal.SIGKILL)
+        await _restarted(stack.server, 1)
+        await voter.wait_for(lambda: len(voter.tallies(room.q)) > seen, timeout=20)
+        fresh = voter.tallies(room.q)[-1]
+        assert fresh["version"] > voter.tallies(room.q)[seen - 1]["version"]
+        assert (fresh["total"], fresh["counts"]) == (1, [0, 0, 1])
 
 
 # --- hung for 10 s ------------------------------------------------------------------------
@@ -217,11 +263,13 @@ SLACK = 3.0
 
 @pytest.mark.timeout(180)
 async def test_valkey_hung_for_ten_seconds_answers_unavailable_in_bound_then_recovers(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch
+    stack: Stack,
 ) -> None:
     voters, questions = 250, 4  # 1,000 ballots over real sockets
-    room = await make_room(stack.svc, *({"options": "A,B,C"} for _ in range(questions)))
+    svc = stack.svc
+    room = await make_room(svc, *({"options": "A,B,C"} for _ in range(questions)))
     async with contextlib.AsyncExitStack() as exits:
+        await exits.enter_async_context(running_worker(svc))  # archiving while it happens
         clients = [await exits.enter_async_context(connect(stack.node.url)) for _ in range(voters)]
         for c in clients:
             assert (await c.join(room.number, password="pw"))["ok"]
@@ -261,17 +309,15 @@ async def test_valkey_hung_for_ten_seconds_answers_unavailable_in_bound_then_rec
         during = list(refused)
         await asyncio.gather(*(vote(i, qid) for i, qid, _ in during))
         assert refused == during and len(acked) == voters * questions
-    svc = stack.svc
-    for qid in room.questions:
-        state = await live_state(svc, qid)
-        assert state["tally"]["total"] == str(voters) and len(state["voters"]) == voters
-        assert state["stream"] == voters
-    print(
-        f"\nhung {paused[1] - paused[0]:.1f} s: {len(during)} ballots refused unavailable, "
-        f"the slowest answer in {slowest:.2f} s (cast timeout {cast.BATCH_TIMEOUT} s)"
-    )
-    async with running_worker(svc):
         for qid in room.questions:
+            state = await live_state(svc, qid)
+            assert state["tally"]["total"] == str(voters) and len(state["voters"]) == voters
+        print(
+            f"\nhung {paused[1] - paused[0]:.1f} s: {len(during)} ballots refused unavailable, "
+            f"the slowest answer in {slowest:.2f} s (cast timeout {cast.BATCH_TIMEOUT} s)"
+        )
+        for qid in room.questions:
+            await _archived(svc, qid, voters)  # the worker resumed by itself
             await store.act(svc, qid, Action.CLOSE)
         verdicts = [await verification(svc, qid, timeout=60) for qid in room.questions]
     assert [v["status"] for v in verdicts] == ["completed"] * questions, verdicts
@@ -320,31 +366,37 @@ async def test_a_full_disk_refuses_ballots_unavailable_loses_none_and_recovers_w
         async with own_stack(disk / "valkey", tmp_path / "data", witnesses.policy_path) as stack:
             room = await make_room(stack.svc, {"options": "A,B,C"})
             burst = Burst(stack, room.q)
-            await burst.run(range(n // 2))
-            assert len(burst.acked) == n // 2 and not burst.refused
-            filler = fill(disk)
-            # Valkey cannot sync its append-only file: with `appendfsync always` it exits
-            # rather than acknowledge, and its owner starts it again on the same file.
-            await burst.run(range(n // 2, n - 200))
-            assert burst.refused, "the full disk refused no ballot"
-            await _restarted(stack.server, 1)
-            # Started again, it reads (its file loads) and exits at the next write that
-            # finds no room.
-            await _answering(stack.svc)
-            before = len(burst.refused)
-            await burst.run(range(n - 200, n))
-            assert len(burst.refused) > before
-            await _restarted(stack.server, 2)
-            still_full = len(burst.refused)
+            async with running_worker(stack.svc):
+                await _starved(disk, stack, burst, n)
+                await _socket_ballot(stack, room.number, room.q)
+                await _settled(burst, n)
 
-            filler.unlink()  # space returns
-            await _answering(stack.svc)
-            assert await burst.missing() == set()
-            await burst.resend(timeout=60)
-            print(
-                f"\ndisk full: {n - n // 2 - still_full} of {n - n // 2} ballots acked after "
-                f"filling, {still_full} refused; Valkey started again "
-                f"{stack.server.restarts} times"
-            )
-            socket_voter = await _socket_ballot(stack, room.number, room.q)
-            await _settled(burst, n, socket_voter)
+
+async def _starved(disk: Path, stack: Stack, burst: Burst, n: int) -> None:
+    """``n`` ballots: half before the disk fills, half after; the space returns."""
+    await burst.run(range(n // 2))
+    assert len(burst.acked) == n // 2 and not burst.refused
+    filler = fill(disk)
+    # Valkey cannot sync its append-only file: with `appendfsync always` it exits
+    # rather than acknowledge, and its owner starts it again on the same file.
+    await burst.run(range(n // 2, n - 200))
+    assert burst.refused, "the full disk refused no ballot"
+    await _restarted(stack.server, 1)
+    # Started again, it reads (its file loads) and exits at the next write that
+    # finds no room.
+    await _answering(stack.svc)
+    before = len(burst.refused)
+    await burst.run(range(n - 200, n))
+    assert len(burst.refused) > before
+    await _restarted(stack.server, 2)
+    still_full = len(burst.refused)
+
+    filler.unlink()  # space returns
+    await _answering(stack.svc)
+    assert await burst.missing() == set()
+    await burst.resend(timeout=60)
+    print(
+        f"\ndisk full: {n - n // 2 - still_full} of {n - n // 2} ballots acked after "
+        f"filling, {still_full} refused; Valkey started again "
+        f"{stack.server.restarts} times"
+    )
