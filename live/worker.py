@@ -141,6 +141,10 @@ class ArchiveWorker:
                 raise
             except Exception:
                 ARCHIVE_FAILURES.inc()
+                # A lost connection may have lost a read's reply (entries now pending on
+                # us, never seen) or an ack: read our own pending entries first again,
+                # rather than leave them until they are idle long enough to be claimed.
+                self._recovered.clear()
                 log.exception("archive pass failed; retrying in %.1fs", backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
