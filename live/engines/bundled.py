@@ -100,15 +100,22 @@ class EmbeddedValkey:
             with self._swap:
                 if self._stopping.is_set():
                     return
-                self.process = _spawn(self.data_dir / "valkey")
+                try:
+                    self.process = _spawn(self.data_dir / "valkey")
+                except OSError as exc:  # no process (out of memory, say): try again later
+                    log.error("could not start the bundled Valkey again: %s", exc)
+                    continue
                 self.pid = self.process.pid
                 self.restarts += 1
             started = time.monotonic()
             if _await(self.process, self.port, 20.0):
-                _run_file(self.data_dir).write_text(
-                    json.dumps({"port": self.port, "pid": self.pid})
-                )
                 log.warning("bundled Valkey started again on 127.0.0.1:%d", self.port)
+                try:  # for the processes that find it by its data dir (the disk may be full)
+                    _run_file(self.data_dir).write_text(
+                        json.dumps({"port": self.port, "pid": self.pid})
+                    )
+                except OSError as exc:
+                    log.error("could not record the bundled Valkey's new pid: %s", exc)
 
 
 def binary_path() -> Path:
