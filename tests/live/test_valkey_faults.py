@@ -207,14 +207,15 @@ async def _answering(svc: Services, timeout: float = 20.0) -> None:
             await asyncio.sleep(0.05)
 
 
-async def _socket_ballot(stack: Stack, room_number: str, qid: str) -> None:
-    """One more ballot, through a socket of the same node: it is counted and announced
-    (the node's clients and its event subscription found Valkey again)."""
+async def _socket_ballot(stack: Stack, room_number: str, qid: str, total: int) -> None:
+    """One more ballot, through a socket of the same node: it is counted and announced,
+    the tally at ``total`` (the node's clients and its event subscription found Valkey
+    again)."""
     async with connect(stack.node.url) as c:
         assert (await c.join(room_number, password="pw"))["ok"]
         ack = await c.vote(qid, [0])
         assert ack["ok"] is True, ack
-        await c.wait_for(lambda: any(t["total"] > 0 for t in c.tallies(qid)), timeout=10)
+        await c.wait_for(lambda: any(t["total"] == total for t in c.tallies(qid)), timeout=10)
 
 
 # --- killed and started again on its append-only file -------------------------------------
@@ -249,7 +250,7 @@ async def test_valkey_killed_mid_burst_restarts_on_its_aof_and_loses_no_acknowle
         assert await burst.missing() == set()
         resent = await burst.resend()
         print(f"\nkilled after {killed_at} acks; {resent} refused and sent again")
-        await _socket_ballot(stack, room.number, room.q)
+        await _socket_ballot(stack, room.number, room.q, n + 1)
         await _settled(burst, n)
 
 
@@ -386,7 +387,7 @@ async def test_a_full_disk_refuses_ballots_unavailable_loses_none_and_recovers_w
             burst = Burst(stack, room.q)
             async with lone_worker(stack.svc):
                 await _starved(disk, stack, burst, n)
-                await _socket_ballot(stack, room.number, room.q)
+                await _socket_ballot(stack, room.number, room.q, n + 1)
                 await _settled(burst, n)
 
 
@@ -408,6 +409,8 @@ async def _starved(disk: Path, stack: Stack, burst: Burst, n: int) -> None:
     assert len(burst.refused) > before
     await _restarted(stack.server, 2)
     still_full = len(burst.refused)
+    # Each a lost connection, which a socket's vote is answered `unavailable`.
+    assert set(burst.codes) <= {"ConnectionError", "BusyLoadingError"}, set(burst.codes)
 
     filler.unlink()  # space returns
     await _answering(stack.svc)
