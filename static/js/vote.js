@@ -1,6 +1,7 @@
 /* The attendee's phone: join, follow the current question, vote, see results if allowed.
- * A ballot made while offline is kept and sent after the next join; if its ack was lost
- * and the resend says "already voted", the first one counted: shown as counted.
+ * A ballot made while offline is kept and sent after the next join, one refused
+ * "unavailable" is kept and sent again by itself; if its ack was lost and the resend says
+ * "already voted", the first one counted: shown as counted.
  * The device keeps what it chose (per room and question) and its receipts, so both are
  * shown again after a reload, and /verify lists the receipts. */
 "use strict";
