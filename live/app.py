@@ -78,7 +78,7 @@ def create_app(settings: Settings) -> Any:
         async with open_services(settings) as svc:
             broadcaster = Broadcaster(svc)
             live.attach(svc, broadcaster)
-            fanout = Fanout(svc, live.deliver)
+            fanout = Fanout(svc, live.deliver, resumed=live.resync)
             tasks = [
                 asyncio.create_task(broadcaster.run(), name="broadcaster"),
                 asyncio.create_task(fanout.run(), name="fanout"),

@@ -32,8 +32,11 @@ MAX_BATCH = 256
 _NETWORK = b"mvoting-network/v1\n"
 
 #: A batch that takes longer fails for every ballot in it (each voter hears "unavailable"
-#: and may send again: a ballot that did count is then "already voted", never twice).
-BATCH_TIMEOUT = 10.0
+#: and may send again: a ballot that did count is then "already voted", never twice),
+#: and for the ballots queued behind it: a server silent this long (stopped, or its host
+#: gone) would keep them waiting as long again each. Below the pages' 10 s wait for an
+#: ack, so that they hear "unavailable" and retry rather than give up on the ack.
+BATCH_TIMEOUT = 5.0
 
 _Call = tuple[list[str], list[Any], "asyncio.Future[Any]"]
 
@@ -77,6 +80,9 @@ class CastBatcher:
                 for i, reply in zip(missing, again, strict=True):
                     replies[i] = reply
         except Exception as exc:  # every caller hears of it, none hangs
+            if isinstance(exc, TimeoutError):
+                batch = batch + self._waiting
+                self._waiting = []
             for *_, future in batch:
                 if not future.done():
                     future.set_exception(exc)

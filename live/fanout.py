@@ -21,20 +21,31 @@ Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class Fanout:
-    def __init__(self, svc: Services, handler: Handler) -> None:
+    def __init__(
+        self, svc: Services, handler: Handler, resumed: Callable[[], None] | None = None
+    ) -> None:
+        """``resumed`` is called each time the subscription is back after a loss: events
+        published meanwhile never reach this node (pub/sub keeps none), so what they
+        would have told has to be asked for again."""
         self._svc = svc
         self._handler = handler
+        self._resumed = resumed
         self.ready = asyncio.Event()
 
     async def run(self) -> None:
         """Subscribe and deliver forever; reconnect with backoff, logging each retry."""
         backoff = 0.1
+        lost = False
         while True:
             pubsub: Any = self._svc.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._svc.keys.events())
                 self.ready.set()
                 backoff = 0.1
+                if lost and self._resumed is not None:
+                    log.warning("event subscription is back")
+                    self._resumed()
+                lost = False
                 while True:
                     msg = await pubsub.get_message(timeout=5.0)
                     if msg is None:
@@ -49,6 +60,7 @@ class Fanout:
                 raise
             except Exception as exc:
                 self.ready.clear()
+                lost = True
                 log.warning("event subscription lost (%s); retrying in %.1fs", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)

@@ -503,6 +503,16 @@ class LiveSockets:
 
     # --- delivery of fan-out events ------------------------------------------------------
 
+    def resync(self) -> None:
+        """The node's event subscription is back after a loss (Valkey restarted, or out
+        of reach): the tallies published meanwhile were missed here, so a fresh snapshot
+        of every question watched on this node is asked for (published to every node;
+        its version only grows, so no client takes it for an older one)."""
+        if self.broadcaster is None:
+            return
+        for qid in self.watchers.questions():
+            self.broadcaster.mark(qid)
+
     async def deliver(self, event: dict[str, Any]) -> None:
         kind = event.get("t")
         if kind == "tally":

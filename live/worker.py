@@ -142,11 +142,12 @@ class ArchiveWorker:
             except Exception:
                 ARCHIVE_FAILURES.inc()
                 log.exception("archive pass failed; retrying in %.1fs", backoff)
-                # The batch it read is pending, ours: the next pass archives it first,
+                # What the pass read is pending on us (or its reply was lost with the
+                # connection): the next pass archives our own pending entries first,
                 # before reading on. Else each failing pass (the archive down) reads one
-                # more, later ones are logged before it, out of stream order, and once
-                # all are read the passes touch no archive, "succeed" and stop backing off
-                # while the pending wait CLAIM_IDLE_MS to be claimed.
+                # batch more, later ones are logged before it, out of stream order, and
+                # once all are read the passes touch no archive, "succeed" and stop
+                # backing off while the pending wait CLAIM_IDLE_MS to be claimed.
                 self._recovered.clear()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)

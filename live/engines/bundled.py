@@ -6,6 +6,11 @@ server listens on loopback only, on a free port that is never 6379, keeps its
 append-only file under ``DATA/valkey`` (``appendfsync always``: an acknowledged ballot
 survives a crash) and never evicts (``noeviction``). The process that started it owns
 it and stops it; others only use it.
+
+The owner also keeps it running: a server that exits (killed, or out of disk space:
+with ``appendfsync always`` Valkey exits rather than acknowledge a write it could not
+sync) is started again on the same port and append-only file, after a pause that doubles
+while it keeps failing. Clients reconnect to it by themselves.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ import json
 import logging
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from live.engines import processes
@@ -26,6 +32,12 @@ from live.engines import processes
 log = logging.getLogger("mvoting.valkey")
 
 RESERVED_PORTS = frozenset({6379})
+
+#: The pause before starting an exited server again doubles up to this while it keeps
+#: exiting (a full disk), and is short again once a start stayed up ``_STEADY`` seconds.
+MAX_RESTART_PAUSE = 5.0
+_FIRST_PAUSE = 0.1
+_STEADY = 5.0
 
 
 class EmbeddedError(Exception):
@@ -39,6 +51,11 @@ class EmbeddedValkey:
     pid: int
     owned: bool
     process: subprocess.Popen[bytes] | None = None
+    #: Times the owner started it again after it exited.
+    restarts: int = 0
+    _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
+    _swap: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _keeper: threading.Thread | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -48,10 +65,57 @@ class EmbeddedValkey:
         """Stop the server if this process started it (SIGTERM: Valkey saves and exits)."""
         if not self.owned:
             return
-        processes.stop(self.pid, self.process, timeout)
+        self._stopping.set()
+        with self._swap:
+            processes.stop(self.pid, self.process, timeout)
+        if self._keeper is not None:
+            self._keeper.join(timeout)
         with contextlib.suppress(FileNotFoundError):
             _run_file(self.data_dir).unlink()
         self.owned = False
+
+    def keep_running(self) -> None:
+        """Start the server again whenever it exits, until ``stop`` (a daemon thread)."""
+        self._keeper = threading.Thread(target=self._keep, name="valkey-keeper", daemon=True)
+        self._keeper.start()
+
+    def _keep(self) -> None:
+        pause = _FIRST_PAUSE
+        started = time.monotonic()
+        while self.process is not None:
+            code = self.process.wait()
+            if self._stopping.is_set():
+                return
+            pause = _FIRST_PAUSE if time.monotonic() - started > _STEADY else pause
+            log.warning(
+                "bundled Valkey (pid %d) exited with %s: %s; starting it again in %.1fs",
+                self.pid,
+                code,
+                _tail(self.data_dir / "valkey" / "valkey.log", 1),
+                pause,
+            )
+            if self._stopping.wait(pause):
+                return
+            pause = min(pause * 2, MAX_RESTART_PAUSE)
+            with self._swap:
+                if self._stopping.is_set():
+                    return
+                try:
+                    self.process = _spawn(self.data_dir / "valkey")
+                except OSError as exc:  # no process (out of memory, say): try again later
+                    log.error("could not start the bundled Valkey again: %s", exc)
+                    continue
+                self.pid = self.process.pid
+                self.restarts += 1
+            started = time.monotonic()
+            if _await(self.process, self.port, 20.0):
+                log.warning("bundled Valkey started again on 127.0.0.1:%d", self.port)
+                try:  # for the processes that find it by its data dir (the disk may be full)
+                    _run_file(self.data_dir).write_text(
+                        json.dumps({"port": self.port, "pid": self.pid})
+                    )
+                except OSError as exc:
+                    log.error("could not record the bundled Valkey's new pid: %s", exc)
 
 
 def binary_path() -> Path:
@@ -89,30 +153,47 @@ def _start(data_dir: Path, timeout: float) -> EmbeddedValkey:
     port = _free_port()
     conf = home / "valkey.conf"
     conf.write_text("\n".join([*server_config(home, port), ""]))
+    proc = _spawn(home)
+    if not _await(proc, port, timeout):
+        if proc.poll() is not None:
+            tail = _tail(home / "valkey.log")
+            raise EmbeddedError(f"valkey-server exited with {proc.returncode}: {tail}")
+        raise EmbeddedError(f"valkey-server did not answer on port {port} in {timeout}s")
+    run = _run_file(data_dir)
+    run.parent.mkdir(parents=True, exist_ok=True)
+    run.write_text(json.dumps({"port": port, "pid": proc.pid}))
+    log.info("started bundled Valkey on 127.0.0.1:%d (data in %s)", port, home)
+    server = EmbeddedValkey(data_dir, port, proc.pid, owned=True, process=proc)
+    server.keep_running()
+    return server
+
+
+def _spawn(home: Path) -> subprocess.Popen[bytes]:
+    """``valkey-server`` on ``home``'s configuration (its port and append-only file)."""
     # A session of its own: Ctrl-C in the terminal must not kill the server before the
     # web node and the worker have finished with it; the owner stops it afterwards.
-    proc = subprocess.Popen(
-        [str(binary_path()), str(conf)],
+    return subprocess.Popen(
+        [str(binary_path()), str(home / "valkey.conf")],
         cwd=home,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+def _await(proc: subprocess.Popen[bytes], port: int, timeout: float) -> bool:
+    """Whether the server answers within ``timeout``; killed if it does not (or exited)."""
     deadline = time.monotonic() + timeout
     while not _answers(port):
         if proc.poll() is not None:
-            tail = _tail(home / "valkey.log")
-            raise EmbeddedError(f"valkey-server exited with {proc.returncode}: {tail}")
+            return False
         if time.monotonic() > deadline:
             proc.kill()
-            raise EmbeddedError(f"valkey-server did not answer on port {port} in {timeout}s")
+            proc.wait()
+            return False
         time.sleep(0.02)
-    run = _run_file(data_dir)
-    run.parent.mkdir(parents=True, exist_ok=True)
-    run.write_text(json.dumps({"port": port, "pid": proc.pid}))
-    log.info("started bundled Valkey on 127.0.0.1:%d (data in %s)", port, home)
-    return EmbeddedValkey(data_dir, port, proc.pid, owned=True, process=proc)
+    return True
 
 
 def server_config(home: Path, port: int) -> list[str]:
@@ -167,8 +248,8 @@ def _answers(port: int) -> bool:
         return False
 
 
-def _tail(path: Path) -> str:
+def _tail(path: Path, lines: int = 5) -> str:
     try:
-        return " | ".join(path.read_text().splitlines()[-5:])
+        return " | ".join(path.read_text().splitlines()[-lines:])
     except FileNotFoundError:
         return "(no log)"

@@ -138,6 +138,10 @@ def _js_strings() -> dict[str, Any]:
         "share": _("Share results"),
         "link_copied": _("Link copied."),
         "sending": _("Sending your vote…"),
+        "retrying": _(
+            "The service is not available right now. Your vote is kept and will be sent "
+            "again by itself."
+        ),
         "results": _("Results"),
         "error": _("Something went wrong. Please try again."),
         "verification_completed": _("Verification completed"),

@@ -42,6 +42,10 @@ class Watchers:
                 if not found:
                     del tier[qid]
 
+    def questions(self) -> set[str]:
+        """Every question someone here watches."""
+        return {*self._first, *self._rest}
+
     def count(self, qid: str, *, first: bool | None = None) -> int:
         """How many watch ``qid`` (of the first tier only, or the rest only)."""
         return sum(len(tier.get(qid, ())) for tier in self._tiers(first))

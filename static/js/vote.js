@@ -1,6 +1,7 @@
 /* The attendee's phone: join, follow the current question, vote, see results if allowed.
- * A ballot made while offline is kept and sent after the next join; if its ack was lost
- * and the resend says "already voted", the first one counted: shown as counted.
+ * A ballot made while offline is kept and sent after the next join, one refused
+ * "unavailable" is kept and sent again by itself; if its ack was lost and the resend says
+ * "already voted", the first one counted: shown as counted.
  * The device keeps what it chose (per room and question) and its receipts, so both are
  * shown again after a reload, and /verify lists the receipts. */
 "use strict";
@@ -17,6 +18,7 @@
   let current = null;
   let joined = false;
   let pending = null;      // {question, choices, nonce}: a ballot not yet acknowledged
+  let retryPause = 0;      // ms before `pending` is sent again after an "unavailable"
   let notice = null;       // a message to show with the current question
   let picks = new Set();   // multiple choice: picks not yet submitted
   let ranked = null;       // ranking: {question, order} not yet submitted (best first)
@@ -176,7 +178,9 @@
     socket.timeout(10000).emit("vote", ballot, (err, ack) => {
       if (err) return;  // no ack: kept in `pending`, sent again after the next join
       if (pending !== ballot) return;
+      if (!ack.ok && ack.error.code === "unavailable") { retryLater(ballot); return; }
       pending = null;
+      retryPause = 0;
       const q = questions.get(ballot.question);
       if (ack.ok) {
         voted.add(ballot.question); receipts.set(ballot.question, ack.receipt); notice = null;
@@ -197,6 +201,19 @@
       }
       render();
     });
+  }
+
+  /** The server could not record `ballot` now (its store is down or starved): it stays
+   * pending, the page says so, and sends it again by itself, after 1 s, 2 s, 4 s... up
+   * to 30 s, each pause jittered so that a room's phones do not all come back at once.
+   * The same nonce goes again: if the first send did count, the answer is "already voted". */
+  function retryLater(ballot) {
+    retryPause = Math.min(retryPause ? retryPause * 2 : 1000, 30000);
+    notice = S.retrying;
+    render();
+    setTimeout(() => {
+      if (pending === ballot && joined) send();  // else the next join sends it
+    }, retryPause * (0.75 + Math.random() / 2));
   }
 
   /** A refusal's sentence; `rate_limited` says in how many seconds to try again. */

@@ -1,0 +1,102 @@
+"""The phone while Valkey hangs: a ballot refused ``unavailable`` is kept, the page says so
+and sends it again by itself until it counts, once, with no second tap."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, expect
+from prometheus_client import REGISTRY
+
+from live import cast
+from live.engines import bundled
+from live.services import open_services
+from live.settings import load_settings
+from tests.browser.conftest import Browsing
+from tests.browser.test_lecture_poll import vote_url
+from tests.conftest import Node, run_node
+from tests.live.helpers import live_state, make_room
+
+RETRYING = "The service is not available right now. Your vote is kept and will be sent again"
+
+
+@pytest.fixture
+async def paused_valkey() -> AsyncIterator[bundled.EmbeddedValkey]:
+    with tempfile.TemporaryDirectory(prefix="mvoting-down-") as d:
+        server = bundled.find_or_start(Path(d))
+        try:
+            yield server
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(server.pid, signal.SIGCONT)
+            server.stop()
+
+
+@pytest.mark.timeout(120)
+async def test_a_ballot_refused_while_valkey_hangs_is_sent_again_by_the_page_and_counts_once(
+    browser: Browser,
+    paused_valkey: bundled.EmbeddedValkey,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cast, "BATCH_TIMEOUT", 1.0)  # the node's refusals come sooner
+    settings = load_settings(
+        {},
+        MVOTING_DATA=str(tmp_path / "data"),
+        REDIS_URL=paused_valkey.url,
+        MVOTING_SECRET="test-secret",
+    )
+    async with open_services(settings) as svc, run_node(settings) as node:
+        room = await make_room(svc)
+        browsing = Browsing(browser)
+        try:
+            await _vote_while_stopped(browsing, node, vote_url(node, room), paused_valkey)
+        finally:
+            await browsing.close()
+        assert not browsing.errors, browsing.errors
+        state = await live_state(svc, room.q)
+    assert state["tally"] == {"1": "1", "total": "1"}
+    assert len(state["voters"]) == 1 and state["stream"] == 1
+
+
+async def _vote_while_stopped(
+    browsing: Browsing, node: Node, url: str, server: bundled.EmbeddedValkey
+) -> None:
+    phone = await browsing.phone()
+    await phone.goto(url)
+    await expect(phone.locator("#conn")).to_have_attribute("data-state", "connected")
+    os.kill(server.pid, signal.SIGSTOP)
+    try:
+        await phone.get_by_role("button", name="B", exact=True).click()
+        await expect(phone.get_by_text(RETRYING)).to_be_visible(timeout=10_000)
+        # Tried again at least once while still stopped, and still saying so.
+        refused = _refusals()
+        await _more_refusals(refused)
+        await expect(phone.get_by_text(RETRYING)).to_be_visible()
+        await expect(phone.get_by_text("Your vote was counted.")).to_have_count(0)
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+    await expect(phone.get_by_text("Your vote was counted.")).to_be_visible(timeout=40_000)
+    await expect(phone.get_by_text(RETRYING)).to_have_count(0)
+
+
+def _refusals() -> float:
+    """Ballots refused ``unavailable`` so far by the node (in this process: its metrics;
+    its ``/metrics`` would wait for Valkey, which reports the streams' lag)."""
+    found = REGISTRY.get_sample_value("mvoting_ballots_refused_total", {"code": "unavailable"})
+    return found or 0.0
+
+
+async def _more_refusals(than: float, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while _refusals() <= than:
+        assert time.monotonic() < deadline, "the page did not send its ballot again"
+        await asyncio.sleep(0.1)
