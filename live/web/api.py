@@ -24,7 +24,7 @@ from live.errors import error_body, status_of
 from live.services import Services
 from live.web import bodies, export, i18n, survey_export
 from rooms.cohosts import Role, check_host, check_owner
-from rooms.errors import N_, ErrorCode, VotingError, bad_request, not_found
+from rooms.errors import N_, ErrorCode, VotingError, bad_request, invalid_state, not_found
 from rooms.media import MAX_BYTES, check_upload_size, content_type
 from rooms.questions import Action, Kind, QuestionSpec, build_question
 from rooms.questions import edit_question as edit_question_spec
@@ -162,6 +162,20 @@ async def _question_for_host(request: Request) -> tuple[store.LiveQuestion, dict
     return q, await room_for_host(request, q.room_id)
 
 
+def _run_by_host(room: dict[str, str], action: Action | None = None) -> None:
+    """Refuse what a poll's room does not let its hosts do: its questions open and close
+    on the poll's schedule and change only through the poll (``live.polls``), so that a
+    binding poll is never reset, reopened or given new questions from a console; a host
+    of it may close one early."""
+    if room.get("poll") and action is not Action.CLOSE:
+        raise invalid_state(
+            N_(
+                "This room is a poll's: its questions follow the poll's schedule, and a "
+                "host may only close one early."
+            )
+        )
+
+
 def _base_url(request: Request | None, svc: Services) -> str:
     return svc.settings.public_url or (str(request.base_url).rstrip("/") if request else "")
 
@@ -287,6 +301,7 @@ def check_images(svc: Services, spec: QuestionSpec, *more: str) -> None:
 
 async def add_question(request: Request) -> Response:
     room = await room_for_host(request, request.path_params["room_id"])
+    _run_by_host(room)
     data = await json_body(request)
     spec = build_question(
         data.get("title"),
@@ -310,7 +325,8 @@ async def add_question(request: Request) -> Response:
 
 
 async def edit_question(request: Request) -> Response:
-    q, _ = await _question_for_host(request)
+    q, room = await _question_for_host(request)
+    _run_by_host(room)
     data = await json_body(request)
     svc = services(request)
     q = await drafts.draft(svc, q.id, "edit")
@@ -321,7 +337,8 @@ async def edit_question(request: Request) -> Response:
 
 
 async def delete_question(request: Request) -> Response:
-    q, _ = await _question_for_host(request)
+    q, room = await _question_for_host(request)
+    _run_by_host(room)
     svc = services(request)
     q = await drafts.draft(svc, q.id, "delete")
     order = await drafts.delete(svc, q)
@@ -330,6 +347,7 @@ async def delete_question(request: Request) -> Response:
 
 async def reorder(request: Request) -> Response:
     room = await room_for_host(request, request.path_params["room_id"])
+    _run_by_host(room)
     data = await json_body(request)
     order = await agenda.reorder(services(request), room["id"], data.get("questions"))
     return ok({"questions": order})
@@ -348,17 +366,20 @@ def _moved(moved: agenda.Moved) -> Response:
 async def next_question(request: Request) -> Response:
     """Close the current question, open the next draft; on the last, end the agenda."""
     room = await room_for_host(request, request.path_params["room_id"])
+    _run_by_host(room)
     return _moved(await agenda.advance(services(request), room["id"]))
 
 
 async def previous_question(request: Request) -> Response:
     room = await room_for_host(request, request.path_params["room_id"])
+    _run_by_host(room)
     return _moved(await agenda.back(services(request), room["id"]))
 
 
 async def current_question(request: Request) -> Response:
     """``{"question": id | null}``: show this question on every screen (a draft opens)."""
     room = await room_for_host(request, request.path_params["room_id"])
+    _run_by_host(room)
     data = await json_body(request)
     if "question" not in data:
         raise bad_request(N_("question is a question id or null"))
@@ -372,7 +393,8 @@ async def question_action(request: Request) -> Response:
         action = Action(request.path_params["action"])
     except ValueError:
         raise not_found(N_("action {id}"), request.path_params["action"]) from None
-    await _question_for_host(request)
+    _, room = await _question_for_host(request)
+    _run_by_host(room, action)
     updated = await store.act(svc, qid, action)
     return ok({"question": updated.public()})
 

@@ -366,3 +366,42 @@ async def test_the_new_poll_form_offers_each_kind_only_to_who_may_open_it(
     async with citizen(node.url, KIM) as kim:
         form = (await kim.http.get("/polls/new")).text
     assert 'value="general"' in form and 'value="policy_decision"' not in form
+
+
+async def test_a_polls_room_takes_from_its_hosts_only_an_early_close(
+    node: Node, svc: Services
+) -> None:
+    """The official who opened a policy poll owns its room, but its questions follow the
+    poll: no reset, reopening, new question, reveal or agenda step from a console."""
+    welfare = await make_official(svc, "welfare.kim", "Welfare Policy Division")
+    async with official(node.url, "welfare.kim", welfare) as kim:
+        body = poll_body(kind="policy_decision", title="Free lunches")
+        body["questions"].append({"title": "From when?", "options": "March,September"})
+        made = (await kim.http.post("/api/polls", json=body)).json()["poll"]
+        await polls.open_poll(svc, made["id"])
+        poll = await polls.load_poll(svc, made["id"])
+        assert poll is not None
+        first, second = poll.question_ids
+        room = f"/api/rooms/{poll.room_id}"
+        refused = [
+            ("POST", f"/api/questions/{first}/reset", None),
+            ("POST", f"/api/questions/{first}/reveal", None),
+            ("POST", f"{room}/questions", {"title": "Sneaked in", "options": ["A", "B"]}),
+            ("PATCH", f"/api/questions/{first}", {"title": "Free dinners"}),
+            ("DELETE", f"/api/questions/{second}", None),
+            ("POST", f"{room}/next", None),
+            ("POST", f"{room}/current", {"question": second}),
+            ("POST", f"{room}/order", {"questions": [second, first]}),
+        ]
+        before = (await kim.http.get(room)).json()
+        for method, url, json in refused:
+            r = await kim.http.request(method, url, json=json)
+            assert r.status_code == 409, (method, url, r.text)
+            assert r.json()["error"]["code"] == "invalid_state"
+            assert "a host may only close one early" in r.json()["error"]["message"]
+        assert (await kim.http.get(room)).json() == before  # nothing changed
+        r = await kim.http.post(f"/api/questions/{first}/close")
+        assert r.status_code == 200, r.text
+        assert r.json()["question"]["status"] == "closed"
+        r = await kim.http.post(f"/api/questions/{first}/open")  # closed for good
+        assert r.status_code == 409 and r.json()["error"]["code"] == "invalid_state"
