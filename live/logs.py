@@ -9,7 +9,6 @@ long-polling client presents, but a log has no need of either, nor of the device
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import secrets
@@ -20,6 +19,8 @@ from typing import Any, TypeVar
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from live.wire.names import connection_id
 
 #: The id of the HTTP request being handled ("" outside one).
 REQUEST: ContextVar[str] = ContextVar("mvoting_request", default="")
@@ -135,11 +136,6 @@ def uvicorn_log_config() -> dict[str, Any]:
 def uvicorn_log_level(level: str) -> str:
     """uvicorn writes a line per request and per websocket: only when debugging."""
     return "info" if level == "debug" else "warning"
-
-
-def connection_id(sid: str) -> str:
-    """A short, one-way name for a Socket.IO connection, for its log lines."""
-    return hashlib.blake2b(sid.encode(), digest_size=6).hexdigest()
 
 
 def per_connection(handler: H) -> H:

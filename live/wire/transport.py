@@ -60,11 +60,11 @@ from engineio import payload as eio_payload
 from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 
-from live.logs import connection_id
 from live.wire import refusals
 from live.wire.client_manager import LiveManager
 from live.wire.frames import MAX_BUFFERED, FrameWriter, ack_frame, text_frame
 from live.wire.lean_async import LeanQueue
+from live.wire.names import connection_id
 from live.wire.refusals import REFUSALS
 from live.wire.websocket_protocol import MAX_MESSAGE
 
