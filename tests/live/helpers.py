@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
+
 from live import store
+from live.engines import db
 from live.services import Services
 from rooms.questions import Action, build_question
 
@@ -65,3 +68,14 @@ async def stream_ballots(svc: Services, qid: str) -> int:
     """Ballots in the question's stream (its openings and closings are entries too)."""
     entries = await svc.redis.xrange(svc.keys.stream(qid))
     return sum("k" not in fields for _, fields in entries)
+
+
+async def archived(svc: Services, qid: str) -> int:
+    """How many of the question's ballots the SQL archive holds."""
+    async with svc.engine.connect() as conn:
+        n = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(db.ballots)
+            .where(db.ballots.c.question_id == qid)
+        )
+    return int(n or 0)

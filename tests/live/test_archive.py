@@ -24,7 +24,7 @@ from live.worker import ArchiveWorker
 from rooms.ballots import Ballot
 from rooms.questions import Action
 from tests.conftest import Node, connect, running_worker
-from tests.live.helpers import make_room
+from tests.live.helpers import archived, make_room
 
 
 async def _rows(svc: Services, qid: str) -> list[Any]:
@@ -97,16 +97,6 @@ async def _finalized(svc: Services, qid: str) -> Any:
     return row if row.finalized_ms is not None else None
 
 
-async def _archived(svc: Services, qid: str) -> int:
-    async with svc.engine.connect() as conn:
-        n = await conn.scalar(
-            sa.select(sa.func.count())
-            .select_from(db.ballots)
-            .where(db.ballots.c.question_id == qid)
-        )
-    return int(n or 0)
-
-
 async def _spawn_worker(settings: Settings, name: str, batch: int) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
@@ -145,7 +135,7 @@ async def test_worker_killed_mid_drain_and_restarted_loses_and_doubles_nothing(
     finally:
         worker.send_signal(signal.SIGKILL)
         await worker.wait()
-    killed_at = await _archived(svc, room.q)
+    killed_at = await archived(svc, room.q)
     assert 0 < killed_at < n, killed_at
     pending = await svc.redis.xpending(svc.keys.stream(room.q), ARCHIVE_GROUP)
     assert pending["pending"] <= 25  # at most the batch it was holding
@@ -167,7 +157,7 @@ async def test_worker_killed_mid_drain_and_restarted_loses_and_doubles_nothing(
 
 
 async def _between(svc: Services, qid: str, low: int, high: int) -> bool:
-    return low <= await _archived(svc, qid) <= high
+    return low <= await archived(svc, qid) <= high
 
 
 async def test_a_dead_consumers_pending_ballots_are_taken_over(svc: Services) -> None:
@@ -183,10 +173,10 @@ async def test_a_dead_consumers_pending_ballots_are_taken_over(svc: Services) ->
 
     async with contextlib.aclosing(ArchiveWorker(svc, "alive", claim_idle_ms=60_000)) as worker:
         assert await worker.pass_once() is False  # its lease has not expired yet: left alone
-        assert await _archived(svc, room.q) == 0
+        assert await archived(svc, room.q) == 0
         await asyncio.sleep(0.25)
         assert await worker.pass_once() is True
-        assert await _archived(svc, room.q) == 30
+        assert await archived(svc, room.q) == 30
         row = await _judged(worker, svc, room.q)
     assert (row.archived_count, row.tally_total) == (30, 30)
 
@@ -225,7 +215,7 @@ async def _held_by_a_stalled_reader(svc: Services, qid: str, count: int) -> list
     return [eid for eid, _ in taken[0][1]]
 
 
-async def test_trimming_by_length_loses_the_ballots_not_yet_archived(svc: Services) -> None:
+async def test_trimming_by_length_loses_the_ballots_not_yetarchived(svc: Services) -> None:
     """The negative control: a length cap (``XADD … MAXLEN``, ``XTRIM MAXLEN``) drops
     entries a consumer holds or has not read yet, and their ballots never reach the
     archive, though the tally counted them."""
@@ -238,11 +228,11 @@ async def test_trimming_by_length_loses_the_ballots_not_yet_archived(svc: Servic
     async with contextlib.aclosing(ArchiveWorker(svc, "w", batch=100, claim_idle_ms=0)) as w:
         row = await _judged(w, svc, room.q)
     assert int(await svc.redis.hget(svc.keys.tally(room.q), "total") or 0) == n
-    assert await _archived(svc, room.q) == 500  # the last 500 entries the cap left
+    assert await archived(svc, room.q) == 500  # the last 500 entries the cap left
     assert (row.archived_count, row.tally_total) == (500, n)
 
 
-async def test_the_worker_trims_only_below_what_is_archived(svc: Services) -> None:
+async def test_the_worker_trims_only_below_what_isarchived(svc: Services) -> None:
     """The project's trimming: after each drain, below the oldest entry still pending
     (or the last one read). A stalled reader's entries stay until they are archived;
     at the end the archive equals the tally and the stream is down to one entry."""
@@ -255,19 +245,19 @@ async def test_the_worker_trims_only_below_what_is_archived(svc: Services) -> No
     async with contextlib.aclosing(worker):
         first = await _cast_many(svc, room.q, half)
         assert await worker.pass_once() is True
-        assert await _archived(svc, room.q) == half
+        assert await archived(svc, room.q) == half
         assert await svc.redis.xlen(stream) == 1  # archived, so trimmed; the last read kept
 
         second = await _cast_many(svc, room.q, half, voters="late")
         held = await _held_by_a_stalled_reader(svc, room.q, 150)
         assert await worker.pass_once() is True
-        assert await _archived(svc, room.q) == 2 * half - 150  # all but what it holds
+        assert await archived(svc, room.q) == 2 * half - 150  # all but what it holds
         left = [eid for eid, _ in await svc.redis.xrange(stream)]
         assert left[0] == held[0] and len(left) == half  # from its first held entry on
 
         worker.claim_idle_ms = 0  # it stalled long enough: its entries are claimed
         assert await worker.pass_once() is True
-        assert await _archived(svc, room.q) == 2 * half
+        assert await archived(svc, room.q) == 2 * half
         assert await svc.redis.xlen(stream) == 1
         await store.act(svc, room.q, Action.CLOSE)
         row = await _judged(worker, svc, room.q)

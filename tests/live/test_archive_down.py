@@ -25,7 +25,7 @@ from live.services import Services, open_services
 from live.settings import Settings, load_settings
 from rooms.questions import Action
 from tests.conftest import connect, run_node, running_worker
-from tests.live.helpers import make_room
+from tests.live.helpers import archived, make_room
 from tests.live.own_postgres import OwnPostgres, own_postgres
 
 DOWN = 10.0  # seconds the archive is away
@@ -46,16 +46,6 @@ async def _cast(svc: Services, qid: str, voters: range) -> dict[str, int]:
         )
         receipts.update({receipt: i % 3 for receipt, i in zip(acks, wave, strict=True)})
     return receipts
-
-
-async def _archived(svc: Services, qid: str) -> int:
-    async with svc.engine.connect() as conn:
-        n = await conn.scalar(
-            sa.select(sa.func.count())
-            .select_from(db.ballots)
-            .where(db.ballots.c.question_id == qid)
-        )
-    return int(n or 0)
 
 
 async def _until(what: str, probe: Any, timeout: float = 60.0) -> Any:
@@ -97,7 +87,7 @@ async def test_the_archive_down_for_ten_seconds_mid_burst_loses_and_doubles_noth
             room = await make_room(svc)
             n = BEFORE + DURING
             acked = await _cast(svc, room.q, range(BEFORE))
-            await _until("the first rows", lambda: _archived(svc, room.q))
+            await _until("the first rows", lambda: archived(svc, room.q))
 
             pg.stop()
             down_at = time.monotonic()
@@ -155,7 +145,7 @@ async def test_the_archive_down_for_ten_seconds_mid_burst_loses_and_doubles_noth
 
 
 async def _caught_up(svc: Services, qid: str, n: int) -> bool:
-    return await _archived(svc, qid) == n
+    return await archived(svc, qid) == n
 
 
 async def _signed(svc: Services, qid: str, size: int) -> bool:

@@ -6,12 +6,10 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import sqlalchemy as sa
 
-from live.engines import db
 from live.services import Services
 from tests.conftest import Node, connect, running_worker
-from tests.live.helpers import live_state, make_room
+from tests.live.helpers import archived, live_state, make_room
 from tests.live.hosting import add_question, create_room, signed_in
 
 CAP = 10
@@ -45,21 +43,11 @@ async def test_n_plus_fifty_voters_at_once_leave_exactly_n_ballots(
     # trimmed as the worker archives it, so it is the archive that is counted).
     async with running_worker(svc):
         for _ in range(200):
-            if await _archived(svc, room.q) >= CAP:
+            if await archived(svc, room.q) >= CAP:
                 break
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.2)  # room for a ballot too many, were there one
-    assert await _archived(svc, room.q) == CAP
-
-
-async def _archived(svc: Services, qid: str) -> int:
-    async with svc.engine.connect() as conn:
-        n = await conn.scalar(
-            sa.select(sa.func.count())
-            .select_from(db.ballots)
-            .where(db.ballots.c.question_id == qid)
-        )
-    return int(n or 0)
+    assert await archived(svc, room.q) == CAP
 
 
 async def test_a_host_sets_the_cap_and_a_bad_one_is_refused(node: Node) -> None:

@@ -7,15 +7,13 @@ import time
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from live import store
-from live.engines import db
 from live.services import Services
 from rooms.errors import ErrorCode, VotingError
 from rooms.questions import Action
 from tests.conftest import Node, connect, running_worker
-from tests.live.helpers import live_state, make_room, stream_ballots
+from tests.live.helpers import archived, live_state, make_room, stream_ballots
 
 SETTLE = 0.35  # a few broadcast intervals: long enough for a tally that would be sent
 
@@ -102,9 +100,9 @@ async def test_reset_clears_ballots_and_lets_everyone_vote_again(node: Node, svc
         assert refused.value.code is ErrorCode.NOT_DRAINED
         assert await live_state(svc, room.q) == before
         async with running_worker(svc):
-            await _until(lambda: _archived(svc, room.q), 1)
+            await _until(lambda: archived(svc, room.q), 1)
         await store.act(svc, room.q, Action.RESET)
-        assert await _archived(svc, room.q) == 0
+        assert await archived(svc, room.q) == 0
         # Back in preparation, a draft: the attendee hears only that, not its zeros.
         await voter.wait_for(
             lambda: ("question", {"id": room.q, "status": "draft"}) in voter.events
@@ -218,16 +216,6 @@ async def test_tallies_are_spaced_by_the_interval_and_never_go_back(
     allowed = elapsed / svc.settings.tally_interval + 2
     assert 3 <= published <= allowed, (published, elapsed)
     assert watch_a.tallies(room.q)[-1]["counts"] == [14, 13, 13]
-
-
-async def _archived(svc: Services, qid: str) -> int:
-    async with svc.engine.connect() as conn:
-        n = await conn.scalar(
-            sa.select(sa.func.count())
-            .select_from(db.ballots)
-            .where(db.ballots.c.question_id == qid)
-        )
-    return int(n or 0)
 
 
 async def _until(probe: Any, expected: Any, timeout: float = 10.0) -> None:

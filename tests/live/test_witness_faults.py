@@ -29,8 +29,7 @@ from live.services import Services, open_services
 from live.settings import Settings
 from rooms.questions import Action
 from tests.conftest import running_worker
-from tests.live.helpers import make_room
-from tests.live.test_archive import _archived
+from tests.live.helpers import archived, make_room
 from tests.live.test_ledger_tamper import (
     _cast,
     _final_cosigners,
@@ -103,7 +102,7 @@ def _policy_through(own: LocalWitnesses, url: str, tmp_path: Path) -> Path:
 
 
 async def _archived_all(svc: Services, qid: str) -> bool:
-    return await _archived(svc, qid) == BURST
+    return await archived(svc, qid) == BURST
 
 
 @pytest.mark.timeout(120)
