@@ -57,6 +57,13 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.COMMENTS_OFF: 403,
     ErrorCode.EDIT_TIME_OVER: 409,
     ErrorCode.POLL_HIDDEN: 410,
+    # Refusals of a ballot or a join: answered in acks, and with these over HTTP.
+    ErrorCode.PART_UNANSWERED: 422,
+    ErrorCode.PROFILE_INCOMPLETE: 403,
+    ErrorCode.POSITION_NEEDED: 422,
+    ErrorCode.OUT_OF_AREA: 403,
+    ErrorCode.SITE_CODE_NEEDED: 403,
+    ErrorCode.WRONG_SITE_CODE: 403,
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from live.errors import HTTP_STATUS
 from live.web.i18n import translations
 from rooms.errors import N_, ErrorCode, VotingError, bad_request, conflict, invalid_state, not_found
 from rooms.questions import Kind
@@ -109,6 +110,12 @@ EVERY_CODE[ErrorCode.BAD_REQUEST] = bad_request(
     name=bad_request(N_("title")).fields["detail"],
     limit=500,
 )
+
+
+def test_every_code_has_an_http_status() -> None:
+    """A refusal raised over HTTP is answered with its status, never a server error."""
+    assert [c for c in ErrorCode if c not in HTTP_STATUS] == []
+    assert {status // 100 for status in HTTP_STATUS.values()} <= {4, 5}
 
 
 def test_the_table_has_every_code() -> None:
