@@ -26,7 +26,10 @@ from playwright.async_api import (
 )
 from playwright.async_api import Error as PlaywrightError
 
+from live.jobs import JobWorker, running_jobs
+from live.services import Services
 from tests.conftest import Node
+from tests.live.citizenry import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -154,3 +157,29 @@ async def browsing(browser: Browser, node: Node) -> AsyncIterator[Browsing]:
         await b.close()
     assert not b.dialogs, f"pages opened dialogs: {b.dialogs}"
     assert not b.errors, "pages reported errors:\n" + "\n".join(b.errors)
+
+
+@pytest.fixture
+async def jobs(svc: Services) -> AsyncIterator[JobWorker]:
+    """The scheduled jobs (a poll's opening and closing, imports, notifications)."""
+    async with running_jobs(svc) as worker:
+        yield worker
+
+
+#: The citizen sign-in form's labels, by page language.
+SIGN_IN = {
+    "en-US": {"phone": "Mobile number", "password": "Password", "sign_in": "Sign in"},
+    "ko-KR": {"phone": "휴대전화 번호", "password": "비밀번호", "sign_in": "로그인"},
+}
+
+
+async def citizen_page(browsing: Browsing, node: Node, locale: str, phone: str, url: str) -> Page:
+    """A phone signed in as the citizen of ``phone`` (``PASSWORD``), at ``url``."""
+    t = SIGN_IN[locale]
+    page = await browsing.phone(locale)
+    await page.goto(f"{node.url}/citizen/signin?next={url}")
+    await page.get_by_label(t["phone"]).fill(phone)
+    await page.get_by_label(t["password"]).fill(PASSWORD)
+    await page.get_by_role("button", name=t["sign_in"], exact=True).click()
+    await page.wait_for_url(f"{node.url}{url}")
+    return page

@@ -4,18 +4,16 @@ page and the comment turns into a notice on every open page; axe-clean."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
 from live.clock import now_ms
-from live.jobs import JobWorker, running_jobs
+from live.jobs import JobWorker
 from live.moderation import monitors
 from live.services import Services
-from tests.browser.conftest import Browsing
+from tests.browser.conftest import Browsing, citizen_page
 from tests.conftest import Node
-from tests.live.citizenry import PASSWORD, citizen, make_citizen
+from tests.live.citizenry import citizen, make_citizen
 
 KIM, LEE, PARK = "010-2345-6789", "010-9876-5432", "010-1111-2222"
 
@@ -65,23 +63,6 @@ TEXT = {
 }
 
 
-@pytest.fixture
-async def jobs(svc: Services) -> AsyncIterator[JobWorker]:
-    async with running_jobs(svc) as worker:
-        yield worker
-
-
-async def signed_in(browsing: Browsing, node: Node, locale: str, phone: str, url: str) -> Page:
-    t = TEXT[locale]
-    page = await browsing.phone(locale)
-    await page.goto(f"{node.url}/citizen/signin?next={url}")
-    await page.get_by_label(t["phone"]).fill(phone)
-    await page.get_by_label(t["password"]).fill(PASSWORD)
-    await page.get_by_role("button", name=t["sign_in"], exact=True).click()
-    await page.wait_for_url(f"{node.url}{url}")
-    return page
-
-
 @pytest.mark.parametrize("locale", ["en-US", "ko-KR"])
 async def test_citizens_discuss_a_poll_live_and_a_monitor_clears_a_reported_comment(
     browsing: Browsing, node: Node, svc: Services, jobs: JobWorker, locale: str
@@ -104,8 +85,8 @@ async def test_citizens_discuss_a_poll_live_and_a_monitor_clears_a_reported_comm
         await monitors.add_monitor(svc, by="cli", citizen_id=park.id)
     url = f"/polls/{poll['id']}"
 
-    writer = await signed_in(browsing, node, locale, KIM, url)
-    reader = await signed_in(browsing, node, locale, LEE, url)
+    writer = await citizen_page(browsing, node, locale, KIM, url)
+    reader = await citizen_page(browsing, node, locale, LEE, url)
     for page in (writer, reader):
         await expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
     await writer.get_by_role("button", name="Yes", exact=True).click()
@@ -130,7 +111,7 @@ async def test_citizens_discuss_a_poll_live_and_a_monitor_clears_a_reported_comm
     await expect(reader.get_by_text(t["thanks"])).to_be_visible()
     await browsing.assert_accessible(reader)
 
-    monitor = await signed_in(browsing, node, locale, PARK, "/monitor")
+    monitor = await citizen_page(browsing, node, locale, PARK, "/monitor")
     queued = monitor.get_by_test_id("queued")
     await expect(queued).to_have_count(1)
     await expect(queued.get_by_test_id("report-count")).to_have_text(t["reports"])

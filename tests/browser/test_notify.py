@@ -14,13 +14,11 @@ tests/live/test_notify.py."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from playwright.async_api import expect
 
-from live.jobs import JobWorker, running_jobs
+from live.jobs import JobWorker
 from live.services import Services
 from tests.browser.conftest import Browsing
 from tests.browser.test_poll_page import TEXT, sign_in
@@ -29,12 +27,6 @@ from tests.live.citizenry import citizen, make_citizen
 from tests.live.test_polls import poll_body
 
 KIM, PARK = "010-2345-6789", "010-5555-1234"
-
-
-@pytest.fixture
-async def jobs(svc: Services) -> AsyncIterator[JobWorker]:
-    async with running_jobs(svc) as worker:
-        yield worker
 
 
 async def test_a_citizen_follows_transport_and_sees_a_new_poll_arrive_in_the_inbox(

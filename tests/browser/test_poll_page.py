@@ -5,13 +5,12 @@ of a policy poll; axe-clean."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import pytest
 from playwright.async_api import Page, expect
 
 from live.clock import now_ms
-from live.jobs import JobWorker, running_jobs
+from live.jobs import JobWorker
 from live.services import Services
 from tests.browser.conftest import Browsing
 from tests.browser.test_lecture_poll import expect_counts
@@ -40,12 +39,6 @@ TEXT = {
         "area": "복지",
     },
 }
-
-
-@pytest.fixture
-async def jobs(svc: Services) -> AsyncIterator[JobWorker]:
-    async with running_jobs(svc) as worker:
-        yield worker
 
 
 async def sign_in(page: Page, node: Node, t: dict[str, str], next_url: str) -> None:

@@ -11,7 +11,6 @@ import csv
 import datetime
 import io
 import re
-from collections.abc import AsyncIterator
 
 import openpyxl  # type: ignore[import-untyped]
 import pytest
@@ -19,7 +18,7 @@ import sqlalchemy as sa
 from playwright.async_api import Page, expect
 
 from live.engines import db
-from live.jobs import JobWorker, running_jobs
+from live.jobs import JobWorker
 from live.services import Services
 from rooms.citizens.phones import normalise
 from tests.browser.conftest import Browsing
@@ -100,12 +99,6 @@ WORDS = {
         "not_eligible": "이 질문에 투표할 자격이 없습니다.",
     },
 }
-
-
-@pytest.fixture
-async def jobs(svc: Services) -> AsyncIterator[JobWorker]:
-    async with running_jobs(svc) as worker:
-        yield worker
 
 
 def csv_file(rows: list[list[str]]) -> bytes:

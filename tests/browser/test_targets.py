@@ -5,12 +5,11 @@ vote and why they cannot yet, tells their profile, and votes; in English and Kor
 from __future__ import annotations
 
 import datetime
-from collections.abc import AsyncIterator
 
 import pytest
 from playwright.async_api import expect
 
-from live.jobs import JobWorker, running_jobs
+from live.jobs import JobWorker
 from live.services import Services
 from tests.browser.conftest import Browsing
 from tests.browser.test_poll_page import TEXT, sign_in
@@ -45,12 +44,6 @@ WORDS = {
         "saved": "저장했습니다.",
     },
 }
-
-
-@pytest.fixture
-async def jobs(svc: Services) -> AsyncIterator[JobWorker]:
-    async with running_jobs(svc) as worker:
-        yield worker
 
 
 @pytest.mark.parametrize("locale", ["en-US", "ko-KR"])

@@ -4,19 +4,17 @@ the word in disguise reads the refusal naming it; axe-clean."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 import sqlalchemy as sa
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
 from live.engines import db
-from live.jobs import JobWorker, running_jobs
+from live.jobs import JobWorker
 from live.moderation import monitors
 from live.services import Services
-from tests.browser.conftest import Browsing
+from tests.browser.conftest import Browsing, citizen_page
 from tests.conftest import Node
-from tests.live.citizenry import PASSWORD, citizen, make_citizen
+from tests.live.citizenry import citizen, make_citizen
 
 KIM, PARK = "010-2345-6789", "010-1111-2222"
 
@@ -52,23 +50,6 @@ TEXT = {
 }
 
 
-@pytest.fixture
-async def jobs(svc: Services) -> AsyncIterator[JobWorker]:
-    async with running_jobs(svc) as worker:
-        yield worker
-
-
-async def signed_in(browsing: Browsing, node: Node, locale: str, phone: str, url: str) -> Page:
-    t = TEXT[locale]
-    page = await browsing.phone(locale)
-    await page.goto(f"{node.url}/citizen/signin?next={url}")
-    await page.get_by_label(t["phone"]).fill(phone)
-    await page.get_by_label(t["password"]).fill(PASSWORD)
-    await page.get_by_role("button", name=t["sign_in"], exact=True).click()
-    await page.wait_for_url(f"{node.url}{url}")
-    return page
-
-
 @pytest.mark.parametrize("locale", ["en-US", "ko-KR"])
 async def test_a_monitor_lists_a_word_and_a_citizen_is_told_which_word_refused_the_poll(
     browsing: Browsing, node: Node, svc: Services, jobs: JobWorker, locale: str
@@ -79,7 +60,7 @@ async def test_a_monitor_lists_a_word_and_a_citizen_is_told_which_word_refused_t
     async with citizen(node.url, PARK) as park:
         await monitors.add_monitor(svc, by="cli", citizen_id=park.id)
 
-    monitor = await signed_in(browsing, node, locale, PARK, "/monitor/words")
+    monitor = await citizen_page(browsing, node, locale, PARK, "/monitor/words")
     words = monitor.get_by_test_id("word")
     for word, allowed in (("Badword", False), ("Spam", False), ("시발점", True)):
         await monitor.get_by_label(t["word"], exact=True).fill(word)
@@ -98,7 +79,7 @@ async def test_a_monitor_lists_a_word_and_a_citizen_is_told_which_word_refused_t
     await expect(words).to_have_count(2)  # kept
 
     browsing.allow(r"status of 422 .*/api/polls\)")  # the refusal, shown on the form
-    page = await signed_in(browsing, node, locale, KIM, "/polls/new")
+    page = await citizen_page(browsing, node, locale, KIM, "/polls/new")
     await page.locator("#title").fill("Is b.a.d-w0rd a ｂａｄｗｏｒｄ?")
     await page.locator("#area").select_option("environment")
     closes = await page.evaluate(
