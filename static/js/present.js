@@ -56,10 +56,12 @@
       } catch (e) { /* as below */ }
     }
     if (data.presenter && data.presenter !== before) { join(); return; }
+    // Not joined, and no longer trying: the alert says why (not "offline, retrying").
     setConnection(conn, "offline");
     questions.clear(); current = null;
     head.after(el("p", { class: "alert", role: "alert", text: S.link_invalid }));
     for (const part of [head, bars, cloud]) part.hidden = true;
+    conn.style.display = "none";  // its class sets a display that outranks `hidden`
   }
 
   function join() {
