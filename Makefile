@@ -99,6 +99,15 @@ JOINS_ARGS ?=
 bench-joins: install
 	$(BIN)/python loadtests/joinstorm.py $(JOINS_ARGS)
 
+# One large room: 3,290 and 10,000 attendees on one web process vote at once and all watch
+# the live tally (loadtests/README.md, "One large room").
+#   make bench-room ROOM_ARGS="--sizes 3290 --bursts 1"
+ROOM_ARGS ?=
+
+.PHONY: bench-room
+bench-room: install
+	$(BIN)/python loadtests/bigroom.py $(ROOM_ARGS)
+
 # A reconnection storm: ATTENDEES on a node that is restarted, all coming back at once with
 # the pages' back-off (loadtests/README.md, "Storms"). STORM_ARGS="--stop kill" for a crash.
 #   make bench-storm ATTENDEES=2000 STORM_ARGS="--procs 2"

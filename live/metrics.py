@@ -95,6 +95,11 @@ BROADCAST_DELAY = Histogram(
 TALLY_DELIVERIES = Counter(
     "mvoting_tally_deliveries", "Tally snapshots handed to the node's connections"
 )
+#: What the attendees' tally pacing (``live.wire.pacing``) keeps to a share of a core.
+TALLY_DELIVERY_SECONDS = Counter(
+    "mvoting_tally_delivery_seconds",
+    "Seconds the node spent handing tally snapshots to attendees (the paced deliveries)",
+)
 RATE_LIMITED = Counter(
     "mvoting_rate_limited", "Attempts refused because a subject is locked, by kind", ["kind"]
 )

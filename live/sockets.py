@@ -31,7 +31,14 @@ from live.errors import error_body
 from live.joins import admit, answer_delay
 from live.limits import answer_no_sooner, client_address
 from live.logs import per_connection
-from live.metrics import BALLOTS, CONNECTED, JOINS, TALLY_DELIVERIES, Outcomes
+from live.metrics import (
+    BALLOTS,
+    CONNECTED,
+    JOINS,
+    TALLY_DELIVERIES,
+    TALLY_DELIVERY_SECONDS,
+    Outcomes,
+)
 from live.notify.channel import NoticeChannel
 from live.roomcache import RoomCache, RoomView
 from live.services import Services
@@ -569,7 +576,9 @@ class LiveSockets:
         started = time.perf_counter()
         TALLY_DELIVERIES.inc(self.watchers.count(qid, first=False))
         slow = self.watchers.deliver(qid, frame, first=False)
-        self.pacing.delivered(qid, time.perf_counter() - started)
+        took = time.perf_counter() - started
+        self.pacing.delivered(qid, took)
+        TALLY_DELIVERY_SECONDS.inc(took)
         if slow:
             await self.sio.emit("tally", payload, to=slow)
 

@@ -39,6 +39,13 @@ closes its sockets as soon as its last ack is in, inside the metered window, as 
 empties after the vote; ``after`` only once the window is metered, so the figures leave
 out the disconnects (``make bench-scale`` uses that).
 
+With ``--watch S`` every attendee reads the question's tallies after its ack, as its phone
+would show them, until S seconds after the ballots went: ``watchers``,
+``watch_saw_final`` (those whose highest total was the full count), ``watch_dropped``
+(closed while watching), ``watch_final_p50_s`` and ``watch_final_s`` (first ballot -> the
+full count on the median and the last of those screens), ``watch_frames_per_attendee``
+and ``server_cpu_watch_s`` (the ``--pid`` processes' CPU until the watch ended).
+
 The baseline of the count is the question's tally in the presenter's join ack (as the live
 protocol gives it) or else 0: against a server that does not report it, use a fresh
 question for every burst.
@@ -131,7 +138,10 @@ async def attendee(
     mine: dict[str, Any],
     lat: list[float],
     opened: list[ClientConnection],
+    watching: list[list[Any]] | None = None,
+    watchers: list[asyncio.Task[None]] | None = None,
 ) -> None:
+    assert (watching is None) == (watchers is None)
     try:
         ws = await asyncio.wait_for(open_socket(url, a.path), STEP_S)
         opened.append(ws)
@@ -159,6 +169,30 @@ async def attendee(
     else:
         code = (ack or {}).get("error", {}).get("code", "no_ack")
         mine["rejected"][code] = mine["rejected"].get(code, 0) + 1
+    if watching is not None:
+        seen = [0, -1, 0.0]  # tally frames, the highest total, when it first came
+        watching.append(seen)
+        watchers.append(asyncio.create_task(watch(ws, a.question, seen)))
+
+
+async def watch(ws: ClientConnection, question: str, seen: list[Any]) -> None:
+    """An attendee's screen after the vote: it reads every ``tally`` of the question until
+    cancelled (the worker's watch ends), keeping the highest total and when it came."""
+    try:
+        while True:
+            m = await recv_packet(ws)
+            if not m.startswith("42"):
+                continue
+            ev = json.loads(m[2:])
+            if ev and ev[0] == "tally" and isinstance(ev[1], dict):
+                if ev[1].get("question") != question:
+                    continue
+                seen[0] += 1
+                total = int(ev[1].get("total", 0))
+                if total > seen[1]:
+                    seen[1], seen[2] = total, time.time()
+    except websockets.ConnectionClosed:
+        seen[1] = -2  # dropped while watching
 
 
 async def _hang_up(opened: list[ClientConnection]) -> None:
@@ -182,11 +216,17 @@ def worker(a: argparse.Namespace, first: int, n: int, start_at: float, q: Any, l
         ]
         lat: list[float] = []
         opened: list[ClientConnection] = []
+        watching: list[list[Any]] | None = [] if a.watch else None
+        watchers: list[asyncio.Task[None]] | None = [] if a.watch else None
         go = asyncio.Event()
         tasks = []
         for i in range(first, first + n):
             j = i % len(a.url)
-            tasks.append(asyncio.create_task(attendee(a.url[j], a, go, per[j], lat, opened)))
+            tasks.append(
+                asyncio.create_task(
+                    attendee(a.url[j], a, go, per[j], lat, opened, watching, watchers)
+                )
+            )
             if i % max(1, a.connect_rate // 20) == 0:
                 await asyncio.sleep(0.05 * a.procs)
         while time.time() < start_at:  # noqa: ASYNC110 - a wall-clock moment, shared
@@ -202,9 +242,17 @@ def worker(a: argparse.Namespace, first: int, n: int, start_at: float, q: Any, l
         for p in per:
             p["burst_s"] = p["last_ack"] - t0 if p["last_ack"] else 0.0
             del p["last_ack"]
-        if a.hang_up == "at-once":
+        if a.hang_up == "at-once" and watchers is None:
             await _hang_up(opened)
         q.put({"per": per, "lat": lat, "go_wall": go_wall, "cpu_s": cpu})
+        if watchers is not None and watching is not None:
+            await asyncio.sleep(max(0.0, go_wall + a.watch - time.time()))
+            for task in watchers:
+                task.cancel()
+            await asyncio.gather(*watchers, return_exceptions=True)
+            q.put({"watch": [tuple(w) for w in watching]})
+            if a.hang_up == "at-once":
+                await _hang_up(opened)
         if a.hang_up == "after":
             await asyncio.get_running_loop().run_in_executor(None, leave.wait, a.settle + 60)
             await _hang_up(opened)
@@ -315,10 +363,16 @@ async def main(a: argparse.Namespace) -> dict[str, Any]:
     bases = [max((tot for ts, tot, _ in s if ts < t0), default=0) for s in seen]
     loop = asyncio.get_running_loop()
     deadline = time.monotonic() + a.attendees / 20 + 120
-    parts = []
-    for _ in procs:
-        left = max(1.0, deadline - time.monotonic())
-        parts.append(await asyncio.wait_for(loop.run_in_executor(None, q.get, True, left), left))
+    parts: list[dict[str, Any]] = []
+    watched: list[dict[str, Any]] = []  # with --watch, a second report of each process
+
+    async def reports(of: list[dict[str, Any]]) -> None:
+        while len(of) < len(procs):
+            left = max(1.0, deadline - time.monotonic())
+            m = await asyncio.wait_for(loop.run_in_executor(None, q.get, True, left), left)
+            (watched if "watch" in m else parts).append(m)
+
+    await reports(parts)
     accepted = sum(x["accepted"] for part in parts for x in part["per"])
 
     def full(j: int) -> bool:
@@ -331,6 +385,12 @@ async def main(a: argparse.Namespace) -> dict[str, Any]:
     cpu1 = {label: cpu_seconds(pid) for label, pid in pids.items()}
     server_cpu = sum(cpu_seconds(pid) for pid in a.pid) - server0
     presenter_cpu = time.process_time() - pt0
+    watch: dict[str, Any] = {}
+    if a.watch:
+        deadline = time.monotonic() + a.watch + 60
+        await reports(watched)
+        watch = _watch_figures(watched, max(bases, default=0) + accepted, t0)
+        watch["server_cpu_watch_s"] = round(sum(cpu_seconds(pid) for pid in a.pid) - server0, 2)
     stop.set()
     leave.set()
     await asyncio.gather(*pres)
@@ -413,6 +473,23 @@ async def main(a: argparse.Namespace) -> dict[str, Any]:
         "cores_busy": [round(b, 3) for b in busy],
         "machine_cpu_s": round(sum(busy) * window, 2),
         "irq_cpu_s": round(irq, 2),
+        **watch,
+    }
+
+
+def _watch_figures(watched: list[dict[str, Any]], final: int, t0: float) -> dict[str, Any]:
+    """What the attendees' screens saw (--watch): how many had the full count, when."""
+    seen = [w for part in watched for w in part["watch"]]
+    had = sorted(at - t0 for _, top, at in seen if top >= final)
+    return {
+        "watchers": len(seen),
+        "watch_saw_final": len(had),
+        "watch_dropped": sum(1 for _, top, _ in seen if top == -2),
+        "watch_final_p50_s": round(had[len(had) // 2], 3) if had else None,
+        "watch_final_s": round(had[-1], 3) if had else None,
+        "watch_frames_per_attendee": round(sum(f for f, _, _ in seen) / len(seen), 2)
+        if seen
+        else None,
     }
 
 
@@ -444,6 +521,13 @@ if __name__ == "__main__":
     )
     ap.add_argument(
         "--meter", action="append", default=[], metavar="LABEL=PID", help="a process to meter"
+    )
+    ap.add_argument(
+        "--watch",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="attendees read the tally after their vote until SECONDS after the ballots went",
     )
     args = ap.parse_args()
     if args.attendees < 1 or args.procs < 1 or not 1 <= args.attendees <= 50_000:
