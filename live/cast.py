@@ -22,7 +22,7 @@ from redis.exceptions import NoScriptError
 from live.clock import now_ms
 from live.services import Services
 from rooms.ballots import Ballot
-from rooms.errors import ErrorCode, VotingError
+from rooms.errors import N_, ErrorCode, VotingError
 from rooms.identity import voter_ref
 
 log = logging.getLogger("mvoting.cast")
@@ -37,6 +37,8 @@ _NETWORK = b"mvoting-network/v1\n"
 #: gone) would keep them waiting as long again each. Below the pages' 10 s wait for an
 #: ack, so that they hear "unavailable" and retry rather than give up on the ack.
 BATCH_TIMEOUT = 5.0
+#: A ballot refused because monitors hid the question's poll after its page joined.
+HIDDEN_POLL = N_("The monitors hid this poll: it takes no more ballots.")
 
 _Call = tuple[list[str], list[Any], "asyncio.Future[Any]"]
 
@@ -163,5 +165,8 @@ async def do_cast(
         ],
     )
     if not ok:
-        raise VotingError(ErrorCode(value), question=question_id)
+        code = ErrorCode(value)
+        if code is ErrorCode.POLL_HIDDEN:  # the script knows no reason; the join tells it
+            raise VotingError(code, sentence=HIDDEN_POLL, question=question_id)
+        raise VotingError(code, question=question_id)
     return receipt

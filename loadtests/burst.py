@@ -40,7 +40,7 @@ empties after the vote; ``after`` only once the window is metered, so the figure
 out the disconnects (``make bench-scale`` uses that).
 
 With ``--watch S`` every attendee reads the question's tallies after its ack, as its phone
-would show them, until S seconds after the ballots went: ``watchers``,
+would show them, until S seconds after its process's last ack: ``watchers``,
 ``watch_saw_final`` (those whose highest total was the full count), ``watch_dropped``
 (closed while watching), ``watch_final_p50_s`` and ``watch_final_s`` (first ballot -> the
 full count on the median and the last of those screens), ``watch_frames_per_attendee``
@@ -246,7 +246,9 @@ def worker(a: argparse.Namespace, first: int, n: int, start_at: float, q: Any, l
             await _hang_up(opened)
         q.put({"per": per, "lat": lat, "go_wall": go_wall, "cpu_s": cpu})
         if watchers is not None and watching is not None:
-            await asyncio.sleep(max(0.0, go_wall + a.watch - time.time()))
+            # Until --watch seconds after this process's last ack (its hall has voted).
+            last_ack = max((p["burst_s"] for p in per), default=0.0)
+            await asyncio.sleep(max(0.0, go_wall + last_ack + a.watch - time.time()))
             for task in watchers:
                 task.cancel()
             await asyncio.gather(*watchers, return_exceptions=True)
@@ -527,7 +529,7 @@ if __name__ == "__main__":
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help="attendees read the tally after their vote until SECONDS after the ballots went",
+        help="attendees read the tally after their vote until SECONDS after the last ack",
     )
     args = ap.parse_args()
     if args.attendees < 1 or args.procs < 1 or not 1 <= args.attendees <= 50_000:

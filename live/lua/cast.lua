@@ -1,5 +1,5 @@
 -- One ballot decision, atomically.
--- KEYS[1] question hash {q:id}:meta  (status, n, max, log, kind, cap)
+-- KEYS[1] question hash {q:id}:meta  (status, n, max, log, kind, cap, target, held)
 -- KEYS[2] voters set    {q:id}:voters
 -- KEYS[3] tally hash    {q:id}:tally  (option index -> count, "total")
 -- KEYS[4] ballot stream {q:id}:ballots
@@ -18,9 +18,13 @@
 -- ARGV[7] most ballots one network may cast on the question ("0": no limit)
 -- ARGV[8] the voter's facts, JSON (rooms.eligibility.Facts.as_arg), or "" for none
 -- Returns {1, stream entry id} or {0, error code}.
-local meta = redis.call('HMGET', KEYS[1], 'status', 'n', 'max', 'log', 'kind', 'cap', 'target')
+local meta = redis.call(
+  'HMGET', KEYS[1], 'status', 'n', 'max', 'log', 'kind', 'cap', 'target', 'held')
 if not meta[1] then return {0, 'unknown_question'} end
 if meta[1] ~= 'open' then return {0, 'closed'} end
+-- Monitors hid (or deleted) the question's poll (live.moderation.reports): a page that
+-- joined before still holds the question, and may not cast on it.
+if meta[8] then return {0, 'poll_hidden'} end
 -- Who may vote (rooms.eligibility.decide is the same decision, in the same order): the
 -- rule is the question's, read here, so no node's cache can let an ineligible ballot in.
 if meta[7] then

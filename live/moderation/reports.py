@@ -33,6 +33,7 @@ from rooms.comments import (
     check_note,
 )
 from rooms.errors import N_, bad_request, conflict, invalid_state, not_found
+from rooms.polls import PollStatus
 
 #: Targets one page of the queue holds.
 QUEUE_PAGE = 50
@@ -251,16 +252,34 @@ async def act(
         await comments.changed(svc, target_id)
     if kind is Target.POLL and action is Action.DELETE:
         await poll_store.close_poll(svc, target_id)
-    if kind is Target.POLL and action in (Action.HIDE, Action.DELETE):
-        await svc.redis.zrem(svc.keys.polls_near(), target_id)
-        # Sockets refuse to join it from now on (``live.sockets``), on every node.
-        state = "hidden" if action is Action.HIDE else "deleted"
-        await svc.redis.hset(
-            svc.keys.poll(target_id), mapping={"moderation": state, "moderation_reason": reason}
-        )
-    if kind is Target.POLL and action is Action.RESTORE:
-        await svc.redis.hdel(svc.keys.poll(target_id), "moderation", "moderation_reason")
+    if kind is Target.POLL and action in (Action.HIDE, Action.DELETE, Action.RESTORE):
+        await _show_or_hold(svc, target_id, action, reason)
     return {"kind": str(kind), "id": target_id, "action": str(action), "resolved": resolved}
+
+
+async def _show_or_hold(svc: Services, poll_id: str, action: Action, reason: str) -> None:
+    """A hidden or deleted poll is held on every node: sockets refuse to join it
+    (``live.sockets``), the cast script refuses ballots from pages that joined before, and
+    "near me" no longer finds it; a restored one is found and takes ballots again."""
+    poll = await poll_store.load_poll(svc, poll_id)
+    questions = poll.question_ids if poll is not None else ()
+    pipe = svc.redis.pipeline(transaction=False)
+    if action is Action.RESTORE:
+        pipe.hdel(svc.keys.poll(poll_id), "moderation", "moderation_reason")
+        for qid in questions:
+            pipe.hdel(svc.keys.question(qid), "held")
+        place = poll.spec.place if poll is not None else None
+        if place is not None and poll is not None and poll.status is not PollStatus.CLOSED:
+            pipe.geoadd(svc.keys.polls_near(), (place.lon, place.lat, poll_id))
+    else:
+        state = "hidden" if action is Action.HIDE else "deleted"
+        pipe.zrem(svc.keys.polls_near(), poll_id)
+        pipe.hset(
+            svc.keys.poll(poll_id), mapping={"moderation": state, "moderation_reason": reason}
+        )
+        for qid in questions:
+            pipe.hset(svc.keys.question(qid), "held", state)
+    await pipe.execute()
 
 
 async def _act_on_poll(conn: Any, poll_id: str, action: Action, reason: str) -> None:
