@@ -20,6 +20,7 @@ from arq.cron import cron
 from arq.worker import Retry, Worker, func
 
 from live import store
+from live.clock import now_ms
 from live.notify import fanout as notify_fanout
 from live.polls import discovery
 from live.polls import store as polls
@@ -83,7 +84,23 @@ async def _sweep(ctx: dict[str, Any]) -> int:
     lost with a Valkey that lost its data, or one that failed every try)."""
     moved = await polls.catch_up(ctx["svc"])
     await notify_fanout.catch_up(ctx["svc"], ctx.get("redis"))  # polls opened here too
-    return moved
+    return moved + await _overdue_questions(ctx)
+
+
+async def _overdue_questions(ctx: dict[str, Any]) -> int:
+    """Close the questions past their deadline whose closing job was lost (the cast
+    script has refused their ballots since the deadline all the same)."""
+    svc = ctx["svc"]
+    due = await svc.redis.zrangebyscore(svc.keys.deadlines(), "-inf", now_ms(), start=0, num=100)
+    closed = 0
+    for entry in due:
+        qid, _, log_id = str(entry).partition("|")
+        try:
+            closed += await _close_question(ctx, qid, log_id)
+        except Retry:
+            continue  # the next sweep tries again
+        await svc.redis.zrem(svc.keys.deadlines(), entry)
+    return closed
 
 
 async def _hot(ctx: dict[str, Any]) -> list[str]:

@@ -50,6 +50,11 @@ class Keys:
         """Geo set: every poll with a place that is not closed (``GEOSEARCH`` for "near me")."""
         return f"{self.prefix}polls:near"
 
+    def deadlines(self) -> str:
+        """Sorted set: "<question id>|<log id>" of each open question that closes itself,
+        scored by when (ms); the minute's sweep closes those whose job was lost."""
+        return f"{self.prefix}deadlines"
+
     def polls_hot(self) -> str:
         """Sorted set: the "Hot" polls of the last day, scored by their ballots (a job
         writes it once a day)."""

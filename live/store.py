@@ -31,7 +31,15 @@ from rooms.errors import (
     not_found,
 )
 from rooms.ledger import log_origin
-from rooms.questions import Action, Kind, QuestionSpec, QuestionState, Status, apply_action
+from rooms.questions import (
+    Action,
+    Kind,
+    QuestionSpec,
+    QuestionState,
+    Status,
+    apply_action,
+    deadline,
+)
 from rooms.visibility import Visibility
 from rooms.words import CLOUD_SIZE, MAX_HIDDEN
 
@@ -366,10 +374,18 @@ async def act(svc: Services, qid: str, action: Action) -> LiveQuestion:
     if q is None:
         raise not_found(N_("question {id}"), qid)
     new = apply_action(QuestionState(q.status, q.revealed), action)
-    if action is Action.OPEN and q.spec.duration_s and jobs_url(svc) is None:
-        raise invalid_state(
-            N_("A question with a duration needs the scheduled jobs: set MVOTING_JOBS_REDIS_URL.")
-        )
+    if action is Action.OPEN and deadline(q.spec, 0) is not None:
+        if jobs_url(svc) is None:
+            raise invalid_state(
+                N_(
+                    "A question with a duration needs the scheduled jobs: "
+                    "set MVOTING_JOBS_REDIS_URL."
+                )
+            )
+        if q.spec.closes_at_ms and q.spec.closes_at_ms <= now_ms() + 1000:
+            raise invalid_state(
+                N_("The question's closing time has passed: change or clear it, then open it.")
+            )
     if action is Action.RESET:
         await _check_drained(svc, q)
     at = now_ms()
@@ -430,7 +446,7 @@ async def act(svc: Services, qid: str, action: Action) -> LiveQuestion:
     # The definition as it is now: a draft edited since we read it opens as edited.
     fresh = await load_question(svc, qid)
     spec = fresh.spec if fresh is not None else q.spec
-    closes_at = await _deadline(svc, qid, spec, action, at, log_id, fresh)
+    closes_at = await _deadline(svc, qid, spec, action, at, log_id, fresh, q.log_id)
     updated = LiveQuestion(
         qid, q.room_id, spec, new.status, new.revealed, log_id, closes_at=closes_at
     )
@@ -456,16 +472,26 @@ async def _deadline(
     at: int,
     log_id: str | None,
     fresh: LiveQuestion | None,
+    opened: str | None,
 ) -> int | None:
     """When the question closes itself: set at its opening, for a question with a
-    duration, and scheduled as a job (``live.jobs``); kept while it stays open."""
-    if action is Action.OPEN and spec.duration_s > 0 and log_id is not None:
-        closes_at = at + spec.duration_s * 1000
-        await svc.redis.hset(svc.keys.question(qid), "closes", closes_at)
+    duration or a closing time (``rooms.questions.deadline``), and scheduled as a job
+    (``live.jobs``); kept while it stays open. The cast script refuses ballots from that
+    moment, and the minute's sweep closes it if the job was lost (``deadlines``)."""
+    closes_at = deadline(spec, at) if action is Action.OPEN else None
+    if closes_at is not None and log_id is not None:
+        pipe = svc.redis.pipeline(transaction=False)
+        pipe.hset(svc.keys.question(qid), "closes", closes_at)
+        pipe.zadd(svc.keys.deadlines(), {f"{qid}|{log_id}": closes_at})
+        await pipe.execute()
         await schedule_question_close(svc, qid, log_id, closes_at)
         return closes_at
     if action in (Action.CLOSE, Action.RESET):
-        await svc.redis.hdel(svc.keys.question(qid), "closes")
+        pipe = svc.redis.pipeline(transaction=False)
+        pipe.hdel(svc.keys.question(qid), "closes")
+        if opened is not None:
+            pipe.zrem(svc.keys.deadlines(), f"{qid}|{opened}")
+        await pipe.execute()
         return None
     return fresh.closes_at if fresh is not None else None
 

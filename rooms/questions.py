@@ -110,6 +110,9 @@ class QuestionSpec:
     max_ballots: int = 0
     #: Seconds after each opening at which the question closes itself (0: when closed).
     duration_s: int = 0
+    #: The moment it closes itself, ms since the epoch (0: none); with a duration too,
+    #: whichever comes first.
+    closes_at_ms: int = 0
     parts: tuple[Part, ...] = ()  #: a survey's parts, in order (no other kind has any)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -126,6 +129,7 @@ class QuestionSpec:
             "receipts": self.receipts,
             "max_ballots": self.max_ballots,
             "duration_s": self.duration_s,
+            "closes_at_ms": self.closes_at_ms,
         }
         if self.parts:  # each with ``first``, where its options start among the options
             first, parts = 0, []
@@ -154,6 +158,7 @@ class QuestionSpec:
             image_alt=d.get("image_alt", ""),
             max_ballots=int(d.get("max_ballots", 0)),
             duration_s=int(d.get("duration_s", 0)),
+            closes_at_ms=int(d.get("closes_at_ms", 0)),
             parts=tuple(
                 Part(
                     p["title"],
@@ -187,6 +192,7 @@ def build_question(
     max_ballots: object = None,
     duration_s: object = None,
     parts: object = None,
+    closes_at_ms: object = None,
 ) -> QuestionSpec:
     """Validate a host's question and return its spec, or raise ``bad_request``.
 
@@ -208,7 +214,32 @@ def build_question(
         ),
         max_ballots=_max_ballots(max_ballots),
         duration_s=_duration(duration_s),
+        closes_at_ms=_closes_at(closes_at_ms),
     )
+
+
+#: The moments a question may be set to close at, ms since the epoch: 2020 to 2100.
+CLOSES_AT_RANGE = (1_577_836_800_000, 4_102_444_800_000)
+
+
+def _closes_at(value: object) -> int:
+    if value is None or value == "" or value == 0:
+        return 0
+    low, high = CLOSES_AT_RANGE
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise bad_request(
+            N_("closes_at_ms is the moment the question closes, in ms since 1970 (0: none)")
+        )
+    return value
+
+
+def deadline(spec: QuestionSpec, opened_ms: int) -> int | None:
+    """When a question opened at ``opened_ms`` closes itself: its duration's end or its
+    closing moment, whichever comes first; ``None`` if it has neither."""
+    ends = [opened_ms + spec.duration_s * 1000] if spec.duration_s else []
+    if spec.closes_at_ms:
+        ends.append(spec.closes_at_ms)
+    return min(ends) if ends else None
 
 
 #: The longest a question may run by itself (s): a day.
@@ -397,6 +428,7 @@ def edit_question(spec: QuestionSpec, changes: Mapping[str, object]) -> Question
         image_alt=changes.get("image_alt", spec.image_alt),
         max_ballots=changes.get("max_ballots", spec.max_ballots),
         duration_s=changes.get("duration_s", spec.duration_s),
+        closes_at_ms=changes.get("closes_at_ms", spec.closes_at_ms),
         parts=parts,
     )
 

@@ -1,5 +1,6 @@
 -- One ballot decision, atomically.
--- KEYS[1] question hash {q:id}:meta  (status, n, max, log, kind, cap, target, held)
+-- KEYS[1] question hash {q:id}:meta  (status, n, max, log, kind, cap, target, held,
+--                                     closes: ms)
 -- KEYS[2] voters set    {q:id}:voters
 -- KEYS[3] tally hash    {q:id}:tally  (option index -> count, "total")
 -- KEYS[4] ballot stream {q:id}:ballots
@@ -19,9 +20,11 @@
 -- ARGV[8] the voter's facts, JSON (rooms.eligibility.Facts.as_arg), or "" for none
 -- Returns {1, stream entry id} or {0, error code}.
 local meta = redis.call(
-  'HMGET', KEYS[1], 'status', 'n', 'max', 'log', 'kind', 'cap', 'target', 'held')
+  'HMGET', KEYS[1], 'status', 'n', 'max', 'log', 'kind', 'cap', 'target', 'held', 'closes')
 if not meta[1] then return {0, 'unknown_question'} end
 if meta[1] ~= 'open' then return {0, 'closed'} end
+-- Past its deadline a question takes nothing, though its closing job may not have run.
+if meta[9] and tonumber(ARGV[3]) >= tonumber(meta[9]) then return {0, 'closed'} end
 -- Monitors hid (or deleted) the question's poll (live.moderation.reports): a page that
 -- joined before still holds the question, and may not cast on it.
 if meta[8] then return {0, 'poll_hidden'} end

@@ -316,6 +316,7 @@ async def add_question(request: Request) -> Response:
         image_alt=data.get("image_alt", ""),
         max_ballots=data.get("max_ballots"),
         duration_s=data.get("duration_s"),
+        closes_at_ms=data.get("closes_at_ms"),
         parts=data.get("parts"),
     )
     svc = services(request)

@@ -188,6 +188,7 @@ _QUESTION_BODY = obj(
     receipts=BOOL,
     max_ballots=nullable(between(0, questions.MAX_BALLOTS)),
     duration_s=nullable(between(0, questions.LONGEST_DURATION)),
+    closes_at_ms=nullable(between(0, questions.CLOSES_AT_RANGE[1])),
     parts=nullable(array(OBJECT)),
 )
 _SLOTS = array({"anyOf": [TEXT, obj("label", label=TEXT, blank=BOOL)]})

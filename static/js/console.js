@@ -444,6 +444,8 @@
       image: questionImage, image_alt: questionImage ? imageAlt.value : "",
       max_ballots: form.max_ballots.value ? Number(form.max_ballots.value) : 0,
       duration_s: form.duration_s.value ? Number(form.duration_s.value) : 0,
+      // The browser reads "2026-12-03T15:30" in the host's own time zone.
+      closes_at_ms: form.closes_at.value ? new Date(form.closes_at.value).getTime() : 0,
     };
     if (k === "multiple" || k === "text") body.max_choices = Number(form.max_choices.value);
     if (k === "rating") body.scale = Number(form.scale.value);
@@ -509,6 +511,14 @@
     cancelButton.hidden = !q;
   }
 
+  /** "2026-12-03T15:30": a moment as a datetime-local field shows it, in local time. */
+  function localMinute(ms) {
+    const d = new Date(ms);
+    const two = (n) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}` +
+      `T${two(d.getHours())}:${two(d.getMinutes())}`;
+  }
+
   function startEdit(q) {
     resetForm();
     setMode(q);
@@ -520,6 +530,7 @@
     form.max_choices.value = q.max_choices;
     form.max_ballots.value = q.max_ballots ? String(q.max_ballots) : "";
     form.duration_s.value = q.duration_s ? String(q.duration_s) : "";
+    form.closes_at.value = q.closes_at_ms ? localMinute(q.closes_at_ms) : "";
     if (q.kind === "rating") form.scale.value = q.options.length;
     setQuestionImage(q.image || "");
     imageAlt.value = q.image_alt || "";

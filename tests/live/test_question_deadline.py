@@ -10,7 +10,7 @@ from live.clock import now_ms
 from live.jobs import running_jobs
 from live.services import Services
 from rooms.questions import Action, Status
-from tests.conftest import Node
+from tests.conftest import Node, connect
 from tests.live.hosting import add_question, create_room, signed_in
 
 
@@ -72,3 +72,69 @@ async def test_a_bad_duration_is_refused(node: Node) -> None:
             json={"title": "Q", "options": "A,B", "duration_s": 90_000},
         )
         assert r.status_code == 400 and "duration_s" in r.json()["error"]["message"]
+
+
+async def test_a_question_set_to_close_at_a_time_closes_then_and_takes_nothing_after(
+    node: Node, svc: Services
+) -> None:
+    """Close at a moment, and a duration too: whichever comes first. Past the moment the
+    cast script refuses ballots, though the question is still open for its closing job."""
+    async with signed_in(node.url, "clock@example.org") as host:
+        room = await create_room(host.http)
+        at = now_ms() + 1500
+        q = await add_question(host.http, room["id"], closes_at_ms=at, duration_s=600)
+        assert q["closes_at_ms"] == at and q["duration_s"] == 600
+        r = await host.http.post(f"/api/questions/{q['id']}/open")
+        assert r.status_code == 200, r.text
+        assert r.json()["question"]["closes_at"] == at  # sooner than the ten minutes
+        async with connect(node.url) as voter:
+            assert (await voter.join(room["number"], password=room["password"]))["ok"]
+            assert (await voter.vote(q["id"], [0]))["ok"]
+            await asyncio.sleep(max(0.0, (at - now_ms()) / 1000) + 0.1)
+            live = await store.load_question(svc, q["id"])
+            assert live is not None and live.status is Status.OPEN  # no job worker runs
+            async with connect(node.url) as late:
+                assert (await late.join(room["number"], password=room["password"]))["ok"]
+                ack = await late.vote(q["id"], [1])
+            assert not ack["ok"] and ack["error"]["code"] == "closed", ack
+        assert int(await svc.redis.hget(svc.keys.tally(q["id"]), "total") or 0) == 1
+
+        # Its closing job was lost (the queue emptied): the minute's sweep, run at the job
+        # worker's start, closes it all the same, once.
+        for key in await svc.redis.keys(f"{svc.keys.prefix}arq:*"):
+            await svc.redis.delete(key)
+        async with running_jobs(svc), running_jobs(svc):
+            for _ in range(100):
+                live = await store.load_question(svc, q["id"])
+                assert live is not None
+                if live.status is Status.CLOSED:
+                    break
+                await asyncio.sleep(0.05)
+            assert live.status is Status.CLOSED
+            await asyncio.sleep(0.5)
+        entries = await svc.redis.xrange(svc.keys.stream(q["id"]))
+        assert len(entries) == 3  # the opening, one ballot, one closing
+        assert await svc.redis.zcard(svc.keys.deadlines()) == 0
+
+
+async def test_a_closing_time_past_is_refused_at_the_opening_and_a_bad_one_at_once(
+    node: Node, svc: Services
+) -> None:
+    async with signed_in(node.url, "late@example.org") as host:
+        room = await create_room(host.http)
+        q = await add_question(host.http, room["id"], closes_at_ms=now_ms() + 2000)
+        await asyncio.sleep(2.1)
+        r = await host.http.post(f"/api/questions/{q['id']}/open")
+        assert r.status_code == 409 and r.json()["error"]["code"] == "invalid_state"
+        assert "closing time has passed" in r.json()["error"]["message"]
+        live = await store.load_question(svc, q["id"])
+        assert live is not None and live.status is Status.DRAFT
+        r = await host.http.patch(f"/api/questions/{q['id']}", json={"closes_at_ms": 0})
+        assert r.status_code == 200 and r.json()["question"]["closes_at_ms"] == 0
+        assert (await host.http.post(f"/api/questions/{q['id']}/open")).status_code == 200
+        for bad in (-1, 12, "soon", True):
+            r = await host.http.post(
+                f"/api/rooms/{room['id']}/questions",
+                json={"title": "Q", "options": "A,B", "closes_at_ms": bad},
+            )
+            assert r.status_code == 400 and "closes_at_ms" in r.json()["error"]["message"], bad

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from rooms.questions import (
     borda_points,
     build_question,
     check_choices,
+    deadline,
     edit_question,
 )
 from rooms.visibility import Visibility
@@ -713,6 +715,7 @@ def test_spec_as_dict_is_plain_json_data() -> None:
         "image_alt": "",
         "max_ballots": 0,
         "duration_s": 0,
+        "closes_at_ms": 0,
     }
     assert type(d["kind"]) is str
     assert type(d["visibility"]) is str
@@ -1022,3 +1025,14 @@ def test_a_duration_is_seconds_up_to_a_day() -> None:
     for bad in (-1, 86_401, 1.5, "60", False):
         with pytest.raises(VotingError):
             build_question("Q", "yesno", duration_s=bad)
+
+
+def test_a_question_closes_at_its_durations_end_or_its_moment_whichever_comes_first() -> None:
+    at = 1_800_000_000_000
+    q = build_question("Q", "yesno")
+    assert deadline(q, at) is None
+    assert deadline(replace(q, duration_s=60), at) == at + 60_000
+    assert deadline(replace(q, closes_at_ms=at + 5_000), at) == at + 5_000
+    both = replace(q, duration_s=60, closes_at_ms=at + 120_000)
+    assert deadline(both, at) == at + 60_000
+    assert QuestionSpec.from_dict(both.as_dict()) == both
