@@ -50,10 +50,10 @@ Where a word counts -- the rule for innocent words that hold a listed one:
   is refused until monitors list it as an *allowed word* (written with a leading "+",
   e.g. "+시발점"): a match inside an allowed word's match does not count.
 
-Known limits. A split word followed by a particle is refused even when innocent ("출발
-시 발을 조심" for a listed "시발"; the allowed word "+시발을" spares it, written together
-too). A split word whose last token goes on with something other than endings is not
-caught ("씨 발라"), nor filler made of Hangul ("시ㅋ발"). Letters of a Latin text between
+Known limits. A split word followed by a particle is refused even when innocent
+("출발 시 발을 조심" for a listed "시발"; the allowed word "+시발을" spares it, written
+together too). A split word whose last token goes on with something other than endings
+is not caught ("씨 발라"), nor filler made of Hangul ("시ㅋ발"). Letters of a Latin text between
 two Hangul words are filler as well, so "시 TV 발" holds "시발". Tense and plain
 consonants ("씨발", "시발") are different words, and an abbreviation by initial
 consonants ("ㅆㅂ" for "씨발") is not derived from the word: monitors list both; a
