@@ -36,22 +36,34 @@ Where a word counts -- the rule for innocent words that hold a listed one:
 * **Hangul (and Chinese characters and kana)**, written without spaces inside
   compounds, matches *inside* a token, at syllable boundaries: "개새끼야" holds
   "개새끼", but "시방" does not hold "시바" (the match would end inside the syllable
-  "방"). Signs between Hangul next to a single syllable are a trick and are squeezed
-  out ("개.새.끼야" is "개새끼야"; "서울시·발표" stays two words). Across a space it
-  matches only a run of whole tokens, as Latin does: "시 발" holds "시발", "서울시 발표"
-  does not (the run would start inside "서울시"). A Korean compound that holds a
-  listed word innocently ("시발점", a starting point, holds "시발") is refused until
-  monitors list it as an *allowed word* (written with a leading "+", e.g. "+시발점"): a
-  match inside an allowed word's match does not count.
+  "방"). Digits, Latin letters and signs between Hangul are *filler*: Hangul matching
+  reads them as a separator ("시1발", "시X발", "씨 ! 발", "씨 X 발"). Filler or signs
+  without a space, next to a single syllable, are a trick and are squeezed out
+  ("개.새.끼야" and "씨1발놈" are one token; "서울시·발표" and "갤럭시S발표" stay two).
+  Across a space (or filler between two longer words) a word counts from the *start* of
+  a token: over the tokens after it whole, and into the last one when the rest of that
+  token is Korean endings (``ENDINGS``: particles, "들", vocatives, the copula, "놈",
+  "년", "새끼", "같은"), since Korean attaches them: "시 발" and "씨 발놈", "개 새끼들",
+  "개 새 끼야" hold the word; "서울시 발표" does not (the match would start inside
+  "서울시"), nor "시 발표" or "시 발가락" ("표" and "가락" are no endings). A Korean
+  compound that holds a listed word innocently ("시발점", a starting point, holds "시발")
+  is refused until monitors list it as an *allowed word* (written with a leading "+",
+  e.g. "+시발점"): a match inside an allowed word's match does not count.
 
-Known limits: a listed word split by a space into a longer token ("씨 발놈", "개 새
-끼야"), or by a digit or a Latin letter inside Hangul ("시1발"), is not caught; monitors
-list such forms when they see them. Tense and plain consonants ("씨발", "시발") are
-different words: list both.
+Known limits. A split word followed by a particle is refused even when innocent
+("출발 시 발을 조심" for a listed "시발"; the allowed word "+시발을" spares it, written
+together too). A split word whose last token goes on with something other than endings
+is not caught ("씨 발라"), nor filler made of Hangul ("시ㅋ발"). Letters of a Latin text between
+two Hangul words are filler as well, so "시 TV 발" holds "시발". Tense and plain
+consonants ("씨발", "시발") are different words, and an abbreviation by initial
+consonants ("ㅆㅂ" for "씨발") is not derived from the word: monitors list both; a
+listed "ㅆㅂ" then refuses "ㅆ1ㅂ" and "ㅆ ㅂ" as well.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -62,6 +74,14 @@ ALLOWED_MARK = "+"  #: a listed word written "+word" is allowed: an exception
 
 #: English endings a Latin word still counts with.
 SUFFIXES = ("s", "es", "ed", "er", "ers", "ing", "in", "y")
+
+#: Korean endings a Hangul word split by a space still counts with ("씨 발놈", "개 새끼들"):
+#: particles, the plural, vocatives, the copula, and what insults take after them.
+ENDINGS = (
+    *("이", "가", "은", "는", "을", "를", "의", "에", "도", "만"),
+    *("아", "야", "이야", "이다", "다", "들"),
+    *("놈", "년", "새끼", "같은", "같이", "짓"),
+)
 
 LATIN, HANGUL = "latin", "hangul"  #: how a word matches (see the module's docstring)
 
@@ -160,6 +180,10 @@ def _jamo(c: str) -> str | None:
     return "".join(_COMPOUND.get(j, j) for j in out)
 
 
+_ENDING_KEYS = frozenset("".join(_jamo(c) or c for c in ending) for ending in ENDINGS)
+_ENDING_LONGEST = max(len(k) for k in _ENDING_KEYS)
+
+
 def _unspaced(c: str) -> bool:
     """Scripts written without spaces inside words: each character is a syllable."""
     o = ord(c)
@@ -183,6 +207,7 @@ class _Piece:
     #: Latin: 1 for a digit, 2 for a sign that stands for a letter, 0 for a letter
     soft: list[int] = field(default_factory=list)
     bounds: list[int] = field(default_factory=list)  #: Hangul: where syllables start
+    origin: int = 0  #: Hangul: the index of its first piece among the text's pieces
 
     @property
     def key(self) -> str:
@@ -219,7 +244,8 @@ def _elements(text: str) -> list[tuple[int, str, int]]:
         else:
             out.append((_SEP, " " if c.isspace() else "", 0))
     # A run of signs stands for letters ("b@d", "b @ d", "@$$"), except right beside Hangul
-    # ("시!발"), where it separates; a token of signs alone separates Hangul too (``_runs``).
+    # ("시!발"), where it separates; Hangul matching reads any other Latin piece between
+    # Hangul as filler too (``_hangul_tokens``).
     i = 0
     while i < len(out):
         if out[i][0] != _SIGN:
@@ -240,6 +266,7 @@ def _pieces(text: str) -> list[_Piece]:
     pieces: list[_Piece] = []
     current: _Piece | None = None
     gap = spaced = False
+    size = 0  # of the current piece's key
     for kind, key, soft in _elements(text):
         if kind == _SEP:
             current, gap, spaced = None, True, spaced or key == " "
@@ -249,48 +276,51 @@ def _pieces(text: str) -> list[_Piece]:
             current = _Piece(cls, gap, spaced)
             pieces.append(current)
             gap = spaced = False
+            size = 0
         if cls == HANGUL:
-            current.bounds.append(len(current.key))
-            current.chars.append(key)
+            current.bounds.append(size)
         else:
-            current.chars.append(key)
             current.soft.append(soft)
-    return _spelled(pieces)
+        current.chars.append(key)
+        size += len(key)
+    return pieces
 
 
-def _spelled(pieces: list[_Piece]) -> list[_Piece]:
-    """Hangul split by signs alone next to a single syllable ("개.새.끼야", "시*발") is one
-    token: the signs are a trick. Two longer words a sign joins ("서울시·발표") stay
-    apart, as do words a space separates."""
+def _hangul_tokens(pieces: list[_Piece]) -> list[_Piece]:
+    """The Hangul tokens of a text, in order, as Hangul matching reads them.
+
+    Digits, Latin letters and signs between two Hangul pieces are filler: a separator
+    ("시1발", "씨 X 발"). Pieces that filler or signs alone split, with no space, next to
+    a single syllable are one token ("개.새.끼야", "시*발", "씨1발놈"): the split is a
+    trick. Two longer words filler joins ("서울시·발표") stay apart, as do words a space
+    separates."""
     out: list[_Piece] = []
-    last = 0  # syllables of the last token merged into out[-1]
-    for p in pieces:
-        prev = out[-1] if out else None
-        if (
-            prev is not None
-            and prev.cls == p.cls == HANGUL
-            and p.gap
-            and not p.spaced
-            and 1 in (last, len(p.bounds))
-        ):
-            shift = len(prev.key)
-            prev.bounds.extend(b + shift for b in p.bounds)
-            prev.chars.extend(p.chars)
+    gap = spaced = False  # what lies between the last Hangul piece and the next
+    last = 0  # syllables of the last piece merged into out[-1]
+    size = 0  # of out[-1]'s key
+    for i, p in enumerate(pieces):
+        gap, spaced = gap or p.gap, spaced or p.spaced
+        if p.cls != HANGUL:
+            gap = True
+            continue
+        if out and gap and not spaced and 1 in (last, len(p.bounds)):
+            out[-1].bounds.extend(b + size for b in p.bounds)
+            out[-1].chars.extend(p.chars)
         else:
-            out.append(p)
+            out.append(_Piece(HANGUL, gap, spaced, list(p.chars), [], list(p.bounds), i))
+            size = 0
+        size += sum(map(len, p.chars))
         last = len(p.bounds)
+        gap = spaced = False
     return out
 
 
-def _runs(pieces: list[_Piece], cls: str) -> list[list[_Piece]]:
-    """Pieces of class ``cls`` in a row, only separators between them. For Hangul a
-    token of signs alone separates ("시 !! 발"), as a sign inside Hangul does."""
+def _runs(pieces: list[_Piece]) -> list[list[_Piece]]:
+    """Latin pieces in a row, only separators between them."""
     runs: list[list[_Piece]] = []
-    joined = False  # the piece before continues a run of cls
+    joined = False  # the piece before continues a run
     for p in pieces:
-        if cls == HANGUL and p.cls == LATIN and p.gap and all(s == 2 for s in p.soft):
-            continue  # as if a separator: the next piece has a gap before it anyway
-        if p.cls != cls:
+        if p.cls != LATIN:
             joined = False
             continue
         if joined and p.gap:
@@ -371,66 +401,56 @@ class Matcher:
         """The first listed word ``text`` holds (as the monitor wrote it), or None."""
         if not self:
             return None
-        hits: list[tuple[Span, str]] = []
+        hits: list[tuple[tuple[int, int, int], Span, str]] = []
         excused: list[Span] = []
         pieces = _pieces(text)
         order = {id(p): i for i, p in enumerate(pieces)}
-        for cls in (LATIN, HANGUL):
-            for run in _runs(pieces, cls):
-                n = order[id(run[0])]  # runs of a class never start at one piece
-                spans = self._hangul(run) if cls == HANGUL else self._latin(run)
-                self._sort(cls, n, spans, hits, excused)
-        hits.sort(key=lambda h: (h[0][0], h[0][1], h[0][1] - h[0][2]))
-        for (n, start, end), word in hits:
+        runs: list[tuple[str, list[_Piece], list[int]]] = [
+            (LATIN, run, [order[id(p)] for p in run]) for run in _runs(pieces)
+        ]
+        tokens = _hangul_tokens(pieces)
+        if tokens:
+            runs.append((HANGUL, tokens, [p.origin for p in tokens]))
+        for n, (cls, run, origins) in enumerate(runs):
+            starts = list(itertools.accumulate((len(p.key) for p in run[:-1]), initial=0))
+            spans = self._hangul(run, starts) if cls == HANGUL else self._latin(run, starts)
+            for start, end, key in spans:
+                if key in self.allowed[cls]:
+                    excused.append((n, start, end))
+                word = self.banned[cls].get(key)
+                if word is not None:
+                    where = origins[bisect.bisect_right(starts, start) - 1]
+                    hits.append(((where, start, start - end), (n, start, end), word))
+        hits.sort(key=lambda h: h[0])
+        for _, (n, start, end), word in hits:
             if not any(r == n and s <= start and end <= e for r, s, e in excused):
                 return word
         return None
 
-    def _sort(
-        self,
-        cls: str,
-        n: int,
-        spans: Iterable[tuple[int, int, str]],
-        hits: list[tuple[Span, str]],
-        excused: list[Span],
-    ) -> None:
-        """The spans of run ``n`` that are listed words, prohibited or allowed."""
-        for start, end, key in spans:
-            if key in self.allowed[cls]:
-                excused.append((n, start, end))
-            word = self.banned[cls].get(key)
-            if word is not None:
-                hits.append(((n, start, end), word))
-
-    def _hangul(self, run: list[_Piece]) -> Iterable[tuple[int, int, str]]:
-        """Candidate spans: inside a piece at syllable boundaries; across pieces, whole."""
+    def _hangul(self, run: list[_Piece], starts: list[int]) -> Iterable[tuple[int, int, str]]:
+        """Candidate spans: inside a token at syllable boundaries; across tokens, whole
+        tokens, the last of them whole or followed by Korean endings."""
         longest = self.longest[HANGUL]
         if not longest:
             return
-        offset = 0
-        starts: list[int] = []
-        for p in run:
+        for p, offset in zip(run, starts, strict=True):
             key = p.key
             bounds = [*p.bounds, len(key)]
             for i, s in enumerate(bounds[:-1]):
-                for e in bounds[i + 1 :]:
+                for j in range(i + 1, len(bounds)):
+                    e = bounds[j]
                     if e - s > longest:
                         break
                     yield offset + s, offset + e, key[s:e]
-            starts.append(offset)
-            offset += len(key)
         yield from _whole_runs(run, starts, longest, lambda p: [p.key], lambda p: [p.key])
+        yield from _ended_runs(run, starts, longest)
 
-    def _latin(self, run: list[_Piece]) -> Iterable[tuple[int, int, str]]:
+    def _latin(self, run: list[_Piece], starts: list[int]) -> Iterable[tuple[int, int, str]]:
         """Candidate spans: runs of whole pieces (with or without soft edges), a word and
         its English ending taken as the word."""
         longest = self.longest[LATIN]
         if not longest:
             return
-        starts, offset = [], 0
-        for p in run:
-            starts.append(offset)
-            offset += len(p.key)
         for start, end, text in _whole_runs(
             run, starts, longest + 3, _lead_variants, _trail_variants, _both_variants
         ):
@@ -491,3 +511,41 @@ def _whole_runs(
                     joined = first + middle + last
                     if len(joined) <= longest:
                         yield starts[a], starts[b] + len(run[b].key), joined
+
+
+def _ended_runs(
+    run: list[_Piece], starts: list[int], longest: int
+) -> Iterable[tuple[int, int, str]]:
+    """Spans of Hangul tokens a..b, b > a: a and the tokens between whole, then b up to a
+    syllable after which the rest of b is Korean endings ("씨 발놈", "개 새 끼야")."""
+    cuts: dict[int, list[int]] = {}
+    for a in range(len(run)):
+        head = run[a].key
+        for b in range(a + 1, len(run)):
+            if len(head) >= longest:
+                break
+            key = run[b].key
+            if b not in cuts:
+                cuts[b] = _ending_cuts(run[b])
+            for cut in cuts[b]:
+                if len(head) + cut > longest:
+                    break
+                yield starts[a], starts[b] + cut, head + key[:cut]
+            head += key
+
+
+def _ending_cuts(p: _Piece) -> list[int]:
+    """Where, after its first syllable, a Hangul token may end a listed word: the offsets
+    after which it holds nothing but Korean endings ("놈", "들아", "새끼야")."""
+    key = p.key
+    bounds = [*p.bounds, len(key)]
+    ends = [False] * len(bounds)  # a run of endings goes from bounds[i] to the token's end
+    ends[-1] = True
+    for i in range(len(bounds) - 2, 0, -1):
+        for j in range(i + 1, len(bounds)):
+            if bounds[j] - bounds[i] > _ENDING_LONGEST:
+                break
+            if ends[j] and key[bounds[i] : bounds[j]] in _ENDING_KEYS:
+                ends[i] = True
+                break
+    return [b for b, end in zip(bounds[1:-1], ends[1:-1], strict=True) if end]

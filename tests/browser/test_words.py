@@ -1,6 +1,6 @@
 """Prohibited words in Chromium, in English and Korean: a monitor adds a word (and an
 allowed one) on the monitors' page and removes one; a citizen opening a poll that holds
-the word in disguise reads the refusal naming it; axe-clean."""
+a word in disguise (Latin or Korean) reads the refusal naming it; axe-clean."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ TEXT = {
         "allowed_badge": "Allowed",
         "open": "Open the poll",
         "refused": "“Badword” is not allowed here. Please write it another way.",
+        "refused_ko": "“씨발” is not allowed here. Please write it another way.",
     },
     "ko-KR": {
         "sign_in": "로그인",
@@ -46,6 +47,7 @@ TEXT = {
         "allowed_badge": "허용어",
         "open": "투표 열기",
         "refused": "“Badword”은(는) 쓸 수 없는 말입니다. 다른 표현으로 써 주세요.",
+        "refused_ko": "“씨발”은(는) 쓸 수 없는 말입니다. 다른 표현으로 써 주세요.",
     },
 }
 
@@ -62,7 +64,7 @@ async def test_a_monitor_lists_a_word_and_a_citizen_is_told_which_word_refused_t
 
     monitor = await citizen_page(browsing, node, locale, PARK, "/monitor/words")
     words = monitor.get_by_test_id("word")
-    for word, allowed in (("Badword", False), ("Spam", False), ("시발점", True)):
+    for word, allowed in (("Badword", False), ("Spam", False), ("씨발", False), ("시발점", True)):
         await monitor.get_by_label(t["word"], exact=True).fill(word)
         if allowed:
             await monitor.get_by_label(t["allowed"]).check()
@@ -74,9 +76,9 @@ async def test_a_monitor_lists_a_word_and_a_citizen_is_told_which_word_refused_t
     await browsing.assert_accessible(monitor)
     await monitor.get_by_role("button", name=t["remove_spam"]).click()
     await expect(monitor.get_by_role("status")).to_have_text(t["removed"])
-    await expect(words).to_have_count(2)
+    await expect(words).to_have_count(3)
     await monitor.reload()
-    await expect(words).to_have_count(2)  # kept
+    await expect(words).to_have_count(3)  # kept
 
     browsing.allow(r"status of 422 .*/api/polls\)")  # the refusal, shown on the form
     page = await citizen_page(browsing, node, locale, KIM, "/polls/new")
@@ -93,6 +95,9 @@ async def test_a_monitor_lists_a_word_and_a_citizen_is_told_which_word_refused_t
     await page.get_by_role("button", name=t["open"]).click()
     alert = page.locator("[data-error]")
     await expect(alert).to_have_text(t["refused"])
+    await page.locator("#title").fill("씨 1발놈 투표")  # a space, a digit, an ending
+    await page.get_by_role("button", name=t["open"]).click()
+    await expect(alert).to_have_text(t["refused_ko"])
     await expect(page).to_have_url(f"{node.url}/polls/new")
     async with svc.engine.connect() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(db.polls)) == 0

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from rooms.prohibited import MAX_WORD, Matcher, stored_key, word_key
 
-LIST = ["bad", "cunt", "ass", "fuck", "son of a bitch", "시발", "개새끼", "병신"]
+LIST = ["bad", "cunt", "ass", "fuck", "son of a bitch", "시발", "씨발", "개새끼", "병신"]
 MATCHER = Matcher(LIST)
 
 
@@ -80,7 +80,28 @@ MATCHER = Matcher(LIST)
         ("개*새끼들", "개새끼"),
         ("ㄱㅐㅅㅐㄲㅣ", "개새끼"),
         ("병신같은", "병신"),
+        # Hangul: split by a space, the last token going on with Korean endings
+        ("씨 발놈", "씨발"),
+        ("개 새끼들", "개새끼"),
+        ("개 새 끼야", "개새끼"),
+        ("이 개 새끼가 또", "개새끼"),
+        ("병 신같은 소리", "병신"),
+        ("씨 발놈들아", "씨발"),
+        ("ㅆㅣ ㅂㅏㄹㄴㅗㅁ", "씨발"),
+        ("개새.끼야", "개새끼"),  # signs between two longer parts: a split as well
+        # Hangul: digits, Latin letters and signs inside are filler
+        ("씨1발", "씨발"),
+        ("시1발", "시발"),
+        ("시X발", "시발"),
+        ("씨 !발놈", "씨발"),
+        ("씨 1발놈", "씨발"),
+        ("씨1발놈", "씨발"),
+        ("씨 X 발", "씨발"),
+        ("씨ｘ발", "씨발"),  # full-width
+        ("개1새2끼", "개새끼"),
+        ("ㅆ1ㅣ1ㅂ1ㅏ1ㄹ", "씨발"),
         ("ｂａｄ 시발", "bad"),  # the first
+        ("시방 bad 시발", "bad"),
     ],
 )
 def test_every_trick_is_refused(text: str, word: str | None) -> None:
@@ -108,6 +129,12 @@ def test_every_trick_is_refused(text: str, word: str | None) -> None:
         "서울시·발표",  # a sign between two longer words keeps them apart
         "시방",  # would end inside the syllable 방
         "시바견",  # a Shiba dog: 시바 is no 시발
+        "사고 시 발생한 피해",  # a split word goes on with no ending: 생 is none
+        "서울 시 발전 계획",
+        "시 발가락",  # 가 is a particle, 가락 is no ending
+        "갤럭시S발표",  # filler between two longer words keeps them apart
+        "서울시X발표",
+        "서울시 1 발표",
         "발시",
         "개나리",
         "병원",
@@ -154,11 +181,39 @@ def test_words_that_cannot_be_listed(word: str) -> None:
         stored_key(word)
 
 
+def test_a_split_word_counts_from_the_start_of_a_token() -> None:
+    """Across a space a Hangul word must start a token: its first part ending a longer
+    word is innocent ("서울시 발표"), whatever follows."""
+    assert MATCHER.find("시 발놈") == "시발"
+    assert MATCHER.find("서울시 발놈") is None
+    assert MATCHER.find("서울시 발") is None
+    assert MATCHER.find("서울 시 발놈") == "시발"
+    assert MATCHER.find("그 개 새끼들") == "개새끼"
+    assert MATCHER.find("솔개 새끼들") is None  # a kite's chicks
+
+
+def test_an_allowed_word_spares_a_split_word_as_well() -> None:
+    allowing = Matcher([*LIST, "+시발점"])
+    assert allowing.find("시 발점") is None
+    assert allowing.find("시 1 발점") is None
+    assert allowing.find("시 발놈") == "시발"
+
+
 def test_the_known_limits_hold_as_documented() -> None:
-    """What the docstring says is not caught: a word a space splits into a longer token,
-    a digit inside Hangul; and a run of whole tokens that spells a word by chance."""
-    assert MATCHER.find("개 새 끼야") is None
-    assert MATCHER.find("시1발") is None
+    """What the docstring says: a split word followed by a particle is refused even when
+    innocent, until allowed; a split word going on with no ending, Hangul filler and an
+    unlisted abbreviation are not caught; a Latin text between Hangul words is filler;
+    and a run of whole tokens that spells a word by chance is refused."""
+    assert MATCHER.find("출발 시 발을 조심") == "시발"
+    assert Matcher([*LIST, "+시발을"]).find("출발 시 발을 조심") is None
+    assert MATCHER.find("씨 발라") is None
+    assert MATCHER.find("시ㅋ발") is None
+    assert MATCHER.find("시 TV 발") == "시발"
+    assert Matcher(["씨발"]).find("시발") is None  # tense and plain: two words
+    assert MATCHER.find("ㅆㅂ") is None
+    abbreviated = Matcher([*LIST, "ㅆㅂ"])
+    for text in ("ㅆㅂ", "ㅆ1ㅂ", "ㅆ ㅂ", "ㅆXㅂ", "ㅆ.ㅂ", "ㅆ ! ㅂ"):
+        assert abbreviated.find(text) == "ㅆㅂ", text
     assert Matcher(["abad"]).find("a bad day") == "abad"
 
 
@@ -203,3 +258,39 @@ def test_hangul_in_any_spelling_is_refused_exactly_when_it_spells_the_word(
         assert found is None, text
     if all(p in ("ㅅ", "ㅣ", "ㅂ", "ㅏ", "ㄹ", " ") for p in parts) and "ㅅㅣㅂㅏㄹ" in jamo:
         assert found == "시발", text  # separate letters: every one is a syllable of its own
+
+
+_JAMO = {"씨발": "ㅆㅣㅂㅏㄹ", "개새끼": "ㄱㅐㅅㅐㄲㅣ", "병신": "ㅂㅕㅇㅅㅣㄴ"}
+_FILLER = st.sampled_from(
+    ["", " ", ".", "1", "X", "x1", "ｘ", "!", "*", "\u200b", " 1 ", " ! ", " - ", "  "]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_a_korean_word_split_with_filler_and_endings_is_refused(data: st.DataObject) -> None:
+    word = data.draw(st.sampled_from(sorted(_JAMO)))
+    units = list(data.draw(st.sampled_from([word, _JAMO[word]])))
+    text = units[0]
+    for unit in units[1:]:
+        text += data.draw(_FILLER) + unit
+    text += data.draw(st.sampled_from(["", "놈", "들", "야", "놈들아", "같은", "새끼야", "이"]))
+    before = data.draw(st.sampled_from(["", "이 ", "야, ", "(", "그건 ", "Hey "]))
+    after = data.draw(st.sampled_from(["", "!", " 같으니", "?", ")", " idea"]))
+    assert MATCHER.find(before + text + after) == word, before + text + after
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["씨발", "시발", "개새끼", "병신"]),
+    st.data(),
+    st.sampled_from(["서울", "광주", "솔", "모", "누"]),
+    st.sampled_from([" ", "  ", " 1 ", " - ", " X ", "\n", " ! "]),
+    st.sampled_from(["", "놈", "들아", "표", "전", "가락", "표에 따르면"]),
+)
+def test_a_korean_word_split_after_a_longer_word_passes(
+    word: str, data: st.DataObject, head: str, space: str, tail: str
+) -> None:
+    cut = data.draw(st.integers(1, len(word) - 1))
+    text = head + word[:cut] + space + word[cut:] + tail
+    assert MATCHER.find(text) is None, text
