@@ -4,7 +4,7 @@ everyone on the poll's page.
 A new, changed or removed comment is published on the events channel (``t: comment``);
 every web node hands it to the sockets of the poll's room, encoded once
 (``live.sockets``). A comment says whether its author has a ballot on the poll (the
-voters set of its first question holds the author's keyed reference), never how they
+voters set of any of its questions holds the author's keyed reference), never how they
 voted.
 """
 
@@ -254,16 +254,16 @@ async def thread(
 
 
 async def _voted(svc: Services, poll: Poll | None, rows: Sequence[Any]) -> set[str]:
-    """The citizens among the rows' authors with a ballot on the poll."""
+    """The citizens among the rows' authors with a ballot on any question of the poll."""
     authors = sorted({r.citizen_id for r in rows if r.citizen_id})
     if poll is None or not poll.question_ids or not authors:
         return set()
-    qid = poll.question_ids[0]
+    asked = [(cid, qid) for cid in authors for qid in poll.question_ids]
     pipe = svc.redis.pipeline(transaction=False)
-    for cid in authors:
+    for cid, qid in asked:
         pipe.sismember(svc.keys.voters(qid), voter_ref(svc.secret, qid, citizen_identity(cid)))
     found = await pipe.execute()
-    return {cid for cid, yes in zip(authors, found, strict=True) if yes}
+    return {cid for (cid, _), yes in zip(asked, found, strict=True) if yes}
 
 
 def _comment(row: Any, viewer: str | None, voted: set[str]) -> Comment:

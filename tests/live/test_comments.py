@@ -207,6 +207,37 @@ async def test_a_long_thread_comes_in_pages_newest_first(
         assert (await kim.http.get(url, params={"before": "-1"})).status_code == 400
 
 
+async def test_a_comment_says_its_author_voted_on_any_question_of_the_poll(
+    node: Node, svc: Services, jobs: JobWorker
+) -> None:
+    for phone in (KIM, LEE):
+        await make_citizen(svc, phone)
+    async with citizen(node.url, KIM) as kim, citizen(node.url, LEE) as lee:
+        questions = [
+            {"title": "Pick one", "options": "Tea,Coffee,Juice"},
+            {"title": "And the cups?", "options": "Paper,Glass"},
+        ]
+        poll = await open_poll(kim, svc, questions=questions)
+        second = poll["questions"][1]["id"]
+        async with connect(node.url, headers=lee.cookie_header()) as lee_sock:
+            assert (await lee_sock.call("join", {"poll": poll["id"]}))["ok"]
+            assert (await lee_sock.vote(second, [1]))["ok"]  # on the second question only
+            url = f"/api/polls/{poll['id']}/comments"
+            r = await lee.http.post(url, json={"body": "Glass, please."})
+            said = r.json()["comment"]
+            assert said["voted"] is True
+            seen = await wait_event(lee_sock, "comment", lambda c: c["id"] == said["id"])
+            assert seen["voted"] is True
+        r = await kim.http.post(url, json={"body": "Undecided."})
+        assert r.json()["comment"]["voted"] is False
+        thread = (await kim.http.get(url)).json()["comments"]
+        assert [(c["body"], c["voted"]) for c in thread] == [
+            ("Undecided.", False),
+            ("Glass, please.", True),
+        ]
+        assert not {"choices", "choice", "question"} & set(thread[1])  # never how
+
+
 async def test_reports_queue_in_order_and_a_monitor_clears_them_with_a_complete_log(
     node: Node, svc: Services, jobs: JobWorker
 ) -> None:
