@@ -14,6 +14,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+import live.comments
 from live import officials
 from live.engines import db
 from live.jobs import JobWorker, running_jobs
@@ -198,13 +199,51 @@ async def test_a_long_thread_comes_in_pages_newest_first(
         url = f"/api/polls/{poll['id']}/comments"
         for i in range(PAGE + 5):
             assert (await kim.http.post(url, json={"body": f"c{i}"})).status_code == 201
-            await asyncio.sleep(0.002)  # distinct times
         first = (await kim.http.get(url)).json()
         assert len(first["comments"]) == PAGE and first["comments"][0]["body"] == f"c{PAGE + 4}"
         rest = (await kim.http.get(url, params={"before": first["before"]})).json()
         assert [c["body"] for c in rest["comments"]] == [f"c{i}" for i in range(4, -1, -1)]
         assert rest["before"] is None
         assert (await kim.http.get(url, params={"before": "-1"})).status_code == 400
+
+
+async def test_comments_posted_in_the_same_millisecond_are_each_paged_once(
+    node: Node, svc: Services, jobs: JobWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await make_citizen(svc, KIM)
+    async with citizen(node.url, KIM) as kim:
+        poll = await open_poll(kim, svc)
+        url = f"/api/polls/{poll['id']}/comments"
+        at = live.comments.now_ms()
+        monkeypatch.setattr(live.comments, "now_ms", lambda: at)  # every comment the same time
+        posted = []
+        for i in range(PAGE + 5):
+            r = await kim.http.post(url, json={"body": f"c{i}"})
+            assert r.status_code == 201 and r.json()["comment"]["created_ms"] == at
+            posted.append(r.json()["comment"]["id"])
+        reply = await kim.http.post(url, json={"body": "re", "parent": posted[0]})
+        assert reply.status_code == 201
+
+        async with httpx.AsyncClient(base_url=node.url) as anyone:
+            first = (await anyone.get(url)).json()
+            assert len([c for c in first["comments"] if c["parent"] is None]) == PAGE
+            assert first["before"] is not None
+            rest = (await anyone.get(url, params={"before": first["before"]})).json()
+            assert rest["before"] is None
+            heads = [c["id"] for c in first["comments"] + rest["comments"] if c["parent"] is None]
+            assert len(heads) == len(set(heads)) == PAGE + 5 and set(heads) == set(posted)
+            assert heads == sorted(posted, reverse=True)  # newest first: by time, then id
+            replies = [c for c in first["comments"] + rest["comments"] if c["parent"]]
+            assert [c["id"] for c in replies] == [reply.json()["comment"]["id"]]
+
+            # A client that sends a time alone pages from before that millisecond.
+            older = (await anyone.get(url, params={"before": str(at)})).json()
+            assert older["comments"] == [] and older["before"] is None
+            newer = (await anyone.get(url, params={"before": str(at + 1)})).json()
+            assert newer == first
+            for bad in ("-1", f"{at}.", f"{at}.ab-c", f"{at}.가", "x.abc"):
+                r = await anyone.get(url, params={"before": bad})
+                assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request", bad
 
 
 async def test_a_comment_says_its_author_voted_on_any_question_of_the_poll(
