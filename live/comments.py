@@ -2,7 +2,7 @@
 everyone on the poll's page.
 
 A new, changed or removed comment is published on the events channel (``t: comment``);
-every web node hands it to the sockets of the poll's room, encoded once
+every web node hands it to the sockets of the poll's page, encoded once
 (``live.sockets``). A comment says whether its author has a ballot on the poll (the
 voters set of any of its questions holds the author's keyed reference), never how they
 voted.

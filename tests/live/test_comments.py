@@ -5,9 +5,11 @@ report queue in the promised order, hidden and deleted polls, and a complete aud
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -15,14 +17,17 @@ import pytest
 import sqlalchemy as sa
 
 import live.comments
+import live.sockets
 from live import officials
 from live.engines import db
 from live.jobs import JobWorker, running_jobs
 from live.moderation import audit, monitors
 from live.services import Services
+from live.wire import frames
 from rooms.comments import MAX_BODY, PAGE
 from tests.conftest import Node, connect, running_worker
 from tests.live.citizenry import citizen, make_citizen, make_official, official
+from tests.live.test_metrics import scrape
 from tests.live.test_polls import poll_body, wait_status
 
 KIM, LEE, PARK, CHOI = "010-2345-6789", "010-9876-5432", "010-1111-2222", "010-3333-4444"
@@ -275,6 +280,91 @@ async def test_a_comment_says_its_author_voted_on_any_question_of_the_poll(
             ("Glass, please.", True),
         ]
         assert not {"choices", "choice", "question"} & set(thread[1])  # never how
+
+
+@contextlib.asynccontextmanager
+async def long_polling(
+    url: str, poll_id: str
+) -> AsyncIterator[Callable[[int], Awaitable[list[Any]]]]:
+    """A Socket.IO connection over Engine.IO long-polling, spoken by hand, that joined the
+    poll's page; yields a call that reads the next ``n`` comments that come to it."""
+    async with httpx.AsyncClient(base_url=url) as http:
+        opened = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
+        params = {"EIO": "4", "transport": "polling", "sid": json.loads(opened.text[1:])["sid"]}
+        assert (await http.post("/socket.io/", params=params, content="40")).text == "OK"
+        assert (await http.get("/socket.io/", params=params)).text.startswith("40")
+        join = "420" + json.dumps(["join", {"poll": poll_id}])
+        assert (await http.post("/socket.io/", params=params, content=join)).text == "OK"
+        ack = (await http.get("/socket.io/", params=params)).text
+        assert ack.startswith("430") and json.loads(ack[3:])[0]["ok"], ack
+
+        async def comments(n: int) -> list[Any]:
+            got: list[Any] = []
+            while len(got) < n:
+                packets = (await http.get("/socket.io/", params=params)).text.split("\x1e")
+                events = [json.loads(p[2:]) for p in packets if p.startswith("42")]
+                got += [data for event, data in events if event == "comment"]
+            return got
+
+        try:
+            yield comments
+        finally:
+            await http.post("/socket.io/", params=params, content="1")
+
+
+async def test_a_comment_event_is_encoded_once_and_written_to_every_page(
+    node: Node, svc: Services, jobs: JobWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoded: list[str] = []
+
+    def counted(event: str, data: Any) -> bytes:
+        if event == "comment":
+            encoded.append(data["id"])
+        return frames.event_frame(event, data)
+
+    monkeypatch.setattr(live.sockets, "event_frame", counted)
+    await make_citizen(svc, KIM)
+    async with citizen(node.url, KIM) as kim:
+        poll = await open_poll(kim, svc)
+        elsewhere = await open_poll(kim, svc, title="Benches or trees?")
+        url = f"/api/polls/{poll['id']}/comments"
+        async with contextlib.AsyncExitStack() as stack:
+            pages = [await stack.enter_async_context(connect(node.url)) for _ in range(4)]
+            pages.append(
+                await stack.enter_async_context(connect(node.url, headers=kim.cookie_header()))
+            )
+            for page in pages:
+                assert (await page.call("join", {"poll": poll["id"]}))["ok"]
+            # A page on long-polling takes no ready frame: it gets python-socketio's emit.
+            polled = await stack.enter_async_context(long_polling(node.url, poll["id"]))
+
+            async def handed() -> float:
+                return (await scrape(node.url)).get("mvoting_comment_deliveries_total")
+
+            before = await handed()
+            made = (await kim.http.post(url, json={"body": "First!"})).json()["comment"]
+            for page in pages:
+                await wait_event(page, "comment", lambda c: c["id"] == made["id"])
+            assert encoded == [made["id"]]  # one frame for the five pages
+            assert [c["body"] for c in await polled(1)] == ["First!"]
+            assert await handed() - before == len(pages) + 1
+
+            # One page goes to another poll: it hears this poll's comments no more.
+            gone = pages.pop()
+            assert (await gone.call("join", {"poll": elsewhere["id"]}))["ok"]
+            before = await handed()
+            r = await kim.http.patch(f"/api/comments/{made['id']}", json={"body": "Second."})
+            assert r.status_code == 200
+            for page in pages:
+                await wait_event(page, "comment", lambda c: c["body"] == "Second.")
+            r = await kim.http.delete(f"/api/comments/{made['id']}")
+            for page in pages:
+                await wait_event(page, "comment", lambda c: c["status"] == "deleted")
+            assert encoded == [made["id"]] * 3
+            assert [c["status"] for c in await polled(2)] == ["visible", "deleted"]
+            assert await handed() - before == 2 * (len(pages) + 1)
+            heard = [(d["id"], d["body"]) for e, d in gone.events if e == "comment"]
+            assert heard == [(made["id"], "First!")]
 
 
 async def test_reports_queue_in_order_and_a_monitor_clears_them_with_a_complete_log(
