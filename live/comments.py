@@ -2,10 +2,14 @@
 everyone on the poll's page.
 
 A new, changed or removed comment is published on the events channel (``t: comment``);
-every web node hands it to the sockets of the poll's room, encoded once
+every web node hands it to the sockets of the poll's page, encoded once
 (``live.sockets``). A comment says whether its author has a ballot on the poll (the
-voters set of its first question holds the author's keyed reference), never how they
+voters set of any of its questions holds the author's keyed reference), never how they
 voted.
+
+A thread is paged newest first by ``(created_ms, id)``: the cursor of a page names its
+last top-level comment, so comments posted in the same millisecond are neither skipped
+nor repeated.
 """
 
 from __future__ import annotations
@@ -215,17 +219,39 @@ async def load_comment(svc: Services, comment_id: str, *, viewer: str | None) ->
     return _comment(row, viewer, voted)
 
 
+def parse_cursor(raw: str | None) -> tuple[int, str | None] | None:
+    """``before``: ``<created_ms>.<id>`` of the last top-level comment of the page before;
+    ``<created_ms>`` alone (as older clients send it) pages from before that millisecond."""
+    if raw is None:
+        return None
+    ms, dot, cid = raw.partition(".")
+    good_id = cid.isascii() and cid.isalnum() and len(cid) <= 32
+    if not ms.isdigit() or len(ms) > 15 or (dot and not good_id):
+        raise bad_request(N_("before is the cursor the last page gave"))
+    return int(ms), cid if dot else None
+
+
 async def thread(
-    svc: Services, poll_id: str, *, viewer: str | None, before_ms: int | None = None
-) -> tuple[list[Comment], int | None]:
+    svc: Services,
+    poll_id: str,
+    *,
+    viewer: str | None,
+    before: tuple[int, str | None] | None = None,
+) -> tuple[list[Comment], str | None]:
     """A page of the poll's comments: ``PAGE`` top-level ones, newest first, each followed
-    by its replies (oldest first); and the ``before`` of the next page (None: no more)."""
+    by its replies (oldest first); and the cursor of the next page (None: no more)."""
     poll = await load_poll(svc, poll_id)
     if poll is None:
         raise not_found(N_("poll {id}"), poll_id)
-    top = _query().where(db.comments.c.poll_id == poll_id, db.comments.c.parent_id.is_(None))
-    if before_ms is not None:
-        top = top.where(db.comments.c.created_ms < before_ms)
+    c = db.comments.c
+    top = _query().where(c.poll_id == poll_id, c.parent_id.is_(None))
+    if before is not None:
+        ms, cid = before
+        top = top.where(
+            c.created_ms < ms
+            if cid is None
+            else sa.or_(c.created_ms < ms, sa.and_(c.created_ms == ms, c.id < cid))
+        )
     top = top.order_by(db.comments.c.created_ms.desc(), db.comments.c.id.desc()).limit(PAGE + 1)
     async with svc.engine.connect() as conn:
         heads = (await conn.execute(top)).all()
@@ -250,20 +276,20 @@ async def thread(
     for h in heads:
         out.append(_comment(h, viewer, voted))
         out.extend(_comment(r, viewer, voted) for r in by_parent.get(h.id, []))
-    return out, (int(heads[-1].created_ms) if more else None)
+    return out, (f"{heads[-1].created_ms}.{heads[-1].id}" if more else None)
 
 
 async def _voted(svc: Services, poll: Poll | None, rows: Sequence[Any]) -> set[str]:
-    """The citizens among the rows' authors with a ballot on the poll."""
+    """The citizens among the rows' authors with a ballot on any question of the poll."""
     authors = sorted({r.citizen_id for r in rows if r.citizen_id})
     if poll is None or not poll.question_ids or not authors:
         return set()
-    qid = poll.question_ids[0]
+    asked = [(cid, qid) for cid in authors for qid in poll.question_ids]
     pipe = svc.redis.pipeline(transaction=False)
-    for cid in authors:
+    for cid, qid in asked:
         pipe.sismember(svc.keys.voters(qid), voter_ref(svc.secret, qid, citizen_identity(cid)))
     found = await pipe.execute()
-    return {cid for cid, yes in zip(authors, found, strict=True) if yes}
+    return {cid for (cid, _), yes in zip(asked, found, strict=True) if yes}
 
 
 def _comment(row: Any, viewer: str | None, voted: set[str]) -> Comment:

@@ -95,6 +95,9 @@ BROADCAST_DELAY = Histogram(
 TALLY_DELIVERIES = Counter(
     "mvoting_tally_deliveries", "Tally snapshots handed to the node's connections"
 )
+COMMENT_DELIVERIES = Counter(
+    "mvoting_comment_deliveries", "Comment events handed to the connections on polls' pages"
+)
 #: What the attendees' tally pacing (``live.wire.pacing``) keeps to a share of a core.
 TALLY_DELIVERY_SECONDS = Counter(
     "mvoting_tally_delivery_seconds",

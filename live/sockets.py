@@ -6,7 +6,10 @@ Who gets what on this node:
 - ``live.wire.delivery.Watchers`` holds, per question, the connections that may see its tally
   now; membership follows ``rooms.visibility``: recomputed on join, after a vote, and
   whenever a question changes state. A tally is encoded once and written to each
-  watcher's socket as a ready frame (``live.wire.frames``).
+  watcher's socket as a ready frame (``live.wire.frames``);
+- a second ``Watchers``, ``pages``, holds per poll's room the connections that joined the
+  poll's page (from the join until they leave the room or disconnect): a ``comment`` is
+  encoded once and written to each of them the same way.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from live.limits import answer_no_sooner, client_address
 from live.logs import per_connection
 from live.metrics import (
     BALLOTS,
+    COMMENT_DELIVERIES,
     CONNECTED,
     JOINS,
     TALLY_DELIVERIES,
@@ -146,6 +150,7 @@ class LiveSockets:
         self.conns: dict[str, Conn] = {}
         self.members: defaultdict[str, set[str]] = defaultdict(set)  # room id -> sids
         self.watchers = Watchers()
+        self.pages = Watchers()  # a poll's room id -> the connections on the poll's page
         self.pacing: Pacing[tuple[bytes, dict[str, Any]]] = Pacing(1.0)  # the setting's, attached
         self._paced: dict[str, asyncio.TimerHandle] = {}  # question id -> its held tally's timer
         self._tasks: set[asyncio.Task[None]] = set()
@@ -211,6 +216,7 @@ class LiveSockets:
             for qid in conn.watching:
                 self.watchers.discard(qid, conn)
         if conn is not None and conn.room_id is not None:
+            self.pages.discard(conn.room_id, conn)
             self._count(conn, leaving=True)
             members = self.members.get(conn.room_id)
             if members is not None:
@@ -298,6 +304,8 @@ class LiveSockets:
         arg = facts.as_arg()
         conn.facts_arg = orjson.dumps(arg).decode() if arg else ""
         self.members[room["id"]].add(sid)
+        if req.poll is not None:
+            self.pages.add(room["id"], conn)
         self._count(conn, leaving=False)
         await self.sio.enter_room(sid, f"r:{room['id']}")
         log.debug("joined room %s (%s) as %s, by %s", room["id"], room["number"], viewer, matched)
@@ -424,6 +432,7 @@ class LiveSockets:
         if conn.room_id is None:
             return
         await self.sio.leave_room(sid, f"r:{conn.room_id}")
+        self.pages.discard(conn.room_id, conn)
         for qid in conn.watching:
             self.watchers.discard(qid, conn)
         conn.watching.clear()
@@ -707,8 +716,14 @@ class LiveSockets:
 
     async def _deliver_comment(self, event: dict[str, Any]) -> None:
         """A poll's comment was posted or changed (``live.comments``): ``comment`` to
-        everyone on the poll's page, one frame for all."""
-        await self.sio.emit("comment", event["comment"], room=f"r:{event['room']}")
+        everyone on the poll's page, one frame for all (the connections that take no
+        ready frame get python-socketio's emit)."""
+        room_id, payload = event["room"], event["comment"]
+        frame = event_frame("comment", payload)
+        COMMENT_DELIVERIES.inc(self.pages.count(room_id))
+        slow = self.pages.deliver(room_id, frame)
+        if slow:
+            await self.sio.emit("comment", payload, to=slow)
 
     def _services(self) -> Services:
         if self.svc is None:

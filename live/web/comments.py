@@ -1,11 +1,11 @@
 """Comments and reports over HTTP (``live.comments``, ``live.moderation.reports``)::
 
-GET    /api/polls/<poll>/comments?before=<ms>   a page of the thread
-POST   /api/polls/<poll>/comments               {"body", "parent"?}: a comment or reply
-PATCH  /api/comments/<id>                       {"body"}: its author, within minutes
-DELETE /api/comments/<id>                       its author
-POST   /api/reports                             {"kind": poll|comment, "id", "reason", "note"?}
-GET    /api/citizens/me/moderation              what monitors did to my polls and comments
+GET    /api/polls/<poll>/comments?before=<cursor>   a page of the thread
+POST   /api/polls/<poll>/comments                   {"body", "parent"?}: a comment or reply
+PATCH  /api/comments/<id>                           {"body"}: its author, within minutes
+DELETE /api/comments/<id>                           its author
+POST   /api/reports                                 {"kind": poll|comment, "id", "reason", "note"?}
+GET    /api/citizens/me/moderation                  what monitors did to my polls and comments
 """
 
 from __future__ import annotations
@@ -28,22 +28,14 @@ async def _citizen(request: Request) -> str:
     return citizen_id
 
 
-def _before(request: Request) -> int | None:
-    raw = request.query_params.get("before")
-    if raw is None:
-        return None
-    if not raw.isdigit() or len(raw) > 15:
-        raise bad_request(N_("{name} must be a whole number"), name="before")
-    return int(raw)
-
-
 async def list_comments(request: Request) -> Response:
     svc = api.services(request)
     viewer = await citizens.signed_in(request)
     poll_id = request.path_params["poll_id"]
     await comments.open_poll_for_comments(svc, poll_id)
-    found, before = await comments.thread(svc, poll_id, viewer=viewer, before_ms=_before(request))
-    return api.ok({"comments": [c.public() for c in found], "before": before})
+    before = comments.parse_cursor(request.query_params.get("before"))
+    found, cursor = await comments.thread(svc, poll_id, viewer=viewer, before=before)
+    return api.ok({"comments": [c.public() for c in found], "before": cursor})
 
 
 async def post_comment(request: Request) -> Response:

@@ -63,7 +63,8 @@ TAGS: Schema = {
 COMMENT: Schema = text(comments.MAX_BODY, required=True)
 #: ``""`` or the path of an uploaded image (``rooms.media``)
 IMAGE: Schema = {"type": "string", "pattern": r"^(/media/[0-9a-f]{64}\.(png|jpg|gif|webp))?$"}
-BEFORE: Schema = {"type": "string", "pattern": "^[0-9]{1,15}$"}
+#: A comments page's cursor: ``<created_ms>.<id>``, or ``<created_ms>`` alone.
+BEFORE: Schema = {"type": "string", "pattern": "^[0-9]{1,15}([.][0-9A-Za-z]{1,32})?$"}
 
 #: The record types of answers; each names the fields every instance has.
 COMPONENTS: dict[str, Schema] = {
@@ -497,7 +498,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/polls/{poll_id}/comments"): Op(
         "A page of a poll's comments",
         Access.PUBLIC,
-        answer={"comments": array(ref("Comment")), "before": nullable(INT)},
+        answer={"comments": array(ref("Comment")), "before": nullable(BEFORE)},
         query={"before": BEFORE},
     ),
     ("POST", "/api/polls/{poll_id}/comments"): Op(

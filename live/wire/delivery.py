@@ -1,4 +1,5 @@
-"""Who watches which question's tally on this node, and handing them a frame.
+"""Who watches what on this node, and handing them a frame: per question, the connections
+that see its tally; in another ``Watchers``, per poll, the connections on its page.
 
 Hosts and presenter screens come first in every delivery: the projector is what the hall
 looks at. A watcher whose connection takes ready frames (``live.wire.frames.FrameWriter``) is
@@ -27,7 +28,7 @@ class Watcher(Protocol):
 
 class Watchers:
     def __init__(self) -> None:
-        # question id -> sid -> watcher, in two tiers
+        # question id (or what else is watched) -> sid -> watcher, in two tiers
         self._first: defaultdict[str, dict[str, Watcher]] = defaultdict(dict)
         self._rest: defaultdict[str, dict[str, Watcher]] = defaultdict(dict)
 

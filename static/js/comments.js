@@ -166,7 +166,9 @@
   }
 
   async function load() {
-    const url = `/api/polls/${data.poll}/comments` + (before ? `?before=${before}` : "");
+    // `before` is the cursor the last page gave (its last comment's time and id).
+    const url = `/api/polls/${data.poll}/comments` +
+      (before ? `?before=${encodeURIComponent(before)}` : "");
     const a = await call("GET", url);
     if (!a.ok) { say(error, a.error.message); return; }
     for (const c of a.comments) show(c, { append: true });

@@ -1,16 +1,19 @@
 """A poll's discussion in Chromium, in English and Korean: a citizen comments and another
 sees it at once, replies and reports it; a monitor clears the report on the monitors'
-page and the comment turns into a notice on every open page; axe-clean."""
+page and the comment turns into a notice on every open page; a long thread written in
+one millisecond shows whole through "Older comments"; axe-clean."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.async_api import expect
 
+import live.comments
 from live.clock import now_ms
 from live.jobs import JobWorker
 from live.moderation import monitors
 from live.services import Services
+from rooms.comments import PAGE
 from tests.browser.conftest import Browsing, citizen_page
 from tests.conftest import Node
 from tests.live.citizenry import citizen, make_citizen
@@ -38,6 +41,7 @@ TEXT = {
         "log_hidden": "Hidden",
         "advertising": "Advertising or selling",
         "empty": "No reports are waiting.",
+        "older": "Older comments",
     },
     "ko-KR": {
         "sign_in": "로그인",
@@ -59,6 +63,7 @@ TEXT = {
         "log_hidden": "숨김",
         "advertising": "광고나 판매",
         "empty": "처리할 신고가 없습니다.",
+        "older": "이전 댓글",
     },
 }
 
@@ -132,3 +137,45 @@ async def test_citizens_discuss_a_poll_live_and_a_monitor_clears_a_reported_comm
     await writer.reload()
     await expect(writer.get_by_test_id("comment-notice")).to_contain_text("Advertising")
     await browsing.assert_accessible(writer)
+
+
+@pytest.mark.parametrize("locale", ["en-US", "ko-KR"])
+async def test_older_comments_written_in_one_millisecond_all_show_once(
+    browsing: Browsing,
+    node: Node,
+    svc: Services,
+    jobs: JobWorker,
+    locale: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    t = TEXT[locale]
+    await make_citizen(svc, KIM)
+    at = now_ms()
+    async with citizen(node.url, KIM) as kim:
+        r = await kim.http.post(
+            "/api/polls",
+            json={
+                "title": "Night buses on weekdays?",
+                "area": "transport",
+                "closes_ms": at + 3_600_000,
+                "questions": [{"title": "Run them?", "options": "Yes,No"}],
+            },
+        )
+        assert r.status_code == 201, r.text
+        poll = r.json()["poll"]
+        monkeypatch.setattr(live.comments, "now_ms", lambda: at)
+        url = f"/api/polls/{poll['id']}/comments"
+        for i in range(PAGE + 3):
+            assert (await kim.http.post(url, json={"body": f"Note {i}"})).status_code == 201
+
+    page = await browsing.phone(locale)
+    await page.goto(f"{node.url}/polls/{poll['id']}")
+    shown = page.get_by_test_id("comment-body")
+    await expect(shown).to_have_count(PAGE)
+    older = page.get_by_role("button", name=t["older"])
+    await older.click()
+    await expect(shown).to_have_count(PAGE + 3)
+    await expect(older).to_be_hidden()
+    bodies = await shown.all_text_contents()
+    assert sorted(bodies) == sorted(f"Note {i}" for i in range(PAGE + 3))
+    await browsing.assert_accessible(page)

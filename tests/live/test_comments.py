@@ -5,23 +5,29 @@ report queue in the promised order, hidden and deleted polls, and a complete aud
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
+import live.comments
+import live.sockets
 from live import officials
 from live.engines import db
 from live.jobs import JobWorker, running_jobs
 from live.moderation import audit, monitors
 from live.services import Services
+from live.wire import frames
 from rooms.comments import MAX_BODY, PAGE
 from tests.conftest import Node, connect, running_worker
 from tests.live.citizenry import citizen, make_citizen, make_official, official
+from tests.live.test_metrics import scrape
 from tests.live.test_polls import poll_body, wait_status
 
 KIM, LEE, PARK, CHOI = "010-2345-6789", "010-9876-5432", "010-1111-2222", "010-3333-4444"
@@ -198,13 +204,167 @@ async def test_a_long_thread_comes_in_pages_newest_first(
         url = f"/api/polls/{poll['id']}/comments"
         for i in range(PAGE + 5):
             assert (await kim.http.post(url, json={"body": f"c{i}"})).status_code == 201
-            await asyncio.sleep(0.002)  # distinct times
         first = (await kim.http.get(url)).json()
         assert len(first["comments"]) == PAGE and first["comments"][0]["body"] == f"c{PAGE + 4}"
         rest = (await kim.http.get(url, params={"before": first["before"]})).json()
         assert [c["body"] for c in rest["comments"]] == [f"c{i}" for i in range(4, -1, -1)]
         assert rest["before"] is None
         assert (await kim.http.get(url, params={"before": "-1"})).status_code == 400
+
+
+async def test_comments_posted_in_the_same_millisecond_are_each_paged_once(
+    node: Node, svc: Services, jobs: JobWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await make_citizen(svc, KIM)
+    async with citizen(node.url, KIM) as kim:
+        poll = await open_poll(kim, svc)
+        url = f"/api/polls/{poll['id']}/comments"
+        at = live.comments.now_ms()
+        monkeypatch.setattr(live.comments, "now_ms", lambda: at)  # every comment the same time
+        posted = []
+        for i in range(PAGE + 5):
+            r = await kim.http.post(url, json={"body": f"c{i}"})
+            assert r.status_code == 201 and r.json()["comment"]["created_ms"] == at
+            posted.append(r.json()["comment"]["id"])
+        reply = await kim.http.post(url, json={"body": "re", "parent": posted[0]})
+        assert reply.status_code == 201
+
+        async with httpx.AsyncClient(base_url=node.url) as anyone:
+            first = (await anyone.get(url)).json()
+            assert len([c for c in first["comments"] if c["parent"] is None]) == PAGE
+            assert first["before"] is not None
+            rest = (await anyone.get(url, params={"before": first["before"]})).json()
+            assert rest["before"] is None
+            heads = [c["id"] for c in first["comments"] + rest["comments"] if c["parent"] is None]
+            assert len(heads) == len(set(heads)) == PAGE + 5 and set(heads) == set(posted)
+            assert heads == sorted(posted, reverse=True)  # newest first: by time, then id
+            replies = [c for c in first["comments"] + rest["comments"] if c["parent"]]
+            assert [c["id"] for c in replies] == [reply.json()["comment"]["id"]]
+
+            # A client that sends a time alone pages from before that millisecond.
+            older = (await anyone.get(url, params={"before": str(at)})).json()
+            assert older["comments"] == [] and older["before"] is None
+            newer = (await anyone.get(url, params={"before": str(at + 1)})).json()
+            assert newer == first
+            for bad in ("-1", f"{at}.", f"{at}.ab-c", f"{at}.가", "x.abc"):
+                r = await anyone.get(url, params={"before": bad})
+                assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request", bad
+
+
+async def test_a_comment_says_its_author_voted_on_any_question_of_the_poll(
+    node: Node, svc: Services, jobs: JobWorker
+) -> None:
+    for phone in (KIM, LEE):
+        await make_citizen(svc, phone)
+    async with citizen(node.url, KIM) as kim, citizen(node.url, LEE) as lee:
+        questions = [
+            {"title": "Pick one", "options": "Tea,Coffee,Juice"},
+            {"title": "And the cups?", "options": "Paper,Glass"},
+        ]
+        poll = await open_poll(kim, svc, questions=questions)
+        second = poll["questions"][1]["id"]
+        async with connect(node.url, headers=lee.cookie_header()) as lee_sock:
+            assert (await lee_sock.call("join", {"poll": poll["id"]}))["ok"]
+            assert (await lee_sock.vote(second, [1]))["ok"]  # on the second question only
+            url = f"/api/polls/{poll['id']}/comments"
+            r = await lee.http.post(url, json={"body": "Glass, please."})
+            said = r.json()["comment"]
+            assert said["voted"] is True
+            seen = await wait_event(lee_sock, "comment", lambda c: c["id"] == said["id"])
+            assert seen["voted"] is True
+        r = await kim.http.post(url, json={"body": "Undecided."})
+        assert r.json()["comment"]["voted"] is False
+        thread = (await kim.http.get(url)).json()["comments"]
+        assert [(c["body"], c["voted"]) for c in thread] == [
+            ("Undecided.", False),
+            ("Glass, please.", True),
+        ]
+        assert not {"choices", "choice", "question"} & set(thread[1])  # never how
+
+
+@contextlib.asynccontextmanager
+async def long_polling(
+    url: str, poll_id: str
+) -> AsyncIterator[Callable[[int], Awaitable[list[Any]]]]:
+    """A Socket.IO connection over Engine.IO long-polling, spoken by hand, that joined the
+    poll's page; yields a call that reads the next ``n`` comments that come to it."""
+    async with httpx.AsyncClient(base_url=url) as http:
+        opened = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
+        params = {"EIO": "4", "transport": "polling", "sid": json.loads(opened.text[1:])["sid"]}
+        assert (await http.post("/socket.io/", params=params, content="40")).text == "OK"
+        assert (await http.get("/socket.io/", params=params)).text.startswith("40")
+        join = "420" + json.dumps(["join", {"poll": poll_id}])
+        assert (await http.post("/socket.io/", params=params, content=join)).text == "OK"
+        ack = (await http.get("/socket.io/", params=params)).text
+        assert ack.startswith("430") and json.loads(ack[3:])[0]["ok"], ack
+
+        async def comments(n: int) -> list[Any]:
+            got: list[Any] = []
+            while len(got) < n:
+                packets = (await http.get("/socket.io/", params=params)).text.split("\x1e")
+                events = [json.loads(p[2:]) for p in packets if p.startswith("42")]
+                got += [data for event, data in events if event == "comment"]
+            return got
+
+        try:
+            yield comments
+        finally:
+            await http.post("/socket.io/", params=params, content="1")
+
+
+async def test_a_comment_event_is_encoded_once_and_written_to_every_page(
+    node: Node, svc: Services, jobs: JobWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoded: list[str] = []
+
+    def counted(event: str, data: Any) -> bytes:
+        if event == "comment":
+            encoded.append(data["id"])
+        return frames.event_frame(event, data)
+
+    monkeypatch.setattr(live.sockets, "event_frame", counted)
+    await make_citizen(svc, KIM)
+    async with citizen(node.url, KIM) as kim:
+        poll = await open_poll(kim, svc)
+        elsewhere = await open_poll(kim, svc, title="Benches or trees?")
+        url = f"/api/polls/{poll['id']}/comments"
+        async with contextlib.AsyncExitStack() as stack:
+            pages = [await stack.enter_async_context(connect(node.url)) for _ in range(4)]
+            pages.append(
+                await stack.enter_async_context(connect(node.url, headers=kim.cookie_header()))
+            )
+            for page in pages:
+                assert (await page.call("join", {"poll": poll["id"]}))["ok"]
+            # A page on long-polling takes no ready frame: it gets python-socketio's emit.
+            polled = await stack.enter_async_context(long_polling(node.url, poll["id"]))
+
+            async def handed() -> float:
+                return (await scrape(node.url)).get("mvoting_comment_deliveries_total")
+
+            before = await handed()
+            made = (await kim.http.post(url, json={"body": "First!"})).json()["comment"]
+            for page in pages:
+                await wait_event(page, "comment", lambda c: c["id"] == made["id"])
+            assert encoded == [made["id"]]  # one frame for the five pages
+            assert [c["body"] for c in await polled(1)] == ["First!"]
+            assert await handed() - before == len(pages) + 1
+
+            # One page goes to another poll: it hears this poll's comments no more.
+            gone = pages.pop()
+            assert (await gone.call("join", {"poll": elsewhere["id"]}))["ok"]
+            before = await handed()
+            r = await kim.http.patch(f"/api/comments/{made['id']}", json={"body": "Second."})
+            assert r.status_code == 200
+            for page in pages:
+                await wait_event(page, "comment", lambda c: c["body"] == "Second.")
+            r = await kim.http.delete(f"/api/comments/{made['id']}")
+            for page in pages:
+                await wait_event(page, "comment", lambda c: c["status"] == "deleted")
+            assert encoded == [made["id"]] * 3
+            assert [c["status"] for c in await polled(2)] == ["visible", "deleted"]
+            assert await handed() - before == 2 * (len(pages) + 1)
+            heard = [(d["id"], d["body"]) for e, d in gone.events if e == "comment"]
+            assert heard == [(made["id"], "First!")]
 
 
 async def test_reports_queue_in_order_and_a_monitor_clears_them_with_a_complete_log(
