@@ -51,6 +51,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.FILE_TOO_LARGE: 413,
     ErrorCode.FORMULA_IN_FILE: 422,
     ErrorCode.TOO_MANY_ROWS: 413,
+    ErrorCode.BLANK_ROWS: 422,
     ErrorCode.NO_PHONE_COLUMN: 422,
     ErrorCode.NOT_MONITOR: 403,
     ErrorCode.PROHIBITED_WORD: 422,

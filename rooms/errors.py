@@ -63,6 +63,7 @@ class ErrorCode(StrEnum):
     FILE_TOO_LARGE = "file_too_large"  #: past ``max_mb`` MiB (refused before it is read)
     FORMULA_IN_FILE = "formula_in_file"  #: a formula in ``cell``
     TOO_MANY_ROWS = "too_many_rows"  #: more than ``max`` rows
+    BLANK_ROWS = "blank_rows"  #: a run of blank rows from ``row`` with more after it
     NO_PHONE_COLUMN = "no_phone_column"  #: no column of phone numbers found
     #: the poll is for an audience the voter's profile does not say they belong to
     PROFILE_INCOMPLETE = "profile_incomplete"
@@ -147,6 +148,10 @@ _MESSAGES: dict[ErrorCode, str] = {
         "Cell {cell} holds a formula; save the sheet with plain values only."
     ),
     ErrorCode.TOO_MANY_ROWS: N_("The file has more than {max} rows; split it into smaller files."),
+    ErrorCode.BLANK_ROWS: N_(
+        "From row {row} the sheet has {run} blank rows in a row, and more rows after them that "
+        "are not read: delete the blank rows and upload the file again."
+    ),
     ErrorCode.NO_PHONE_COLUMN: N_(
         "No column of phone numbers was found: head it 전화번호 or phone, or put the numbers "
         "in the first column."

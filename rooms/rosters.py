@@ -13,8 +13,9 @@ the number: it names the row, the cell and the reason.
 
 The bounds keep a hostile file cheap: a cell starting with ``=`` (a formula) refuses the
 whole file, naming its cell; past ``MAX_ROWS`` rows the file is refused; and after
-``MAX_BLANK_RUN`` blank rows in a row the rest of the sheet is taken as blank and not read
-(a sheet of a million empty rows costs as much as one of a thousand).
+``MAX_BLANK_RUN`` blank rows in a row the sheet is not read further (a sheet of a million
+empty rows costs as much as one of a thousand): if any row follows them, blank or not, the
+file is refused (``blank_rows``), since what comes after is not known.
 """
 
 from __future__ import annotations
@@ -199,6 +200,8 @@ class RosterCheck:
         self.columns: Columns | None = None
         self.checked: Checked | None = None
         self.done = False
+        #: Where the run of blank rows that ended the reading began (0: none did).
+        self.gap_from = 0
         self._blank_run = 0
         self._seen: dict[str, int] = {}
 
@@ -214,6 +217,7 @@ class RosterCheck:
             self._blank_run += 1
             if self._blank_run >= MAX_BLANK_RUN:
                 self.done = True
+                self.gap_from = self.line - MAX_BLANK_RUN + 1
             return
         self._blank_run = 0
         if self.checked is None:

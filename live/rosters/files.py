@@ -29,7 +29,7 @@ from typing import Any
 import openpyxl  # type: ignore[import-untyped]
 
 from rooms.errors import ErrorCode, VotingError
-from rooms.rosters import MAX_COLUMNS, MAX_ROWS, RosterCheck
+from rooms.rosters import MAX_BLANK_RUN, MAX_COLUMNS, MAX_ROWS, RosterCheck
 
 log = logging.getLogger("mvoting.rosters")
 
@@ -161,5 +161,9 @@ def feed(sheet: Sheet, check: RosterCheck, n: int) -> bool:
                 return True
             check.feed(row)
             if check.done:
+                if check.gap_from and next(sheet.rows, None) is not None:
+                    raise VotingError(
+                        ErrorCode.BLANK_ROWS, row=check.gap_from, run=f"{MAX_BLANK_RUN:,}"
+                    )
                 return True
     return False

@@ -92,6 +92,7 @@ EVERY_CODE: dict[ErrorCode, VotingError] = {
     ErrorCode.FILE_TOO_LARGE: VotingError(ErrorCode.FILE_TOO_LARGE, max_mb=10),
     ErrorCode.FORMULA_IN_FILE: VotingError(ErrorCode.FORMULA_IN_FILE, cell="B7"),
     ErrorCode.TOO_MANY_ROWS: VotingError(ErrorCode.TOO_MANY_ROWS, max="100,000"),
+    ErrorCode.BLANK_ROWS: VotingError(ErrorCode.BLANK_ROWS, row=3, run="1,000"),
     ErrorCode.NO_PHONE_COLUMN: VotingError(ErrorCode.NO_PHONE_COLUMN),
     ErrorCode.FULL: VotingError(ErrorCode.FULL),
     ErrorCode.PROFILE_INCOMPLETE: VotingError(ErrorCode.PROFILE_INCOMPLETE),

@@ -363,13 +363,33 @@ async def test_a_bad_file_is_refused_whole_by_the_job_and_changes_nothing(
     assert [k async for k in svc.redis.scan_iter(match=svc.keys.prefix + "{ru:*}:file")] == []
 
 
-async def test_a_million_blank_rows_are_not_read(host: Host) -> None:
+async def test_a_million_blank_rows_are_not_read_and_refuse_the_file(
+    host: Host, svc: Services
+) -> None:
+    """Reading stops a thousand blank rows after the first number; since rows follow them,
+    which are not read (a number among them here), the file is refused, naming the row."""
     started = time.monotonic()
     upload = await checked(host.http, "blank.xlsx", with_sheet(BASE, _blank_sheet()))
     assert time.monotonic() - started < 20
-    assert upload["state"] == "ready"
-    # Reading stopped a thousand blank rows after the first number: the last is not seen.
-    assert upload["preview"]["accepted"] == 1 and upload["done"] == 1002
+    assert upload["state"] == "failed", upload
+    assert upload["error"]["code"] == "blank_rows"
+    assert upload["error"]["message"].startswith("From row 3 the sheet has 1,000 blank rows")
+    assert "preview" not in upload
+    await _nothing_saved(host, svc)
+
+
+async def test_blank_rows_at_the_end_of_a_sheet_are_only_skipped(host: Host) -> None:
+    """A thousand blank rows with nothing after them end the sheet: the numbers before
+    them are taken."""
+    empty = "".join(f'<row r="{i}"/>' for i in range(3, 1003))
+    sheet = (
+        f'<worksheet xmlns="{SHEET_NS}"><sheetData>'
+        f'<row r="1">{inline("A1", "phone")}</row><row r="2">{inline("A2", KIM[0])}</row>'
+        f"{empty}</sheetData></worksheet>"
+    )
+    upload = await checked(host.http, "tail.xlsx", with_sheet(BASE, sheet))
+    assert upload["state"] == "ready", upload
+    assert upload["preview"]["accepted"] == 1
 
 
 async def test_uploads_need_a_signed_in_host(node: Node) -> None:

@@ -62,6 +62,10 @@ MESSAGE_WITHOUT_FIELDS = {
         "Cell {cell} holds a formula; save the sheet with plain values only."
     ),
     ErrorCode.TOO_MANY_ROWS: "The file has more than {max} rows; split it into smaller files.",
+    ErrorCode.BLANK_ROWS: (
+        "From row {row} the sheet has {run} blank rows in a row, and more rows after them that "
+        "are not read: delete the blank rows and upload the file again."
+    ),
     ErrorCode.NO_PHONE_COLUMN: (
         "No column of phone numbers was found: head it 전화번호 or phone, or put the numbers "
         "in the first column."
