@@ -51,6 +51,25 @@
     function showPreview(p) {
       $("preview").hidden = false;
       $("accepted-text").textContent = fmt(S.accepted, { n: p.accepted });
+      // The rows taken (row, name, group: the numbers never come back from the server).
+      const sampleBox = $("sample-box");
+      const sampleBody = sampleBox.querySelector("tbody");
+      sampleBody.replaceChildren();
+      sampleBox.hidden = p.sample.length === 0;
+      $("sample-text").textContent = fmt(S.sample, { n: p.sample.length });
+      for (const r of p.sample) {
+        const tr = document.createElement("tr");
+        tr.append(cell("td", String(r.line)), cell("td", r.name || S.no_name), cell("td", r.group || S.no_group));
+        sampleBody.append(tr);
+      }
+      const moreTaken = p.accepted - p.sample.length;
+      $("more-sample").textContent = moreTaken > 0 ? fmt(S.more_sample, { n: moreTaken }) : "";
+      const groupsBox = $("file-groups-box");
+      const groupList = $("file-groups");
+      groupList.replaceChildren();
+      groupsBox.hidden = p.groups.length === 0;
+      $("file-groups-text").textContent = S.file_groups;
+      for (const g of p.groups) groupList.append(cell("li", fmt(S.file_group, { name: g.name, n: g.count })));
       const box = $("refused-box");
       const body = box.querySelector("tbody");
       body.replaceChildren();
@@ -102,7 +121,10 @@
         }
         if (u.state === "done") { progress(S.done, 1, 1); showResult(u.result); return; }
         if (u.state === "queued") progress(S.queued, 0, 0);
-        else if (u.state === "parsing") progress(fmt(S.parsing, { done: u.done, total: u.total || "?" }), u.done, u.total || 0);
+        else if (u.state === "parsing") {
+          const text = u.total ? fmt(S.parsing, { done: u.done, total: u.total }) : fmt(S.parsing_rows, { done: u.done || 0 });
+          progress(text, u.done, u.total || 0);
+        }
         else if (u.state === "saving") progress(fmt(S.saving, { done: u.done, total: u.total }), u.done, u.total);
         await new Promise((r) => setTimeout(r, 400));
       }

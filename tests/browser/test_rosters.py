@@ -42,6 +42,7 @@ WORDS = {
         "accepted": "3 numbers will be saved.",
         "refused": "3 rows are refused:",
         "landline": "not a mobile number",
+        "no_group": "(none)",
         "not_a_number": "not a phone number",
         "duplicate": "the same number as row 2",
         "new_name": "Name of the new group",
@@ -75,6 +76,7 @@ WORDS = {
         "accepted": "번호 3개가 저장됩니다.",
         "refused": "3개 행이 거부되었습니다:",
         "landline": "휴대전화 번호가 아님",
+        "no_group": "(없음)",
         "not_a_number": "전화번호가 아님",
         "duplicate": "2행과 같은 번호",
         "new_name": "새 그룹 이름",
@@ -194,6 +196,13 @@ async def test_an_official_imports_and_edits_a_roster_and_only_its_numbers_vote(
     await expect(refused.nth(2).locator("td")).to_have_text(
         ["5", "A5", "Kim again", w["duplicate"]]
     )
+    # The rows taken, by row and name: never their numbers.
+    taken = desk.get_by_test_id("sample").locator("tbody tr")
+    await expect(taken).to_have_count(3)
+    await expect(taken.nth(0).locator("td")).to_have_text(["2", "Kim Minji", w["no_group"]])
+    await expect(taken.nth(2).locator("td")).to_have_text(["7", "Park Seojun", w["no_group"]])
+    preview_text = await desk.locator("#preview").inner_text()
+    assert "1234" not in preview_text and "5678" not in preview_text
     await browsing.assert_accessible(desk)
     async with svc.engine.connect() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(db.roster_groups)) == 0
