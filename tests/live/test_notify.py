@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from live.clock import now_ms
 from live.engines import db
 from live.jobs import JobWorker, running_jobs
-from live.notify import push
+from live.notify import channel, push
 from live.services import Services
 from rooms.errors import VotingError
 from tests.conftest import Client, Node, connect
@@ -375,3 +375,53 @@ async def test_a_poll_the_sweep_opened_still_notifies(
                 lambda: svc.redis.exists(svc.keys.notified(poll["id"])), what="the sweep's job"
             )
         assert await notified(svc) == [(kim.id, poll["id"], "area")]
+
+
+async def test_notices_asked_again_soon_are_answered_from_what_the_connection_knows(
+    node: Node, svc: Services, jobs: JobWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asking for notices reads the session and counts the unread ones once in
+    ``RECHECK_S``: sooner, the answer is what the connection already knows."""
+    for phone in (KIM, PARK):
+        await make_citizen(svc, phone)
+    async with (
+        citizen(node.url, KIM) as kim,
+        citizen(node.url, PARK) as park,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        await wants(kim, {"areas": ["transport"]})
+        live = await listening(node, kim, stack)
+        assert (await live.call("notices", {}))["unread"] == 0
+        poll = await open_poll(park, svc, area="transport")
+        await eventually(lambda: notices(live), what="the notice frame")
+        # The notice it was sent counts; no count was read.
+        assert await live.call("notices", {}) == {"ok": True, "unread": 1}
+        [frame] = notices(live)
+        r = await kim.http.post(f"/api/citizens/me/notifications/{frame['id']}/read")
+        assert r.status_code == 200
+        assert (await kim.http.get("/api/citizens/me/notifications")).json()["unread"] == 0
+        for _ in range(20):
+            assert await live.call("notices", {}) == {"ok": True, "unread": 1}
+        # Signed out: the session is gone, but not read again yet.
+        cookies = kim.cookie_header()
+        assert (await kim.http.delete("/api/citizens/session")).status_code == 200
+        assert await live.call("notices", {}) == {"ok": True, "unread": 1}
+        async with connect(node.url, headers=cookies) as other:
+            ack = await other.call("notices", {})
+            assert ack["ok"] is False and ack["error"]["code"] == "unauthorized"
+
+        # Past the interval, the next ask reads the session again: it is refused and
+        # hears of no new poll.
+        monkeypatch.setattr(channel, "RECHECK_S", 0.0)
+        ack = await live.call("notices", {})
+        assert ack["ok"] is False and ack["error"]["code"] == "unauthorized"
+        monkeypatch.setattr(channel, "RECHECK_S", 30.0)
+        for _ in range(5):
+            ack = await live.call("notices", {})
+            assert ack["ok"] is False and ack["error"]["code"] == "unauthorized"
+        async with citizen(node.url, KIM) as again:
+            watcher = await listening(node, again, stack)
+            await open_poll(park, svc, area="transport", title="Another")
+            await eventually(lambda: notices(watcher), what="the signed-in socket's frame")
+        await asyncio.sleep(0.3)
+        assert [f["poll"]["id"] for f in notices(live)] == [poll["id"]]
