@@ -293,6 +293,9 @@ class Settings:
     code_lockout: int = 3600  #: seconds
     code_sends_per_number: int = 5  #: per hour
     code_sends_per_address: int = 30  #: per hour
+    #: citizens a new poll's notifications are read, inserted and sent for at once
+    #: (``live.notify.fanout``); not read from the environment
+    notify_batch: int = 1_000
 
     @property
     def zone(self) -> tzinfo:

@@ -1,24 +1,38 @@
 /* The service worker of mVoting (served at /sw.js, scope /): shows a Web Push message
- * of a new poll (live.notify.fanout) as a notification, in the browser's language, and
- * opens the poll's page when it is clicked, marking the notice read. */
+ * of a new poll (live.notify.fanout) as a notification, in the language chosen on the
+ * site (the mv_lang cookie the pages set; else the one the message names, the citizen's
+ * when they allowed notifications; else the browser's), and opens the poll's page when
+ * it is clicked, marking the notice read. */
 "use strict";
 
 self.addEventListener("install", () => self.skipWaiting());
 self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
 
+const LANGUAGES = ["en", "ko"];
+
+async function chosenLanguage(message) {
+  try {  // the Cookie Store API, where the browser has it in a service worker
+    const cookie = self.cookieStore ? await self.cookieStore.get("mv_lang") : null;
+    if (cookie && LANGUAGES.includes(cookie.value)) return cookie.value;
+  } catch (e) { /* no cookie to read: the message's, else the browser's */ }
+  if (LANGUAGES.includes(message.lang)) return message.lang;
+  return (self.navigator.language || "en").toLowerCase().startsWith("ko") ? "ko" : "en";
+}
+
 self.addEventListener("push", (event) => {
   let message = {};
   try { message = event.data ? event.data.json() : {}; } catch (e) { message = {}; }
   if (!message.poll) return;
-  const lang = (self.navigator.language || "en").toLowerCase().startsWith("ko") ? "ko" : "en";
   const texts = message.texts || {};
   const title = message.title || "mVoting";
-  event.waitUntil(self.registration.showNotification(title, {
-    body: texts[lang] || texts.en || "",
-    tag: `poll-${message.poll}`,
-    icon: "/static/favicon.svg",
-    data: { url: message.url || `/polls/${message.poll}`, notice: message.notice },
-  }));
+  event.waitUntil(chosenLanguage(message).then((lang) =>
+    self.registration.showNotification(title, {
+      body: texts[lang] || message.body || texts.en || "",
+      lang,
+      tag: `poll-${message.poll}`,
+      icon: "/static/favicon.svg",
+      data: { url: message.url || `/polls/${message.poll}`, notice: message.notice },
+    })));
 });
 
 self.addEventListener("notificationclick", (event) => {

@@ -6,5 +6,6 @@ district (the profile's ``district``), or placed near the place they saved. When
 poll opens, ``live.jobs`` enqueues ``fanout.notify_poll``, an arq job that finds the
 poll's audience in batches (``audience``), keeps one notification per citizen and poll
 in their inbox (``inbox``), sends a ``notice`` frame to those online (``channel``) and a
-Web Push message to each browser they allowed (``push``).
+Web Push message to each browser they allowed (``push``), in the language they chose
+(``languages``).
 """

@@ -30,7 +30,7 @@ from live.polls.store import Poll
 from live.services import Services
 from rooms.eligibility import birth_years, distance_m
 
-#: Citizens read (and notified) at once.
+#: Citizens read at once, unless told otherwise (the fan-out: ``Settings.notify_batch``).
 BATCH = 1_000
 
 

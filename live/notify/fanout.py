@@ -5,14 +5,16 @@ poll's, so enqueuing twice is a no-op while it waits or runs). For each batch of
 audience (``audience.batches``) it inserts the notifications at once (a citizen
 notified before is left alone: one per citizen and poll), publishes one ``notices``
 event for the ones it made (``channel``: each node writes the frames to its sockets),
-and sends the Web Push messages of those (``push``). Once done it marks the poll
-notified; a run after that, or after the poll closed, does nothing.
+and sends the Web Push messages of those (``push``), each in the language its citizen
+chose (``languages``). A batch is ``Settings.notify_batch`` citizens. Once done it marks
+the poll notified; a run after that, or after the poll closed, does nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from functools import cache
 from typing import Any
 
 import orjson
@@ -23,7 +25,7 @@ from arq.worker import func
 from live.catalogs import translations
 from live.clock import new_id, now_ms
 from live.engines import db
-from live.notify import audience, push
+from live.notify import audience, languages, push
 from live.polls import store as polls
 from live.schedule import job_queue
 from live.services import Services
@@ -37,7 +39,7 @@ JOB = "notify_poll"
 #: How long a poll stays marked notified (a job enqueued later finds the mark).
 DONE_TTL_S = 30 * 86400
 
-#: What the push message says, by reason (translated into each browser's language).
+#: What the push message says, by reason (in the citizen's language, and in each).
 REASONS = {
     "area": N_("A new poll in an area you follow"),
     "district": N_("A new poll for your district"),
@@ -83,8 +85,27 @@ async def catch_up(svc: Services, client: ArqRedis | None = None) -> int:
     return queued
 
 
+@cache
 def _texts(reason: str) -> dict[str, str]:
-    return {lang: translations(lang).gettext(REASONS[reason]) for lang in ("en", "ko")}
+    return {lang: translations(lang).gettext(REASONS[reason]) for lang in languages.LANGUAGES}
+
+
+def message(poll_id: str, title: str, notice_id: str, reason: str, lang: str | None) -> bytes:
+    """A push message's body: the poll, why it is sent, its sentence in every language
+    (``texts``) and, when the citizen's language is known, that language and its
+    sentence (``lang``, ``body``)."""
+    texts = _texts(reason)
+    body: dict[str, object] = {
+        "notice": notice_id,
+        "poll": poll_id,
+        "title": title,
+        "reason": reason,
+        "texts": texts,
+        "url": f"/polls/{poll_id}",
+    }
+    if lang is not None:
+        body["lang"], body["body"] = lang, texts[lang]
+    return push.payload(body)
 
 
 async def _insert(
@@ -111,8 +132,9 @@ async def _insert(
     return [(made[i].citizen_id, i, made[i].reason) for i in made if i in kept]
 
 
-async def notify(svc: Services, poll_id: str, *, batch: int = audience.BATCH) -> int:
-    """Notify the open poll's audience; how many notifications were made."""
+async def notify(svc: Services, poll_id: str, *, batch: int | None = None) -> int:
+    """Notify the open poll's audience, ``batch`` citizens at a time (by default
+    ``Settings.notify_batch``); how many notifications were made."""
     if await svc.redis.exists(svc.keys.notified(poll_id)):
         return 0
     poll = await polls.load_poll(svc, poll_id)
@@ -126,10 +148,10 @@ async def notify(svc: Services, poll_id: str, *, batch: int = audience.BATCH) ->
         return 0
     started = time.perf_counter()
     shown = {"id": poll.id, "title": poll.spec.title, "area": str(poll.spec.area)}
-    texts = {reason: _texts(reason) for reason in REASONS}
+    size = batch or svc.settings.notify_batch
     total = 0
     async with push.PushSender(svc) as sender:
-        async for found in audience.batches(svc, poll, size=batch):
+        async for found in audience.batches(svc, poll, size=size):
             at = now_ms()
             made = await _insert(svc, poll.id, found, at)
             if not made:
@@ -137,17 +159,9 @@ async def notify(svc: Services, poll_id: str, *, batch: int = audience.BATCH) ->
             total += len(made)
             event = {"t": "notices", "poll": shown, "created_ms": at, "to": made}
             await svc.redis.publish(svc.keys.events(), orjson.dumps(event))
+            langs = await languages.chosen(svc, [citizen for citizen, _, _ in made])
             payloads = {
-                citizen: push.payload(
-                    {
-                        "notice": nid,
-                        "poll": poll.id,
-                        "title": poll.spec.title,
-                        "reason": reason,
-                        "texts": texts[reason],
-                        "url": f"/polls/{poll.id}",
-                    }
-                )
+                citizen: message(poll.id, poll.spec.title, nid, reason, langs.get(citizen))
                 for citizen, nid, reason in made
             }
             await sender.send_to(list(payloads), payloads)

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from live.notify import inbox, interests, push
+from live.notify import inbox, interests, languages, push
 from live.web import api, assets, citizens, i18n
 from live.web.pages import render
 from rooms.areas import AREAS
@@ -36,6 +36,7 @@ async def my_interests(request: Request) -> Response:
     svc = api.services(request)
     if request.method == "PUT":
         found = await interests.set_interests(svc, citizen_id, await api.json_body(request))
+        await languages.remember(svc, citizen_id, i18n.current())
     else:
         found = await interests.interests_of(svc, citizen_id)
     return api.ok({"interests": found.as_dict()})
@@ -75,7 +76,10 @@ async def my_push(request: Request) -> Response:
     body = await api.json_body(request)
     if request.method == "DELETE":
         return api.ok({"removed": await push.unsubscribe(svc, citizen_id, body)})
-    return api.ok({"subscription": {"id": await push.subscribe(svc, citizen_id, body)}}, 201)
+    sub_id = await push.subscribe(svc, citizen_id, body)
+    # Its messages are written in the language of the page that allowed them.
+    await languages.remember(svc, citizen_id, i18n.current())
+    return api.ok({"subscription": {"id": sub_id}}, 201)
 
 
 async def inbox_page(request: Request) -> Response:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from live.clock import now_ms
 from live.engines import db
 from live.jobs import JobWorker, running_jobs
-from live.notify import push
+from live.notify import channel, push
 from live.services import Services
 from rooms.errors import VotingError
 from tests.conftest import Client, Node, connect
@@ -375,3 +376,153 @@ async def test_a_poll_the_sweep_opened_still_notifies(
                 lambda: svc.redis.exists(svc.keys.notified(poll["id"])), what="the sweep's job"
             )
         assert await notified(svc) == [(kim.id, poll["id"], "area")]
+
+
+async def test_a_citizen_who_chose_korean_is_notified_in_korean(
+    node: Node, svc: Services, jobs: JobWorker, pushsvc: PushService
+) -> None:
+    """Kim chose 한국어 on the site (``?lang=ko``: the ``mv_lang`` cookie), though the
+    browser asks for English; Lee did not choose, and the browser asks for English."""
+    for phone in (KIM, LEE, PARK):
+        await make_citizen(svc, phone)
+    async with (
+        citizen(node.url, KIM) as kim,
+        citizen(node.url, LEE) as lee,
+        citizen(node.url, PARK) as park,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        for who in (kim, lee):
+            who.http.headers["Accept-Language"] = "en-US,en;q=0.9"
+        r = await kim.http.get("/citizen", params={"lang": "ko"})
+        assert r.status_code == 200 and '<html lang="ko">' in r.text
+        await wants(kim, {"areas": ["transport"]})
+        await wants(lee, {"areas": ["transport"]})
+        kim_sub, lee_sub = await subscribed(kim, pushsvc), await subscribed(lee, pushsvc)
+        kim_live = await listening(node, kim, stack)
+
+        poll = await open_poll(park, svc, area="transport", title="심야버스 7번?")
+
+        await eventually(lambda: notices(kim_live), what="kim's notice frame")
+        await eventually(lambda: pushsvc.to(kim_sub["endpoint"]), what="kim's push message")
+        await eventually(lambda: pushsvc.to(lee_sub["endpoint"]), what="lee's push message")
+        [kim_message] = pushsvc.to(kim_sub["endpoint"])
+        kim_body = kim_message.json()
+        assert kim_body["lang"] == "ko" and kim_body["body"] == "관심 분야의 새 투표"
+        assert kim_body["title"] == "심야버스 7번?" and kim_body["poll"] == poll["id"]
+        assert kim_body["texts"] == {
+            "en": "A new poll in an area you follow",
+            "ko": "관심 분야의 새 투표",
+        }
+        [lee_message] = pushsvc.to(lee_sub["endpoint"])
+        lee_body = lee_message.json()
+        assert lee_body["lang"] == "en" and lee_body["body"] == "A new poll in an area you follow"
+
+        # The inbox, and the live notice's words, in Korean.
+        r = await kim.http.get("/inbox")
+        assert r.status_code == 200 and '<html lang="ko">' in r.text
+        assert '<h1 id="inbox-heading">알림</h1>' in r.text
+        data = json.loads(r.text.split('id="page-data">', 1)[1].split("</script>", 1)[0])
+        [item] = data["notifications"]
+        assert item["poll"]["title"] == "심야버스 7번?" and item["reason"] == "area"
+        assert data["strings"]["area"] == "관심 분야"
+        assert data["strings"]["live"] == "새 투표: {title}"
+        assert notices(kim_live)[0]["id"] == item["id"]
+
+        # Chosen again, in English: the next poll's message is in English.
+        r = await kim.http.get("/inbox", params={"lang": "en"})
+        assert '<html lang="en">' in r.text
+        await subscribed(kim, pushsvc)  # this device allowed them on the English page
+        await open_poll(park, svc, area="transport", title="Night bus 8?")
+        await eventually(lambda: len(pushsvc.to(kim_sub["endpoint"])) == 2, what="the 2nd")
+        later = pushsvc.to(kim_sub["endpoint"])[1].json()
+        assert later["lang"] == "en" and later["body"] == "A new poll in an area you follow"
+
+
+async def test_notices_asked_again_soon_are_answered_from_what_the_connection_knows(
+    node: Node, svc: Services, jobs: JobWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asking for notices reads the session and counts the unread ones once in
+    ``RECHECK_S``: sooner, the answer is what the connection already knows."""
+    for phone in (KIM, PARK):
+        await make_citizen(svc, phone)
+    async with (
+        citizen(node.url, KIM) as kim,
+        citizen(node.url, PARK) as park,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        await wants(kim, {"areas": ["transport"]})
+        live = await listening(node, kim, stack)
+        assert (await live.call("notices", {}))["unread"] == 0
+        poll = await open_poll(park, svc, area="transport")
+        await eventually(lambda: notices(live), what="the notice frame")
+        # The notice it was sent counts; no count was read.
+        assert await live.call("notices", {}) == {"ok": True, "unread": 1}
+        [frame] = notices(live)
+        r = await kim.http.post(f"/api/citizens/me/notifications/{frame['id']}/read")
+        assert r.status_code == 200
+        assert (await kim.http.get("/api/citizens/me/notifications")).json()["unread"] == 0
+        for _ in range(20):
+            assert await live.call("notices", {}) == {"ok": True, "unread": 1}
+        # Signed out: the session is gone, but not read again yet.
+        cookies = kim.cookie_header()
+        assert (await kim.http.delete("/api/citizens/session")).status_code == 200
+        assert await live.call("notices", {}) == {"ok": True, "unread": 1}
+        async with connect(node.url, headers=cookies) as other:
+            ack = await other.call("notices", {})
+            assert ack["ok"] is False and ack["error"]["code"] == "unauthorized"
+
+        # Past the interval, the next ask reads the session again: it is refused and
+        # hears of no new poll.
+        monkeypatch.setattr(channel, "RECHECK_S", 0.0)
+        ack = await live.call("notices", {})
+        assert ack["ok"] is False and ack["error"]["code"] == "unauthorized"
+        monkeypatch.setattr(channel, "RECHECK_S", 30.0)
+        for _ in range(5):
+            ack = await live.call("notices", {})
+            assert ack["ok"] is False and ack["error"]["code"] == "unauthorized"
+        async with citizen(node.url, KIM) as again:
+            watcher = await listening(node, again, stack)
+            await open_poll(park, svc, area="transport", title="Another")
+            await eventually(lambda: notices(watcher), what="the signed-in socket's frame")
+        await asyncio.sleep(0.3)
+        assert [f["poll"]["id"] for f in notices(live)] == [poll["id"]]
+
+
+async def test_an_audience_of_several_batches_is_each_notified_once(
+    node: Node, svc: Services, pushsvc: PushService
+) -> None:
+    """25 citizens follow transport, told 10 at a time (``Settings.notify_batch``): each
+    has one notification, one notice frame and one push message."""
+    phones = [f"010-7000-{i:04d}" for i in range(25)]
+    for phone in (*phones, PARK):
+        await make_citizen(svc, phone)
+    small = type(svc)(**{**svc.__dict__, "settings": svc.settings.with_(notify_batch=10)})
+    async with contextlib.AsyncExitStack() as stack:
+        people = [await stack.enter_async_context(citizen(node.url, p)) for p in phones]
+        subs, sockets = {}, {}
+        for who in people:
+            await wants(who, {"areas": ["transport"]})
+            subs[who.id] = await subscribed(who, pushsvc)
+            sockets[who.id] = await listening(node, who, stack)
+        park = await stack.enter_async_context(citizen(node.url, PARK))
+        await stack.enter_async_context(running_jobs(small))
+
+        poll = await open_poll(park, svc, area="transport")
+
+        await eventually(
+            lambda: svc.redis.exists(svc.keys.notified(poll["id"])), what="the job done"
+        )
+        assert await notified(svc) == sorted((who.id, poll["id"], "area") for who in people)
+        await eventually(
+            lambda: all(notices(s) for s in sockets.values()), what="every notice frame"
+        )
+        await eventually(lambda: len(pushsvc.messages) >= 25, what="every push message")
+        await asyncio.sleep(0.3)
+        for who in people:
+            [frame] = notices(sockets[who.id])
+            assert frame["poll"]["id"] == poll["id"]
+            [message] = pushsvc.to(subs[who.id]["endpoint"])
+            assert message.json()["notice"] == frame["id"]
+        assert len(pushsvc.messages) == 25 and pushsvc.refused == []
+        ids = {f["id"] for s in sockets.values() for f in notices(s)}
+        assert len(ids) == 25
