@@ -88,3 +88,58 @@ def test_the_tables_the_code_queries_are_the_tables_the_migrations_make(tmp_path
         diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
     engine.dispose()
     assert diff == []
+
+
+_LOG_ROW = (
+    "insert into moderation_log (actor, action, target_kind, target_id, reason, at_ms, detail) "
+    "values ('cli', 'add_monitor', 'citizen', 'c1', '', 1, '{}')"
+)
+
+
+def test_the_sqlite_moderation_log_refuses_updates_and_deletes(tmp_path: Path) -> None:
+    import sqlite3
+
+    from live.engines.db import migrate_sync
+
+    path = tmp_path / "mvoting.db"
+    migrate_sync(f"sqlite+aiosqlite:///{path}")
+    with sqlite3.connect(path) as conn:
+        conn.execute(_LOG_ROW)
+        for change in (
+            "update moderation_log set reason = 'rewritten'",
+            "delete from moderation_log",
+        ):
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                conn.execute(change)
+        assert conn.execute("select reason from moderation_log").fetchall() == [("",)]
+
+
+@pytest.mark.timeout(90)
+async def test_the_postgresql_moderation_log_refuses_updates_and_deletes() -> None:
+    try:
+        admin = await asyncpg.connect(**PG, database="test", timeout=5)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        if os.environ.get("MVOTING_SKIP_EXTERNAL") == "1":
+            pytest.skip(f"PostgreSQL at 127.0.0.1:5432 not reachable: {exc}")
+        raise
+    database = f"mvtest_{secrets.token_hex(6)}"
+    await admin.execute(f'CREATE DATABASE "{database}"')
+    try:
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
+        results = await _migrate_at_once(url)
+        assert [rc for rc, _ in results] == [0] * PROCESSES, [e.decode()[-400:] for _, e in results]
+        conn = await asyncpg.connect(**PG, database=database)
+        try:
+            await conn.execute(_LOG_ROW)
+            for change in (
+                "update moderation_log set reason = 'rewritten'",
+                "delete from moderation_log",
+            ):
+                with pytest.raises(asyncpg.RaiseError, match="append-only"):
+                    await conn.execute(change)
+            assert await conn.fetch("select reason from moderation_log") == [("",)]
+        finally:
+            await conn.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.close()
