@@ -287,7 +287,8 @@ def _ids(value: object, name: str, limit: int) -> tuple[str, ...]:
 
 def check_target(data: object, *, has_place: bool) -> Target:
     """A poll's target from its author's request (``bad_request`` for anything wrong);
-    a radius needs the poll's place."""
+    a radius needs the poll's place, and departments (an internal vote, for officials)
+    go with no roster list or profile band (a citizen's)."""
     if data is None:
         return Target()
     if not isinstance(data, Mapping):
@@ -310,7 +311,7 @@ def check_target(data: object, *, has_place: bool) -> Target:
     site = data.get("site", False)
     if not isinstance(site, bool):
         raise bad_request(N_("site is true or false"))
-    return Target(
+    target = Target(
         groups=_ids(data.get("groups"), "groups", MAX_GROUPS),
         ages=_members(AgeBand, data.get("ages"), "ages"),
         genders=_members(Gender, data.get("genders"), "genders"),
@@ -320,6 +321,17 @@ def check_target(data: object, *, has_place: bool) -> Target:
         site=site,
         departments=_ids(data.get("departments"), "departments", MAX_DEPARTMENTS),
     )
+    # An internal vote's voters are officials, known by their department alone: a roster
+    # list or a profile is a citizen's, so no official could meet both.
+    citizens_only = target.groups or target.ages or target.genders or target.districts
+    if target.departments and (citizens_only or target.jobs):
+        raise bad_request(
+            N_(
+                "departments make an internal vote, for officials: it cannot also take "
+                "roster lists, ages, genders, districts or occupations, which are citizens'"
+            )
+        )
+    return target
 
 
 def birth_years(band: AgeBand, year: int) -> tuple[int, int]:

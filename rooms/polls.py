@@ -96,13 +96,22 @@ class PollSpec:
 
 def check_author(kind: PollKind, author: Author, target: Target | None = None) -> None:
     """Citizens open general polls; only a department's officials open policy polls, and
-    only they target roster groups or departments (an internal vote)."""
+    only they target roster groups or departments (an internal vote). Only a host can
+    show a poll's on-site code (its room's presenter screen): a citizen's poll, whose
+    room has no host, cannot ask for it."""
     narrowed = target is not None and bool(target.groups or target.departments)
     if is_policy(kind) or narrowed:
         if author.host_id is None or author.department_id is None:
             raise VotingError(ErrorCode.NOT_OFFICIAL)
     elif author.citizen_id is None:
         raise VotingError(ErrorCode.UNAUTHORIZED)
+    if target is not None and target.site and author.host_id is None:
+        raise bad_request(
+            N_(
+                "site: only a host or an official running the poll in a hall can show its "
+                "on-site code; a citizen's poll cannot ask for it"
+            )
+        )
 
 
 def may_manage(poll_kind: PollKind, owner: Author, who: Author) -> bool:

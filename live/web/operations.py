@@ -192,6 +192,18 @@ _QUESTION_BODY = obj(
     closes_at_ms=nullable(between(0, questions.CLOSES_AT_RANGE[1])),
     parts=nullable(array(OBJECT)),
 )
+#: A poll's question: a room's, but its visibility is the poll's and it stays open until
+#: the poll closes (no duration of its own); ``max_ballots`` caps it first come, first
+#: served, and a survey's ``parts`` are answered at once.
+_POLL_QUESTION_BODY = obj(
+    "title",
+    **{
+        k: v
+        for k, v in _QUESTION_BODY["properties"].items()
+        if k not in {"visibility", "receipts", "duration_s"}
+    },
+    duration_s=nullable(between(0, 0)),
+)
 _SLOTS = array({"anyOf": [TEXT, obj("label", label=TEXT, blank=BOOL)]})
 _MEMBER = obj(member=TEXT, phone=PHONE)
 _WORDS_BODY = {"anyOf": [obj("word", word=TEXT, allowed=BOOL), obj("words", words=array(TEXT))]}
@@ -456,7 +468,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
             image_alt=text(300),
             target=nullable(OBJECT),
             comments=BOOL,
-            questions=array(_QUESTION_BODY, minItems=1, maxItems=polls.MAX_QUESTIONS),
+            questions=array(_POLL_QUESTION_BODY, minItems=1, maxItems=polls.MAX_QUESTIONS),
         ),
     ),
     ("GET", "/api/polls"): Op(

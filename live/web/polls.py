@@ -22,7 +22,7 @@ from live.polls import store as polls
 from live.rosters import store as roster_store
 from live.services import Services
 from live.web import api, citizens, console, export, i18n, moderation
-from live.web.pages import _js_strings, error_text, render
+from live.web.pages import _js_strings, _survey_strings, error_text, render
 from rooms.areas import AREAS, Area
 from rooms.comments import EDIT_MINUTES, MAX_BODY, REPORT_REASONS, takes_comments
 from rooms.discovery import check_position, check_radius
@@ -35,6 +35,7 @@ from rooms.polls import (
     PollKind,
     PollStatus,
     Reflection,
+    check_author,
     check_edit,
     check_poll,
     check_reflection,
@@ -79,6 +80,14 @@ def _questions(value: object) -> list[QuestionSpec]:
     for q in value:
         if not isinstance(q, dict):
             raise bad_request(N_("each question is an object"))
+        # A poll's questions open and close with the poll (its opens_ms and closes_ms).
+        if q.get("duration_s") not in (None, 0, ""):
+            raise bad_request(
+                N_(
+                    "duration_s is for a room's questions: a poll's questions stay open "
+                    "until the poll closes (closes_ms)"
+                )
+            )
         specs.append(
             build_question(
                 q.get("title"),
@@ -89,6 +98,8 @@ def _questions(value: object) -> list[QuestionSpec]:
                 scale=q.get("scale", 5),
                 image=q.get("image", ""),
                 image_alt=q.get("image_alt", ""),
+                max_ballots=q.get("max_ballots"),
+                parts=q.get("parts"),
             )
         )
     return specs
@@ -122,6 +133,7 @@ async def create_poll(request: Request) -> Response:
     svc = api.services(request)
     spec = check_poll(data, now_ms=now_ms(), shortest_ms=svc.settings.poll_shortest * 1000)
     author = await author_of(request, spec.kind)
+    check_author(spec.kind, author, spec.target)  # a refusal counts against no limit
     questions = _questions(data.get("questions"))
     for n, q in enumerate(questions):
         api.check_images(svc, q, *([spec.image] if n == 0 else []))
@@ -343,6 +355,9 @@ async def new_poll_page(request: Request) -> Response:
         "poll_new.html",
         {
             "kinds": kinds,
+            # The on-site code is shown by the poll room's host: an official's poll only.
+            "is_official": is_official,
+            "survey_strings": _survey_strings(),
             "groups": groups,
             "departments": departments,
             "ages": AGE_NAMES,

@@ -22,8 +22,10 @@ from rooms.areas import Area
 from rooms.polls import Author, PollKind, PollSpec, PollStatus
 from rooms.questions import Status, build_question
 from rooms.visibility import Visibility
+from tests import secrets_seen
 from tests.conftest import Node, connect, run_node, running_worker
 from tests.live.citizenry import citizen, make_citizen, make_official, official
+from tests.live.helpers import live_state
 
 KIM, LEE = "010-2345-6789", "010-9876-5432"
 
@@ -405,3 +407,124 @@ async def test_a_polls_room_takes_from_its_hosts_only_an_early_close(
         assert r.json()["question"]["status"] == "closed"
         r = await kim.http.post(f"/api/questions/{first}/open")  # closed for good
         assert r.status_code == 409 and r.json()["error"]["code"] == "invalid_state"
+
+
+async def test_a_citizens_poll_cannot_ask_for_the_on_site_code_nor_its_form_offer_it(
+    node: Node, svc: Services
+) -> None:
+    """No one hosts a citizen's poll's room, so no one could show its code."""
+    await make_citizen(svc, KIM)
+    async with citizen(node.url, KIM) as kim:
+        r = await kim.http.post("/api/polls", json=poll_body(target={"site": True}))
+        assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request", r.text
+        assert "only a host or an official" in r.json()["error"]["message"]
+        assert (await kim.http.get("/api/polls")).json()["polls"] == []
+        form = (await kim.http.get("/polls/new")).text
+        assert 'name="t_site"' not in form and 'name="t_ages"' in form
+    async with svc.engine.connect() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(db.polls)) == 0
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(db.rooms)) == 0
+    once = await make_official(svc, "welfare.lee", "Welfare Policy Division")
+    async with official(node.url, "welfare.lee", once) as lee:
+        assert 'name="t_site"' in (await lee.http.get("/polls/new")).text
+
+
+async def test_an_officials_poll_with_the_on_site_code_takes_the_ballots_of_those_who_scanned(
+    node: Node, svc: Services, jobs: JobWorker
+) -> None:
+    """The official hosts the poll's room: its presenter screen shows the code, and the
+    link in its QR code opens the poll's page with it."""
+    await make_citizen(svc, KIM)
+    await make_citizen(svc, LEE)
+    once = await make_official(svc, "welfare.kim", "Welfare Policy Division")
+    async with (
+        official(node.url, "welfare.kim", once) as welfare,
+        citizen(node.url, KIM) as kim,
+        citizen(node.url, LEE) as lee,
+    ):
+        body = poll_body(kind="policy_reference", title="Town hall", target={"site": True})
+        r = await welfare.http.post("/api/polls", json=body)
+        assert r.status_code == 201, r.text
+        poll = r.json()["poll"]
+        await wait_status(svc, poll["id"], "open")
+        qid = poll["questions"][0]["id"]
+        (room,) = [x for x in (await welfare.http.get("/api/rooms")).json()["rooms"]]
+        info = (await welfare.http.get(f"/api/rooms/{room['id']}")).json()["room"]
+        assert info["site"] is True
+        token = info["presenter_url"].split("token=")[1]
+        shown = (
+            await welfare.http.get(f"/api/present/{info['number']}/site", params={"token": token})
+        ).json()
+        assert shown["url"].endswith(f"/polls/{poll['id']}?site={shown['code']}")
+        async with (
+            connect(node.url, headers=kim.cookie_header()) as present,
+            connect(node.url, headers=lee.cookie_header()) as remote,
+        ):
+            ack = await present.call("join", {"poll": poll["id"], "site": shown["code"]})
+            secrets_seen.saw("a site pass", ack.get("site_pass"))
+            assert ack["ok"] and ack["site_pass"], ack
+            assert (await present.vote(qid, [0]))["ok"]
+            assert (await remote.call("join", {"poll": poll["id"]}))["ok"]
+            assert (await remote.vote(qid, [1]))["error"]["code"] == "site_code_needed"
+    assert (await live_state(svc, qid))["tally"]["total"] == "1"
+
+
+async def test_a_survey_poll_from_the_forms_api_takes_every_part_in_one_ballot(
+    node: Node, svc: Services, jobs: JobWorker
+) -> None:
+    await make_citizen(svc, KIM)
+    survey = {
+        "title": "The new park",
+        "kind": "survey",
+        "parts": [
+            {"title": "Which gate?", "options": ["North", "South"]},
+            {"title": "Anything else?", "kind": "multiple", "options": ["Toilets", "Benches"]},
+            {"title": "Lit at night?", "kind": "yesno", "required": False},
+        ],
+    }
+    async with citizen(node.url, KIM) as kim:
+        r = await kim.http.post("/api/polls", json=poll_body(questions=[survey]))
+        assert r.status_code == 201, r.text
+        poll = r.json()["poll"]
+        (question,) = poll["questions"]
+        assert question["kind"] == "survey"
+        assert [p["title"] for p in question["parts"]] == [p["title"] for p in survey["parts"]]
+        await wait_status(svc, poll["id"], "open")
+        async with connect(node.url, headers=kim.cookie_header()) as c:
+            assert (await c.call("join", {"poll": poll["id"]}))["ok"]
+            unanswered = await c.call("vote", {"question": question["id"], "parts": [[], [0], []]})
+            assert unanswered["error"]["code"] == "part_unanswered"
+            ack = await c.call("vote", {"question": question["id"], "parts": [[1], [0, 1], []]})
+            assert ack["ok"], ack
+    state = await live_state(svc, question["id"])
+    assert state["tally"] == {"total": "1", "1": "1", "2": "1", "3": "1"}
+
+
+async def test_a_poll_with_a_cap_takes_its_first_ballots_and_is_then_full(
+    node: Node, svc: Services, jobs: JobWorker
+) -> None:
+    phones = [KIM, LEE, "010-5555-1234"]
+    for phone in phones:
+        await make_citizen(svc, phone)
+    async with citizen(node.url, KIM) as kim:
+        for bad in ({"max_ballots": -1}, {"duration_s": 60}):
+            question = {"title": "Free tickets", "options": "Yes,No", **bad}
+            r = await kim.http.post("/api/polls", json=poll_body(questions=[question]))
+            assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request"
+            assert next(iter(bad)) in r.json()["error"]["message"]
+        assert (await kim.http.get("/api/polls")).json()["polls"] == []
+        question = {"title": "Free tickets", "options": "Yes,No", "max_ballots": 2}
+        r = await kim.http.post("/api/polls", json=poll_body(questions=[question]))
+        assert r.status_code == 201, r.text
+        poll = r.json()["poll"]
+        qid = poll["questions"][0]["id"]
+        await wait_status(svc, poll["id"], "open")
+    codes = []
+    for phone in phones:
+        async with citizen(node.url, phone) as person:
+            async with connect(node.url, headers=person.cookie_header()) as c:
+                assert (await c.call("join", {"poll": poll["id"]}))["ok"]
+                ack = await c.vote(qid, [0])
+                codes.append(None if ack["ok"] else ack["error"]["code"])
+    assert codes == [None, None, "full"]
+    assert (await live_state(svc, qid))["tally"]["total"] == "2"

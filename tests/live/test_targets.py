@@ -312,6 +312,47 @@ async def test_an_internal_vote_takes_ballots_from_officials_of_its_departments(
     assert (await live_state(svc, qid))["tally"]["total"] == "1"
 
 
+async def test_an_internal_vote_for_citizens_too_is_refused_and_its_form_says_why(
+    node: Node, svc: Services, jobs: JobWorker
+) -> None:
+    """Officials are known by their department alone: a roster list or a profile band
+    with departments would leave no one who may vote."""
+    once = await make_official(svc, "kim.transport", "Transport")
+    async with official(node.url, "kim.transport", once) as kim:
+        department = (await officials.department_by_name(svc, "Transport")).id
+        group = (await kim.http.post("/api/rosters", json={"name": "Drivers"})).json()["group"]
+        before = (await kim.http.get("/api/polls")).json()["polls"]
+        for other in (
+            {"groups": [group["id"]]},
+            {"ages": ["30s"]},
+            {"districts": ["mapo"]},
+            {"genders": ["male"], "jobs": ["public_servant"]},
+        ):
+            body = poll_body(kind="policy_reference", target={"departments": [department], **other})
+            r = await kim.http.post("/api/polls", json=body)
+            assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request", r.text
+            assert "internal vote" in r.json()["error"]["message"], r.text
+        assert (await kim.http.get("/api/polls")).json()["polls"] == before
+        form = (await kim.http.get("/polls/new")).text
+        assert "data-departments" in form and form.count("data-citizen-target") == 5
+        assert "so they cannot be chosen with it" in form
+        # Departments with a place or the on-site code are still an internal vote.
+        body = poll_body(
+            kind="policy_reference",
+            place=CITY_HALL,
+            target={"departments": [department], "radius_m": 500},
+        )
+        poll = (await kim.http.post("/api/polls", json=body)).json()["poll"]
+        await wait_status(svc, poll["id"], "open")
+        qid = poll["questions"][0]["id"]
+        async with connect(node.url, headers=kim.cookie_header()) as a:
+            assert (await a.call("join", {"poll": poll["id"]}))["ok"]
+            near = {"lat": 37.5670, "lon": 126.9785}
+            ack = await a.call("vote", {"question": qid, "choices": [0], "position": near})
+            assert ack["ok"], ack
+    assert (await live_state(svc, qid))["tally"]["total"] == "1"
+
+
 async def test_two_tabs_of_one_targeted_citizen_count_once(
     node: Node, svc: Services, jobs: JobWorker
 ) -> None:

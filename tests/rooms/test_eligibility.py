@@ -100,3 +100,19 @@ def test_decide_refuses_in_order_and_explains_what_is_missing() -> None:
     assert 80 < distance_m(CITY_HALL, (37.5670, 126.9785)) < 100
     assert decide({"r": 1}, {"p": "x"}, on_roster=False) is ErrorCode.NOT_ELIGIBLE
     assert decide({"o": ["a"]}, {"o": "b"}) is ErrorCode.NOT_ELIGIBLE
+
+
+def test_an_internal_vote_takes_no_citizens_target_but_a_place_or_the_code() -> None:
+    for other in (
+        {"groups": ["g1"]},
+        {"ages": ["30s"]},
+        {"genders": ["female"]},
+        {"districts": ["mapo"]},
+        {"jobs": ["student"]},
+    ):
+        with pytest.raises(VotingError) as refused:
+            check_target({"departments": ["d1"], **other}, has_place=False)
+        assert "internal vote" in refused.value.text(), other
+        assert check_target(other, has_place=False).departments == ()
+    both = check_target({"departments": ["d1"], "radius_m": 200, "site": True}, has_place=True)
+    assert (both.departments, both.radius_m, both.site) == (("d1",), 200, True)

@@ -8,6 +8,7 @@ import pytest
 
 from rooms.areas import AREAS, Area
 from rooms.discovery import Interests, check_position, check_radius, haversine_km, recommended
+from rooms.eligibility import Target
 from rooms.errors import ErrorCode, VotingError
 from rooms.polls import (
     Author,
@@ -160,3 +161,13 @@ def test_recommended_ranks_by_shared_tags_and_areas() -> None:
     ]
     assert recommended(interests, candidates) == ["both", "lanes", "green"]
     assert recommended(Interests.of([]), candidates) == []
+
+
+def test_only_a_host_asks_for_the_on_site_code() -> None:
+    site = Target(site=True)
+    check_author(PollKind.POLICY_REFERENCE, Author(host_id="h1", department_id="d1"), site)
+    with pytest.raises(VotingError) as refused:
+        check_author(PollKind.GENERAL, Author(citizen_id="c1"), site)
+    assert refused.value.code is ErrorCode.BAD_REQUEST
+    assert "on-site code" in refused.value.text()
+    check_author(PollKind.GENERAL, Author(citizen_id="c1"), Target(radius_m=100))
