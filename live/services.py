@@ -42,6 +42,7 @@ class Scripts:
     audience: Any
     code: Any
     draw: Any
+    release: Any
 
 
 @dataclass

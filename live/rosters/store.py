@@ -82,8 +82,7 @@ async def locked(svc: Services, host_id: str) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        if await svc.redis.get(key) == token:
-            await svc.redis.delete(key)
+        await svc.scripts.release(keys=[key], args=[token])
 
 
 def _size() -> Any:
