@@ -4,17 +4,21 @@ on its public page: in English and in Korean."""
 from __future__ import annotations
 
 import base64
+import os
 import re
+import signal
 
 import orjson
 import pytest
 from playwright.async_api import Page, expect
 
+from live.ledger.local_witnesses import LocalWitnesses
+from live.settings import Settings
 from rooms.draws import pick
 from rooms.ledger import canonical
 from rooms.tlog.merkle import MerkleLog, leaf_hash
 from tests.browser.conftest import Browsing
-from tests.conftest import Node
+from tests.conftest import Node, run_node
 
 #: What the pages say, by locale: (label, button or text) as a reader sees it.
 WORDS = {
@@ -194,3 +198,41 @@ async def test_the_public_page_says_so_when_the_served_log_does_not_re_run(
     await page.reload()
     await expect(check).to_have_attribute("data-result", "early_beacon")
     await expect(check).to_contain_text("draw 1 takes as its beacon the log's root at tree size 1")
+
+
+async def test_the_console_says_the_draw_waits_for_the_witnesses_quorum(
+    browsing: Browsing, settings: Settings, own_witnesses: LocalWitnesses
+) -> None:
+    """Two of four witnesses stopped (the quorum is three): committed, but nothing drawn
+    until they are back, and the console says why."""
+    one, two, *_ = own_witnesses.witnesses
+    browsing.allow(r"status of 409")
+    async with run_node(settings.with_(ledger_policy=own_witnesses.policy_path)) as node:
+        console = await _console(browsing, node, "en-US", "draw-quorum@example.org")
+        await console.get_by_label("Title of the draw").fill("Seats")
+        await console.get_by_label("Slots, one per line").fill("A\nB\nC")
+        await console.get_by_role("button", name="Save slots").click()
+        await expect(console.get_by_role("button", name="Commit and show")).to_be_visible()
+        for witness in (one, two):
+            os.kill(witness.pid, signal.SIGSTOP)
+        try:
+            await console.get_by_role("button", name="Commit and show").click()
+            waiting = console.get_by_test_id("draw-unwitnessed")
+            await expect(waiting).to_contain_text(
+                "The witnesses have not cosigned the commitment yet", timeout=20_000
+            )
+            await expect(waiting).to_contain_text("quorum: 3 of 4")
+            await console.get_by_role("button", name="Draw", exact=True).click()
+            await expect(console.locator("#draw-status")).to_contain_text(
+                "not yet cosigned by the witnesses", timeout=20_000
+            )
+            await expect(console.get_by_test_id("draw-picks").locator("li")).to_have_count(0)
+        finally:
+            for witness in (one, two):
+                os.kill(witness.pid, signal.SIGCONT)
+        await console.get_by_role("button", name="Draw", exact=True).click()
+        await expect(console.get_by_test_id("draw-picks").locator("li")).to_have_count(
+            1, timeout=20_000
+        )
+        await expect(console.get_by_test_id("draw-unwitnessed")).to_have_count(0)
+        await browsing.close()  # before this node stops
