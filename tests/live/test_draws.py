@@ -130,7 +130,7 @@ async def test_only_the_rooms_hosts_act_on_its_draws(node: Node) -> None:
 
 
 async def test_the_commitment_is_in_the_cosigned_ledger_before_any_draw(
-    witnessed_node: Node,
+    witnessed_node: Node, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with signed_in(witnessed_node.url, "draw-ledger@example.org") as host:
         room = await create_room(host.http)
@@ -161,6 +161,14 @@ async def test_the_commitment_is_in_the_cosigned_ledger_before_any_draw(
         entry = orjson.loads(log["entries"][2])
         assert entry["size"] == 2 and entry["beacon"] == committed["beacon"]
         assert entry["slot"] == drawn["picks"][0]["slot"] and entry["t"] == drawn["picks"][0]["t"]
+        # Revealed, verify checks the witnesses' quorum on the commitment's checkpoint.
+        await act(host.http, draw["id"], "reveal")
+        capsys.readouterr()
+        url = f"{witnessed_node.url}/draws/{draw['id']}"
+        assert await asyncio.to_thread(main, ["draw", "verify", url, "--json"]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert result["verified"] and result["signed"] and len(result["witnesses"]) >= 3
+        assert result["beacon"] == committed["beacon"] and result["beacon_size"] == 2
 
 
 async def test_without_the_witnesses_quorum_the_draw_waits_and_says_so(
