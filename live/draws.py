@@ -6,8 +6,9 @@ draw is still as it was read, and writes each step as an entry of the draw's own
 transparency log in the archive (``ledger_logs`` / ``ledger_entries``, the tables of the
 polls' logs, so the ledger endpoints, checkpoints and witnesses serve a draw's log as they
 serve a poll's). An entry's index is the log's primary key: of two hosts drawing at once,
-one inserts entry ``n + 1`` and wins the script's check; the other's insert or check fails,
-its transaction rolls back, and it draws again from the state the first left.
+one inserts draw ``n``'s entry (index ``n + 2``) and wins the script's check; the other's
+insert or check fails, its transaction rolls back, and it draws again from the state the
+first left.
 
 A commitment is drawn from only once the witnesses' quorum has cosigned the checkpoint of
 its entry alone: that cosigned checkpoint becomes the log's second entry, and the root of
