@@ -266,7 +266,8 @@ def _parser() -> argparse.ArgumentParser:
         dest="draw_command", required=True
     )
     dv = dr.add_parser(
-        "verify", help="re-run a revealed lot drawing from its log (no server data needed)"
+        "verify",
+        help="re-run a revealed lot drawing from its log and check its beacon and witnesses",
     )
     dv.add_argument(
         "source", help="the draw's page or log URL (http(s)://.../draws/ID), or its saved log"
@@ -849,14 +850,23 @@ def cmd_draw_verify(args: argparse.Namespace) -> int:
         print(json.dumps(result))
         return 0 if result["verified"] else 1
     print(f"draw {result['draw'] or '?'}: {result['title'] or ''}")
+    if result["beacon"]:
+        print(f"  beacon: the log's root at {result['beacon_size']} entries, {result['beacon']}")
     for p in result["picks"]:
         label = "(blank)" if p["blank"] and not p["label"] else p["label"]
         print(f"  draw {p['n'] + 1}: slot {p['slot'] + 1} {label}")
     if not result["verified"]:
         print(f"NOT verified: {result['reason']}")
         return 1
-    signed = "signed checkpoint" if result["signed"] else "unsigned tree (no witness policy)"
-    print(f"verified: the seed matches the commitment and re-runs every draw ({signed})")
+    signed = (
+        f"signed checkpoints; the commitment cosigned by {', '.join(result['witnesses'])}"
+        if result["signed"]
+        else "unsigned trees (no witness policy)"
+    )
+    print(
+        "verified: the seed matches the commitment, every draw's beacon is the log's root "
+        f"after the commitment's witnesses, and it re-runs every draw ({signed})"
+    )
     return 0
 
 

@@ -6,8 +6,15 @@ draw is still as it was read, and writes each step as an entry of the draw's own
 transparency log in the archive (``ledger_logs`` / ``ledger_entries``, the tables of the
 polls' logs, so the ledger endpoints, checkpoints and witnesses serve a draw's log as they
 serve a poll's). An entry's index is the log's primary key: of two hosts drawing at once,
-one inserts entry ``n + 1`` and wins the script's check; the other's insert or check fails,
-its transaction rolls back, and it draws again from the state the first left.
+one inserts draw ``n``'s entry (index ``n + 2``) and wins the script's check; the other's
+insert or check fails, its transaction rolls back, and it draws again from the state the
+first left.
+
+A commitment is drawn from only once the witnesses' quorum has cosigned the checkpoint of
+its entry alone: that cosigned checkpoint becomes the log's second entry, and the root of
+those two entries is every draw's beacon (``rooms.draws.beacon``). If the quorum is not
+there at the commit (witnesses down), the draw stays committed without a beacon, says so
+(``witnesses`` in its public state), and each press of "Draw" asks the witnesses again.
 
 Every change is announced to every node (``{"t": "draw"}`` on the events channel), which
 sends the ``draw`` event to the room: to its hosts while the draw is a draft, to everyone
@@ -31,6 +38,7 @@ from live.engines import db
 from live.ledger.log import Ledger, LogInfo
 from live.services import Services
 from rooms.draws import (
+    BEACON_SIZE,
     DrawSpec,
     DrawState,
     Slot,
@@ -45,9 +53,10 @@ from rooms.draws import (
     pick,
     pick_entry,
     reveal_entry,
+    witness_entry,
 )
 from rooms.errors import N_, conflict, not_found
-from rooms.ledger import log_origin
+from rooms.ledger import Witnessing, log_origin
 from rooms.tlog.merkle import leaf_hash
 
 log = logging.getLogger("mvoting.draws")
@@ -65,12 +74,14 @@ class LiveDraw:
     spec: DrawSpec
     picks: tuple[tuple[int, int], ...] = ()  #: (slot, ms) in draw order
     seed: str = ""  #: secret until revealed
-    nonce: str = ""
     commitment: str = ""
-    beacon: str = ""
+    beacon: str = ""  #: once the witnesses' checkpoint of the commitment is in the log
     log_id: str = ""
     committed_ms: int | None = None
     revealed_ms: int | None = None
+    witnessed_ms: int | None = None
+    #: why the witnesses have not cosigned the commitment yet (who did, the quorum)
+    witnesses: str = ""
 
     def public(self) -> dict[str, Any]:
         """What screens show: never the seed before it is revealed."""
@@ -83,10 +94,13 @@ class LiveDraw:
             "slots": [s.as_dict() for s in self.spec.slots],
             "picks": [{"n": n, "slot": s, "t": t} for n, (s, t) in enumerate(self.picks)],
             "commitment": self.commitment or None,
-            "nonce": self.nonce or None,
             "beacon": self.beacon or None,
+            "beacon_size": BEACON_SIZE if self.beacon else None,
+            "witnessed": bool(self.beacon),
+            "witnesses": self.witnesses or None,
             "log": self.log_id or None,
             "committed_ms": self.committed_ms,
+            "witnessed_ms": self.witnessed_ms,
             "seed": self.seed if self.state is DrawState.REVEALED else None,
             "revealed_ms": self.revealed_ms,
             "url": f"/draws/{self.id}",
@@ -107,7 +121,8 @@ async def load_draw(svc: Services, draw_id: str) -> LiveDraw | None:
     if not meta:
         return None
     drawn = tuple((int(s), int(t)) for s, t in (p.split(":") for p in picks))
-    optional = {f: int(meta[f]) if meta.get(f) else None for f in ("committed_ms", "revealed_ms")}
+    times = ("committed_ms", "revealed_ms", "witnessed_ms")
+    optional = {f: int(meta[f]) if meta.get(f) else None for f in times}
     return LiveDraw(
         draw_id,
         meta["room"],
@@ -116,10 +131,10 @@ async def load_draw(svc: Services, draw_id: str) -> LiveDraw | None:
         _spec(meta["def"]),
         drawn,
         meta.get("seed", ""),
-        meta.get("nonce", ""),
         meta.get("commitment", ""),
         meta.get("beacon", ""),
         meta.get("log", ""),
+        witnesses=meta.get("witnesses", ""),
         **optional,
     )
 
@@ -189,13 +204,13 @@ async def commit_draw(
     svc: Services, ledger: Ledger, d: LiveDraw, seed: str | None = None
 ) -> LiveDraw:
     """Fix the draft's slots and commit to a seed (the host's, or 256 random bits): the
-    draw's log opens with the commitment entry, signed and cosigned before any draw."""
+    draw's log opens with the commitment entry, and the witnesses are asked to cosign it
+    (``_witness``); drawing waits for their quorum."""
     check_commit(d.state)
     seed = secrets.token_hex(32) if seed is None else check_seed(seed)
-    nonce = secrets.token_hex(16)
     at = now_ms()
     committed = commitment(d.id, seed)
-    first = commit_entry(d.id, at, d.spec, committed, nonce)
+    first = commit_entry(d.id, at, d.spec, committed)
     log_id = secrets.token_hex(8)
     origin = log_origin(svc.settings.ledger_name, log_id)
     async with svc.engine.begin() as conn:
@@ -221,42 +236,90 @@ async def commit_draw(
                 committed_ms=at,
             )
         )
-        fields = {
-            "seed": seed,
-            "nonce": nonce,
-            "commitment": committed,
-            "beacon": beacon(first).hex(),
-            "log": log_id,
-            "committed_ms": str(at),
-        }
+        fields = {"seed": seed, "commitment": committed, "log": log_id, "committed_ms": str(at)}
         pairs = [x for item in fields.items() for x in item]
         if not await _script(svc, d, "commit", *pairs):
             fresh = await load_draw(svc, d.id)
             if fresh is not None:
                 check_commit(fresh.state)
             raise _changed_meanwhile()
-    await _sign(ledger, log_id, cosign=True)
+    await _witness(svc, ledger, d.id)
     return await _changed(svc, d.id)
+
+
+async def _witness(svc: Services, ledger: Ledger, draw_id: str) -> None:
+    """Once the witnesses' quorum has cosigned the checkpoint of the commitment entry alone,
+    write that checkpoint as the log's second entry and give the draw its beacon, the root
+    of those two entries; until then, record who cosigned (``witnesses``) and draw nothing.
+
+    Without a witness policy the checkpoint carries the log's signature only, and is
+    written at once."""
+    d = await load_draw(svc, draw_id)
+    if d is None or d.state is not DrawState.COMMITTED or d.beacon:
+        return
+    logged = await draw_log(svc, draw_id)
+    assert logged is not None  # committed: its log is written
+    entries = logged[1]
+    if len(entries) < BEACON_SIZE:
+        size, witnessing = await _sign(ledger, d.log_id, cosign=True)
+        if size == 1:
+            if witnessing is not None and not witnessing.quorum_met:
+                cosigned = ", ".join(witnessing.cosigned) or "none"
+                said = f"cosigned by: {cosigned}; quorum: {witnessing.quorum}"
+                log.warning(
+                    "draw %s: the witnesses have not cosigned its commitment (%s); "
+                    "no draw until they do",
+                    draw_id,
+                    said,
+                )
+                if said != d.witnesses and await _script(svc, d, "witness", "witnesses", said):
+                    await _changed(svc, draw_id)
+                return
+            stored = await ledger.stored_checkpoint(d.log_id, 1)
+            assert stored is not None  # just signed
+            try:
+                async with svc.engine.begin() as conn:
+                    entry = witness_entry(d.id, stored[1])
+                    await _insert_entry(conn, d.log_id, 1, "witnessed", entry)
+            except IntegrityError:
+                pass  # another host's press wrote it first: the same checkpoint, or newer
+        logged = await draw_log(svc, draw_id)
+        assert logged is not None
+        entries = logged[1]
+    fields = {"beacon": beacon(entries).hex(), "witnessed_ms": str(now_ms()), "witnesses": ""}
+    if await _script(svc, d, "witness", *[x for item in fields.items() for x in item]):
+        # The beacon's tree, signed and cosigned in its turn.
+        await _sign(ledger, d.log_id, cosign=True)
 
 
 async def draw_next(svc: Services, ledger: Ledger, draw_id: str) -> LiveDraw:
     """Draw the next slot of a committed draw; safe to call from several hosts at once.
 
-    The slot follows from the seed, the beacon and the slots drawn before
-    (``rooms.draws.pick``); the entry and the script's check both hold only if no other
-    draw landed since the state was read, else it is read again and drawn anew."""
+    Refused until the witnesses have cosigned the commitment (asked again here). The slot
+    follows from the seed, the beacon and the slots drawn before (``rooms.draws.pick``);
+    the entry and the script's check both hold only if no other draw landed since the
+    state was read, else it is read again and drawn anew."""
     for _ in range(_TRIES):
         d = await load_draw(svc, draw_id)
         if d is None:
             raise not_found(N_("draw {id}"), draw_id)
-        check_pick(d.state, len(d.picks), len(d.spec.slots))
+        if d.state is DrawState.COMMITTED and not d.beacon:
+            await _witness(svc, ledger, draw_id)
+            d = await load_draw(svc, draw_id)
+            assert d is not None
+        check_pick(d.state, len(d.picks), len(d.spec.slots), bool(d.beacon))
         n = len(d.picks)
-        slot = pick(d.seed, bytes.fromhex(d.beacon), n, [s for s, _ in d.picks], len(d.spec.slots))
+        beacon_ = bytes.fromhex(d.beacon)
+        slot = pick(d.seed, beacon_, n, [s for s, _ in d.picks], len(d.spec.slots))
         at = now_ms()
         try:
             async with svc.engine.begin() as conn:
                 await _insert_entry(
-                    conn, d.log_id, n + 1, f"draw:{n}", pick_entry(d.id, n, slot, at)
+                    conn,
+                    d.log_id,
+                    BEACON_SIZE + n,
+                    f"draw:{n}",
+                    pick_entry(d.id, n, slot, at, beacon_),
                 )
                 if not await _script(svc, d, "pick", str(slot), str(at)):
                     raise _Lost()
@@ -271,10 +334,10 @@ async def reveal_draw(svc: Services, ledger: Ledger, d: LiveDraw) -> LiveDraw:
     """End the draw: the reveal entry gives the seed, and the final checkpoint is cosigned."""
     check_reveal(d.state, len(d.picks))
     at = now_ms()
-    n = len(d.picks)
+    index = BEACON_SIZE + len(d.picks)
     try:
         async with svc.engine.begin() as conn:
-            await _insert_entry(conn, d.log_id, n + 1, "reveal", reveal_entry(d.id, d.seed, at))
+            await _insert_entry(conn, d.log_id, index, "reveal", reveal_entry(d.id, d.seed, at))
             await conn.execute(
                 db.draws.update().where(db.draws.c.id == d.id).values(seed=d.seed, revealed_ms=at)
             )
@@ -318,28 +381,30 @@ async def _insert_entry(
     )
 
 
-async def _sign(ledger: Ledger, log_id: str, *, cosign: bool) -> None:
-    """Sign a checkpoint of the log as it is now; with ``cosign``, have the witnesses
-    cosign it (the commitment, before any draw; the reveal, the whole draw)."""
+async def _sign(ledger: Ledger, log_id: str, *, cosign: bool) -> tuple[int, Witnessing | None]:
+    """Sign a checkpoint of the log as it is now; with ``cosign`` (and a witness policy),
+    have the witnesses cosign it. Returns its size and how the witnesses answered."""
     info: LogInfo | None = await ledger.log_info(log_id)
     if info is None:  # pragma: no cover - written in the same call
-        return
+        return 0, None
     size = await ledger.checkpoint(info)
-    if cosign and size and ledger.policy() is not None:
-        # A ledger of its own for the witnesses' requests: its HTTP client is closed here,
-        # where the node's reader (``ledger_of``) is never closed.
-        asking = Ledger(ledger.svc)
-        try:
-            witnessing = await asking.cosign(info, size)
-        finally:
-            await asking.aclose()
-        if not witnessing.quorum_met:
-            log.warning(
-                "draw log %s: %d entries cosigned by %s only",
-                info.origin,
-                size,
-                ", ".join(witnessing.cosigned) or "no witness",
-            )
+    if not (cosign and size and ledger.policy() is not None):
+        return size, None
+    # A ledger of its own for the witnesses' requests: its HTTP client is closed here,
+    # where the node's reader (``ledger_of``) is never closed.
+    asking = Ledger(ledger.svc, witness_timeout=ledger.witness_timeout)
+    try:
+        witnessing = await asking.cosign(info, size)
+    finally:
+        await asking.aclose()
+    if not witnessing.quorum_met:
+        log.warning(
+            "draw log %s: %d entries cosigned by %s only",
+            info.origin,
+            size,
+            ", ".join(witnessing.cosigned) or "no witness",
+        )
+    return size, witnessing
 
 
 async def draw_log(svc: Services, draw_id: str) -> tuple[str, list[bytes]] | None:

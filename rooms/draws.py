@@ -6,19 +6,23 @@ once the seed is revealed (``docs/draws.md`` is the verifier's specification):
 
 1. While a draft, the host edits the title and the slots.
 2. The host commits: the server takes the host's seed or makes one, and the draw's log
-   opens with the commitment entry, which fixes the slots, ``commitment(draw, seed)`` and
-   a nonce of the server's. The beacon is the log's root at that size, one entry: the
-   entry's RFC 9162 leaf hash (``beacon``).
-3. Draw number ``n`` (0, 1, ...) picks, among the slots not drawn yet, the one
+   opens with the commitment entry, which fixes the slots and ``commitment(draw, seed)``.
+3. The witnesses cosign the checkpoint of that one entry; once their quorum has, the
+   cosigned checkpoint is the log's second entry. The beacon is the log's root at that
+   size, ``BEACON_SIZE`` (``beacon``): it holds the witnesses' cosignatures, which nobody
+   knew when the seed was committed. No draw before then (``check_pick``).
+4. Draw number ``n`` (0, 1, ...) picks, among the slots not drawn yet, the one
    ``pick(seed, beacon, n, drawn, slots)`` names: SHA-256 in counter mode, rejection
-   sampling for an unbiased index. Each draw is an entry of the log with its time.
-4. The reveal entry gives the seed; ``check_log`` then re-runs every draw.
+   sampling for an unbiased index. Each draw is an entry of the log with its time and the
+   beacon it used (its tree size and root).
+5. The reveal entry gives the seed; ``check_log`` then re-runs every draw.
 
 Entries are canonical JSON (``rooms.ledger.canonical``: sorted keys, no spaces)::
 
     {"e": "draw_commit", "draw": id, "t": ms, "title": ..., "slots": [{"blank", "label"}],
-     "commitment": <64 hex>, "nonce": <32 hex>}
-    {"e": "draw", "draw": id, "n": n, "slot": index, "t": ms}
+     "commitment": <64 hex>}
+    {"e": "draw_witnessed", "draw": id, "checkpoint": <the cosigned checkpoint of size 1>}
+    {"e": "draw", "draw": id, "n": n, "slot": index, "t": ms, "size": 2, "beacon": <64 hex>}
     {"e": "draw_reveal", "draw": id, "seed": <the seed>, "t": ms}
 """
 
@@ -127,10 +131,26 @@ def commitment(draw_id: str, seed: str) -> str:
     return hashlib.sha256(COMMIT_CONTEXT + draw_id.encode() + b"\n" + seed.encode()).hexdigest()
 
 
-def beacon(commit_entry: bytes) -> bytes:
-    """The value each draw combines with the seed: the root of the draw's log once it holds
-    its commitment entry alone, that entry's leaf hash (RFC 9162: SHA-256(0x00 ‖ entry))."""
-    return leaf_hash(commit_entry)
+#: The size of the log whose root is every draw's beacon: the commitment entry, then the
+#: witnesses' checkpoint of it. A root at a smaller size was known when the seed was.
+BEACON_SIZE = 2
+
+
+def beacon(entries: Sequence[bytes]) -> bytes:
+    """The value each draw combines with the seed: the RFC 9162 root of the log's first
+    ``BEACON_SIZE`` entries, SHA-256(0x01 ‖ leaf(entry 0) ‖ leaf(entry 1)) with
+    leaf(e) = SHA-256(0x00 ‖ e). Entry 1 holds the witnesses' cosignatures of entry 0."""
+    if len(entries) < BEACON_SIZE:
+        raise ValueError(f"a beacon is the root of {BEACON_SIZE} entries")
+    return MerkleLog(map(leaf_hash, entries[:BEACON_SIZE])).root()
+
+
+def canonical_note(note: bytes) -> bytes:
+    """A signed checkpoint with its signature lines in one order: the log's (the first)
+    first, then the others sorted bytewise, so the server cannot pick an order."""
+    text, _, block = note.partition(b"\n\n")
+    lines = block.splitlines(keepends=True)
+    return text + b"\n\n" + b"".join(lines[:1]) + b"".join(sorted(lines[1:]))
 
 
 def _block(seed: str, beacon_: bytes, n: int, counter: int) -> bytes:
@@ -182,9 +202,7 @@ def draw_order(seed: str, beacon_: bytes, slots: int, count: int) -> list[int]:
 # --- the log's entries ------------------------------------------------------------------
 
 
-def commit_entry(
-    draw_id: str, time_ms: int, spec: DrawSpec, commitment_hex: str, nonce_hex: str
-) -> bytes:
+def commit_entry(draw_id: str, time_ms: int, spec: DrawSpec, commitment_hex: str) -> bytes:
     return canonical(
         {
             "e": "draw_commit",
@@ -193,13 +211,30 @@ def commit_entry(
             "title": spec.title,
             "slots": [s.as_dict() for s in spec.slots],
             "commitment": commitment_hex,
-            "nonce": nonce_hex,
         }
     )
 
 
-def pick_entry(draw_id: str, n: int, slot: int, time_ms: int) -> bytes:
-    return canonical({"e": "draw", "draw": draw_id, "n": n, "slot": slot, "t": time_ms})
+def witness_entry(draw_id: str, note: bytes) -> bytes:
+    """The log's second entry: the checkpoint of the commitment entry alone, as the log
+    signed it and the witnesses cosigned it (``canonical_note``)."""
+    return canonical(
+        {"e": "draw_witnessed", "draw": draw_id, "checkpoint": canonical_note(note).decode()}
+    )
+
+
+def pick_entry(draw_id: str, n: int, slot: int, time_ms: int, beacon_: bytes) -> bytes:
+    return canonical(
+        {
+            "e": "draw",
+            "draw": draw_id,
+            "n": n,
+            "slot": slot,
+            "t": time_ms,
+            "size": BEACON_SIZE,
+            "beacon": beacon_.hex(),
+        }
+    )
 
 
 def reveal_entry(draw_id: str, seed: str, time_ms: int) -> bytes:
@@ -221,11 +256,19 @@ def check_commit(state: DrawState) -> None:
         raise invalid_state(N_("This draw is committed already."))
 
 
-def check_pick(state: DrawState, drawn: int, slots: int) -> None:
+def check_pick(state: DrawState, drawn: int, slots: int, witnessed: bool) -> None:
+    """``witnessed``: the witnesses' checkpoint of the commitment is in the log."""
     if state is DrawState.DRAFT:
         raise invalid_state(N_("Commit to the seed before the first draw."))
     if state is DrawState.REVEALED:
         raise invalid_state(N_("The seed is revealed: this draw is over."))
+    if not witnessed:
+        raise invalid_state(
+            N_(
+                "The commitment is not yet cosigned by the witnesses: drawing waits for "
+                "their quorum."
+            )
+        )
     if drawn >= slots:
         raise invalid_state(N_("Every slot has been drawn."))
 
@@ -251,6 +294,9 @@ class Problem(StrEnum):
     WRONG_SEED = "wrong_seed"
     WRONG_SLOT = "wrong_slot"
     REPEATED = "repeated"
+    NOT_WITNESSED = "not_witnessed"
+    EARLY_BEACON = "early_beacon"
+    WRONG_BEACON = "wrong_beacon"
 
 
 PROBLEMS: dict[Problem, str] = {
@@ -264,6 +310,17 @@ PROBLEMS: dict[Problem, str] = {
         "Draw {number} drew slot {slot}; the seed and the beacon give slot {expected}."
     ),
     Problem.REPEATED: N_("Log entry {index} draws slot {slot} a second time."),
+    Problem.NOT_WITNESSED: N_(
+        "Log entry 1 is not the witnesses' checkpoint of the commitment: no draw may come "
+        "before it."
+    ),
+    Problem.EARLY_BEACON: N_(
+        "Draw {number} takes as its beacon the log's root at tree size {size}: that is not "
+        "after the commitment's witnesses (tree size {expected})."
+    ),
+    Problem.WRONG_BEACON: N_(
+        "Draw {number}'s beacon is not the log's root at tree size {expected}."
+    ),
 }
 
 
@@ -279,6 +336,8 @@ class Drawn:
     n: int
     slot: int
     time_ms: int
+    size: int  #: the tree size of the beacon it used
+    beacon: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,9 +347,9 @@ class DrawLog:
     draw_id: str
     spec: DrawSpec
     commitment: str
-    nonce: str
     committed_ms: int
-    beacon: bytes
+    witnessed: str | None  #: the witnesses' checkpoint of the commitment, once in the log
+    beacon: bytes | None  #: the root at ``BEACON_SIZE``, once the log has that size
     picks: tuple[Drawn, ...]
     seed: str | None = None  #: once revealed
     revealed_ms: int | None = None
@@ -310,9 +369,17 @@ _SHAPES: dict[str, dict[str, type]] = {
         "title": str,
         "slots": list,
         "commitment": str,
-        "nonce": str,
     },
-    "draw": {"e": str, "draw": str, "n": int, "slot": int, "t": int},
+    "draw_witnessed": {"e": str, "draw": str, "checkpoint": str},
+    "draw": {
+        "e": str,
+        "draw": str,
+        "n": int,
+        "slot": int,
+        "t": int,
+        "size": int,
+        "beacon": str,
+    },
     "draw_reveal": {"e": str, "draw": str, "seed": str, "t": int},
 }
 
@@ -341,11 +408,33 @@ def _hex(value: str, digits: int) -> bool:
     return len(value) == digits and _HEX.fullmatch(value) is not None
 
 
+def _witnessed_note(entry: dict[str, Any], commit: bytes) -> str:
+    """Entry 1's checkpoint, if it is the log's checkpoint of the commitment entry alone,
+    its signature lines in their one order; else ``NOT_WITNESSED``."""
+    note = str(entry["checkpoint"])
+    text, blank, signatures = note.partition("\n\n")
+    try:
+        checkpoint = Checkpoint.parse(text + "\n")
+    except LedgerError:
+        raise DrawCheckError(Problem.NOT_WITNESSED) from None
+    if (
+        not blank
+        or not signatures
+        or checkpoint.size != 1
+        or checkpoint.root != leaf_hash(commit)
+        or canonical_note(note.encode()) != note.encode()
+    ):
+        raise DrawCheckError(Problem.NOT_WITNESSED)
+    return note
+
+
 def check_log(entries: Sequence[bytes]) -> DrawLog:
     """Read a draw's log and, once it holds the seed, re-run every draw; raises
     ``DrawCheckError`` at the first entry that does not hold.
 
-    Before the reveal only the log's shape is checked: the draws cannot be re-run yet."""
+    Before the reveal only the log's shape and each draw's beacon are checked: the draws
+    cannot be re-run yet. The signatures of the witnesses' checkpoint are not checked
+    here: ``check_export`` checks them against a policy."""
     if not entries:
         raise DrawCheckError(Problem.NO_COMMITMENT)
     try:
@@ -360,9 +449,11 @@ def check_log(entries: Sequence[bytes]) -> DrawLog:
         raise DrawCheckError(Problem.MALFORMED, index=0) from None
     if spec.as_dict()["slots"] != first["slots"] or spec.title != first["title"]:
         raise DrawCheckError(Problem.MALFORMED, index=0)
-    if not _hex(first["commitment"], 64) or not _hex(first["nonce"], 32):
+    if not _hex(first["commitment"], 64):
         raise DrawCheckError(Problem.MALFORMED, index=0)
     draw_id = first["draw"]
+    witnessed: str | None = None
+    beacon_ = beacon(entries) if len(entries) >= BEACON_SIZE else None
     picks: list[Drawn] = []
     seed: str | None = None
     revealed_ms: int | None = None
@@ -372,29 +463,47 @@ def check_log(entries: Sequence[bytes]) -> DrawLog:
             raise DrawCheckError(Problem.FOREIGN, index=index)
         if seed is not None:
             raise DrawCheckError(Problem.AFTER_REVEAL, index=index)
-        if entry["e"] == "draw":
+        if index == 1:
+            if entry["e"] != "draw_witnessed":
+                raise DrawCheckError(Problem.NOT_WITNESSED)
+            witnessed = _witnessed_note(entry, entries[0])
+        elif entry["e"] == "draw":
             if entry["n"] != len(picks):
                 raise DrawCheckError(
                     Problem.OUT_OF_ORDER, index=index, n=entry["n"], expected=len(picks)
                 )
-            if not 0 <= entry["slot"] < len(spec.slots):
+            if not 0 <= entry["slot"] < len(spec.slots) or not _hex(entry["beacon"], 64):
                 raise DrawCheckError(Problem.MALFORMED, index=index)
+            number = entry["n"] + 1
+            if entry["size"] < BEACON_SIZE:
+                raise DrawCheckError(
+                    Problem.EARLY_BEACON, number=number, size=entry["size"], expected=BEACON_SIZE
+                )
+            if entry["size"] != BEACON_SIZE or bytes.fromhex(entry["beacon"]) != beacon_:
+                raise DrawCheckError(Problem.WRONG_BEACON, number=number, expected=BEACON_SIZE)
             if any(p.slot == entry["slot"] for p in picks):
                 raise DrawCheckError(Problem.REPEATED, index=index, slot=entry["slot"] + 1)
-            picks.append(Drawn(entry["n"], entry["slot"], entry["t"]))
+            picks.append(
+                Drawn(
+                    entry["n"],
+                    entry["slot"],
+                    entry["t"],
+                    entry["size"],
+                    bytes.fromhex(entry["beacon"]),
+                )
+            )
         elif entry["e"] == "draw_reveal":
             seed, revealed_ms = entry["seed"], entry["t"]
         else:
             raise DrawCheckError(Problem.MALFORMED, index=index)
-    beacon_ = beacon(entries[0])
     found = DrawLog(
-        draw_id, spec, first["commitment"], first["nonce"], first["t"], beacon_, tuple(picks)
+        draw_id, spec, first["commitment"], first["t"], witnessed, beacon_, tuple(picks)
     )
     if seed is None:
         return found
     if commitment(draw_id, seed) != first["commitment"]:
         raise DrawCheckError(Problem.WRONG_SEED)
-    expected = draw_order(seed, beacon_, len(spec.slots), len(picks))
+    expected = [] if beacon_ is None else draw_order(seed, beacon_, len(spec.slots), len(picks))
     for drawn, slot in zip(picks, expected, strict=True):
         if drawn.slot != slot:
             raise DrawCheckError(
@@ -404,8 +513,8 @@ def check_log(entries: Sequence[bytes]) -> DrawLog:
         draw_id,
         spec,
         first["commitment"],
-        first["nonce"],
         first["t"],
+        witnessed,
         beacon_,
         tuple(picks),
         seed,
@@ -421,10 +530,14 @@ def public_log(found: DrawLog) -> Mapping[str, Any]:
         "title": found.spec.title,
         "slots": [s.as_dict() for s in found.spec.slots],
         "commitment": found.commitment,
-        "nonce": found.nonce,
-        "beacon": found.beacon.hex(),
+        "witnessed": found.witnessed,
+        "beacon": None if found.beacon is None else found.beacon.hex(),
+        "beacon_size": BEACON_SIZE,
         "committed_ms": found.committed_ms,
-        "picks": [{"n": p.n, "slot": p.slot, "t": p.time_ms} for p in found.picks],
+        "picks": [
+            {"n": p.n, "slot": p.slot, "t": p.time_ms, "size": p.size, "beacon": p.beacon.hex()}
+            for p in found.picks
+        ],
         "seed": found.seed,
         "revealed_ms": found.revealed_ms,
     }
@@ -433,7 +546,7 @@ def public_log(found: DrawLog) -> Mapping[str, Any]:
 # --- a log as the server serves it (``GET /draws/<id>/log``, ``mvoting draw verify``) -----
 
 #: The format of a draw's served log.
-LOG_FORMAT = "mvoting-draw-log/v1"
+LOG_FORMAT = "mvoting-draw-log/v2"
 
 
 class DrawExportError(LedgerError):
@@ -441,12 +554,17 @@ class DrawExportError(LedgerError):
 
 
 def check_export(data: bytes, policy: Policy | None = None) -> dict[str, Any]:
-    """``{"verified", "reason", "draw", "title", "picks", "seed", "signed"}`` of a served log.
+    """``{"verified", "reason", "draw", "title", "picks", "seed", "signed", "beacon",
+    "beacon_size", "witnesses"}`` of a served log.
 
-    Re-runs the draw (``check_log``), then checks that the checkpoint names the tree of
-    exactly these entries: its signatures against ``policy`` (default: the file's own,
-    which shows only that the file is consistent with itself); a server without witnesses
-    serves no policy, and then only the tree is checked (``signed`` is false)."""
+    Re-runs the draw (``check_log``: the seed against the commitment, each draw's beacon
+    against the root of the log's first ``BEACON_SIZE`` entries, each draw's slot), then
+    checks the signatures against ``policy`` (default: the file's own, which shows only
+    that the file is consistent with itself): the witnesses' checkpoint of the commitment
+    (entry 1) must carry the log's signature and the policy's quorum (``witnesses``: who
+    cosigned it), and the latest checkpoint must name the tree of exactly these entries.
+    A server without witnesses serves no policy, and then only the trees are checked
+    (``signed`` is false)."""
     result: dict[str, Any] = {
         "verified": False,
         "reason": None,
@@ -455,6 +573,9 @@ def check_export(data: bytes, policy: Policy | None = None) -> dict[str, Any]:
         "picks": [],
         "seed": None,
         "signed": False,
+        "beacon": None,
+        "beacon_size": BEACON_SIZE,
+        "witnesses": [],
     }
     try:
         body = orjson.loads(data)
@@ -472,6 +593,7 @@ def check_export(data: bytes, policy: Policy | None = None) -> dict[str, Any]:
             draw=found.draw_id,
             title=found.spec.title,
             seed=found.seed,
+            beacon=None if found.beacon is None else found.beacon.hex(),
             picks=[
                 {
                     "n": p.n,
@@ -479,6 +601,8 @@ def check_export(data: bytes, policy: Policy | None = None) -> dict[str, Any]:
                     "label": found.spec.slots[p.slot].label,
                     "blank": found.spec.slots[p.slot].blank,
                     "t": p.time_ms,
+                    "size": p.size,
+                    "beacon": p.beacon.hex(),
                 }
                 for p in found.picks
             ],
@@ -493,6 +617,25 @@ def check_export(data: bytes, policy: Policy | None = None) -> dict[str, Any]:
             if policy is not None
             else (Policy.parse(body["policy"].encode()) if body["policy"] else None)
         )
+        if found.witnessed is not None:
+            witnessed = found.witnessed.encode()
+            if trusted is not None:
+                try:
+                    signed = trusted.open_checkpoint(witnessed)
+                except LedgerError as error:
+                    raise DrawExportError(
+                        "the witnesses' checkpoint of the commitment (entry 1) does not meet "
+                        f"the policy: {error}"
+                    ) from None
+                result["witnesses"] = sorted(trusted.cosigners(signed))
+                first = signed.checkpoint
+            else:
+                first = Checkpoint.parse(found.witnessed.partition("\n\n")[0] + "\n")
+            if first.origin != body["origin"]:
+                raise DrawExportError(
+                    f"the checkpoint of the commitment is of {first.origin!r}, "
+                    f"not {body['origin']!r}"
+                )
         if trusted is not None:
             checkpoint = trusted.open_checkpoint(note).checkpoint
             result["signed"] = True

@@ -193,6 +193,14 @@ def page_strings() -> dict[str, Any]:
         "wrong_slot": _("draw {n} drew slot {slot}; the seed gives slot {expected}."),
         "bad_log": _("the log is not a draw's log."),
         "root_mismatch": _("the log's entries do not make the tree its checkpoint signs."),
+        "not_witnessed": _(
+            "the log's second entry is not the witnesses' checkpoint of the commitment."
+        ),
+        "early_beacon": _(
+            "draw {n} takes as its beacon the log's root at tree size {size}: that is not "
+            "after the commitment's witnesses."
+        ),
+        "wrong_beacon": _("draw {n}'s beacon is not the log's root at tree size {expected}."),
         "unsupported": _("This browser cannot compute SHA-256 (WebCrypto) here."),
         "fetch_failed": _("The draw's log could not be fetched. Try again later."),
     }

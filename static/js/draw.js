@@ -37,9 +37,14 @@ window.mvDraw = (function () {
     return hex(await sha256(COMMIT_CONTEXT, drawId, "\n", seed));
   }
 
-  /** The beacon: the root of the log of the commitment entry alone, its leaf hash. */
-  async function beacon(entryText) {
-    return sha256(new Uint8Array([0]), entryText);
+  /** Every draw's beacon is the root of the log's first BEACON_SIZE entries: the
+   * commitment, then the witnesses' checkpoint of it. */
+  const BEACON_SIZE = 2;
+
+  const leafHash = (entryText) => sha256(new Uint8Array([0]), entryText);
+
+  async function beacon(entryTexts) {
+    return treeRoot(await Promise.all(entryTexts.slice(0, BEACON_SIZE).map(leafHash)));
   }
 
   /** RFC 9162 MTH over the leaf hashes. */
@@ -64,27 +69,50 @@ window.mvDraw = (function () {
     }
   }
 
-  /** Re-run a served log: {ok, reason, first, picks, seed, root}. Throws on a log that is
-   * not a draw's (the caller says so). */
+  const base64 = (bytes) => btoa(String.fromCharCode(...bytes));
+
+  /** Re-run a served log: {ok, reason, first, witnessed, beacon, picks, seed}. Throws on a
+   * log that is not a draw's (the caller says so). Checks the arithmetic: the tree the
+   * checkpoint names, entry 1 as the checkpoint of entry 0 alone, every draw's beacon
+   * as the root at BEACON_SIZE entries (never at or before the commitment), the seed
+   * against the commitment, every draw's slot. Not the signatures (`mvoting draw verify`
+   * checks those against the witnesses' policy). */
   async function rerun(log) {
     const entries = log.entries.map((e) => JSON.parse(e));
     const first = entries[0];
     if (!first || first.e !== "draw_commit") return { ok: false, reason: "bad_log" };
     const picks = entries.filter((e) => e.e === "draw");
     const reveal = entries.find((e) => e.e === "draw_reveal");
-    const leaves = await Promise.all(log.entries.map((e) => sha256(new Uint8Array([0]), e)));
+    const leaves = await Promise.all(log.entries.map(leafHash));
     const root = await treeRoot(leaves);
     const lines = log.checkpoint.split("\n");
     const signedRoot = lines.length > 2 ? lines[2] : "";
-    const result = { first, picks, seed: reveal ? reveal.seed : null, ok: false, reason: null };
-    if (signedRoot !== btoa(String.fromCharCode(...root)) || lines[1] !== String(leaves.length)) {
+    const witnessed = entries[1] && entries[1].e === "draw_witnessed" ? entries[1].checkpoint : null;
+    const b = entries.length >= BEACON_SIZE ? await beacon(log.entries) : null;
+    const result = {
+      first, witnessed, beacon: b && hex(b), picks, seed: reveal ? reveal.seed : null, ok: false, reason: null,
+    };
+    if (signedRoot !== base64(root) || lines[1] !== String(leaves.length)) {
       return { ...result, reason: "root_mismatch" };
+    }
+    if (entries.length > 1) {
+      const head = witnessed === null ? [] : witnessed.split("\n");
+      if (head[0] !== lines[0] || head[1] !== "1" || head[2] !== base64(leaves[0])) {
+        return { ...result, reason: "not_witnessed" };
+      }
+    }
+    for (const p of picks) {
+      if (p.size < BEACON_SIZE) {
+        return { ...result, reason: "early_beacon", n: p.n + 1, size: p.size, expected: BEACON_SIZE };
+      }
+      if (p.size !== BEACON_SIZE || p.beacon !== result.beacon) {
+        return { ...result, reason: "wrong_beacon", n: p.n + 1, expected: BEACON_SIZE };
+      }
     }
     if (!reveal) return { ...result, reason: "not_revealed" };
     if ((await commitment(first.draw, reveal.seed)) !== first.commitment) {
       return { ...result, reason: "wrong_seed" };
     }
-    const b = await beacon(log.entries[0]);
     const drawn = [];
     for (const p of picks) {
       const expected = await pick(reveal.seed, b, drawn.length, drawn, first.slots.length);
@@ -96,7 +124,7 @@ window.mvDraw = (function () {
     return { ...result, ok: true };
   }
 
-  return { commitment, beacon, pick, rerun, treeRoot };
+  return { commitment, beacon, pick, rerun, treeRoot, BEACON_SIZE };
 })();
 
 (function () {
@@ -146,6 +174,10 @@ window.mvDraw = (function () {
       parts.push(el("p", { class: "draw-left", text: fill(S.remaining, { n: d.slots.length - picks.length, total: d.slots.length }) }));
       parts.push(el("p", { class: "draw-hash" }, el("span", { text: "SHA-256 " }),
         el("code", { "data-testid": "draw-commitment", text: d.commitment || "" })));
+      if (d.state === "committed" && !d.witnessed) {
+        parts.push(el("p", { class: "draw-witnesses", role: "alert", "data-testid": "draw-unwitnessed",
+          text: d.witnesses ? `${S.unwitnessed} (${d.witnesses})` : S.unwitnessed }));
+      }
     } else {
       const list = el("ul", { class: "draw-slots" });
       for (const s of d.slots) list.append(el("li", { text: slotLabel(s) }));
@@ -357,12 +389,13 @@ window.mvDraw = (function () {
         slots: first.slots,
         picks: result.picks,
         commitment: first.commitment,
+        witnessed: !!result.witnessed,
         seed: result.seed,
         url: location.pathname,
       }, false);
-      $("draw-nonce").textContent = first.nonce;
-      $("draw-beacon").textContent = [...(await window.mvDraw.beacon(log.entries[0]))]
-        .map((b) => b.toString(16).padStart(2, "0")).join("");
+      const noteLines = (result.witnessed || "").split("\n").filter(Boolean);
+      $("draw-witnessed").replaceChildren(...noteLines.flatMap((line) => [el("code", { text: line }), el("br")]));
+      $("draw-beacon").textContent = result.beacon || "";
       const slots = $("draw-slot-list");
       slots.replaceChildren(...first.slots.map((s) => el("li", { text: slotLabel(s) })));
     }
@@ -372,7 +405,8 @@ window.mvDraw = (function () {
     } else if (result.reason === "not_revealed") {
       check.textContent = S.not_revealed;
     } else {
-      const reason = result.reason === "wrong_slot" ? fill(S.wrong_slot, result) : S[result.reason];
+      const detailed = ["wrong_slot", "early_beacon", "wrong_beacon"].includes(result.reason);
+      const reason = detailed ? fill(S[result.reason], result) : S[result.reason];
       check.textContent = fill(S.differs, { reason });
     }
   }

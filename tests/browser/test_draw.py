@@ -3,13 +3,22 @@ on its public page: in English and in Korean."""
 
 from __future__ import annotations
 
+import base64
+import os
 import re
+import signal
 
+import orjson
 import pytest
 from playwright.async_api import Page, expect
 
+from live.ledger.local_witnesses import LocalWitnesses
+from live.settings import Settings
+from rooms.draws import pick
+from rooms.ledger import canonical
+from rooms.tlog.merkle import MerkleLog, leaf_hash
 from tests.browser.conftest import Browsing
-from tests.conftest import Node
+from tests.conftest import Node, run_node
 
 #: What the pages say, by locale: (label, button or text) as a reader sees it.
 WORDS = {
@@ -130,6 +139,11 @@ async def test_a_host_draws_lots_the_screen_shows_them_and_the_page_rechecks_the
     shown = await page.get_by_test_id("draw-picks").locator(".draw-pick-label").all_text_contents()
     assert shown == picks
     await expect(page.get_by_test_id("draw-seed")).to_have_text(await seed.text_content() or "")
+    # The beacon: the root of the commitment and the checkpoint of it, shown line by line.
+    await expect(page.get_by_test_id("draw-beacon")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
+    note = page.get_by_test_id("draw-witnessed").locator("code")
+    await expect(note.nth(1)).to_have_text("1")
+    await expect(note.nth(3)).to_contain_text("\u2014 ")
     await browsing.assert_accessible(page)
 
 
@@ -156,8 +170,69 @@ async def test_the_public_page_says_so_when_the_served_log_does_not_re_run(
         body["entries"][-1] = re.sub(r'"seed":"[0-9a-f]+"', '"seed":"' + "0" * 64 + '"', last)
         await route.fulfill(response=response, json=body)  # type: ignore[attr-defined]
 
-    await page.route(re.compile(r".*/draws/[a-z0-9]+/log$"), tampered)
+    logs = re.compile(r".*/draws/[a-z0-9]+/log$")
+    await page.route(logs, tampered)
     await page.goto(link)
     check = page.get_by_test_id("draw-check")
     await expect(check).to_have_attribute("data-result", "root_mismatch")
     await expect(check).to_contain_text("The draw does not check out")
+
+    async def early(route: object) -> None:
+        """The draw re-run from the root of the commitment alone, known with the seed, and
+        a checkpoint line that matches the changed entries (the page checks no signature)."""
+        response = await route.fetch()  # type: ignore[attr-defined]
+        body = await response.json()
+        entries = [e.encode() for e in body["entries"]]
+        first = orjson.loads(entries[2])
+        seed = orjson.loads(entries[-1])["seed"]
+        root = leaf_hash(entries[0])
+        first.update(size=1, beacon=root.hex(), slot=pick(seed, root, 0, [], 3))
+        entries[2] = canonical(first)
+        lines = body["checkpoint"].split("\n")
+        lines[2] = base64.b64encode(MerkleLog(map(leaf_hash, entries)).root()).decode()
+        body.update(checkpoint="\n".join(lines), entries=[e.decode() for e in entries])
+        await route.fulfill(response=response, json=body)  # type: ignore[attr-defined]
+
+    await page.unroute(logs)
+    await page.route(logs, early)
+    await page.reload()
+    await expect(check).to_have_attribute("data-result", "early_beacon")
+    await expect(check).to_contain_text("draw 1 takes as its beacon the log's root at tree size 1")
+
+
+async def test_the_console_says_the_draw_waits_for_the_witnesses_quorum(
+    browsing: Browsing, settings: Settings, own_witnesses: LocalWitnesses
+) -> None:
+    """Two of four witnesses stopped (the quorum is three): committed, but nothing drawn
+    until they are back, and the console says why."""
+    one, two, *_ = own_witnesses.witnesses
+    browsing.allow(r"status of 409")
+    async with run_node(settings.with_(ledger_policy=own_witnesses.policy_path)) as node:
+        console = await _console(browsing, node, "en-US", "draw-quorum@example.org")
+        await console.get_by_label("Title of the draw").fill("Seats")
+        await console.get_by_label("Slots, one per line").fill("A\nB\nC")
+        await console.get_by_role("button", name="Save slots").click()
+        await expect(console.get_by_role("button", name="Commit and show")).to_be_visible()
+        for witness in (one, two):
+            os.kill(witness.pid, signal.SIGSTOP)
+        try:
+            await console.get_by_role("button", name="Commit and show").click()
+            waiting = console.get_by_test_id("draw-unwitnessed")
+            await expect(waiting).to_contain_text(
+                "The witnesses have not cosigned the commitment yet", timeout=20_000
+            )
+            await expect(waiting).to_contain_text("quorum: 3 of 4")
+            await console.get_by_role("button", name="Draw", exact=True).click()
+            await expect(console.locator("#draw-status")).to_contain_text(
+                "not yet cosigned by the witnesses", timeout=20_000
+            )
+            await expect(console.get_by_test_id("draw-picks").locator("li")).to_have_count(0)
+        finally:
+            for witness in (one, two):
+                os.kill(witness.pid, signal.SIGCONT)
+        await console.get_by_role("button", name="Draw", exact=True).click()
+        await expect(console.get_by_test_id("draw-picks").locator("li")).to_have_count(
+            1, timeout=20_000
+        )
+        await expect(console.get_by_test_id("draw-unwitnessed")).to_have_count(0)
+        await browsing.close()  # before this node stops

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -14,8 +16,12 @@ import orjson
 import pytest
 
 from live.cli import main
+from live.ledger.local_witnesses import LocalWitnesses
+from live.settings import Settings
 from rooms.draws import check_log
-from tests.conftest import Node, connect
+from rooms.tlog.merkle import MerkleLog, leaf_hash
+from rooms.tlog.policy import Policy
+from tests.conftest import Node, connect, run_node
 from tests.live.hosting import assert_error, create_room, signed_in
 
 SLOTS = ["Bicycle", "Tablet", {"label": "", "blank": True}, "Mug"]
@@ -124,22 +130,82 @@ async def test_only_the_rooms_hosts_act_on_its_draws(node: Node) -> None:
 
 
 async def test_the_commitment_is_in_the_cosigned_ledger_before_any_draw(
-    witnessed_node: Node,
+    witnessed_node: Node, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with signed_in(witnessed_node.url, "draw-ledger@example.org") as host:
         room = await create_room(host.http)
         draw = await new_draw(host.http, room["id"])
         committed = (await act(host.http, draw["id"], "commit")).json()["draw"]
         log = (await host.http.get(f"/draws/{draw['id']}/log")).json()
-        assert len(log["entries"]) == 1
-        first = orjson.loads(log["entries"][0])
+        assert len(log["entries"]) == 2
+        first, second = (orjson.loads(e) for e in log["entries"])
         assert first["e"] == "draw_commit" and first["commitment"] == committed["commitment"]
         assert "seed" not in log["entries"][0]
+        # Entry 1: the checkpoint of the commitment alone, cosigned by the witnesses.
+        assert second["e"] == "draw_witnessed"
+        note = second["checkpoint"]
+        assert note.split("\n")[1] == "1"
+        assert note.count("\u2014 ") >= 4  # the log's signature and 3 of 4 witnesses
+        policy = Policy.parse(log["policy"].encode())
+        assert len(policy.cosigners(policy.open_checkpoint(note.encode()))) >= 3
+        # The beacon is the root of those two entries, fixed only once they cosigned.
+        leaves = [leaf_hash(e.encode()) for e in log["entries"]]
+        assert committed["witnessed"] and committed["beacon_size"] == 2
+        assert committed["beacon"] == MerkleLog(leaves).root().hex()
         checkpoint = (await host.http.get(f"/ledger/{committed['log']}/checkpoint")).text
-        assert checkpoint.split("\n")[1] == "1"  # one entry: the commitment
-        assert checkpoint.count("\u2014 ") >= 4  # the log's signature and 3 of 4 witnesses
+        assert checkpoint.split("\n")[1] == "2"
         status = (await host.http.get(f"/ledger/{committed['log']}")).json()["log"]
-        assert status["size"] == 1 and status["receipts"] is False
+        assert status["size"] == 2 and status["receipts"] is False
+        drawn = (await act(host.http, draw["id"], "draw")).json()["draw"]
+        log = (await host.http.get(f"/draws/{draw['id']}/log")).json()
+        entry = orjson.loads(log["entries"][2])
+        assert entry["size"] == 2 and entry["beacon"] == committed["beacon"]
+        assert entry["slot"] == drawn["picks"][0]["slot"] and entry["t"] == drawn["picks"][0]["t"]
+        # Revealed, verify checks the witnesses' quorum on the commitment's checkpoint.
+        await act(host.http, draw["id"], "reveal")
+        capsys.readouterr()
+        url = f"{witnessed_node.url}/draws/{draw['id']}"
+        assert await asyncio.to_thread(main, ["draw", "verify", url, "--json"]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert result["verified"] and result["signed"] and len(result["witnesses"]) >= 3
+        assert result["beacon"] == committed["beacon"] and result["beacon_size"] == 2
+
+
+async def test_without_the_witnesses_quorum_the_draw_waits_and_says_so(
+    settings: Settings, own_witnesses: LocalWitnesses
+) -> None:
+    one, two, *_ = own_witnesses.witnesses
+    async with run_node(settings.with_(ledger_policy=own_witnesses.policy_path)) as node:
+        async with signed_in(node.url, "draw-quorum@example.org") as host:
+            host.http.timeout = httpx.Timeout(30.0)  # each stopped witness takes its 5 s
+            room = await create_room(host.http)
+            draw = await new_draw(host.http, room["id"])
+            for witness in (one, two):  # 2 of 4 left: the quorum is 3
+                os.kill(witness.pid, signal.SIGSTOP)
+            try:
+                r = await act(host.http, draw["id"], "commit")
+                committed = r.json()["draw"]
+                assert committed["state"] == "committed" and not committed["witnessed"]
+                assert committed["beacon"] is None
+                assert "quorum: 3 of 4" in committed["witnesses"]
+                said = assert_error(await act(host.http, draw["id"], "draw"), 409, "invalid_state")
+                assert "not yet cosigned by the witnesses" in said
+                log = (await host.http.get(f"/draws/{draw['id']}/log")).json()
+                assert len(log["entries"]) == 1  # the commitment alone: nothing drawn
+            finally:
+                for witness in (one, two):
+                    os.kill(witness.pid, signal.SIGCONT)
+            # The witnesses are back: the next press has them cosign, then draws.
+            r = await act(host.http, draw["id"], "draw")
+            assert r.status_code == 200, r.text
+            drawn = r.json()["draw"]
+            assert drawn["witnessed"] and drawn["witnesses"] is None and len(drawn["picks"]) == 1
+            log = (await host.http.get(f"/draws/{draw['id']}/log")).json()
+            kinds = [orjson.loads(e)["e"] for e in log["entries"]]
+            assert kinds == ["draw_commit", "draw_witnessed", "draw"]
+            note = orjson.loads(log["entries"][1])["checkpoint"].encode()
+            policy = Policy.parse(log["policy"].encode())
+            assert len(policy.cosigners(policy.open_checkpoint(note))) >= 3
 
 
 async def test_draws_reach_the_room_on_every_node_and_drafts_only_its_hosts(
@@ -186,7 +252,7 @@ async def test_two_hosts_drawing_at_once_never_draw_the_same_slot(node: Node, no
             "Every slot has been drawn" in assert_error(r, 409, "invalid_state") for r in refused
         )
         log = (await host.http.get(f"/draws/{draw['id']}/log")).json()
-        picks = [orjson.loads(e) for e in log["entries"][1:]]
+        picks = [orjson.loads(e) for e in log["entries"][2:]]
         assert [p["n"] for p in picks] == list(range(10))
         assert sorted(p["slot"] for p in picks) == list(range(10))  # each slot once
         # Revealed, the log re-runs to the same order.
@@ -234,4 +300,21 @@ async def test_the_reveal_ends_the_draw_and_the_cli_re_runs_it(
         assert await asyncio.to_thread(main, ["draw", "verify", str(saved)]) == 1
         out = capsys.readouterr().out
         assert "NOT verified: The revealed seed does not match the commitment." in out
+        # A changed beacon: the draw no longer follows from the log.
+        log = (await host.http.get(f"{url}/log")).json()
+        entry = orjson.loads(log["entries"][2])
+        entry["beacon"] = "0" * 64
+        log["entries"][2] = orjson.dumps(entry, option=orjson.OPT_SORT_KEYS).decode()
+        saved.write_text(json.dumps(log))
+        assert await asyncio.to_thread(main, ["draw", "verify", str(saved)]) == 1
+        out = capsys.readouterr().out
+        assert "NOT verified: Draw 1's beacon is not the log's root at tree size 2." in out
+        # A beacon of the log as it was at the commitment: known with the seed, refused.
+        entry["size"], entry["beacon"] = 1, leaf_hash(log["entries"][0].encode()).hex()
+        log["entries"][2] = orjson.dumps(entry, option=orjson.OPT_SORT_KEYS).decode()
+        saved.write_text(json.dumps(log))
+        assert await asyncio.to_thread(main, ["draw", "verify", str(saved), "--json"]) == 1
+        result = json.loads(capsys.readouterr().out)
+        assert not result["verified"]
+        assert "the log's root at tree size 1:" in result["reason"]
         assert await asyncio.to_thread(main, ["draw", "verify", str(tmp_path / "none")]) == 2
