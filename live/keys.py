@@ -148,9 +148,9 @@ class Keys:
     # ``lua/draw.lua`` changes them at once; the room's list of draws is the room's
     def draw(self, draw_id: str) -> str:
         """Hash: room, state, version, def (title and slots, JSON), slots (their number),
-        and once committed seed (secret until revealed), commitment, log, beacon (once the
-        witnesses cosigned the commitment),
-        committed_ms, revealed_ms; ``s<slot>`` for each slot drawn."""
+        and once committed seed (secret until revealed), commitment, log, committed_ms,
+        revealed_ms, and beacon once the witnesses cosigned the commitment; ``s<slot>`` for
+        each slot drawn."""
         return f"{self.prefix}{{d:{draw_id}}}:meta"
 
     def draw_picks(self, draw_id: str) -> str:
