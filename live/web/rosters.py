@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from live import limits
+from live import limits, officials
 from live.rosters import files, imports, store
 from live.web import api, bodies, i18n
 from live.web.pages import error_text, render
@@ -239,6 +239,11 @@ def _page_strings() -> dict[str, str]:
     }
 
 
+async def _targets(svc: Any, host_id: str) -> bool:
+    official = await officials.official_of(svc, host_id)
+    return official is not None and official.department is not None
+
+
 async def rosters_page(request: Request) -> Response:
     """The host's groups, and the form that imports a file into them."""
     svc = api.services(request)
@@ -250,6 +255,8 @@ async def rosters_page(request: Request) -> Response:
         "host/rosters.html",
         {
             "groups": await store.groups_of(svc, host_id),
+            # Only an official of a department opens polls a roster limits (``check_author``).
+            "targets": await _targets(svc, host_id),
             "max_mb": files.MAX_BYTES // (1024 * 1024),
             "max_rows": f"{MAX_ROWS:,}",
             "blank_run": f"{MAX_BLANK_RUN:,}",

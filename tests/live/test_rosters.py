@@ -31,6 +31,7 @@ from rooms.errors import ErrorCode
 from rooms.polls import Author, PollStatus, check_poll
 from rooms.questions import build_question
 from tests.conftest import Node, run_node
+from tests.live.citizenry import make_official, official
 from tests.live.hosting import Host, signed_in
 
 MiB = 1024 * 1024
@@ -713,3 +714,17 @@ def open_svc(settings: Settings) -> Any:
     from live.services import open_services
 
     return open_services(settings)
+
+
+async def test_a_host_who_is_not_an_official_is_told_rosters_limit_no_poll_of_theirs(
+    host: Host, node: Node, svc: Services
+) -> None:
+    page = await host.http.get("/host/rosters")
+    assert page.status_code == 200
+    assert 'data-testid="not-official"' in page.text
+    assert 'href="/host/rosters"' not in (await host.http.get("/host")).text
+    once = await make_official(svc, "rosters@seoul.go.kr", "Civil Affairs Division")
+    async with official(node.url, "rosters@seoul.go.kr", once) as desk:
+        assert 'href="/host/rosters"' in (await desk.http.get("/host")).text
+        page = await desk.http.get("/host/rosters")
+        assert page.status_code == 200 and 'data-testid="not-official"' not in page.text
