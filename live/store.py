@@ -256,6 +256,14 @@ async def add_question(svc: Services, room_id: str, spec: QuestionSpec) -> LiveQ
         },
     )
     await svc.redis.rpush(svc.keys.room_questions(room_id), qid)
+    # A rule changed since the room was read (``set_room_rule`` writes the room's first,
+    # then every question it lists): listed now, the question takes the rule as it is.
+    rule = await svc.redis.hget(svc.keys.room(room_id), "target")
+    if rule != room.get("target"):
+        if rule:
+            await svc.redis.hset(svc.keys.question(qid), "target", rule)
+        else:
+            await svc.redis.hdel(svc.keys.question(qid), "target")
     made = LiveQuestion(qid, room_id, spec, Status.DRAFT, False)
     # To the room's hosts only (a draft's events are theirs): every console shows it at once.
     await publish_question(svc, made)
@@ -264,17 +272,20 @@ async def add_question(svc: Services, room_id: str, spec: QuestionSpec) -> LiveQ
 
 async def set_room_rule(svc: Services, room_id: str, rule: Mapping[str, Any]) -> None:
     """Who may vote on the room's questions (``rooms.eligibility.rule_of``; ``{}``: anyone
-    who joined), for the questions it has and those it will have."""
+    who joined), for the questions it has and those it will have: the room's first, then
+    the questions it lists (a question added meanwhile reads the room's again once listed,
+    ``add_question``)."""
+    value = orjson.dumps(rule).decode() if rule else None
+    if value:
+        await svc.redis.hset(svc.keys.room(room_id), "target", value)
+    else:
+        await svc.redis.hdel(svc.keys.room(room_id), "target")
     ids = await question_ids(svc, room_id)
     pipe = svc.redis.pipeline(transaction=False)
-    if rule:
-        value = orjson.dumps(rule).decode()
-        pipe.hset(svc.keys.room(room_id), "target", value)
-        for qid in ids:
+    for qid in ids:
+        if value:
             pipe.hset(svc.keys.question(qid), "target", value)
-    else:
-        pipe.hdel(svc.keys.room(room_id), "target")
-        for qid in ids:
+        else:
             pipe.hdel(svc.keys.question(qid), "target")
     await pipe.execute()
 
