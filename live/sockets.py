@@ -336,6 +336,9 @@ class LiveSockets:
             "questions": listed,
             "voted": sorted(conn.voted),
             "device": sign_device(svc.secret, conn.device),
+            # The server's clock, ms: a screen counts down to a question's close by it, not
+            # by its own (a hall's PC may be minutes off).
+            "now": now_ms(),
         }
         if audience is not None:
             ack["audience"] = audience

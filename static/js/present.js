@@ -68,6 +68,7 @@
     socket.timeout(10000).emit("join", { room: data.room, presenter: data.presenter }, (err, ack) => {
       if (err) return;
       if (!ack.ok) { if (ack.error && ack.error.code === "bad_credentials") renewed(); return; }
+      if (typeof ack.now === "number") clockOffset = ack.now - Date.now();
       questions.clear();
       for (const q of ack.questions) {
         questions.set(q.id, q);
@@ -173,10 +174,14 @@
     fit([q.id, shown, q.status, !!badge, q.image].join("|"));
   }
 
-  /** "Closes in 0:42" under an open question with a duration (the server closes it). */
+  /** The server's clock less this screen's, from the last join's ack (ms). */
+  let clockOffset = 0;
+
+  /** "Closes in 0:42" under an open question with a deadline (the server closes it), by
+   * the server's clock. */
   function tick() {
     const q = questions.get(current);
-    const left = q && q.status === "open" && q.closes_at ? q.closes_at - Date.now() : null;
+    const left = q && q.status === "open" && q.closes_at ? q.closes_at - (Date.now() + clockOffset) : null;
     countdown.hidden = left === null;
     if (left === null) return;
     const s = Math.max(0, Math.ceil(left / 1000));
