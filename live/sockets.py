@@ -346,7 +346,14 @@ class LiveSockets:
             ack["poll"] = req.poll
             ack["signed_in"] = voter is not None
         if facts.on_site and voter is not None:
-            ack["site_pass"] = site_pass(svc.secret, room["id"], voter)
+            # A pass given again keeps its date: it lasts from the scan, not the last join.
+            now_s = now_ms() / 1000
+            kept = req.site_pass is not None and check_pass(
+                svc.secret, room["id"], voter, req.site_pass, now_s
+            )
+            ack["site_pass"] = (
+                req.site_pass if kept else site_pass(svc.secret, room["id"], voter, now_s)
+            )
         if site_error is not None:
             ack["site_error"] = site_error
         return ack
@@ -382,10 +389,13 @@ class LiveSockets:
         svc = self._services()
         if voter is None:
             return False
-        if req.site_pass is not None and check_pass(svc.secret, room_id, voter, req.site_pass):
+        now_s = now_ms() / 1000
+        if req.site_pass is not None and check_pass(
+            svc.secret, room_id, voter, req.site_pass, now_s
+        ):
             return True
         key = site_key(svc.secret, room_id)
-        return req.site is not None and check_code(key, req.site, now_ms() / 1000)
+        return req.site is not None and check_code(key, req.site, now_s)
 
     async def _poll_view(self, conn: Conn, poll_id: str) -> tuple[RoomView, str | None, Facts]:
         """A poll's room, who this connection votes as in it, and what is known of them:

@@ -14,7 +14,7 @@ _ROOM = re.compile(r"[0-9]{6}")  # ASCII only: str patterns take \d as any Unico
 _QUESTION = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _NONCE = re.compile(r"[0-9a-f]{32}")
 _SITE = re.compile(r"[0-9]{6}")
-_PASS = re.compile(r"[A-Za-z0-9_-]{24}")
+_PASS = re.compile(r"[0-9]{1,12}\.[A-Za-z0-9_-]{24}")  # rooms.sitecode.site_pass
 MAX_SECRET = 200
 
 

@@ -3,8 +3,9 @@ room's secret, shown as a QR code on the presenter screen and changing every ste
 
 A code is accepted during its own step and the next one, so a photo of the screen
 forwarded outside the hall stops working within a minute. A connection that showed a
-valid code gets a *site pass* (keyed to the room and the device), which it presents
-again when it reconnects: one scan lasts the whole event, from that device only.
+valid code gets a *site pass* (keyed to the room and the device, and dated), which it
+presents again when it reconnects: one scan lasts the whole event, from that device only,
+and at most ``PASS_LIFETIME_S`` (a day's event; a room used again next week asks again).
 
 What it stops: a link or a photo of the code passed on to someone who is not in the
 hall, or a casual remote voter. What it does not stop: someone in the hall reading the
@@ -24,7 +25,9 @@ from cryptography.hazmat.primitives.twofactor.totp import TOTP
 STEP_S = 30
 DIGITS = 6
 _KEY = b"mvoting-site-code/v1\n"
-_PASS = b"mvoting-site-pass/v1\n"
+_PASS = b"mvoting-site-pass/v2\n"
+#: How long a site pass lets its device back in without a new scan (s).
+PASS_LIFETIME_S = 12 * 3600
 
 
 def site_key(secret: bytes, room_id: str) -> bytes:
@@ -55,12 +58,20 @@ def check_code(key: bytes, code: object, time_s: float) -> bool:
     return any(hmac.compare_digest(code, code_at(key, now - back * STEP_S)) for back in (0, 1))
 
 
-def site_pass(secret: bytes, room_id: str, device: str) -> str:
-    digest = hmac.new(secret, _PASS + room_id.encode() + b"\n" + device.encode(), hashlib.sha256)
-    return base64.urlsafe_b64encode(digest.digest()[:18]).decode()
+def site_pass(secret: bytes, room_id: str, device: str, issued_s: float) -> str:
+    """``<issued s>.<mac>``: the pass of ``device`` in ``room_id``, given at ``issued_s``."""
+    issued = str(int(issued_s))
+    body = _PASS + room_id.encode() + b"\n" + device.encode() + b"\n" + issued.encode()
+    digest = hmac.new(secret, body, hashlib.sha256)
+    return f"{issued}.{base64.urlsafe_b64encode(digest.digest()[:18]).decode()}"
 
 
-def check_pass(secret: bytes, room_id: str, device: str, value: object) -> bool:
+def check_pass(secret: bytes, room_id: str, device: str, value: object, now_s: float) -> bool:
+    """Whether ``value`` is a pass of ``device`` in ``room_id`` given in the last
+    ``PASS_LIFETIME_S`` (and not in the future)."""
     if not isinstance(value, str) or not value.isascii() or len(value) > 64:
         return False
-    return hmac.compare_digest(value, site_pass(secret, room_id, device))
+    issued, _, _ = value.partition(".")
+    if not issued.isdigit() or not 0 <= now_s - int(issued) <= PASS_LIFETIME_S:
+        return False
+    return hmac.compare_digest(value, site_pass(secret, room_id, device, int(issued)))

@@ -247,7 +247,7 @@ async def test_a_room_that_asks_for_its_on_site_code_takes_ballots_from_those_wh
     # The pass lasts: the same device joins again later without a code.
     async with connect(node.url, device=present.device) as again:
         ack = await again.join(room.number, password="pw", site_pass=site_pass)
-        assert ack["ok"] and ack["site_pass"] == site_pass
+        assert ack["ok"] and ack["site_pass"] == site_pass, (ack, site_pass)
         assert (await again.vote(room.q, [2]))["error"]["code"] == "already_voted"
     # Another device cannot use that pass.
     async with connect(node.url) as other:

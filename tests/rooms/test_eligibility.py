@@ -18,7 +18,15 @@ from rooms.eligibility import (
     rule_of,
 )
 from rooms.errors import ErrorCode, VotingError
-from rooms.sitecode import STEP_S, check_code, check_pass, code_at, site_key, site_pass
+from rooms.sitecode import (
+    PASS_LIFETIME_S,
+    STEP_S,
+    check_code,
+    check_pass,
+    code_at,
+    site_key,
+    site_pass,
+)
 
 CITY_HALL = (37.5663, 126.9779)
 
@@ -39,12 +47,19 @@ def test_a_code_is_taken_for_its_step_and_the_next_only() -> None:
     assert site_key(b"s" * 32, "other") != key
 
 
-def test_a_site_pass_belongs_to_one_room_and_one_voter() -> None:
-    given = site_pass(b"s" * 32, "room", "device-1")
-    assert check_pass(b"s" * 32, "room", "device-1", given)
-    assert not check_pass(b"s" * 32, "room", "device-2", given)
-    assert not check_pass(b"s" * 32, "other", "device-1", given)
-    assert not check_pass(b"s" * 32, "room", "device-1", "é" * 24)
+def test_a_site_pass_belongs_to_one_room_and_one_voter_for_a_day_at_most() -> None:
+    at = 1_800_000_000
+    given = site_pass(b"s" * 32, "room", "device-1", at)
+    assert check_pass(b"s" * 32, "room", "device-1", given, at + 60)
+    assert check_pass(b"s" * 32, "room", "device-1", given, at + PASS_LIFETIME_S)
+    assert not check_pass(b"s" * 32, "room", "device-1", given, at + PASS_LIFETIME_S + 1)
+    assert not check_pass(b"s" * 32, "room", "device-1", given, at - 60)  # not yet given
+    assert not check_pass(b"s" * 32, "room", "device-2", given, at + 60)
+    assert not check_pass(b"s" * 32, "other", "device-1", given, at + 60)
+    assert not check_pass(b"s" * 32, "room", "device-1", "é" * 24, at)
+    # The date is signed: a pass re-dated to last longer is not a pass.
+    _, mac = given.split(".")
+    assert not check_pass(b"s" * 32, "room", "device-1", f"{at + 3600}.{mac}", at + 3700)
 
 
 def test_age_bands_become_birth_years_of_the_opening_year() -> None:
