@@ -525,7 +525,10 @@ async def _poll(svc: Services, questions: int = 2) -> polls.Poll:
     """A poll opening in an hour (its author a citizen: who made it is no matter here)."""
     from tests.live.citizenry import make_citizen
 
-    await make_citizen(svc, "010-8888-9999")
+    async with svc.engine.connect() as conn:
+        authors = await conn.scalar(sa.select(sa.func.count()).select_from(db.citizens))
+    if not authors:
+        await make_citizen(svc, "010-8888-9999")
     async with svc.engine.connect() as conn:
         author = await conn.scalar(sa.select(db.citizens.c.id))
     now = int(time.time() * 1000)
@@ -728,3 +731,28 @@ async def test_a_host_who_is_not_an_official_is_told_rosters_limit_no_poll_of_th
         assert 'href="/host/rosters"' in (await desk.http.get("/host")).text
         page = await desk.http.get("/host/rosters")
         assert page.status_code == 200 and 'data-testid="not-official"' not in page.text
+
+
+async def test_one_group_limits_two_polls_and_its_edits_reach_both(
+    host: Host, svc: Services
+) -> None:
+    http, s = host.http, svc.settings
+    group = (await http.post("/api/rosters", json={"name": "Board"})).json()["group"]["id"]
+    for p in (KIM[0], LEE):
+        await http.post(f"/api/rosters/{group}/members", json={"phone": p})
+    first, second = await _poll(svc), await _poll(svc)
+    for poll in (first, second):
+        await attach(svc, poll.id, list(poll.question_ids), (group,), host.id)
+    both = {ref(s, KIM[0]), ref(s, LEE)}
+    for poll in (first, second):
+        assert {q: await roster_set(svc, q) for q in poll.question_ids} == {
+            q: both for q in poll.question_ids
+        }
+    await http.post(f"/api/rosters/{group}/members", json={"phone": PARK})
+    await http.post(f"/api/rosters/{group}/members/remove", json={"phone": LEE})
+    after = {ref(s, KIM[0]), ref(s, PARK)}
+    for poll in (first, second):
+        for q in poll.question_ids:
+            assert await roster_set(svc, q) == after
+    listed = (await http.get(f"/api/rosters/{group}")).json()["polls"]
+    assert sorted(p["id"] for p in listed) == sorted([first.id, second.id])
