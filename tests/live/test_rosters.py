@@ -756,3 +756,28 @@ async def test_one_group_limits_two_polls_and_its_edits_reach_both(
             assert await roster_set(svc, q) == after
     listed = (await http.get(f"/api/rosters/{group}")).json()["polls"]
     assert sorted(p["id"] for p in listed) == sorted([first.id, second.id])
+
+
+async def test_a_50_mb_upload_without_a_length_is_cut_off_while_it_streams(
+    host: Host, svc: Services
+) -> None:
+    """Sent chunked (no Content-Length to refuse it by), 50 MB are read only up to the
+    limit: 413 file_too_large, and nothing kept."""
+    sent = 0
+
+    async def fifty_megabytes() -> Any:
+        nonlocal sent
+        chunk = b"010-1234-5678\n" * 4681  # about 64 KiB
+        while sent < 50 * 1024 * 1024:
+            sent += len(chunk)
+            yield chunk
+
+    r = await host.http.post(
+        "/api/rosters/uploads",
+        params={"name": "big.csv"},
+        content=fifty_megabytes(),
+        headers={"content-type": "application/octet-stream"},
+    )
+    assert r.status_code == 413 and r.json()["error"]["code"] == "file_too_large", r.text
+    await _nothing_saved(host, svc)
+    assert [k async for k in svc.redis.scan_iter(match=svc.keys.prefix + "{ru:*")] == []
