@@ -56,7 +56,7 @@ from bench import (
     wait_quiet,
 )
 
-#: The issue's bar for the presenter: the full count at most this long after the last ack.
+#: The bar for the presenter: the full count at most this long after the last ack.
 LAG_BAR = 0.5
 #: The metrics read around each burst (their ``_total`` samples).
 DELIVERY_SECONDS = "mvoting_tally_delivery_seconds_total"
