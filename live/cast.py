@@ -43,11 +43,14 @@ HIDDEN_POLL = N_("The monitors hid this poll: it takes no more ballots.")
 _Call = tuple[list[str], list[Any], "asyncio.Future[Any]"]
 
 
-class CastBatcher:
-    """Runs the cast script for many ballots per round trip."""
+class ScriptBatcher:
+    """Runs one of the Lua scripts (``Services.scripts``, by name) for many callers per
+    round trip: those that ask while a batch is on its way go in the next, one pipeline
+    and one timer each, on the client untimed per reply (``Services.cast_redis``)."""
 
-    def __init__(self, svc: Services) -> None:
+    def __init__(self, svc: Services, script: str) -> None:
         self.svc = svc
+        self.script = script
         self._waiting: list[_Call] = []
         self._running = False
 
@@ -69,7 +72,7 @@ class CastBatcher:
             self._running = False
 
     async def _send(self, batch: list[_Call]) -> None:
-        script = self.svc.scripts.cast
+        script = getattr(self.svc.scripts, self.script)
         try:
             replies = await self._pipeline(script.sha, batch)
             missing = [i for i, r in enumerate(replies) if isinstance(r, NoScriptError)]
@@ -104,6 +107,13 @@ class CastBatcher:
         async with asyncio.timeout(BATCH_TIMEOUT):  # one timer per batch, not per reply
             replies: list[Any] = await pipe.execute(raise_on_error=False)
         return replies
+
+
+class CastBatcher(ScriptBatcher):
+    """Runs the cast script for many ballots per round trip."""
+
+    def __init__(self, svc: Services) -> None:
+        super().__init__(svc, "cast")
 
 
 def network_ref(secret: bytes, address: str) -> str:

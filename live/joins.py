@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from live.limits import Policy, Subject, attempt
+from live.limits import Policy, Runner, Subject, attempt
 from live.services import Services
 from live.store import password_matches
 from rooms.errors import ErrorCode, VotingError
@@ -55,11 +55,18 @@ def subjects(svc: Services, address: str, number: str) -> list[Subject]:
     ]
 
 
-async def admit(svc: Services, room: dict[str, Any] | None, req: JoinRequest, address: str) -> str:
+async def admit(
+    svc: Services,
+    room: dict[str, Any] | None,
+    req: JoinRequest,
+    address: str,
+    run: Runner | None = None,
+) -> str:
     """Which credential of ``room`` the request matched: "password", "key" or "presenter".
 
     ``room`` is the room ``req.room`` names, or ``None`` if none does. Raises
-    ``bad_credentials`` or ``rate_limited``; the caller delays the refusal.
+    ``bad_credentials`` or ``rate_limited``; the caller delays the refusal. ``run``: the
+    node's batcher of the limit script (``live.limits.attempt``).
     """
     matched = None
     if room is not None:
@@ -68,7 +75,9 @@ async def admit(svc: Services, room: dict[str, Any] | None, req: JoinRequest, ad
         )
     if matched is not None and req.password is None:
         return matched  # a join key or presenter token: not guessable, never held back
-    verdict = await attempt(svc.redis, subjects(svc, address, req.room), failed=matched is None)
+    verdict = await attempt(
+        svc.redis, subjects(svc, address, req.room), failed=matched is None, run=run
+    )
     if verdict.refused:
         raise verdict.error()
     if matched is None:

@@ -24,7 +24,7 @@ import asyncio
 import hashlib
 import ipaddress
 import math
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,20 +127,31 @@ def rate_limited(wait: float) -> VotingError:
     return VotingError(ErrorCode.RATE_LIMITED, retry_after=max(1, math.ceil(wait)))
 
 
-async def attempt(redis: Any, subjects: Sequence[Subject], *, failed: bool) -> Verdict:
+#: Runs ``lua/limit.lua`` with (keys, args): a ``ScriptBatcher`` (``live.cast``) of a node
+#: that checks many joins at once.
+Runner = Callable[[list[str], list[Any]], Awaitable[Any]]
+
+
+async def attempt(
+    redis: Any, subjects: Sequence[Subject], *, failed: bool, run: Runner | None = None
+) -> Verdict:
     """Check the subjects' locks and, if none holds, count the attempt if it ``failed``.
 
     The caller decides ``failed`` before asking, but tells the outcome only if the
-    verdict does not refuse the attempt.
+    verdict does not refuse the attempt. ``run``: how to run the script, if not one call
+    on ``redis`` (a crowd's joins go in batches).
     """
     keys = [s.key for s in subjects]
     args: list[Any] = ["1" if failed else "0"]
     for s in subjects:
         args.extend(s.policy.args())
-    try:
-        wait, lock = await redis.evalsha(_SHA, len(keys), *keys, *args)
-    except NoScriptError:  # a server that restarted or failed over lost its script cache
-        wait, lock = await redis.eval(_SOURCE, len(keys), *keys, *args)
+    if run is not None:
+        wait, lock = await run(keys, args)
+    else:
+        try:
+            wait, lock = await redis.evalsha(_SHA, len(keys), *keys, *args)
+        except NoScriptError:  # a server that restarted or failed over lost its scripts
+            wait, lock = await redis.eval(_SOURCE, len(keys), *keys, *args)
     verdict = Verdict(int(wait) / 1000, int(lock) / 1000)
     if verdict.refused and keys:
         RATE_LIMITED.labels(kind=_kind_of(keys[0])).inc()

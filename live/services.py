@@ -43,6 +43,7 @@ class Scripts:
     code: Any
     draw: Any
     release: Any
+    limit: Any  #: ``live.limits``' script, for the join's batched checks (``ScriptBatcher``)
 
 
 @dataclass

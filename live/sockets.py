@@ -27,7 +27,7 @@ import orjson
 
 from live.audience import Audience
 from live.broadcaster import Broadcaster
-from live.cast import CastBatcher, do_cast, network_ref
+from live.cast import CastBatcher, ScriptBatcher, do_cast, network_ref
 from live.clock import new_id, now_ms
 from live.eligibility import citizen_facts, official_facts
 from live.errors import error_body
@@ -145,6 +145,7 @@ class LiveSockets:
         self.svc: Services | None = None
         self.broadcaster: Broadcaster | None = None
         self.batcher: CastBatcher | None = None
+        self.limits: ScriptBatcher | None = None  # the joins' checks (``live.limits``)
         self.rooms: RoomCache | None = None
         self.audience: Audience | None = None
         self.conns: dict[str, Conn] = {}
@@ -169,6 +170,7 @@ class LiveSockets:
         self.svc = svc
         self.broadcaster = broadcaster
         self.batcher = CastBatcher(svc)
+        self.limits = ScriptBatcher(svc, "limit")
         self.rooms = RoomCache(svc)
         self.audience = Audience(svc)
         self.pacing = Pacing(svc.settings.tally_share)
@@ -277,7 +279,13 @@ class LiveSockets:
                 view = None  # a poll's room is joined by the poll's id, signed in
             voter = conn.device
             try:
-                matched = await admit(svc, None if view is None else view.room, req, conn.address)
+                matched = await admit(
+                    svc,
+                    None if view is None else view.room,
+                    req,
+                    conn.address,
+                    self.limits.run_script if self.limits is not None else None,
+                )
             except VotingError:
                 # Every refusal takes the same time, whatever the reason, and each one on
                 # this connection longer: it reads its next event only after this.
