@@ -71,6 +71,35 @@ def _load_script(client: Redis | RedisCluster, name: str) -> Any:
     return client.register_script(source)
 
 
+class ReadTimedConnection(aioredis.Connection):
+    """A connection whose ``socket_timeout`` bounds its reads only. redis-py bounds each
+    send with ``asyncio.wait_for``, which on Python 3.11 makes a task per command: py-spy
+    found it the largest single cost of a join. A send seldom waits (the socket's buffer
+    takes it); a stopped or unreachable server shows on the read, which stays bounded as
+    before (``math.inf``, pub/sub's blocking read, still waits for ever)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._read_timeout = self.socket_timeout
+        self.socket_timeout = None
+
+    async def read_response(
+        self,
+        disable_decoding: bool = False,
+        timeout: float | None = None,  # noqa: ASYNC109 - redis-py's own signature
+        **kwargs: Any,
+    ) -> Any:
+        if timeout is not None:  # the caller's own (pub/sub's polls, its blocking read)
+            return await super().read_response(disable_decoding, timeout, **kwargs)
+        # As ``socket_timeout`` for the read alone: redis-py drops the connection when it
+        # runs out (an explicit ``timeout`` would keep it, its reply still to come).
+        self.socket_timeout = self._read_timeout
+        try:
+            return await super().read_response(disable_decoding, None, **kwargs)
+        finally:
+            self.socket_timeout = None
+
+
 def redis_client(
     url: str, pool_size: int, *, cluster: bool = False, timed_per_reply: bool = True
 ) -> Redis | RedisCluster:
@@ -85,7 +114,9 @@ def redis_client(
     """
     if cluster:
         return ClusterClient.from_url(url, pool_size=pool_size, decode_responses=True)
-    extra: dict[str, Any] = {} if timed_per_reply else {"socket_timeout": None}
+    extra: dict[str, Any] = (
+        {"connection_class": ReadTimedConnection} if timed_per_reply else {"socket_timeout": None}
+    )
     pool = aioredis.BlockingConnectionPool.from_url(
         url, max_connections=pool_size, timeout=30, decode_responses=True, **extra
     )
