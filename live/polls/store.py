@@ -392,6 +392,9 @@ async def open_poll(svc: Services, poll_id: str) -> bool:
         q = await store.load_question(svc, qid)
         if q is not None and q.status is Status.DRAFT:
             await store.act(svc, qid, Action.OPEN)
+            # The poll's closing time is its questions' deadline: the cast script refuses
+            # ballots from then on, whenever the closing job comes.
+            await svc.redis.hset(svc.keys.question(qid), "closes", poll.spec.closes_ms)
     moved = await _set_status(svc, poll, PollStatus.OPEN)
     if moved:
         log.info("poll %s opened", poll_id)

@@ -168,6 +168,34 @@ async def test_a_poll_closes_at_its_deadline_with_no_traffic(
     assert await polls.close_poll(svc, poll.id) is False
 
 
+async def test_past_its_closing_time_a_poll_takes_no_ballot_though_its_job_is_late(
+    node: Node, svc: Services
+) -> None:
+    """No job worker runs here: the poll is opened by hand and never closed by its job,
+    yet the cast script refuses a ballot from its closing time on."""
+    await make_citizen(svc, KIM)
+    async with svc.engine.connect() as conn:
+        kim_id = await conn.scalar(sa.select(db.citizens.c.id))
+    start = now_ms()
+    spec = PollSpec(
+        PollKind.GENERAL, "Quick one", "", Area.CULTURE, (), start, start + 1500, Visibility.LIVE
+    )
+    poll = await polls.create_poll(
+        svc, spec, [build_question("Yes?", "single", "Yes,No")], Author(citizen_id=str(kim_id))
+    )
+    assert await polls.open_poll(svc, poll.id)
+    (qid,) = poll.question_ids
+    async with citizen(node.url, KIM) as kim:
+        async with connect(node.url, headers=kim.cookie_header()) as sock:
+            assert (await sock.call("join", {"poll": poll.id}))["ok"]
+            await asyncio.sleep(max(0.0, (spec.closes_ms - now_ms()) / 1000) + 0.1)
+            ack = await sock.vote(qid, [0])
+            assert not ack["ok"] and ack["error"]["code"] == "closed", ack
+    q = await store.load_question(svc, qid)
+    assert q is not None and q.status is Status.OPEN  # its job has not run
+    assert int(await svc.redis.hget(svc.keys.tally(qid), "total") or 0) == 0
+
+
 async def test_a_citizen_votes_once_from_two_browsers_at_once(
     node: Node, svc: Services, jobs: JobWorker
 ) -> None:
