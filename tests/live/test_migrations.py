@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -42,8 +44,10 @@ async def test_sqlite_archive_is_migrated_once(tmp_path: Path) -> None:
     assert {"hosts", "rooms", "questions", "ballots", "room_hosts", "invitations"} <= tables
 
 
-@pytest.mark.timeout(90)
-async def test_postgresql_archive_is_migrated_once() -> None:
+@contextlib.asynccontextmanager
+async def _migrated_postgresql() -> AsyncIterator[asyncpg.Connection]:
+    """A fresh database on the machine's PostgreSQL, migrated by several processes at
+    once; a connection to it; dropped afterwards."""
     try:
         admin = await asyncpg.connect(**PG, database="test", timeout=5)
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
@@ -58,12 +62,18 @@ async def test_postgresql_archive_is_migrated_once() -> None:
         assert [rc for rc, _ in results] == [0] * PROCESSES, [e.decode()[-400:] for _, e in results]
         conn = await asyncpg.connect(**PG, database=database, timeout=5)
         try:
-            assert await conn.fetch("select version_num from alembic_version") == [(_head(),)]
+            yield conn
         finally:
             await conn.close()
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.mark.timeout(90)
+async def test_postgresql_archive_is_migrated_once() -> None:
+    async with _migrated_postgresql() as conn:
+        assert await conn.fetch("select version_num from alembic_version") == [(_head(),)]
 
 
 def _head() -> str:
@@ -116,30 +126,12 @@ def test_the_sqlite_moderation_log_refuses_updates_and_deletes(tmp_path: Path) -
 
 @pytest.mark.timeout(90)
 async def test_the_postgresql_moderation_log_refuses_updates_and_deletes() -> None:
-    try:
-        admin = await asyncpg.connect(**PG, database="test", timeout=5)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        if os.environ.get("MVOTING_SKIP_EXTERNAL") == "1":
-            pytest.skip(f"PostgreSQL at 127.0.0.1:5432 not reachable: {exc}")
-        raise
-    database = f"mvtest_{secrets.token_hex(6)}"
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    try:
-        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
-        results = await _migrate_at_once(url)
-        assert [rc for rc, _ in results] == [0] * PROCESSES, [e.decode()[-400:] for _, e in results]
-        conn = await asyncpg.connect(**PG, database=database)
-        try:
-            await conn.execute(_LOG_ROW)
-            for change in (
-                "update moderation_log set reason = 'rewritten'",
-                "delete from moderation_log",
-            ):
-                with pytest.raises(asyncpg.RaiseError, match="append-only"):
-                    await conn.execute(change)
-            assert await conn.fetch("select reason from moderation_log") == [("",)]
-        finally:
-            await conn.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
+    async with _migrated_postgresql() as conn:
+        await conn.execute(_LOG_ROW)
+        for change in (
+            "update moderation_log set reason = 'rewritten'",
+            "delete from moderation_log",
+        ):
+            with pytest.raises(asyncpg.RaiseError, match="append-only"):
+                await conn.execute(change)
+        assert await conn.fetch("select reason from moderation_log") == [("",)]

@@ -144,9 +144,8 @@ async def test_only_the_author_or_the_department_changes_a_poll(node: Node, svc:
         assert r.json()["poll"]["title"] == "Welfare, revised"
 
 
-async def test_a_poll_closes_at_its_deadline_with_no_traffic(
-    svc: Services, jobs: JobWorker
-) -> None:
+async def _quick_poll(svc: Services) -> tuple[PollSpec, polls.Poll]:
+    """Kim's poll of one question, open now and closing 1.5 s from now."""
     await make_citizen(svc, KIM)
     async with svc.engine.connect() as conn:
         kim_id = await conn.scalar(sa.select(db.citizens.c.id))
@@ -157,6 +156,13 @@ async def test_a_poll_closes_at_its_deadline_with_no_traffic(
     poll = await polls.create_poll(
         svc, spec, [build_question("Yes?", "single", "Yes,No")], Author(citizen_id=str(kim_id))
     )
+    return spec, poll
+
+
+async def test_a_poll_closes_at_its_deadline_with_no_traffic(
+    svc: Services, jobs: JobWorker
+) -> None:
+    spec, poll = await _quick_poll(svc)
     await wait_status(svc, poll.id, "open", timeout=3)
     await wait_status(svc, poll.id, "closed", timeout=5)
     _, closed_ms = await status_of(svc, poll.id)
@@ -173,16 +179,7 @@ async def test_past_its_closing_time_a_poll_takes_no_ballot_though_its_job_is_la
 ) -> None:
     """No job worker runs here: the poll is opened by hand and never closed by its job,
     yet the cast script refuses a ballot from its closing time on."""
-    await make_citizen(svc, KIM)
-    async with svc.engine.connect() as conn:
-        kim_id = await conn.scalar(sa.select(db.citizens.c.id))
-    start = now_ms()
-    spec = PollSpec(
-        PollKind.GENERAL, "Quick one", "", Area.CULTURE, (), start, start + 1500, Visibility.LIVE
-    )
-    poll = await polls.create_poll(
-        svc, spec, [build_question("Yes?", "single", "Yes,No")], Author(citizen_id=str(kim_id))
-    )
+    spec, poll = await _quick_poll(svc)
     assert await polls.open_poll(svc, poll.id)
     (qid,) = poll.question_ids
     async with citizen(node.url, KIM) as kim:
