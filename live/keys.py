@@ -55,6 +55,11 @@ class Keys:
         scored by when (ms); the minute's sweep closes those whose job was lost."""
         return f"{self.prefix}deadlines"
 
+    def notify_languages(self) -> str:
+        """Hash: citizen id -> the language their notifications are written in
+        (``live.notify.languages``)."""
+        return f"{self.prefix}notify:langs"
+
     def polls_hot(self) -> str:
         """Sorted set: the "Hot" polls of the last day, scored by their ballots (a job
         writes it once a day)."""

@@ -14,18 +14,14 @@ from live.services import Services
 LANGUAGES = ("en", "ko")
 
 
-def _key(svc: Services) -> str:
-    return f"{svc.keys.prefix}notify:langs"
-
-
 async def remember(svc: Services, citizen_id: str, lang: str) -> None:
     if lang in LANGUAGES:
-        await svc.redis.hset(_key(svc), citizen_id, lang)
+        await svc.redis.hset(svc.keys.notify_languages(), citizen_id, lang)
 
 
 async def chosen(svc: Services, citizen_ids: list[str]) -> dict[str, str]:
     """The languages known of these citizens (those not known are left out)."""
     if not citizen_ids:
         return {}
-    found = await svc.redis.hmget(_key(svc), citizen_ids)
+    found = await svc.redis.hmget(svc.keys.notify_languages(), citizen_ids)
     return {c: lang for c, lang in zip(citizen_ids, found, strict=True) if lang in LANGUAGES}
