@@ -4,9 +4,10 @@
 Seoul's scale by default: 250,000 citizens, 50 polls open at once, the day's 24 hours
 compressed into ``--minutes`` of wall time. Each citizen casts one ballot on one poll,
 chosen with a skewed popularity (Zipf, ``--skew``: poll k draws 1/k^s of the ballots), at
-a moment drawn from the day's profile (``profile``): a quiet night, a morning peak around
-08:30, a lunch bump, a long afternoon and the day's highest peak around 20:30, shaped so
-that the busiest minute of the simulated day has 10 times the day's mean rate.
+a moment drawn from the day's profile (``profile``): a quiet night (2 % of the ballots
+from 00:00 to 06:00), a trickle through the day, a morning peak at 08:30, a lunch peak at
+12:30 and the day's highest at 20:30 (a third of the ballots in its hour), the peaks'
+width chosen so that the busiest minute of the simulated day has 10 times the mean rate.
 
 Everything runs here, started and stopped by this script: a bundled 3-node Valkey
 Cluster (never port 6379), a bundled single Valkey for the scheduled jobs (arq needs one
@@ -107,33 +108,43 @@ BINS = 1440  # the profile's resolution: one simulated minute
 # --- the day -------------------------------------------------------------------------------
 
 
-def _shape(hour: float) -> float:
-    def bump(mu: float, sd: float) -> float:
-        return math.exp(-0.5 * ((hour - mu) / sd) ** 2)
+def _shape(hour: float, width: float) -> float:
+    """The day's rate at ``hour`` (relative): a floor, low at night and higher from 07:00
+    to 23:00, and three peaks whose widths scale with ``width``."""
 
+    def bump(mu: float, sd: float) -> float:
+        return math.exp(-0.5 * ((hour - mu) / (sd * width)) ** 2)
+
+    def ramp(at: float) -> float:  # 0 before ``at``, 1 an hour after, smoothly
+        x = min(max(hour - at, 0.0), 1.0)
+        return x * x * (3 - 2 * x)
+
+    awake = ramp(6.5) * (1 - ramp(22.5))
     return (
-        0.02  # the night
-        + 0.55 * bump(8.5, 1.0)  # the morning commute
-        + 0.30 * bump(12.5, 1.0)  # lunch
-        + 0.25 * bump(15.5, 2.0)  # the afternoon
-        + 1.00 * bump(20.5, 1.4)  # the evening, the day's peak
+        0.01  # the night
+        + 0.05 * awake  # the day's trickle
+        + 0.45 * bump(8.5, 0.8)  # the morning commute
+        + 0.25 * bump(12.5, 0.6)  # lunch
+        + 1.00 * bump(20.5, 1.0)  # the evening, the day's peak
     )
 
 
 def profile(peak_to_mean: float = PEAK_TO_MEAN) -> list[float]:
-    """Each simulated minute's share of the day's ballots: ``_shape`` raised to the power
-    that makes the busiest minute ``peak_to_mean`` times the mean (found by bisection)."""
-    base = [_shape((i + 0.5) * 24 / BINS) for i in range(BINS)]
+    """Each simulated minute's share of the day's ballots: ``_shape`` with the peaks'
+    width that makes the busiest minute ``peak_to_mean`` times the mean (by bisection)."""
 
-    def ratio(g: float) -> float:
-        w = [b**g for b in base]
+    def minutes(width: float) -> list[float]:
+        return [_shape((i + 0.5) * 24 / BINS, width) for i in range(BINS)]
+
+    def ratio(width: float) -> float:
+        w = minutes(width)
         return max(w) * len(w) / sum(w)
 
-    lo, hi = 0.05, 20.0
-    for _ in range(80):
+    lo, hi = 0.02, 5.0  # wider peaks, a lower ratio
+    for _ in range(60):
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if ratio(mid) < peak_to_mean else (lo, mid)
-    w = [b**lo for b in base]
+        lo, hi = (mid, hi) if ratio(mid) > peak_to_mean else (lo, mid)
+    w = minutes(lo)
     total = sum(w)
     return [x / total for x in w]
 
