@@ -455,7 +455,9 @@ async def wait_finalized(svc: Services, qids: list[str], within: float) -> float
 # --- the run -------------------------------------------------------------------------------
 
 
-def write_env(data: Path, cluster: EmbeddedCluster, jobs_url: str, database: str) -> None:
+def write_env(
+    data: Path, cluster: EmbeddedCluster, jobs_url: str, database: str, extra: list[str]
+) -> None:
     data.mkdir(parents=True, exist_ok=True)
     lines = {
         "MVOTING_REDIS_CLUSTER": "1",
@@ -465,6 +467,7 @@ def write_env(data: Path, cluster: EmbeddedCluster, jobs_url: str, database: str
         "MVOTING_PHONE_PEPPER": secrets.token_urlsafe(32),
         # Every voter comes from 127.0.0.1 here; a city's come from many addresses.
         "MVOTING_BALLOTS_PER_ADDRESS": "0",
+        **dict(x.split("=", 1) for x in extra),
     }
     (data / ".env").write_text("".join(f"{k}={v}\n" for k, v in lines.items()))
 
@@ -472,7 +475,7 @@ def write_env(data: Path, cluster: EmbeddedCluster, jobs_url: str, database: str
 async def day(a: argparse.Namespace, tmp: Path, cluster: EmbeddedCluster, jobs: Any) -> int:
     database = f"mvcity_{secrets.token_hex(4)}"
     data = tmp / "mvoting"
-    write_env(data, cluster, jobs.url, database)
+    write_env(data, cluster, jobs.url, database, a.set)
     await create_database(database)
     print(f"cityday: database {database} at {PG}", flush=True)
     servers: list[Server] = []
@@ -966,9 +969,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--interval", type=float, default=10.0, help="seconds per report line")
     ap.add_argument("--drain", type=float, default=120.0, help="seconds to wait for the archive")
     ap.add_argument("--seed", type=int, default=1, help="the day's random seed")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for every mvoting process (the data directory's .env); repeatable",
+    )
     a = ap.parse_args(argv)
     if a.citizens < 1 or a.polls < 1 or a.minutes <= 0 or a.nodes < 1 or a.procs < 1:
         ap.error("--citizens, --polls, --nodes, --procs at least 1; --minutes above 0")
+    if any("=" not in x for x in a.set):
+        ap.error("--set takes NAME=VALUE")
     if a.citizens > 1_000_000:
         ap.error("--citizens at most 1,000,000 (the phone numbers the bulk set-up makes)")
     return run_guarded("cityday", run, a)
