@@ -108,6 +108,15 @@ ROOM_ARGS ?=
 bench-room: install
 	$(BIN)/python loadtests/bigroom.py $(ROOM_ARGS)
 
+# The citywide day: 250,000 citizens over a day compressed into 20 minutes, on a 3-node
+# Valkey Cluster and PostgreSQL at 127.0.0.1:5432 (loadtests/README.md, "The citywide day").
+#   make bench-city CITY_ARGS="--citizens 5000 --minutes 2"
+CITY_ARGS ?=
+
+.PHONY: bench-city
+bench-city: install
+	$(BIN)/python loadtests/cityday.py $(CITY_ARGS)
+
 # A reconnection storm: ATTENDEES on a node that is restarted, all coming back at once with
 # the pages' back-off (loadtests/README.md, "Storms"). STORM_ARGS="--stop kill" for a crash.
 #   make bench-storm ATTENDEES=2000 STORM_ARGS="--procs 2"
