@@ -389,7 +389,7 @@ async def act(svc: Services, qid: str, action: Action) -> LiveQuestion:
         if jobs_url(svc) is None:
             raise invalid_state(
                 N_(
-                    "A question with a duration needs the scheduled jobs: "
+                    "A question that closes by itself needs the scheduled jobs: "
                     "set MVOTING_JOBS_REDIS_URL."
                 )
             )
