@@ -364,6 +364,18 @@ def rule_of(target: Target, *, place: tuple[float, float] | None, year: int) -> 
     return rule
 
 
+#: The rule's letters that ask about the voter's account (its number's reference, for a
+#: roster; its profile; its department); the others ask what the join or the ballot tells
+#: (the on-site code, the position).
+ACCOUNT_LETTERS = frozenset("rygdjo")
+
+
+def needs_account(rule: Mapping[str, Any]) -> bool:
+    """Whether deciding ``rule`` needs the voter's account facts: a join of a poll whose
+    rule does not reads none of them."""
+    return not ACCOUNT_LETTERS.isdisjoint(rule)
+
+
 @dataclass(frozen=True, slots=True)
 class Facts:
     """What the web node knows of a voter when a ballot is cast."""
@@ -395,6 +407,20 @@ class Facts:
         if self.position is not None:
             out["lat"], out["lon"] = self.position
         return out
+
+    @classmethod
+    def of_account(cls, arg: Mapping[str, Any]) -> Facts:
+        """The account's facts (number, profile, department) back from ``as_arg``."""
+        return cls(
+            phone=str(arg.get("p", "")),
+            profile=Profile(
+                birth_year=None if arg.get("y") is None else int(arg["y"]),
+                gender=None if arg.get("g") is None else Gender(arg["g"]),
+                district=None if arg.get("d") is None else District(arg["d"]),
+                job=None if arg.get("j") is None else Job(arg["j"]),
+            ),
+            department=str(arg.get("o", "")),
+        )
 
 
 def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
