@@ -177,6 +177,11 @@ class Keys:
         """Counter: raising it ends every session of the account begun before."""
         return f"{self.prefix}{{{tag}:{account_id}}}:generation"
 
+    def facts(self, tag: str, account_id: str) -> str:
+        """JSON: the account's facts as the cast script reads them (``live.eligibility``),
+        kept beside its sessions so that a join reads them with its session check."""
+        return f"{self.prefix}{{{tag}:{account_id}}}:facts"
+
     # one-time codes: one number's keys for one purpose share the hash tag ``{code:<ref>}``
     def code(self, phone_ref: str, purpose: str) -> list[str]:
         """The keys of ``lua/code.lua``: the code waiting (its digest), the failed checks."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from live import limits, passwords, sessions
+from live import eligibility, limits, passwords, sessions
 from live.citizens import codes
 from live.citizens.sms import sender_for
 from live.clock import new_id, now_ms
@@ -327,7 +327,7 @@ async def change_phone(
     typed = check_code(code)
     await codes.use(svc, Purpose.CHANGE, ref, typed, address=address, holder=citizen_id)
     try:
-        async with svc.engine.begin() as conn:
+        async with eligibility.citizen_change(svc, citizen_id) as conn:  # a roster's key
             done = await conn.execute(
                 db.citizens.update().where(db.citizens.c.id == citizen_id).values(phone_ref=ref)
             )
