@@ -29,7 +29,7 @@ from live.audience import Audience
 from live.broadcaster import Broadcaster
 from live.cast import CastBatcher, ScriptBatcher, do_cast, network_ref
 from live.clock import new_id, now_ms
-from live.eligibility import citizen_facts, official_facts
+from live.eligibility import voter_facts
 from live.errors import error_body
 from live.joins import admit, answer_delay
 from live.limits import answer_no_sooner, client_address
@@ -46,7 +46,7 @@ from live.metrics import (
 from live.notify.channel import NoticeChannel
 from live.roomcache import RoomCache, RoomView
 from live.services import Services
-from live.sessions import CITIZENS, COOKIE, HOSTS, account_of, read_cookie
+from live.sessions import CITIZENS, COOKIE, HOSTS, account_and_facts, account_of, read_cookie
 from live.store import (
     LiveQuestion,
     load_question,
@@ -57,7 +57,7 @@ from live.wire.delivery import Watchers
 from live.wire.frames import FrameWriter, event_frame
 from live.wire.pacing import Pacing
 from live.wire.transport import LiveServer
-from rooms.eligibility import Facts
+from rooms.eligibility import Facts, needs_account
 from rooms.errors import N_, ErrorCode, VotingError, bad_request, not_found
 from rooms.identity import (
     citizen_identity,
@@ -408,7 +408,8 @@ class LiveSockets:
     async def _poll_view(self, conn: Conn, poll_id: str) -> tuple[RoomView, str | None, Facts]:
         """A poll's room, who this connection votes as in it, and what is known of them:
         the signed-in citizen of its session cookie (for an internal vote, the signed-in
-        official), or no one (it follows the tally)."""
+        official), or no one (it follows the tally). Their facts are read only if the
+        poll's rule, as the room holds it at this join, asks about their account."""
         svc = self._services()
         assert self.rooms is not None
         number, voters, hidden, why = await svc.redis.hmget(
@@ -420,15 +421,19 @@ class LiveSockets:
         if hidden:  # monitors hid it (``live.moderation.reports``)
             raise VotingError(ErrorCode.POLL_HIDDEN, reason=why or "")
         cookie = read_cookie(svc, conn.session_cookie) if conn.session_cookie else {}
-        if voters == "officials":
-            host = await account_of(svc, cookie, HOSTS) if cookie else None
-            if host is None:
-                return view, None, Facts()
-            return view, official_identity(host), await official_facts(svc, host)
-        citizen = await account_of(svc, cookie, CITIZENS) if cookie else None
-        if citizen is None:
+        if not cookie:
             return view, None, Facts()
-        return view, citizen_identity(citizen), await citizen_facts(svc, citizen)
+        kind = HOSTS if voters == "officials" else CITIZENS
+        rule = view.room.get("target")  # a poll's, set when it is made
+        needs = needs_account(orjson.loads(rule)) if rule else False
+        if needs:
+            account, kept = await account_and_facts(svc, cookie, kind)
+        else:
+            account, kept = await account_of(svc, cookie, kind), None
+        if account is None:
+            return view, None, Facts()
+        identity = official_identity(account) if kind is HOSTS else citizen_identity(account)
+        return view, identity, await voter_facts(svc, kind, account, kept) if needs else Facts()
 
     def _count(self, conn: Conn, *, leaving: bool) -> None:
         """An attendee joined or left the room: the hosts' count of the audience follows."""
