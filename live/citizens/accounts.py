@@ -327,7 +327,7 @@ async def change_phone(
     typed = check_code(code)
     await codes.use(svc, Purpose.CHANGE, ref, typed, address=address, holder=citizen_id)
     try:
-        async with eligibility.citizen_change(svc, citizen_id) as conn:  # a roster's key
+        async with eligibility.citizen_change(svc, citizen_id) as conn:
             done = await conn.execute(
                 db.citizens.update().where(db.citizens.c.id == citizen_id).values(phone_ref=ref)
             )
