@@ -87,6 +87,7 @@
   function join() {
     socket.timeout(10000).emit("join", joining, (err, ack) => {
       if (err) return;  // the connection dropped meanwhile; the next connect joins again
+      if (!ack.ok && ack.error.code === "unavailable") { joinLater(); return; }
       if (!ack.ok) { showFatal(refusalText(ack.error)); return; }
       device = ack.device;
       localStorage.setItem(deviceKey, device);
@@ -113,6 +114,7 @@
       show(data.poll ? current || first : ack.room.current || current);
       if (ack.site_error) notice = refusalText(ack.site_error);
       joined = true;
+      retryPause = 0;
       setConnection(conn, "connected");
       if (pending) send(); else render();
     });
@@ -208,12 +210,23 @@
    * to 30 s, each pause jittered so that a room's phones do not all come back at once.
    * The same nonce goes again: if the first send did count, the answer is "already voted". */
   function retryLater(ballot) {
-    retryPause = Math.min(retryPause ? retryPause * 2 : 1000, 30000);
     notice = S.retrying;
     render();
     setTimeout(() => {
       if (pending === ballot && joined) send();  // else the next join sends it
-    }, retryPause * (0.75 + Math.random() / 2));
+    }, nextPause());
+  }
+
+  /** The server could not serve the join now (its store is down or starting again): the
+   * page stays "connecting" and joins again by itself, after the same pauses. */
+  function joinLater() {
+    setConnection(conn, "connecting");
+    setTimeout(() => { if (socket.connected && !joined) join(); }, nextPause());
+  }
+
+  function nextPause() {
+    retryPause = Math.min(retryPause ? retryPause * 2 : 1000, 30000);
+    return retryPause * (0.75 + Math.random() / 2);
   }
 
   /** A refusal's sentence; `rate_limited` says in how many seconds to try again. */

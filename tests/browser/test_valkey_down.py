@@ -100,3 +100,55 @@ async def _more_refusals(than: float, timeout: float = 10.0) -> None:
     while _refusals() <= than:
         assert time.monotonic() < deadline, "the page did not send its ballot again"
         await asyncio.sleep(0.1)
+
+
+@pytest.mark.timeout(150)
+async def test_a_join_refused_while_valkey_hangs_is_tried_again_by_the_page(
+    browser: Browser,
+    paused_valkey: bundled.EmbeddedValkey,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A phone whose connection drops while Valkey hangs joins again when it is back:
+    the join refused ``unavailable`` meanwhile is not the end of the page."""
+    monkeypatch.setattr(cast, "BATCH_TIMEOUT", 1.0)  # the joins' limit check answers sooner
+    settings = load_settings(
+        {},
+        MVOTING_DATA=str(tmp_path / "data"),
+        REDIS_URL=paused_valkey.url,
+        MVOTING_SECRET="test-secret",
+    )
+    async with open_services(settings) as svc, run_node(settings) as node:
+        room = await make_room(svc)
+        browsing = Browsing(browser)
+        try:
+            phone = await browsing.phone()
+            await phone.goto(vote_url(node, room))
+            conn = phone.locator("#conn")
+            await expect(conn).to_have_attribute("data-state", "connected")
+            refused = _join_refusals()
+            os.kill(paused_valkey.pid, signal.SIGSTOP)
+            try:
+                await phone.context.set_offline(True)
+                await expect(conn).not_to_have_attribute("data-state", "connected")
+                await phone.context.set_offline(False)
+                # It connects again, and its join is refused while Valkey hangs.
+                deadline = time.monotonic() + 20
+                while _join_refusals() <= refused:
+                    assert time.monotonic() < deadline, "no join was refused meanwhile"
+                    await asyncio.sleep(0.1)
+                await expect(conn).to_have_attribute("data-state", "connecting")
+                await expect(phone.get_by_role("alert")).to_have_count(0)
+            finally:
+                os.kill(paused_valkey.pid, signal.SIGCONT)
+            await expect(conn).to_have_attribute("data-state", "connected", timeout=40_000)
+            await phone.get_by_role("button", name="B", exact=True).click()
+            await expect(phone.get_by_text("Your vote was counted.")).to_be_visible()
+        finally:
+            await browsing.close()
+        assert not browsing.errors, browsing.errors
+
+
+def _join_refusals() -> float:
+    found = REGISTRY.get_sample_value("mvoting_joins_refused_total", {"code": "unavailable"})
+    return found or 0.0
