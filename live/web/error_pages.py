@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 
+import redis.exceptions
 import sqlalchemy as sa
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -99,6 +100,14 @@ async def archive_unreachable(request: Request, exc: Exception) -> Response:
     return _answer(request, 503, {"Retry-After": "1"})
 
 
+async def live_state_unreachable(request: Request, exc: Exception) -> Response:
+    """Valkey does not answer (down, hanging past the read timeout, or starting again):
+    503, to be tried again, as for the archive. redis-py's connection and timeout errors
+    are not Python's own, so ``archive_unreachable`` does not see them."""
+    log.warning("%s %s: Valkey does not answer (%s)", request.method, request.url.path, exc)
+    return _answer(request, 503, {"Retry-After": "1"})
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     """An exception no handler caught: a 500 that says nothing of it."""
     return _answer(request, 500)
@@ -110,5 +119,7 @@ HANDLERS = {
     sa.exc.DBAPIError: archive_unreachable,
     ConnectionError: archive_unreachable,
     TimeoutError: archive_unreachable,
+    redis.exceptions.ConnectionError: live_state_unreachable,
+    redis.exceptions.TimeoutError: live_state_unreachable,
     500: server_error,
 }

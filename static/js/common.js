@@ -331,7 +331,18 @@ window.mv = (function () {
       el("strong", { text: label }), reason ? el("span", { class: "reason", text: " " + reason }) : null);
   }
 
-  return { data, S, el, Tallies, drawBars, drawCloud, setConnection, errorText, resultsPublic,
+  /** Growing, jittered pauses for trying again after an "unavailable": 1 s, 2 s, 4 s...
+   * up to 30 s, each within ±25 %, so that a room's phones do not all come back at once.
+   * `next()` is the next pause in ms; `reset()` starts again from 1 s. */
+  function backoff() {
+    let pause = 0;
+    return {
+      next() { pause = Math.min(pause ? pause * 2 : 1000, 30000); return pause * (0.75 + Math.random() / 2); },
+      reset() { pause = 0; },
+    };
+  }
+
+  return { data, S, el, Tallies, backoff, drawBars, drawCloud, setConnection, errorText, resultsPublic,
     percent, verificationBadge, optionLabel, ratingAverage, Receipts, drawRanking, rankingResults,
     ordinal, rankMethod, drawSurvey, surveyPart, partHeading };
 })();

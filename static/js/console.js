@@ -263,10 +263,20 @@
   });
   window.mv.socket = socket;  // the lot drawing's panel (draw.js) listens on it too
   const conn = document.getElementById("conn");
+  /** The server could not serve the join now (its store is down or starting again): the
+   * console stays "connecting" and joins again by itself (``mv.backoff``'s pauses). */
+  const joins = window.mv.backoff();
+  function joinLater() {
+    setConnection(conn, "connecting");
+    setTimeout(() => { if (socket.connected) join(); }, joins.next());
+  }
+
   function join() {
     socket.timeout(10000).emit("join", { room: data.room.number, presenter: data.presenter }, (err, ack) => {
       if (err) return;
+      if (!ack.ok && ack.error && ack.error.code === "unavailable") { joinLater(); return; }
       if (!ack.ok) { if (ack.error && ack.error.code === "bad_credentials") renewPresenter(); return; }
+      joins.reset();
       setConnection(conn, "connected");
       for (const q of ack.questions) if (q.tally) tallies.offer(q.tally);
       current = ack.room.current;

@@ -7,7 +7,7 @@
 "use strict";
 
 (function () {
-  const { data, S, el, Tallies, drawBars, drawCloud, setConnection, errorText, resultsPublic,
+  const { data, S, el, Tallies, backoff, drawBars, drawCloud, setConnection, errorText, resultsPublic,
     verificationBadge, optionLabel, Receipts, ordinal, drawSurvey, surveyPart } = window.mv;
   const stage = document.getElementById("stage");
   const conn = document.getElementById("conn");
@@ -18,7 +18,7 @@
   let current = null;
   let joined = false;
   let pending = null;      // {question, choices, nonce}: a ballot not yet acknowledged
-  let retryPause = 0;      // ms before `pending` is sent again after an "unavailable"
+  const retries = backoff(); // pauses before `pending` or the join is sent again after an "unavailable"
   let notice = null;       // a message to show with the current question
   let picks = new Set();   // multiple choice: picks not yet submitted
   let ranked = null;       // ranking: {question, order} not yet submitted (best first)
@@ -114,7 +114,7 @@
       show(data.poll ? current || first : ack.room.current || current);
       if (ack.site_error) notice = refusalText(ack.site_error);
       joined = true;
-      retryPause = 0;
+      retries.reset();
       setConnection(conn, "connected");
       if (pending) send(); else render();
     });
@@ -182,7 +182,7 @@
       if (pending !== ballot) return;
       if (!ack.ok && ack.error.code === "unavailable") { retryLater(ballot); return; }
       pending = null;
-      retryPause = 0;
+      retries.reset();
       const q = questions.get(ballot.question);
       if (ack.ok) {
         voted.add(ballot.question); receipts.set(ballot.question, ack.receipt); notice = null;
@@ -214,19 +214,14 @@
     render();
     setTimeout(() => {
       if (pending === ballot && joined) send();  // else the next join sends it
-    }, nextPause());
+    }, retries.next());
   }
 
   /** The server could not serve the join now (its store is down or starting again): the
    * page stays "connecting" and joins again by itself, after the same pauses. */
   function joinLater() {
     setConnection(conn, "connecting");
-    setTimeout(() => { if (socket.connected && !joined) join(); }, nextPause());
-  }
-
-  function nextPause() {
-    retryPause = Math.min(retryPause ? retryPause * 2 : 1000, 30000);
-    return retryPause * (0.75 + Math.random() / 2);
+    setTimeout(() => { if (socket.connected && !joined) join(); }, retries.next());
   }
 
   /** A refusal's sentence; `rate_limited` says in how many seconds to try again. */
