@@ -307,3 +307,22 @@ async def test_an_idle_pass_sends_no_more_than_a_read_and_a_lease_per_question(
         "hget": n * passes,
     }
     assert len(room.questions) == n
+
+
+async def test_what_a_stalled_consumer_holds_is_claimed_once_idle_long_enough(
+    svc: Services,
+) -> None:
+    """Claiming is no longer asked on every pass, but what a consumer left pending is
+    still taken over once idle for ``claim_idle_ms``: at the next pass after half of it."""
+    room = await make_room(svc)
+    worker = ArchiveWorker(svc, "w", claim_idle_ms=400)
+    async with contextlib.aclosing(worker):
+        assert await worker.pass_once() is True  # the opening
+        await _cast_many(svc, room.q, 10)
+        await _held_by_a_stalled_reader(svc, room.q, 10)
+        assert await worker.pass_once() is False  # held, and not idle long enough
+        before = (await _calls(svc)).get("xautoclaim", 0)
+        await asyncio.sleep(0.45)
+        assert await worker.pass_once() is True
+        assert await archived(svc, room.q) == 10
+        assert (await _calls(svc)).get("xautoclaim", 0) - before == 1
