@@ -399,7 +399,11 @@ class Ledger:
         note = stored[1]
         witnessed = await self._witnessed(info.id)
         before = dict(witnessed)
-        tree = await self.tree(info.id)
+        # The consistency proofs need the tree up to ``size`` only: the checkpoint just
+        # signed read it that far, so no read of what was appended since.
+        tree = self._trees.get(info.id)
+        if tree is None or tree.size < size:
+            tree = await self.tree(info.id)
         asked = [w for w in policy.witnesses if w.url]
         answers = await asyncio.gather(
             *(self._ask(w, info, tree, size, note, witnessed.get(w.name, 0)) for w in asked)
