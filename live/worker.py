@@ -176,23 +176,27 @@ class ArchiveWorker:
         renews every lease, one reads every leased stream (and its question's status).
         Only the streams that returned entries cost more: one transaction archives them
         all, one pipeline acknowledges them, two trim them; a stream that filled its batch
-        is read again in the next round, with the others that did."""
+        is read again in the next round, with the others that did.
+
+        The rounds stop after half a lease, which the next pass renews: a backlog read on
+        for longer could be read by a worker taking over the expired lease meanwhile."""
         r, k = self.svc.redis, self.svc.keys
         mine = await self._hold_leases(sorted(await r.smembers(k.archiving())))
+        held_until = time.monotonic() + self.lease_ms / 2000
         await self._ensure_groups(mine)
         steps = {qid: self._first_step(qid) for qid in mine}
         statuses: dict[str, str | None] = {}
         asked: dict[str, str | None] | None = statuses  # in the first round
         archived: set[str] = set()
-        while steps:
+        while steps and time.monotonic() < held_until:
             found, steps = await self._round(steps, asked)
             asked = None
             if found:
                 await self._archive(found)
                 archived |= found.keys()
         await self._trim(sorted(archived))
-        for qid in mine:
-            if qid not in archived and statuses.get(qid) != "open":
+        for qid, status in statuses.items():
+            if qid not in archived and status != "open":
                 await self._finalize_if_closed(qid)
         await self.ledger.flush()
         return bool(archived)
