@@ -43,6 +43,7 @@ class Scripts:
     code: Any
     draw: Any
     release: Any
+    lease: Any  #: the archive worker's, one per followed question in a pipeline (``live.worker``)
     limit: Any  #: ``live.limits``' script, for the join's batched checks (``ScriptBatcher``)
 
 

@@ -27,7 +27,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,7 @@ import orjson
 import redis.exceptions
 import sqlalchemy as sa
 
+from live.cast import ScriptBatcher
 from live.clock import now_ms
 from live.engines import db
 from live.health import Heartbeat, notify
@@ -61,6 +64,9 @@ BATCH = 500
 CLAIM_IDLE_MS = 30_000
 LEASE_MS = 10_000  # a worker that stops renewing its lease loses its questions after this
 IDLE_POLL = 0.5  # seconds between passes when nothing arrives
+#: What a pass asks of a stream in a round (``ArchiveWorker._round``): our own pending
+#: entries, those other consumers left pending, the new ones.
+RECOVER, CLAIM, READ = "recover", "claim", "read"
 
 
 def default_name() -> str:
@@ -88,6 +94,8 @@ class ArchiveWorker:
         self._groups: set[str] = set()
         self._recovered: set[str] = set()
         self._taken_over: set[str] = set()
+        self._claimed_at: dict[str, float] = {}  # question -> when its claiming last ended
+        self._leases = ScriptBatcher(svc, "lease")
         #: question -> (its stream's last entry when closed, the judging of its log)
         self._judging: dict[str, tuple[str, asyncio.Task[Verdict | None]]] = {}
         self._judged = asyncio.Event()  # set as a judging ends
@@ -97,9 +105,10 @@ class ArchiveWorker:
     async def run(self) -> None:
         """Pass over the streams for ever: quickly while ballots flow, slowly when idle.
 
-        An idle pass costs a few round trips per followed question, so the pause doubles
-        from ``poll`` up to ``IDLE_POLL`` while nothing arrives (archiving is behind the
-        ack anyway: a burst's first ballots wait at most that long for their row).
+        An idle pass costs a few round trips and a few replies per followed question, so
+        the pause doubles from ``poll`` up to ``IDLE_POLL`` while nothing arrives (archiving
+        is behind the ack anyway: a burst's first ballots wait at most that long for their
+        row).
         """
         log.info("archive worker %s started", self.name)
         try:
@@ -161,146 +170,201 @@ class ArchiveWorker:
                 await self._judged.wait()
 
     async def pass_once(self) -> bool:
-        """One pass over every followed question; True if any ballot was archived."""
-        busy = False
-        for qid in sorted(await self.svc.redis.smembers(self.svc.keys.archiving())):
-            if await self._hold_lease(qid):
-                busy |= await self.drain(qid)
+        """One pass over every followed question; True if any ballot was archived.
+
+        Its round trips do not grow with the questions followed: one pipeline takes or
+        renews every lease, one reads every leased stream (and its question's status).
+        Only the streams that returned entries cost more: one transaction archives them
+        all, one pipeline acknowledges them, two trim them; a stream that filled its batch
+        is read again in the next round, with the others that did.
+
+        The rounds stop after half a lease, which the next pass renews: a backlog read on
+        for longer could be read by a worker taking over the expired lease meanwhile."""
+        r, k = self.svc.redis, self.svc.keys
+        mine = await self._hold_leases(sorted(await r.smembers(k.archiving())))
+        held_until = time.monotonic() + self.lease_ms / 2000
+        await self._ensure_groups(mine)
+        steps = {qid: self._first_step(qid) for qid in mine}
+        statuses: dict[str, str | None] = {}
+        asked: dict[str, str | None] | None = statuses  # in the first round
+        archived: set[str] = set()
+        while steps and time.monotonic() < held_until:
+            found, steps = await self._round(steps, asked)
+            asked = None
+            if found:
+                await self._archive(found)
+                archived |= found.keys()
+        await self._trim(sorted(archived))
+        for qid, status in statuses.items():
+            if qid not in archived and status != "open":
+                await self._finalize_if_closed(qid)
         await self.ledger.flush()
-        return busy
+        return bool(archived)
 
-    async def _hold_lease(self, qid: str) -> bool:
-        """Take or renew the question's lease; False if another worker holds it."""
-        r, key = self.svc.redis, self.svc.keys.ledger_lease(qid)
-        if await r.set(key, self.name, nx=True, px=self.lease_ms):
-            self._taken_over.add(qid)
-            return True
-        if await r.get(key) == self.name:
-            await r.pexpire(key, self.lease_ms)
-            return True
-        return False
+    async def _hold_leases(self, qids: list[str]) -> list[str]:
+        """Take or renew each question's lease, all in one pipeline (``lua/lease.lua``);
+        the questions whose lease is ours. One taken afresh is a takeover."""
+        key, args = self.svc.keys.ledger_lease, [self.name, self.lease_ms]
+        replies = await asyncio.gather(*(self._leases.run_script([key(q)], args) for q in qids))
+        for qid, reply in zip(qids, replies, strict=True):
+            if reply == 2:
+                self._taken_over.add(qid)
+        return [qid for qid, reply in zip(qids, replies, strict=True) if reply]
 
-    async def drain(self, qid: str) -> bool:
-        await self._ensure_group(qid)
-        archived = False
+    def _first_step(self, qid: str) -> str:
+        """What a pass reads first of a leased stream (``_round``).
+
+        Our own pending entries first: we may have died between commit and ack. Then,
+        taking over the lease, what others left pending, whatever its age: their holder
+        let the lease expire, so it no longer reads them; else, every ``claim_idle_ms / 2``,
+        what a consumer left pending that long. Then what is new."""
         if qid not in self._recovered:
-            # Our own pending entries first: we may have died between commit and ack.
-            # Reading from "0" returns a batch of them; each pass acks what it read.
-            while entries := await self._read(qid, "0"):
-                archived |= await self._archive(qid, entries)
-            self._recovered.add(qid)
-        # Taking over the lease, what others left pending comes first, whatever its age:
-        # their holder let the lease expire, so it no longer reads them.
-        idle = 0 if qid in self._taken_over else self.claim_idle_ms
-        while True:
-            claimed = await self._claim(qid, idle)
-            archived |= await self._archive(qid, claimed)
-            if len(claimed) < self.batch:
-                break
-        self._taken_over.discard(qid)
-        while True:
-            entries = await self._read(qid, ">")
-            if not entries:
-                break
-            archived |= await self._archive(qid, entries)
-        if archived:
-            await self._trim(qid)
-        else:
-            await self._finalize_if_closed(qid)
-        return archived
+            return RECOVER
+        due = self._claimed_at.get(qid, -math.inf) + self.claim_idle_ms / 2000
+        return CLAIM if qid in self._taken_over or time.monotonic() >= due else READ
 
-    async def _trim(self, qid: str) -> None:
-        """Drop the stream's entries that are archived: those below the oldest one still
+    async def _round(
+        self, steps: dict[str, str], statuses: dict[str, str | None] | None
+    ) -> tuple[dict[str, list[Any]], dict[str, str]]:
+        """One command per stream (its step), all in one pipeline, with each question's
+        status into ``statuses`` if asked: the entries each stream returned, and the
+        step each stream takes next, if it has one this pass."""
+        r, k = self.svc.redis, self.svc.keys
+        pipe = r.pipeline(transaction=False)
+        for qid, step in steps.items():
+            if step == CLAIM:
+                idle = 0 if qid in self._taken_over else self.claim_idle_ms
+                pipe.xautoclaim(
+                    k.stream(qid), ARCHIVE_GROUP, self.name, idle, start_id="0-0", count=self.batch
+                )
+            else:
+                start = "0" if step == RECOVER else ">"
+                pipe.xreadgroup(ARCHIVE_GROUP, self.name, {k.stream(qid): start}, count=self.batch)
+        if statuses is not None:
+            for qid in steps:
+                pipe.hget(k.question(qid), "status")
+        replies = await pipe.execute(raise_on_error=False)
+        if statuses is not None:
+            for qid, status in zip(steps, replies[len(steps) :], strict=True):
+                if isinstance(status, Exception):
+                    raise status
+                statuses[qid] = status
+        found: dict[str, list[Any]] = {}
+        after: dict[str, str] = {}
+        for (qid, step), reply in zip(steps.items(), replies, strict=False):
+            if isinstance(reply, redis.exceptions.ResponseError) and "NOGROUP" in str(reply):
+                self._groups.discard(qid)  # the question was reset: its stream is new
+                await self._ensure_groups([qid])  # else its closing check fails on it
+                continue
+            if isinstance(reply, Exception):
+                raise reply
+            if step == CLAIM:
+                entries = list(reply[1])
+                if len(entries) < self.batch:  # all claimed
+                    self._taken_over.discard(qid)
+                    self._claimed_at[qid] = time.monotonic()
+                    after[qid] = READ
+                else:
+                    after[qid] = CLAIM
+            else:
+                read = reply[0][1] if reply else []
+                entries = [(eid, fields) for eid, fields in read if fields]
+                if step == READ:
+                    if len(read) == self.batch:
+                        after[qid] = READ
+                elif entries and len(read) == self.batch:  # more of our own pending
+                    after[qid] = RECOVER
+                else:
+                    self._recovered.add(qid)
+                    after[qid] = self._first_step(qid)
+            if entries:
+                found[qid] = entries
+        return found, after
+
+    async def _trim(self, qids: list[str]) -> None:
+        """Drop the streams' entries that are archived: those below the oldest one still
         pending (read by some consumer, not acknowledged), or, with none pending, below the
         last one read. Never by length: a length cap drops ballots not yet archived
-        (``tests/live/test_archive.py`` shows both)."""
-        r, stream = self.svc.redis, self.svc.keys.stream(qid)
-        pending = await r.xpending(stream, ARCHIVE_GROUP)
-        if pending["pending"]:
-            floor = pending["min"]
-        else:
-            groups = await r.xinfo_groups(stream)
-            floor = next((g["last-delivered-id"] for g in groups if g["name"] == ARCHIVE_GROUP), "")
-        if floor and floor != "0-0":
-            await r.xtrim(stream, minid=floor, approximate=False)
+        (``tests/live/test_archive.py`` shows both).
 
-    async def _ensure_group(self, qid: str) -> None:
-        if qid in self._groups:
+        The last read is asked before what is pending: an entry read in between is pending
+        then, or acknowledged, so with none pending all up to the last read are archived."""
+        if not qids:
             return
-        try:
-            await self.svc.redis.xgroup_create(
-                self.svc.keys.stream(qid), ARCHIVE_GROUP, id="0", mkstream=True
-            )
-        except redis.exceptions.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-        self._groups.add(qid)
-
-    async def _claim(self, qid: str, idle: int) -> list[tuple[str, dict[str, str]]]:
-        """A batch of the entries other consumers left pending for ``idle`` ms, now ours."""
-        try:
-            _, claimed, _ = await self.svc.redis.xautoclaim(
-                self.svc.keys.stream(qid),
-                ARCHIVE_GROUP,
-                self.name,
-                min_idle_time=idle,
-                start_id="0-0",
-                count=self.batch,
-            )
-        except redis.exceptions.ResponseError as exc:
-            if "NOGROUP" not in str(exc):
-                raise
-            self._groups.discard(qid)  # the question was reset: its stream is new
-            await self._ensure_group(qid)
-            return []
-        return list(claimed)
-
-    async def _read(self, qid: str, start: str) -> list[tuple[str, dict[str, str]]]:
-        try:
-            reply = await self.svc.redis.xreadgroup(
-                ARCHIVE_GROUP, self.name, {self.svc.keys.stream(qid): start}, count=self.batch
-            )
-        except redis.exceptions.ResponseError as exc:
-            if "NOGROUP" in str(exc):  # the question was reset: its stream is new
-                self._groups.discard(qid)
-                await self._ensure_group(qid)  # else this pass's XAUTOCLAIM fails on it
-                return []
-            raise
-        if not reply:
-            return []
-        entries: list[tuple[str, dict[str, str]]] = reply[0][1]
-        return [(eid, fields) for eid, fields in entries if fields]
-
-    async def _archive(self, qid: str, entries: list[Any]) -> bool:
-        if not entries:
-            return False
-        items, dead = [], []
-        for eid, fields in entries:
-            try:
-                items.append(_item(qid, eid, fields))
-            except (KeyError, ValueError, TypeError, orjson.JSONDecodeError):
-                dead.append((eid, fields))
-        log_id = None
-        if items:
-            async with self.svc.engine.begin() as conn:
-                log_id = await self.ledger.append(conn, qid, items)
         r, k = self.svc.redis, self.svc.keys
-        for eid, fields in dead:
-            log.error("ballot %s of %s refused by the archive; kept in dead letters", eid, qid)
-            await r.xadd(k.dead_letter(qid), {"id": eid, **fields})
+        pipe = r.pipeline(transaction=False)
+        for qid in qids:
+            pipe.xinfo_groups(k.stream(qid))
+            pipe.xpending(k.stream(qid), ARCHIVE_GROUP)
+        replies = await pipe.execute()
+        pipe = r.pipeline(transaction=False)
+        for qid, groups, pending in zip(qids, replies[::2], replies[1::2], strict=True):
+            if pending["pending"]:
+                floor = pending["min"]
+            else:
+                floor = next(
+                    (g["last-delivered-id"] for g in groups if g["name"] == ARCHIVE_GROUP), ""
+                )
+            if floor and floor != "0-0":
+                pipe.xtrim(k.stream(qid), minid=floor, approximate=False)
+        await pipe.execute()
+
+    async def _ensure_groups(self, qids: list[str]) -> None:
+        """Create the consumer group of each stream not seen yet, in one pipeline."""
+        new = [qid for qid in qids if qid not in self._groups]
+        if not new:
+            return
+        pipe = self.svc.redis.pipeline(transaction=False)
+        for qid in new:
+            pipe.xgroup_create(self.svc.keys.stream(qid), ARCHIVE_GROUP, id="0", mkstream=True)
+        for reply in await pipe.execute(raise_on_error=False):
+            if isinstance(reply, Exception) and "BUSYGROUP" not in str(reply):
+                raise reply
+        self._groups.update(new)
+
+    async def _archive(self, found: dict[str, list[Any]]) -> None:
+        """Archive each stream's entries, all in one transaction, then acknowledge them.
+
+        The ledger locks each log's row as it appends (``Ledger.append``): in the order of
+        the question ids, so that two transactions never wait on each other's."""
+        parsed: dict[str, list[Item]] = {}
+        refused: dict[str, list[Any]] = {}
+        for qid, entries in found.items():
+            for eid, fields in entries:
+                try:
+                    parsed.setdefault(qid, []).append(_item(qid, eid, fields))
+                except (KeyError, ValueError, TypeError, orjson.JSONDecodeError):
+                    refused.setdefault(qid, []).append((eid, fields))
+        logs: list[str] = []
+        async with self.svc.engine.begin() as conn:
+            for qid in sorted(parsed):
+                if (log_id := await self.ledger.append(conn, qid, parsed[qid])) is not None:
+                    logs.append(log_id)
+        r, k = self.svc.redis, self.svc.keys
+        if refused:  # kept before they are acknowledged: in a round of their own
+            pipe = r.pipeline(transaction=False)
+            for qid, entries in refused.items():
+                for eid, fields in entries:
+                    log.error(
+                        "ballot %s of %s refused by the archive; kept in dead letters", eid, qid
+                    )
+                    pipe.xadd(k.dead_letter(qid), {"id": eid, **fields})
+            await pipe.execute()
         # Acknowledge only after the commit: an unacknowledged entry is read again.
-        await r.xack(k.stream(qid), ARCHIVE_GROUP, *[eid for eid, _ in entries])
-        ARCHIVED.inc(len(entries) - len(dead))
-        DEAD_LETTERS.inc(len(dead))
-        if log_id is not None:
+        pipe = r.pipeline(transaction=False)
+        for qid, entries in found.items():
+            pipe.xack(k.stream(qid), ARCHIVE_GROUP, *[eid for eid, _ in entries])
+        await pipe.execute()
+        dead_letters = sum(len(entries) for entries in refused.values())
+        ARCHIVED.inc(sum(len(entries) for entries in found.values()) - dead_letters)
+        DEAD_LETTERS.inc(dead_letters)
+        for log_id in logs:
             await self.ledger.after_append(log_id)
-        return True
 
     async def _finalize_if_closed(self, qid: str) -> None:
+        """Have a question the pass found not open and nothing to archive judged once
+        its stream is drained, and stop following it once its verdict is in."""
         r, k = self.svc.redis, self.svc.keys
-        status = await r.hget(k.question(qid), "status")
-        if status == "open":
-            return
         pending = await r.xpending(k.stream(qid), ARCHIVE_GROUP)
         last = None if pending["pending"] else await self._last_read(qid)
         if last is None:

@@ -485,6 +485,19 @@ def insert_ignoring_duplicates(conn: AsyncConnection, table: sa.Table) -> Any:
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
+def upsert_keeping_max(conn: AsyncConnection, table: sa.Table, column: str) -> Any:
+    """``INSERT ... ON CONFLICT (primary key) DO UPDATE`` of ``column``, only to a larger
+    value: the row keeps the highest ever inserted (a high-water mark)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(table)
+    new = insert.excluded[column]
+    return insert.on_conflict_do_update(
+        index_elements=list(table.primary_key.columns),
+        set_={column: new},
+        where=table.c[column] < new,
+    )
+
+
 def _alembic_config(url: str) -> Any:
     from alembic.config import Config
 

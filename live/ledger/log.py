@@ -120,6 +120,10 @@ class Ledger:
         self._policy_seen: tuple[int, int] | None = None
         self._signed_at: dict[str, float] = {}
         self._unsigned: set[str] = set()  # logs appended to since their last checkpoint
+        #: log -> the log as of our last append to it: its checkpoints need no read of it
+        self._appended: dict[str, LogInfo] = {}
+        #: log -> witness -> the size it last cosigned, read from the archive once a log
+        self._witnessed_sizes: dict[str, dict[str, int]] = {}
         self._cosigning: dict[str, asyncio.Task[Witnessing]] = {}
         #: log -> (next try, pause, the pending verdict) for a poll not yet decided
         self._retry: dict[str, tuple[float, float, Verdict]] = {}
@@ -194,7 +198,11 @@ class Ledger:
         logs = db.ledger_logs
         # A write first: it takes SQLite's write lock, or the log's row lock on PostgreSQL.
         await conn.execute(logs.update().where(logs.c.id == log_id).values(size=logs.c.size))
-        size = int(await conn.scalar(sa.select(logs.c.size).where(logs.c.id == log_id)) or 0)
+        size, origin, receipts = (
+            await conn.execute(
+                sa.select(logs.c.size, logs.c.origin, logs.c.receipts).where(logs.c.id == log_id)
+            )
+        ).one()
         entries = db.ledger_entries
         seen = set(
             (
@@ -236,7 +244,9 @@ class Ledger:
             await conn.execute(
                 logs.update().where(logs.c.id == log_id).values(size=size + len(rows))
             )
-        return str(log_id)
+        log_id = str(log_id)
+        self._appended[log_id] = LogInfo(log_id, qid, origin, int(size) + len(rows), receipts)
+        return log_id
 
     async def after_append(self, log_id: str) -> None:
         """Sign a checkpoint if the last is older than the interval; cosign it meanwhile."""
@@ -256,7 +266,7 @@ class Ledger:
             return
         self._unsigned.discard(log_id)
         try:
-            info = await self.log_info(log_id)
+            info = self._appended.get(log_id) or await self.log_info(log_id)
             if info is None:
                 return
             size = await self.checkpoint(info)
@@ -388,10 +398,18 @@ class Ledger:
             raise LookupError(f"no checkpoint of size {size} for log {info.id}")
         note = stored[1]
         witnessed = await self._witnessed(info.id)
-        tree = await self.tree(info.id)
+        before = dict(witnessed)
+        # The consistency proofs need the tree up to ``size`` only: the checkpoint just
+        # signed read it that far, so no read of what was appended since.
+        tree = self._trees.get(info.id)
+        if tree is None or tree.size < size:
+            tree = await self.tree(info.id)
         asked = [w for w in policy.witnesses if w.url]
         answers = await asyncio.gather(
             *(self._ask(w, info, tree, size, note, witnessed.get(w.name, 0)) for w in asked)
+        )
+        await self._record_witnessed(
+            info.id, {w: n for w, n in witnessed.items() if before.get(w) != n}
         )
         lines = b"".join(a for a in answers if isinstance(a, bytes))
         refused = {
@@ -470,7 +488,9 @@ class Ledger:
                 if error.status in (400, 403, 422):
                     return True, str(error)
                 return False, str(error)
-            await self._record_witnessed(info.id, witness.name, size)
+            # It holds this size as its latest now, whether its lines verify or not.
+            witnessed = self._witnessed_sizes[info.id]
+            witnessed[witness.name] = max(witnessed.get(witness.name, 0), size)
             return lines
         return False, f"witness {witness.name} kept changing its latest size"
 
@@ -495,25 +515,27 @@ class Ledger:
         return self._client
 
     async def _witnessed(self, log_id: str) -> dict[str, int]:
-        table = db.ledger_witnessed
-        async with self.svc.engine.connect() as conn:
-            rows = await conn.execute(
-                sa.select(table.c.witness, table.c.size).where(table.c.log_id == log_id)
-            )
-            return {name: int(size) for name, size in rows}
-
-    async def _record_witnessed(self, log_id: str, witness: str, size: int) -> None:
-        table = db.ledger_witnessed
-        async with self.svc.engine.begin() as conn:
-            await conn.execute(
-                table.delete().where(
-                    table.c.log_id == log_id, table.c.witness == witness, table.c.size <= size
+        """The size each witness last cosigned of the log (a later one is told the
+        consistency from it): read from the archive once, then kept here as they answer."""
+        known = self._witnessed_sizes.get(log_id)
+        if known is None:
+            table = db.ledger_witnessed
+            async with self.svc.engine.connect() as conn:
+                rows = await conn.execute(
+                    sa.select(table.c.witness, table.c.size).where(table.c.log_id == log_id)
                 )
-            )
-            await conn.execute(
-                db.insert_ignoring_duplicates(conn, table),
-                [{"log_id": log_id, "witness": witness, "size": size}],
-            )
+                read = {name: int(size) for name, size in rows}
+            known = self._witnessed_sizes.setdefault(log_id, read)
+        return known
+
+    async def _record_witnessed(self, log_id: str, sizes: dict[str, int]) -> None:
+        """Record the witnesses' new sizes, for a process that starts again: one statement
+        for a round of cosigning, which keeps a larger size already recorded."""
+        if not sizes:
+            return
+        rows = [{"log_id": log_id, "witness": w, "size": n} for w, n in sorted(sizes.items())]
+        async with self.svc.engine.begin() as conn:
+            await conn.execute(db.upsert_keeping_max(conn, db.ledger_witnessed, "size"), rows)
 
     async def _store_note(self, log_id: str, size: int, cosigned_note: bytes) -> None:
         cps = db.ledger_checkpoints

@@ -200,9 +200,14 @@ async def test_an_entry_the_archive_refuses_goes_to_dead_letters(svc: Services) 
     async with running_worker(svc):
         await _until(lambda: _between(svc, room.q, 5, 5))
         await _until(lambda: svc.redis.xlen(svc.keys.dead_letter(room.q)))
+        # Kept in dead letters first, then acknowledged: by the next round trip.
+        await _until(lambda: _none_pending(svc, room.q))
     dead = await svc.redis.xrange(svc.keys.dead_letter(room.q))
     assert len(dead) == 1 and dead[0][1]["c"] == "not-a-choice"
-    assert (await svc.redis.xpending(svc.keys.stream(room.q), ARCHIVE_GROUP))["pending"] == 0
+
+
+async def _none_pending(svc: Services, qid: str) -> bool:
+    return (await svc.redis.xpending(svc.keys.stream(qid), ARCHIVE_GROUP))["pending"] == 0
 
 
 async def _held_by_a_stalled_reader(svc: Services, qid: str, count: int) -> list[str]:
@@ -268,3 +273,56 @@ async def test_the_worker_trims_only_below_what_isarchived(svc: Services) -> Non
     for r in rows:
         counts[r.choices[0]] += 1
     assert counts == [(first + second).count(i) for i in range(3)]
+
+
+async def _calls(svc: Services) -> dict[str, int]:
+    """Valkey's count of each command it ran (``INFO commandstats``), by name."""
+    stats = await svc.redis.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(s["calls"]) for name, s in stats.items()}
+
+
+async def test_an_idle_pass_sends_no_more_than_a_read_and_a_lease_per_question(
+    svc: Services,
+) -> None:
+    """A pass over 50 open questions with nothing new: per question, its lease script, one
+    stream read and its status, all pipelined; no claiming, trimming or closing checks of
+    its own. Entries left pending are claimed every ``claim_idle_ms / 2``, not each pass."""
+    n, passes = 50, 4
+    room = await make_room(svc, *[{}] * n)
+    worker = ArchiveWorker(svc, "w", claim_idle_ms=60_000)
+    async with contextlib.aclosing(worker):
+        assert await worker.pass_once() is True  # the openings
+        before = await _calls(svc)
+        for _ in range(passes):
+            assert await worker.pass_once() is False
+        after = await _calls(svc)
+    sent = {name: after[name] - before.get(name, 0) for name in after}
+    sent = {name: calls for name, calls in sent.items() if calls and name != "info"}
+    assert sent.pop("smembers") == passes
+    assert sent == {
+        "evalsha": n * passes,  # the lease script, which runs a GET and a PEXPIRE
+        "get": n * passes,
+        "pexpire": n * passes,
+        "xreadgroup": n * passes,
+        "hget": n * passes,
+    }
+    assert len(room.questions) == n
+
+
+async def test_what_a_stalled_consumer_holds_is_claimed_once_idle_long_enough(
+    svc: Services,
+) -> None:
+    """Claiming is no longer asked on every pass, but what a consumer left pending is
+    still taken over once idle for ``claim_idle_ms``: at the next pass after half of it."""
+    room = await make_room(svc)
+    worker = ArchiveWorker(svc, "w", claim_idle_ms=400)
+    async with contextlib.aclosing(worker):
+        assert await worker.pass_once() is True  # the opening
+        await _cast_many(svc, room.q, 10)
+        await _held_by_a_stalled_reader(svc, room.q, 10)
+        assert await worker.pass_once() is False  # held, and not idle long enough
+        before = (await _calls(svc)).get("xautoclaim", 0)
+        await asyncio.sleep(0.45)
+        assert await worker.pass_once() is True
+        assert await archived(svc, room.q) == 10
+        assert (await _calls(svc)).get("xautoclaim", 0) - before == 1
