@@ -18,7 +18,7 @@ from prometheus_client import REGISTRY
 
 from live import cast
 from live.engines import bundled
-from live.services import open_services
+from live.services import Services, open_services
 from live.settings import load_settings
 from tests.browser.conftest import Browsing
 from tests.browser.test_lecture_poll import presenter_url, vote_url
@@ -40,6 +40,23 @@ async def paused_valkey() -> AsyncIterator[bundled.EmbeddedValkey]:
             server.stop()
 
 
+@contextlib.asynccontextmanager
+async def _node_on(
+    server: bundled.EmbeddedValkey, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[Services, Node]]:
+    """A node on ``server``, whose refusals while it hangs come sooner: a batch of casts or
+    of the joins' limit checks times out after 1 s."""
+    monkeypatch.setattr(cast, "BATCH_TIMEOUT", 1.0)
+    settings = load_settings(
+        {},
+        MVOTING_DATA=str(tmp_path / "data"),
+        REDIS_URL=server.url,
+        MVOTING_SECRET="test-secret",
+    )
+    async with open_services(settings) as svc, run_node(settings) as node:
+        yield svc, node
+
+
 @pytest.mark.timeout(120)
 async def test_a_ballot_refused_while_valkey_hangs_is_sent_again_by_the_page_and_counts_once(
     browser: Browser,
@@ -47,14 +64,7 @@ async def test_a_ballot_refused_while_valkey_hangs_is_sent_again_by_the_page_and
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(cast, "BATCH_TIMEOUT", 1.0)  # the node's refusals come sooner
-    settings = load_settings(
-        {},
-        MVOTING_DATA=str(tmp_path / "data"),
-        REDIS_URL=paused_valkey.url,
-        MVOTING_SECRET="test-secret",
-    )
-    async with open_services(settings) as svc, run_node(settings) as node:
+    async with _node_on(paused_valkey, tmp_path, monkeypatch) as (svc, node):
         room = await make_room(svc)
         browsing = Browsing(browser)
         try:
@@ -113,14 +123,7 @@ async def test_a_join_refused_while_valkey_hangs_is_tried_again_by_the_page(
 ) -> None:
     """A phone whose connection drops while Valkey hangs joins again when it is back:
     the join refused ``unavailable`` meanwhile is not the end of the page."""
-    monkeypatch.setattr(cast, "BATCH_TIMEOUT", 1.0)  # the joins' limit check answers sooner
-    settings = load_settings(
-        {},
-        MVOTING_DATA=str(tmp_path / "data"),
-        REDIS_URL=paused_valkey.url,
-        MVOTING_SECRET="test-secret",
-    )
-    async with open_services(settings) as svc, run_node(settings) as node:
+    async with _node_on(paused_valkey, tmp_path, monkeypatch) as (svc, node):
         room = await make_room(svc)
         browsing = Browsing(browser)
         try:

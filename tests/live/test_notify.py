@@ -22,7 +22,7 @@ from live.services import Services
 from rooms.errors import VotingError
 from tests.conftest import Client, Node, connect
 from tests.live.citizenry import Person, citizen, make_citizen
-from tests.live.test_polls import poll_body, wait_status
+from tests.live.test_polls import open_poll, poll_body, wait_status
 from tests.pushservice import PushService, running_push_service
 
 KIM, LEE, PARK, CHOI = "010-2345-6789", "010-9876-5432", "010-5555-1234", "010-4444-9876"
@@ -94,14 +94,6 @@ async def listening(node: Node, person: Person, stack: Any) -> Client:
 
 def notices(client: Client) -> list[dict[str, Any]]:
     return [d for e, d in client.events if e == "notice"]
-
-
-async def open_poll(person: Person, svc: Services, **extra: Any) -> dict[str, Any]:
-    r = await person.http.post("/api/polls", json=poll_body(**extra))
-    assert r.status_code == 201, r.text
-    poll: dict[str, Any] = r.json()["poll"]
-    await wait_status(svc, poll["id"], "open")
-    return poll
 
 
 async def test_a_transport_poll_notifies_the_citizen_interested_in_transport(

@@ -24,7 +24,7 @@ from rooms.questions import Status, build_question
 from rooms.visibility import Visibility
 from tests import secrets_seen
 from tests.conftest import Node, connect, run_node, running_worker
-from tests.live.citizenry import citizen, make_citizen, make_official, official
+from tests.live.citizenry import Person, citizen, make_citizen, make_official, official
 from tests.live.helpers import live_state
 
 KIM, LEE = "010-2345-6789", "010-9876-5432"
@@ -64,6 +64,15 @@ async def wait_status(svc: Services, poll_id: str, status: str, timeout: float =
     while (await status_of(svc, poll_id))[0] != status:
         assert asyncio.get_running_loop().time() < deadline, f"poll not {status}"
         await asyncio.sleep(0.05)
+
+
+async def open_poll(person: Person, svc: Services, **extra: Any) -> dict[str, Any]:
+    """A poll ``person`` makes (``poll_body`` with ``extra``), once it is open."""
+    r = await person.http.post("/api/polls", json=poll_body(**extra))
+    assert r.status_code == 201, r.text
+    poll: dict[str, Any] = r.json()["poll"]
+    await wait_status(svc, poll["id"], "open")
+    return poll
 
 
 async def test_a_citizen_opens_a_general_poll_that_opens_at_once(

@@ -21,7 +21,7 @@ from rooms.eligibility import AgeBand
 from tests.conftest import Node, connect, run_node
 from tests.live.citizenry import PASSWORD, Person, citizen, make_citizen, make_official, official
 from tests.live.sms_gateway import TOKEN, Gateway, running_gateway
-from tests.live.test_polls import poll_body, wait_status
+from tests.live.test_polls import open_poll
 
 KIM, LEE = "010-2345-6789", "010-9876-5432"
 LEE_E164 = "+821098765432"
@@ -60,14 +60,6 @@ async def join_and_vote(node: Node, person: Person, poll_id: str, qid: str) -> d
         assert ack["ok"] and ack["signed_in"], ack
         answer: dict[str, Any] = await c.vote(qid, [0])
         return answer
-
-
-async def open_poll(person: Person, svc: Services, **extra: Any) -> dict[str, Any]:
-    r = await person.http.post("/api/polls", json=poll_body(**extra))
-    assert r.status_code == 201, r.text
-    poll: dict[str, Any] = r.json()["poll"]
-    await wait_status(svc, poll["id"], "open")
-    return poll
 
 
 async def test_a_poll_open_to_every_citizen_is_joined_without_reading_the_citizen(
