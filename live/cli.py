@@ -348,8 +348,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     # After a graceful shutdown uvicorn restores the previous handlers and raises the
     # signal again. With the default SIGTERM action the process would die right there,
     # skipping the ``finally`` below and leaving the worker and the Valkey it started
-    # running; so SIGTERM unwinds like Ctrl-C does, with exit status 128 + 15.
+    # running; so SIGTERM unwinds, with exit status 128 + 15. So does SIGINT (128 + 2):
+    # left to asyncio's runner, it only cancels the main task, which may have ended by
+    # then, and the process exited 0 after Ctrl-C (a slow machine showed it).
     signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGINT, _exit_on_signal)
     try:
         config = uvicorn.Config(
             create_app(settings),

@@ -12,6 +12,7 @@ from typing import Any
 import openpyxl  # type: ignore[import-untyped]
 import pytest
 from PIL import Image
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator, Page, expect
 
 from tests.browser.conftest import Browsing
@@ -112,7 +113,15 @@ def _png(path: Path, colour: tuple[int, int, int] = (29, 78, 216)) -> Path:
 
 
 async def _api(page: Page, node: Node, method: str, path: str, body: Any = None) -> Any:
-    reply = await page.request.fetch(f"{node.url}{path}", method=method, data=body)
+    try:
+        reply = await page.request.fetch(f"{node.url}{path}", method=method, data=body)
+    except PlaywrightError as error:
+        # A kept-alive connection the server closed as it idled (uvicorn's keep-alive,
+        # 5 s) just as this reused it: a browser sends a GET again on a new connection,
+        # Playwright's request context does not.
+        if method != "GET" or "ECONNRESET" not in str(error):
+            raise
+        reply = await page.request.fetch(f"{node.url}{path}", method=method, data=body)
     assert reply.ok, await reply.text()
     return await reply.json()
 
