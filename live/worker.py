@@ -332,9 +332,11 @@ class ArchiveWorker:
         for qid, entries in found.items():
             for eid, fields in entries:
                 try:
-                    parsed.setdefault(qid, []).append(_item(qid, eid, fields))
+                    item = _item(qid, eid, fields)
                 except (KeyError, ValueError, TypeError, orjson.JSONDecodeError):
                     refused.setdefault(qid, []).append((eid, fields))
+                else:  # a stream of refused entries only has nothing to append
+                    parsed.setdefault(qid, []).append(item)
         logs: list[str] = []
         async with self.svc.engine.begin() as conn:
             for qid in sorted(parsed):

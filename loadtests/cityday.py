@@ -172,20 +172,21 @@ def plan_day(
 # --- set-up --------------------------------------------------------------------------------
 
 
-async def create_database(name: str) -> None:
+async def _administer(statement: str) -> None:
+    """One statement on the server's ``postgres`` database (databases are made there)."""
     conn = await asyncpg.connect(f"{PG}/postgres")
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(statement)
     finally:
         await conn.close()
+
+
+async def create_database(name: str) -> None:
+    await _administer(f'CREATE DATABASE "{name}"')
 
 
 async def drop_database(name: str) -> None:
-    conn = await asyncpg.connect(f"{PG}/postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await _administer(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def phone_of(i: int) -> str:

@@ -342,7 +342,21 @@ window.mv = (function () {
     };
   }
 
-  return { data, S, el, Tallies, backoff, drawBars, drawCloud, setConnection, errorText, resultsPublic,
+  /** A screen's join refused "unavailable" is tried again by itself after `backoff()`'s
+   * pauses, the connection shown "connecting" meanwhile (`join` is the page's own):
+   * `later()` after such a refusal, `reset()` after a join that went through. */
+  function rejoining(socket, conn, join) {
+    const pauses = backoff();
+    return {
+      later() {
+        setConnection(conn, "connecting");
+        setTimeout(() => { if (socket.connected) join(); }, pauses.next());
+      },
+      reset: pauses.reset,
+    };
+  }
+
+  return { data, S, el, Tallies, backoff, rejoining, drawBars, drawCloud, setConnection, errorText, resultsPublic,
     percent, verificationBadge, optionLabel, ratingAverage, Receipts, drawRanking, rankingResults,
     ordinal, rankMethod, drawSurvey, surveyPart, partHeading };
 })();

@@ -263,18 +263,13 @@
   });
   window.mv.socket = socket;  // the lot drawing's panel (draw.js) listens on it too
   const conn = document.getElementById("conn");
-  /** The server could not serve the join now (its store is down or starting again): the
-   * console stays "connecting" and joins again by itself (``mv.backoff``'s pauses). */
-  const joins = window.mv.backoff();
-  function joinLater() {
-    setConnection(conn, "connecting");
-    setTimeout(() => { if (socket.connected) join(); }, joins.next());
-  }
+  /** A join refused "unavailable" is tried again by itself (``mv.rejoining``). */
+  const joins = window.mv.rejoining(socket, conn, () => join());
 
   function join() {
     socket.timeout(10000).emit("join", { room: data.room.number, presenter: data.presenter }, (err, ack) => {
       if (err) return;
-      if (!ack.ok && ack.error && ack.error.code === "unavailable") { joinLater(); return; }
+      if (!ack.ok && ack.error && ack.error.code === "unavailable") { joins.later(); return; }
       if (!ack.ok) { if (ack.error && ack.error.code === "bad_credentials") renewPresenter(); return; }
       joins.reset();
       setConnection(conn, "connected");

@@ -64,18 +64,13 @@
     conn.style.display = "none";  // its class sets a display that outranks `hidden`
   }
 
-  /** The server could not serve the join now (its store is down or starting again): the
-   * screen stays "connecting" and joins again by itself (``mv.backoff``'s pauses). */
-  const joins = mv.backoff();
-  function joinLater() {
-    setConnection(conn, "connecting");
-    setTimeout(() => { if (socket.connected) join(); }, joins.next());
-  }
+  /** A join refused "unavailable" is tried again by itself (``mv.rejoining``). */
+  const joins = mv.rejoining(socket, conn, () => join());
 
   function join() {
     socket.timeout(10000).emit("join", { room: data.room, presenter: data.presenter }, (err, ack) => {
       if (err) return;
-      if (!ack.ok && ack.error && ack.error.code === "unavailable") { joinLater(); return; }
+      if (!ack.ok && ack.error && ack.error.code === "unavailable") { joins.later(); return; }
       if (!ack.ok) { if (ack.error && ack.error.code === "bad_credentials") renewed(); return; }
       joins.reset();
       if (typeof ack.now === "number") clockOffset = ack.now - Date.now();
