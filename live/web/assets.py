@@ -84,8 +84,11 @@ def _content_type(name: str) -> str:
 
 
 def _read(folder: Path, file: Path) -> Asset:
-    body = file.read_bytes()
-    rel = file.relative_to(folder).as_posix()
+    return asset_of(file.relative_to(folder).as_posix(), file.read_bytes())
+
+
+def asset_of(rel: str, body: bytes) -> Asset:
+    """A file served as the static ones are: its type by its name, gzipped once, hashed."""
     kind = _content_type(rel)
     packed = None
     if kind.startswith(_COMPRESSIBLE):
@@ -137,19 +140,23 @@ class StaticAssets:
         found = self.find(request.path_params["path"])
         if found is None:
             return Response(b"Not Found", status_code=404, media_type="text/plain")
-        asset, current = found
-        headers = {
-            "Cache-Control": IMMUTABLE if current else SHORT,
-            "ETag": asset.etag,
-            "Vary": "Accept-Encoding",
-        }
-        if asset.etag in _etags(request.headers.get("if-none-match", "")):
-            return Response(status_code=304, headers=headers)
-        body = asset.body
-        if asset.gzipped is not None and _accepts_gzip(request.headers.get("accept-encoding", "")):
-            body = asset.gzipped
-            headers["Content-Encoding"] = "gzip"
-        return Response(body, media_type=asset.content_type, headers=headers)
+        return answer(request, *found)
+
+
+def answer(request: Request, asset: Asset, current: bool) -> Response:
+    """``asset``, cached for a year when named by its current hash, else briefly."""
+    headers = {
+        "Cache-Control": IMMUTABLE if current else SHORT,
+        "ETag": asset.etag,
+        "Vary": "Accept-Encoding",
+    }
+    if asset.etag in _etags(request.headers.get("if-none-match", "")):
+        return Response(status_code=304, headers=headers)
+    body = asset.body
+    if asset.gzipped is not None and _accepts_gzip(request.headers.get("accept-encoding", "")):
+        body = asset.gzipped
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type=asset.content_type, headers=headers)
 
 
 async def service_worker(request: Request) -> Response:

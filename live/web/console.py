@@ -21,7 +21,7 @@ from live.clock import now_ms
 from live.engines import db
 from live.errors import status_of
 from live.web import api, bodies, export, i18n, survey_export
-from live.web.pages import _js_strings, error_text, join_url, qr_svg, render
+from live.web.pages import LIVE_STRINGS, error_text, join_url, qr_svg, render
 from live.web.security import check_csrf
 from rooms.errors import N_, ErrorCode, VotingError, bad_request
 from rooms.questions import Kind, Status
@@ -245,7 +245,7 @@ async def room_console(request: Request) -> Response:
     data = {
         "room": {"id": room["id"], "number": room["number"], "title": room["title"]},
         "presenter": room["presenter"],
-        "strings": {**_js_strings(), **_console_strings()},
+        "strings": _console_strings(),
     }
     return render(
         request,
@@ -255,6 +255,7 @@ async def room_console(request: Request) -> Response:
             "urls": urls,
             "page_data": data,
             "live_script": "console.js",
+            "page_strings": LIVE_STRINGS,
             "kinds": list(kind_words().items()),
             "visibilities": list(visibility_words().items()),
             "qr": qr_svg(join_url(request, svc, room), i18n.gettext("Scan to join")),

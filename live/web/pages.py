@@ -28,6 +28,7 @@ from live.web import export, i18n
 from live.web.api import signed_in
 from live.web.assets import TEMPLATES, static, static_url
 from live.web.security import check_csrf, csrf_token
+from live.web.strings import string_sets
 from rooms.errors import N_, ErrorCode, VotingError, invalid_state
 from rooms.ledger import PROBLEMS, Problem
 from rooms.protocol import parse_join
@@ -44,6 +45,7 @@ def _environment() -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["static_url"] = static_url  # a static file's content-hashed URL
+    env.globals["strings_url"] = string_sets.url  # a set of the scripts' words, likewise
     # A ranking's rows and method for the summary page (its figures are not percentages).
     env.globals["ranking_rows"] = export.ranking_rows
     env.globals["borda_method"] = export.borda_method
@@ -197,6 +199,11 @@ def _js_strings() -> dict[str, Any]:
     }
 
 
+#: The words of the live pages' scripts (``common.js`` and the page's own), one cached script.
+LIVE_STRINGS = "live"
+string_sets.add(LIVE_STRINGS, _js_strings)
+
+
 def _survey_strings() -> dict[str, Any]:
     """A survey's words: its form on the phone, its results per part, its console form."""
     _ = i18n.gettext
@@ -328,7 +335,7 @@ async def vote_page(request: Request) -> Response:
         # numbers are in use (the join form answers both alike too).
         error = None if key is None else error_text(VotingError(ErrorCode.BAD_CREDENTIALS))
         return render(request, "join.html", {"room": number, "error": error})
-    data = {"room": room["number"], "key": room["key"], "strings": _js_strings()}
+    data = {"room": room["number"], "key": room["key"]}
     return render(
         request,
         "vote.html",
@@ -337,6 +344,7 @@ async def vote_page(request: Request) -> Response:
             "number": room["number"],
             "page_data": data,
             "live_script": "vote.js",
+            "page_strings": LIVE_STRINGS,
         },
     )
 
@@ -385,7 +393,6 @@ async def presenter_page(request: Request) -> Response:
     host_id = await signed_in(request)
     hosting = host_id is not None and await cohosts.role_of(svc, room["id"], host_id) is not None
     strings = {
-        **_js_strings(),
         "audience": _("{n} connected"),
         "keys_failed": _("The host action failed: {reason}"),
         "link_invalid": _("This presenter link is not valid: open it again from the host console."),
@@ -410,6 +417,7 @@ async def presenter_page(request: Request) -> Response:
             "hosting": hosting,
             "on_site": on_site,
             "live_script": "present.js",
+            "page_strings": LIVE_STRINGS,
         },
     )
 
@@ -466,4 +474,5 @@ routes = [
     Route("/j/{number}", vote_page, methods=["GET"]),
     Route("/present/{number}", presenter_page, methods=["GET"]),
     Route("/static/{path:path}", static.serve, methods=["GET"]),
+    Route("/strings/{file}", string_sets.serve, methods=["GET"]),
 ]

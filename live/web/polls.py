@@ -22,7 +22,7 @@ from live.polls import store as polls
 from live.rosters import store as roster_store
 from live.services import Services
 from live.web import api, citizens, console, export, i18n, moderation
-from live.web.pages import _js_strings, _survey_strings, error_text, render
+from live.web.pages import LIVE_STRINGS, _survey_strings, error_text, render
 from rooms.areas import AREAS, Area
 from rooms.comments import EDIT_MINUTES, MAX_BODY, REPORT_REASONS, takes_comments
 from rooms.discovery import check_position, check_radius
@@ -441,7 +441,6 @@ async def poll_page(request: Request) -> Response:
         department = await officials.department_by_id(svc, poll.owner.department_id)
     zone = svc.settings.zone
     strings = {
-        **_js_strings(),
         "locating": i18n.gettext("Finding your position to send with the ballot…"),
         "no_position": i18n.gettext(
             "Your position could not be read: allow this page to use your location and try again."
@@ -463,6 +462,7 @@ async def poll_page(request: Request) -> Response:
         "reflection": await polls.reflection_of(svc, poll.id),
         "page_data": data,
         "live_script": "vote.js",
+        "page_strings": LIVE_STRINGS,
         "moderation": {"state": state, "reason": reason} if state else None,
         "monitor": monitor,
         "comments": await _comments_data(request, poll),

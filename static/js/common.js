@@ -53,7 +53,9 @@ window.mvWords = (function () {
 
 window.mv = (function () {
   const data = JSON.parse(document.getElementById("page-data").textContent);
-  const S = data.strings;
+  // The shared words come in their own cached script (``live.web.strings``); a page's own
+  // words, in its data, are added to them.
+  const S = Object.assign({}, window.mvStrings, data.strings);
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
