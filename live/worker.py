@@ -99,6 +99,11 @@ class ArchiveWorker:
         #: question -> (its stream's last entry when closed, the judging of its log)
         self._judging: dict[str, tuple[str, asyncio.Task[Verdict | None]]] = {}
         self._judged = asyncio.Event()  # set as a judging ends
+        self._backlog = False  # the last pass ran out of time with entries still to read
+        #: The leases last taken or renewed (``_leased``): when, of which questions, ours.
+        self._leased_at = -math.inf
+        self._asked: set[str] = set()
+        self._mine: list[str] = []
         #: Told of each completed pass (``live.health``): the process's sign of life.
         self.heartbeat: Heartbeat | None = None
 
@@ -108,7 +113,10 @@ class ArchiveWorker:
         An idle pass costs a few round trips and a few replies per followed question, so
         the pause doubles from ``poll`` up to ``IDLE_POLL`` while nothing arrives (archiving
         is behind the ack anyway: a burst's first ballots wait at most that long for their
-        row).
+        row). While ballots arrive, a pass starts ``poll`` after the last one started: a
+        pass drains what it finds, so the next one straight away would find a ballot or
+        two and pay every question's round trips for them. Only a pass that left a
+        backlog (it ran out of time) is followed at once.
         """
         log.info("archive worker %s started", self.name)
         try:
@@ -136,6 +144,7 @@ class ArchiveWorker:
             if task is not None and task.cancelling():
                 raise asyncio.CancelledError
             try:
+                started = time.monotonic()
                 busy = await self.pass_once()
                 ARCHIVE_PASSES.inc()
                 if self.heartbeat is not None:
@@ -143,6 +152,8 @@ class ArchiveWorker:
                 backoff = 0.1
                 if busy:
                     pause = self.poll
+                    if not self._backlog:
+                        await self._pause(started + self.poll - time.monotonic())
                 else:
                     await self._pause(pause)
                     pause = min(pause * 2, max(self.poll, IDLE_POLL))
@@ -158,12 +169,15 @@ class ArchiveWorker:
                 # once all are read the passes touch no archive, "succeed" and stop
                 # backing off while the pending wait CLAIM_IDLE_MS to be claimed.
                 self._recovered.clear()
+                self._leased_at = -math.inf  # and its leases renewed before it reads
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
     async def _pause(self, seconds: float) -> None:
         """Wait ``seconds``, or less: until a log's judging ends, whose verdict the next
         pass then takes at once."""
+        if seconds <= 0:
+            return
         self._judged.clear()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
@@ -178,11 +192,13 @@ class ArchiveWorker:
         all, one pipeline acknowledges them, two trim them; a stream that filled its batch
         is read again in the next round, with the others that did.
 
-        The rounds stop after half a lease, which the next pass renews: a backlog read on
-        for longer could be read by a worker taking over the expired lease meanwhile."""
+        The leases are renewed once a quarter of a lease has passed since they were (or a
+        question is new to the worker), not at every pass; the rounds stop half a lease
+        after the renewal: a backlog read on for longer could be read by a worker taking
+        over the expired lease meanwhile."""
         r, k = self.svc.redis, self.svc.keys
-        mine = await self._hold_leases(sorted(await r.smembers(k.archiving())))
-        held_until = time.monotonic() + self.lease_ms / 2000
+        mine = await self._leased(sorted(await r.smembers(k.archiving())))
+        held_until = self._leased_at + self.lease_ms / 2000
         await self._ensure_groups(mine)
         steps = {qid: self._first_step(qid) for qid in mine}
         statuses: dict[str, str | None] = {}
@@ -194,12 +210,22 @@ class ArchiveWorker:
             if found:
                 await self._archive(found)
                 archived |= found.keys()
+        self._backlog = bool(steps)  # streams still to read when the time ran out
         await self._trim(sorted(archived))
         for qid, status in statuses.items():
             if qid not in archived and status != "open":
                 await self._finalize_if_closed(qid)
         await self.ledger.flush()
         return bool(archived)
+
+    async def _leased(self, qids: list[str]) -> list[str]:
+        """The questions among ``qids`` whose lease is ours, renewed if due."""
+        now = time.monotonic()
+        if now >= self._leased_at + self.lease_ms / 4000 or not self._asked.issuperset(qids):
+            self._mine = await self._hold_leases(qids)
+            self._asked, self._leased_at = set(qids), now
+        followed = set(qids)
+        return [qid for qid in self._mine if qid in followed]
 
     async def _hold_leases(self, qids: list[str]) -> list[str]:
         """Take or renew each question's lease, all in one pipeline (``lua/lease.lua``);

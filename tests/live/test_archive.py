@@ -22,7 +22,7 @@ from live.services import Services
 from live.settings import Settings
 from live.worker import ArchiveWorker
 from rooms.ballots import Ballot
-from rooms.questions import Action
+from rooms.questions import Action, build_question
 from tests.conftest import Node, connect, running_worker
 from tests.live.helpers import archived, make_room
 
@@ -171,7 +171,9 @@ async def test_a_dead_consumers_pending_ballots_are_taken_over(svc: Services) ->
     assert len(taken[0][1]) == 31  # the opening and 30 ballots
     await store.act(svc, room.q, Action.CLOSE)
 
-    async with contextlib.aclosing(ArchiveWorker(svc, "alive", claim_idle_ms=60_000)) as worker:
+    # Leases asked for again each quarter of a lease (200 ms), as the dead one expires.
+    alive = ArchiveWorker(svc, "alive", claim_idle_ms=60_000, lease_ms=800)
+    async with contextlib.aclosing(alive) as worker:
         assert await worker.pass_once() is False  # its lease has not expired yet: left alone
         assert await archived(svc, room.q) == 0
         await asyncio.sleep(0.25)
@@ -284,9 +286,10 @@ async def _calls(svc: Services) -> dict[str, int]:
 async def test_an_idle_pass_sends_no_more_than_a_read_and_a_lease_per_question(
     svc: Services,
 ) -> None:
-    """A pass over 50 open questions with nothing new: per question, its lease script, one
-    stream read and its status, all pipelined; no claiming, trimming or closing checks of
-    its own. Entries left pending are claimed every ``claim_idle_ms / 2``, not each pass."""
+    """A pass over 50 open questions with nothing new: per question, one stream read and
+    its status, all pipelined; no claiming, trimming or closing checks of its own. The
+    leases are renewed once a quarter of a lease has passed, not at each pass; entries
+    left pending are claimed every ``claim_idle_ms / 2``."""
     n, passes = 50, 4
     room = await make_room(svc, *[{}] * n)
     worker = ArchiveWorker(svc, "w", claim_idle_ms=60_000)
@@ -299,14 +302,31 @@ async def test_an_idle_pass_sends_no_more_than_a_read_and_a_lease_per_question(
     sent = {name: after[name] - before.get(name, 0) for name in after}
     sent = {name: calls for name, calls in sent.items() if calls and name != "info"}
     assert sent.pop("smembers") == passes
-    assert sent == {
-        "evalsha": n * passes,  # the lease script, which runs a GET and a PEXPIRE
-        "get": n * passes,
-        "pexpire": n * passes,
-        "xreadgroup": n * passes,
-        "hget": n * passes,
-    }
+    assert sent == {"xreadgroup": n * passes, "hget": n * passes}
     assert len(room.questions) == n
+
+
+async def test_leases_are_renewed_each_quarter_lease_and_at_once_for_a_new_question(
+    svc: Services,
+) -> None:
+    room = await make_room(svc, {}, {})
+    worker = ArchiveWorker(svc, "w", lease_ms=800)
+    async with contextlib.aclosing(worker):
+        assert await worker.pass_once() is True  # the openings, both leases taken
+        lease = svc.keys.ledger_lease
+        assert [await svc.redis.get(lease(q)) for q in room.questions] == ["w", "w"]
+        before = (await _calls(svc)).get("evalsha", 0)
+        await worker.pass_once()
+        assert (await _calls(svc)).get("evalsha", 0) == before  # not due yet
+        third = await store.add_question(svc, room.info.id, build_question("Q", "single", "A,B"))
+        await store.act(svc, third.id, Action.OPEN)
+        assert await worker.pass_once() is True  # the new question's lease taken at once
+        assert await svc.redis.get(lease(third.id)) == "w"
+        await asyncio.sleep(0.25)  # past a quarter of the lease: all three renewed
+        before = (await _calls(svc)).get("evalsha", 0)
+        await worker.pass_once()
+        assert (await _calls(svc)).get("evalsha", 0) - before == 3
+        assert 600 < await svc.redis.pttl(lease(room.q)) <= 800
 
 
 async def test_what_a_stalled_consumer_holds_is_claimed_once_idle_long_enough(
