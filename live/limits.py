@@ -24,6 +24,7 @@ import asyncio
 import hashlib
 import ipaddress
 import math
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,6 +174,13 @@ def client_address(client: Any) -> str:
     host = client[0] if isinstance(client, list | tuple) and client else client
     if not isinstance(host, str) or not host:
         return "unknown"
+    try:
+        # The common case, at a twentieth of ``ip_address``'s cost (3 % of a join storm's
+        # CPU): a dotted quad, which inet_pton takes only in its canonical form.
+        socket.inet_pton(socket.AF_INET, host)
+        return host
+    except OSError:
+        pass
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
