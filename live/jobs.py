@@ -41,6 +41,10 @@ POLL_DELAY = 0.2
 TRIES = 10
 RETRY_S = 2
 
+#: Seconds a job under way is given to end on its own when the worker stops, and again
+#: once arq has cancelled it, before its connections are closed.
+STOP_GRACE_S = 3.0
+
 
 async def _open(ctx: dict[str, Any], poll_id: str) -> bool:
     try:
@@ -180,11 +184,25 @@ class JobWorker:
         main.result()
 
     async def _close(self) -> None:
+        # A job under way is let end first: cancelled in a database call or between its
+        # last command and arq's record of it, its task outlives arq's close, and a
+        # connection it opens again after ours are closed is never closed.
+        await self._jobs_ended()
         # A job cancelled before it began leaves arq's close a CancelledError: the
         # connections are closed all the same.
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await self._worker.close()
+        await self._jobs_ended()
         await asyncio.shield(self._client.aclose())
+
+    async def _jobs_ended(self) -> None:
+        running = [
+            t
+            for t in (*self._worker.tasks.values(), *self._worker.job_tasks.values())
+            if not t.done()
+        ]
+        if running:
+            await asyncio.wait(running, timeout=STOP_GRACE_S)
 
 
 async def _end(task: asyncio.Task[None]) -> None:
