@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from live import hosts, logs, officials, sessions, store
+from live import heap, hosts, logs, officials, sessions, store
 from live.citizens import accounts
 from live.engines import processes
 from live.health import notify, watchdog
@@ -375,16 +375,19 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             task = asyncio.create_task(server.serve())
             while not server.started and not task.done():  # noqa: ASYNC110 - no event
                 await asyncio.sleep(0.05)
-            watching = None
+            background: list[asyncio.Task[None]] = []
             if server.started:
                 _record_node(run_file, base)
                 print(f"mvoting is serving on {settings.public_url or base}", flush=True)
                 # systemd (Type=notify): serving now; alive while this loop turns.
                 notify("READY=1")
-                watching = asyncio.create_task(watchdog(), name="watchdog")
+                background.append(asyncio.create_task(watchdog(), name="watchdog"))
+                # Full garbage collections out of the bursts (live.heap).
+                heap.freeze_startup()
+                background.append(asyncio.create_task(heap.Collector().run(), name="heap"))
             await task
-            if watching is not None:
-                watching.cancel()
+            for t in background:
+                t.cancel()
 
         asyncio.run(serve())
     finally:
