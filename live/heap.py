@@ -66,7 +66,6 @@ class Collector:
         tick: float = TICK_S,
     ) -> None:
         self._clock, self._cpu, self._collect, self._tick = clock, cpu, collect, tick
-        self.collections = 0
 
     async def run(self) -> None:
         thresholds = gc.get_threshold()
@@ -81,7 +80,6 @@ class Collector:
                 if due(now - last, busy):
                     started = time.perf_counter()
                     found = self._collect(2)
-                    self.collections += 1
                     log.debug(
                         "full collection: %d unreachable, %.0f ms",
                         found,
