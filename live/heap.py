@@ -1,21 +1,26 @@
 """The web process's cyclic garbage collector, kept out of the bursts.
 
-CPython collects its oldest generation when enough objects have survived two younger
-collections: with 2,000 attendees connected the heap holds ~400,000 tracked objects, and
-one such full collection took ~0.3 s of the ~1.2 s a burst of their ballots costs, in one
-burst in two or three, whenever the count happened to tip over. Nearly everything in it is
-live (the modules, the app, the connections); the collection finds little.
+CPython collects a generation when enough objects were allocated since its last
+collection. With 2,000 attendees connected the heap holds ~400,000 tracked objects, and
+one full collection took ~0.3 s of the ~1.2 s a burst of their ballots costs, in one burst
+in two or three, whenever the count happened to tip over. The young collections cost a
+burst too: its 2,000 ballots in flight keep ~40,000 objects alive for a few hundred
+milliseconds, which CPython's first threshold (700) walked in ~55 collections, ~20 % of
+the web process's CPU in the burst (`gc.callbacks`, docs/performance.md item 15).
+Nearly everything they walk is live; they find little.
 
 So ``mvoting serve``, once it is serving:
 
 - freezes what start-up made (``gc.freeze``: ~200,000 objects that are never garbage) so
   that no collection walks them again;
+- collects the young generations by count only past ``YOUNG_THRESHOLD`` objects, which a
+  burst of a few thousand ballots does not reach and a longer run of work still does;
+  and after every quiet second (under ``QUIET_SHARE`` of a core), so that a burst starts
+  with an empty young generation;
 - takes full collections off the allocator (the third threshold set out of reach) and runs
-  them itself (``Collector``): when the process has been quiet for a second (under
-  ``QUIET_SHARE`` of a core) and ``AFTER_S`` have passed since the last one, and at the
-  latest every ``EVERY_S`` however busy it is, so garbage cycles cannot pile up.
-
-The two younger generations are collected as before, by allocation counts.
+  them itself (``Collector``): when the process has been quiet for a second and
+  ``AFTER_S`` have passed since the last one, and at the latest every ``EVERY_S``
+  however busy it is, so garbage cycles cannot pile up.
 """
 
 from __future__ import annotations
@@ -36,6 +41,11 @@ EVERY_S = 60.0
 QUIET_SHARE = 0.2
 TICK_S = 1.0
 
+#: Objects allocated (less those freed) that make the young generation collected by
+#: count: more than a 2,000-ballot burst keeps alive at once, and at most some tens of MB
+#: of garbage cycles, should that be all they are.
+YOUNG_THRESHOLD = 100_000
+
 #: A third threshold no run of collections reaches: the oldest generation is ours.
 _OUT_OF_REACH = 1_000_000_000
 
@@ -48,14 +58,18 @@ def freeze_startup() -> int:
     return gc.get_freeze_count()
 
 
-def due(since_last: float, busy: float) -> bool:
-    """Whether a full collection is due ``since_last`` seconds after the last one, the
-    process having used ``busy`` of a core over the last tick."""
-    return since_last >= EVERY_S or (since_last >= AFTER_S and busy < QUIET_SHARE)
+def due(since_last: float, busy: float) -> int | None:
+    """The generation to collect ``since_last`` seconds after the last full collection,
+    the process having used ``busy`` of a core over the last tick: 2 (a full collection),
+    1 (the young generations, after a quiet tick) or None."""
+    quiet = busy < QUIET_SHARE
+    if since_last >= EVERY_S or (since_last >= AFTER_S and quiet):
+        return 2
+    return 1 if quiet else None
 
 
 class Collector:
-    """Runs the full collections while ``run`` does; restores the thresholds after."""
+    """Runs the collections while ``run`` does; restores the thresholds after."""
 
     def __init__(
         self,
@@ -69,7 +83,7 @@ class Collector:
 
     async def run(self) -> None:
         thresholds = gc.get_threshold()
-        gc.set_threshold(thresholds[0], thresholds[1], _OUT_OF_REACH)
+        gc.set_threshold(max(thresholds[0], YOUNG_THRESHOLD), thresholds[1], _OUT_OF_REACH)
         try:
             last = self._clock()
             while True:
@@ -77,9 +91,12 @@ class Collector:
                 await asyncio.sleep(self._tick)
                 now = self._clock()
                 busy = (self._cpu() - cpu0) / max(now - t0, 1e-9)
-                if due(now - last, busy):
-                    started = time.perf_counter()
-                    found = self._collect(2)
+                generation = due(now - last, busy)
+                if generation is None:
+                    continue
+                started = time.perf_counter()
+                found = self._collect(generation)
+                if generation == 2:
                     log.debug(
                         "full collection: %d unreachable, %.0f ms",
                         found,

@@ -1,5 +1,5 @@
-"""The full garbage collections of ``mvoting serve`` (``live.heap``): out of the bursts,
-at the latest every minute."""
+"""The garbage collections of ``mvoting serve`` (``live.heap``): out of the bursts, the
+full ones at the latest every minute."""
 
 from __future__ import annotations
 
@@ -14,16 +14,16 @@ from live import heap
 @pytest.mark.parametrize(
     ("since", "busy", "expected"),
     [
-        (5.0, 0.0, False),  # too soon after the last one, however quiet
-        (heap.AFTER_S, 0.05, True),  # quiet long enough
-        (30.0, 0.9, False),  # a burst under way: it waits
-        (heap.EVERY_S, 1.0, True),  # but not for ever
+        (5.0, 0.0, 1),  # too soon after the last full one: the young generations only
+        (heap.AFTER_S, 0.05, 2),  # quiet long enough
+        (30.0, 0.9, None),  # a burst under way: it waits
+        (heap.EVERY_S, 1.0, 2),  # but not for ever
     ],
 )
 def test_a_full_collection_waits_for_a_quiet_second_but_not_for_ever(
-    since: float, busy: float, expected: bool
+    since: float, busy: float, expected: int | None
 ) -> None:
-    assert heap.due(since, busy) is expected
+    assert heap.due(since, busy) == expected
 
 
 class Machine:
@@ -38,13 +38,14 @@ class Machine:
         self.cpu += busy
 
 
-async def _run_through(busy_by_second: list[float]) -> tuple[list[float], tuple[int, ...]]:
+async def _run_through(
+    busy_by_second: list[float],
+) -> tuple[list[tuple[float, int]], tuple[int, ...]]:
     machine = Machine()
-    collected_at: list[float] = []
+    collected_at: list[tuple[float, int]] = []
 
     def collect(generation: int) -> int:
-        assert generation == 2
-        collected_at.append(machine.now)
+        collected_at.append((machine.now, generation))
         return 0
 
     collector = heap.Collector(
@@ -66,11 +67,45 @@ async def test_the_collector_collects_when_quiet_and_every_minute_while_busy() -
     before = gc.get_threshold()
     quiet_then_busy = [0.0] * 15 + [0.9] * 70
     collected_at, during = await _run_through(quiet_then_busy)
+    full = [at for at, generation in collected_at if generation == 2]
+    young = [at for at, generation in collected_at if generation == 1]
     # Ten quiet seconds after the start; then a busy stretch holds the next back until
     # a minute after that one.
-    assert collected_at == [heap.AFTER_S, heap.AFTER_S + heap.EVERY_S], collected_at
-    assert during[:2] == before[:2] and during[2] > 1_000_000  # young generations as before
+    assert full == [heap.AFTER_S, heap.AFTER_S + heap.EVERY_S], collected_at
+    # The young generations after every other quiet second, none while busy.
+    assert young == [float(s) for s in range(1, 16) if s != heap.AFTER_S], collected_at
+    assert during == (max(before[0], heap.YOUNG_THRESHOLD), before[1], during[2])
+    assert during[2] > 1_000_000  # the oldest generation is the collector's
     assert gc.get_threshold() == before  # and everything restored once it stops
+
+
+#: About what the ballots of a 2,000-attendee burst keep alive while in flight.
+BURST_OBJECTS = 40_000
+
+
+async def test_objects_a_burst_keeps_alive_meet_no_collection_until_a_quiet_tick() -> None:
+    started: list[int] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started.append(info["generation"])
+
+    task = asyncio.create_task(heap.Collector(tick=0.05).run())
+    gc.callbacks.append(note)
+    try:
+        await asyncio.sleep(0)  # it takes the thresholds over
+        gc.collect()
+        started.clear()
+        in_flight = [{"ballot": i} for i in range(BURST_OBJECTS)]
+        assert started == [], "a collection walked the burst's objects"
+        await asyncio.sleep(0.3)  # quiet ticks
+        assert 1 in started, started
+        assert len(in_flight) == BURST_OBJECTS
+    finally:
+        gc.callbacks.remove(note)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
 
 
 def test_start_up_objects_are_frozen_out_of_every_collection() -> None:
