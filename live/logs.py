@@ -24,7 +24,8 @@ from live.wire.names import connection_id
 
 #: The id of the HTTP request being handled ("" outside one).
 REQUEST: ContextVar[str] = ContextVar("mvoting_request", default="")
-#: The short id of the socket connection whose event is being handled ("" outside one).
+#: The Socket.IO id of the connection whose event is being handled ("" outside one); lines
+#: show its short one-way name (``connection_id``), made only for a line that is written.
 CONNECTION: ContextVar[str] = ContextVar("mvoting_connection", default="")
 
 HEADER = b"x-request-id"
@@ -42,7 +43,8 @@ class Ids(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = REQUEST.get()
-        record.connection_id = CONNECTION.get()
+        sid = CONNECTION.get()
+        record.connection_id = connection_id(sid) if sid else ""
         return True
 
 
@@ -142,7 +144,7 @@ def per_connection(handler: H) -> H:
     """``handler(sid, ...)`` with its connection's id in every line it logs."""
 
     async def run(sid: str, *args: Any) -> Any:
-        token = CONNECTION.set(connection_id(sid))
+        token = CONNECTION.set(sid)
         try:
             return await handler(sid, *args)
         finally:
