@@ -52,7 +52,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MVOTING_TALLY_INTERVAL_MS", "100", "Least time between two tallies of a question."),
     Setting(
         "MVOTING_TALLY_SHARE_PCT",
-        "25",
+        "10",
         "Most of a core (percent) a node spends handing one question's tallies to its "
         "attendees: a large room gets fewer a second (its hosts get every one).",
     ),

@@ -168,7 +168,7 @@ def summary(results: dict[int, list[dict[str, Any]]], a: argparse.Namespace) -> 
         for _, key in ROWS:
             values = [b[key] for b in bursts if isinstance(b.get(key), int | float)]
             med[n][key] = round(statistics.median(values), 3) if values else None
-    share = os.environ.get("MVOTING_TALLY_SHARE_PCT", "25")
+    share = os.environ.get("MVOTING_TALLY_SHARE_PCT", "10")
     print()
     print(
         f"median of {a.bursts} measured bursts per size, burst.py --procs {a.procs} "
