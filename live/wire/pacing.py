@@ -7,9 +7,9 @@ took, divided by the share, has passed: with 2,000 watchers a delivery takes a f
 milliseconds and nothing is held back while the node is quiet; while their ballots arrive
 the node is busy, a delivery takes 15-20 ms, and at a tenth of a core (the default) they
 get five or six a second, the rest of the core going to the acks; with 10,000 a delivery
-may take 40-80 ms, and they get one or two a second. A snapshot that comes while they wait is held, the
-newer replacing the older, and handed to them when the wait ends: the last count always
-reaches everyone.
+may take 40-80 ms, and they get one or two a second. A snapshot that comes while they
+wait is held, the newer replacing the older, and handed to them when the wait ends: the
+last count always reaches everyone.
 """
 
 from __future__ import annotations
