@@ -74,6 +74,9 @@ from rooms.visibility import Viewer, may_see_question, may_see_tally
 log = logging.getLogger("mvoting.sockets")
 
 DEVICE_COOKIE = "mv_device"
+#: A tally held for the attendees (``live.wire.pacing``) goes out once no newer one came
+#: for this many broadcast intervals: while ballots arrive one comes every interval.
+SETTLE_INTERVALS = 1.5
 _CACHE_LIMIT = 10_000
 
 
@@ -598,13 +601,18 @@ class LiveSockets:
         slow = self.watchers.deliver(qid, frame, first=True)
         if slow:
             await self.sio.emit("tally", payload, to=slow)
-        wait = self.pacing.offer(qid, (frame, payload))
+        snapshot = (frame, payload)
+        wait = self.pacing.offer(qid, snapshot)
         if not wait:
             await self._tally_attendees(qid, frame, payload)
-        elif qid not in self._paced:
-            self._paced[qid] = asyncio.get_running_loop().call_later(
-                wait, lambda: self._spawn(self._held_tally(qid))
-            )
+            return
+        loop = asyncio.get_running_loop()
+        if qid not in self._paced:
+            self._paced[qid] = loop.call_later(wait, lambda: self._spawn(self._held_tally(qid)))
+        # Held, unless nothing newer follows: then the ballots stopped, and this is the
+        # count the attendees wait for.
+        settle = SETTLE_INTERVALS * self._services().settings.tally_interval
+        loop.call_later(settle, lambda: self._spawn(self._settled_tally(qid, snapshot)))
 
     async def _tally_attendees(self, qid: str, frame: bytes, payload: dict[str, Any]) -> None:
         """Hand a tally to the question's attendees, timing it for the pacing."""
@@ -616,6 +624,15 @@ class LiveSockets:
         TALLY_DELIVERY_SECONDS.inc(took)
         if slow:
             await self.sio.emit("tally", payload, to=slow)
+
+    async def _settled_tally(self, qid: str, snapshot: tuple[bytes, dict[str, Any]]) -> None:
+        """No newer tally of ``qid`` came after ``snapshot``: its attendees have it now."""
+        if not self.pacing.take_if_newest(qid, snapshot):
+            return
+        timer = self._paced.pop(qid, None)
+        if timer is not None:
+            timer.cancel()
+        await self._tally_attendees(qid, *snapshot)
 
     async def _held_tally(self, qid: str) -> None:
         """The pacing's wait ended: the attendees get the newest tally held for them."""

@@ -39,6 +39,20 @@ def test_a_delivery_costs_its_time_over_the_share_and_the_newest_snapshot_is_hel
     assert pacing.offer("other", "w1") == 0  # each question has its own pace
 
 
+def test_a_held_snapshot_with_none_newer_after_it_may_go_before_its_wait_ends() -> None:
+    clock = Clock()
+    pacing: Pacing[str] = Pacing(0.001, clock)
+    pacing.offer("q", "v1")
+    pacing.delivered("q", 0.010)  # the next in ten seconds
+    assert pacing.offer("q", "v2") > 9
+    assert pacing.offer("q", "v3") > 9
+    assert not pacing.take_if_newest("q", "v2")  # v3 came after it: still held
+    assert pacing.take_if_newest("q", "v3")
+    assert pacing.take_held("q") is None  # handed out once
+    assert not pacing.take_if_newest("q", "v3")
+    assert not pacing.take_if_newest("other", "w1")
+
+
 def test_a_small_room_is_never_held_back() -> None:
     """2,000 watchers take about 5 ms on a quiet node: at a tenth of a core (the default),
     50 ms, shorter than the 100 ms between two snapshots."""
@@ -91,7 +105,12 @@ async def test_hosts_get_every_tally_and_attendees_fewer_but_the_last(
                 (c.tallies(room.q)[-1:] or [{}])[0].get("total") == 24 for c in [host, *watchers]
             )
 
+        await host.wait_for(lambda: (host.tallies(room.q)[-1:] or [{}])[0].get("total") == 24)
+        hosts_done = asyncio.get_running_loop().time()
         await host.wait_for(settled, timeout=30)
+        # Their pacing held the last count back for a second or more; once no newer count
+        # came, it went out.
+        assert asyncio.get_running_loop().time() - hosts_done < 0.8
         hosts, attendees = _versions(host, room.q), _versions(watchers[0], room.q)
         assert len(hosts) >= 8, hosts  # about ten a second while ballots came
         assert len(attendees) < len(hosts) / 2, (attendees, hosts)
