@@ -474,9 +474,9 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
                     alive_file=args.alive_file,
                 )
             )
-            # Its collections out of the batches of a burst, as the web process's (live.heap).
+            # Its full collections out of the bursts, as the web process's (live.heap).
             heap.freeze_startup()
-            collector = asyncio.create_task(heap.Collector().run(), name="heap")
+            collector = asyncio.create_task(heap.Collector(young=False).run(), name="heap")
             await stop.wait()
             collector.cancel()
             task.cancel()

@@ -15,8 +15,8 @@ So ``mvoting serve``, once it is serving:
   that no collection walks them again;
 - collects the young generations by count only past ``YOUNG_THRESHOLD`` objects, which a
   burst of a few thousand ballots does not reach and a longer run of work still does;
-  and after every quiet second (under ``QUIET_SHARE`` of a core), so that a burst starts
-  with an empty young generation;
+  and after every second it was not in a burst (under ``YOUNG_SHARE`` of a core), so that
+  a burst starts with an empty young generation and a steady load keeps little garbage;
 - takes full collections off the allocator (the third threshold set out of reach) and runs
   them itself (``Collector``): when the process has been quiet for a second and
   ``AFTER_S`` have passed since the last one, and at the latest every ``EVERY_S``
@@ -39,6 +39,8 @@ AFTER_S = 10.0
 EVERY_S = 60.0
 #: Quiet: the process used less than this share of a core over the last ``TICK_S``.
 QUIET_SHARE = 0.2
+#: Not in a burst: less than this share; the young generations are collected then.
+YOUNG_SHARE = 0.5
 TICK_S = 1.0
 
 #: Objects allocated (less those freed) that make the young generation collected by
@@ -58,32 +60,38 @@ def freeze_startup() -> int:
     return gc.get_freeze_count()
 
 
-def due(since_last: float, busy: float) -> int | None:
+def due(since_last: float, busy: float, *, young: bool = True) -> int | None:
     """The generation to collect ``since_last`` seconds after the last full collection,
     the process having used ``busy`` of a core over the last tick: 2 (a full collection),
-    1 (the young generations, after a quiet tick) or None."""
-    quiet = busy < QUIET_SHARE
-    if since_last >= EVERY_S or (since_last >= AFTER_S and quiet):
+    1 (the young generations, ``young`` being ours, after a tick out of a burst) or None."""
+    if since_last >= EVERY_S or (since_last >= AFTER_S and busy < QUIET_SHARE):
         return 2
-    return 1 if quiet else None
+    return 1 if young and busy < YOUNG_SHARE else None
 
 
 class Collector:
-    """Runs the collections while ``run`` does; restores the thresholds after."""
+    """Runs the collections while ``run`` does; restores the thresholds after.
+
+    ``young=False`` leaves the young generations to CPython's thresholds: the archive
+    worker's pauses delay no ack, and its batches' objects die young.
+    """
 
     def __init__(
         self,
         *,
+        young: bool = True,
         clock: Callable[[], float] = time.monotonic,
         cpu: Callable[[], float] = time.process_time,
         collect: Callable[[int], int] = gc.collect,
         tick: float = TICK_S,
     ) -> None:
+        self._young = young
         self._clock, self._cpu, self._collect, self._tick = clock, cpu, collect, tick
 
     async def run(self) -> None:
         thresholds = gc.get_threshold()
-        gc.set_threshold(max(thresholds[0], YOUNG_THRESHOLD), thresholds[1], _OUT_OF_REACH)
+        first = max(thresholds[0], YOUNG_THRESHOLD) if self._young else thresholds[0]
+        gc.set_threshold(first, thresholds[1], _OUT_OF_REACH)
         try:
             last = self._clock()
             while True:
@@ -91,7 +99,7 @@ class Collector:
                 await asyncio.sleep(self._tick)
                 now = self._clock()
                 busy = (self._cpu() - cpu0) / max(now - t0, 1e-9)
-                generation = due(now - last, busy)
+                generation = due(now - last, busy, young=self._young)
                 if generation is None:
                     continue
                 started = time.perf_counter()

@@ -15,6 +15,8 @@ from live import heap
     ("since", "busy", "expected"),
     [
         (5.0, 0.0, 1),  # too soon after the last full one: the young generations only
+        (5.0, 0.3, 1),  # a steady load, out of a burst: the young generations too
+        (heap.AFTER_S, 0.3, 1),  # but not quiet enough for a full one
         (heap.AFTER_S, 0.05, 2),  # quiet long enough
         (30.0, 0.9, None),  # a burst under way: it waits
         (heap.EVERY_S, 1.0, 2),  # but not for ever
@@ -24,6 +26,11 @@ def test_a_full_collection_waits_for_a_quiet_second_but_not_for_ever(
     since: float, busy: float, expected: int | None
 ) -> None:
     assert heap.due(since, busy) == expected
+
+
+def test_young_generations_left_to_cpython_are_never_due() -> None:
+    assert heap.due(5.0, 0.0, young=False) is None
+    assert heap.due(heap.AFTER_S, 0.0, young=False) == 2
 
 
 class Machine:
@@ -39,7 +46,7 @@ class Machine:
 
 
 async def _run_through(
-    busy_by_second: list[float],
+    busy_by_second: list[float], *, young: bool = True
 ) -> tuple[list[tuple[float, int]], tuple[int, ...]]:
     machine = Machine()
     collected_at: list[tuple[float, int]] = []
@@ -49,7 +56,7 @@ async def _run_through(
         return 0
 
     collector = heap.Collector(
-        clock=lambda: machine.now, cpu=lambda: machine.cpu, collect=collect, tick=0
+        young=young, clock=lambda: machine.now, cpu=lambda: machine.cpu, collect=collect, tick=0
     )
     task = asyncio.create_task(collector.run())
     await asyncio.sleep(0)  # it starts, and takes the oldest generation over
@@ -77,6 +84,13 @@ async def test_the_collector_collects_when_quiet_and_every_minute_while_busy() -
     assert during == (max(before[0], heap.YOUNG_THRESHOLD), before[1], during[2])
     assert during[2] > 1_000_000  # the oldest generation is the collector's
     assert gc.get_threshold() == before  # and everything restored once it stops
+
+
+async def test_a_collector_that_leaves_the_young_generations_runs_only_full_ones() -> None:
+    before = gc.get_threshold()
+    collected_at, during = await _run_through([0.0] * 15, young=False)
+    assert collected_at == [(heap.AFTER_S, 2)], collected_at
+    assert during[:2] == before[:2] and during[2] > 1_000_000
 
 
 #: About what the ballots of a 2,000-attendee burst keep alive while in flight.
