@@ -15,8 +15,8 @@ from live import heap
     ("since", "busy", "expected"),
     [
         (5.0, 0.0, 1),  # too soon after the last full one: the young generations only
-        (5.0, 0.3, 1),  # a steady load, out of a burst: the young generations too
-        (heap.AFTER_S, 0.3, 1),  # but not quiet enough for a full one
+        (5.0, 0.3, None),  # a steady load, or a burst just begun: not every second
+        (heap.AFTER_S, 0.3, None),  # nor a full one
         (heap.AFTER_S, 0.05, 2),  # quiet long enough
         (30.0, 0.9, None),  # a burst under way: it waits
         (heap.EVERY_S, 1.0, 2),  # but not for ever
@@ -26,6 +26,12 @@ def test_a_full_collection_waits_for_a_quiet_second_but_not_for_ever(
     since: float, busy: float, expected: int | None
 ) -> None:
     assert heap.due(since, busy) == expected
+
+
+def test_a_steady_load_has_its_young_generations_collected_every_few_seconds() -> None:
+    assert heap.due(5.0, 0.3, since_young=heap.YOUNG_EVERY_S) == 1
+    assert heap.due(5.0, 0.3, since_young=heap.YOUNG_EVERY_S / 2) is None
+    assert heap.due(5.0, 0.9, since_young=heap.YOUNG_EVERY_S * 10) is None  # a burst
 
 
 def test_young_generations_left_to_cpython_are_never_due() -> None:
