@@ -1,7 +1,7 @@
 """uvicorn's websocket protocol (websockets-sansio), lighter per connection.
 
 ``mvoting serve`` runs uvicorn with this class (``uvicorn.Config(ws=...)``); the wire
-behaviour is uvicorn's. Four things differ:
+behaviour is uvicorn's. Five things differ:
 
 - the receive queue and the writable flag are ``live.wire.lean_async``'s (uvicorn's
   ``asyncio.Queue`` and ``asyncio.Event`` hold four deques, ~3.8 KiB per connection);
@@ -12,7 +12,11 @@ behaviour is uvicorn's. Four things differ:
 - a message may be ``MAX_MESSAGE`` bytes at most, not uvicorn's 16 MiB: websockets
   refuses (close code 1009) a frame that announces more before reading its payload. With
   16 MiB a client could make the server read and hold 15 MiB messages (twenty of them
-  took 398 MiB) that Engine.IO then refused for being over its limit anyway.
+  took 398 MiB) that Engine.IO then refused for being over its limit anyway;
+- once the handshake is done, whole text frames are read by ``live.wire.client_frames``
+  and go to the app without websockets' parser; every other frame is still websockets'.
+  A client that sent bytes after its request before the handshake was answered (RFC
+  6455 lets it send nothing then) is read by websockets alone.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import PayloadTooBig
 
-from live.wire import refusals
+from live.wire import client_frames, refusals
 from live.wire.lean_async import LeanEvent, LeanQueue
 from live.wire.refusals import REFUSALS
 
@@ -39,10 +43,60 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         limit = self.conn.max_message_size
-        self.conn.max_message_size = MAX_MESSAGE if limit is None else min(limit, MAX_MESSAGE)
+        self.limit = MAX_MESSAGE if limit is None else min(limit, MAX_MESSAGE)
+        self.conn.max_message_size = self.limit
         self.queue: Any = LeanQueue()
         self.writable: Any = LeanEvent()
         self.writable.set()
+        #: Whether ``client_frames`` reads this connection: None until the handshake is
+        #: answered, False for good once websockets' parser has the stream.
+        self.split: bool | None = None
+        self.held = b""  # the start of a frame not yet whole
+
+    def data_received(self, data: bytes) -> None:
+        if self.split is None:
+            if not self.handshake_complete:
+                early = self.handshake_initiated  # bytes after the request: not ours
+                super().data_received(data)
+                if early or (self.handshake_initiated and not data.endswith(b"\r\n\r\n")):
+                    self.split = False
+                return
+            self.split = not self.close_sent
+        if not self.split or self.close_sent:
+            self.split = False
+            super().data_received(self.held + data if self.held else data)
+            self.held = b""
+            return
+        buf = self.held + data if self.held else data
+        while True:
+            texts, end, stop, control_end = client_frames.split(buf, self.limit)
+            for text in texts:
+                self.text_received(text)
+            if stop == client_frames.MORE:
+                self.held = buf[end:]
+                return
+            if stop == client_frames.OTHER:
+                self.split = False
+                self.held = b""
+                super().data_received(buf[end:])
+                return
+            super().data_received(buf[end:control_end])  # close, ping or pong
+            buf = buf[control_end:]
+            if self.close_sent or self.transport.is_closing() or self.conn.close_rcvd:
+                self.split = False
+                self.held = b""
+                if buf:
+                    super().data_received(buf)
+                return
+
+    def text_received(self, text: str) -> None:
+        """A whole text message read by ``client_frames``: to the app, as uvicorn would."""
+        if self.close_sent:
+            return  # as uvicorn: discarded once the app is past ``websocket.close``
+        self.queue.put_nowait({"type": "websocket.receive", "text": text})
+        if not self.read_paused and self.queue.qsize() >= HIGH_WATER:
+            self.read_paused = True
+            self.transport.pause_reading()
 
     def send_receive_event_to_app(self) -> None:
         paused = self.read_paused
