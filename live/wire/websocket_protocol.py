@@ -1,7 +1,7 @@
 """uvicorn's websocket protocol (websockets-sansio), lighter per connection.
 
 ``mvoting serve`` runs uvicorn with this class (``uvicorn.Config(ws=...)``); the wire
-behaviour is uvicorn's. Five things differ:
+behaviour is uvicorn's. Six things differ:
 
 - the receive queue and the writable flag are ``live.wire.lean_async``'s (uvicorn's
   ``asyncio.Queue`` and ``asyncio.Event`` hold four deques, ~3.8 KiB per connection);
@@ -16,7 +16,10 @@ behaviour is uvicorn's. Five things differ:
 - once the handshake is done, whole text frames are read by ``live.wire.client_frames``
   and go to the app without websockets' parser; every other frame is still websockets'.
   A client that sent bytes after its request before the handshake was answered (RFC
-  6455 lets it send nothing then) is read by websockets alone.
+  6455 lets it send nothing then) is read by websockets alone;
+- uvicorn's WebSocket keepalive (a ping every 20 s, a timer per connection) is off:
+  Engine.IO pings every socket already (``live.wire.transport.PingWheel``) and closes
+  one that does not answer; 10,000 idle phones were 500 more pings and timers a second.
 """
 
 from __future__ import annotations
@@ -88,6 +91,9 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
                 if buf:
                     super().data_received(buf)
                 return
+
+    def start_keepalive(self) -> None:
+        """Not started: Engine.IO's ping is the keepalive (see the module's docstring)."""
 
     def text_received(self, text: str) -> None:
         """A whole text message read by ``client_frames``: to the app, as uvicorn would."""

@@ -10,7 +10,7 @@ import websockets
 
 from live.services import Services
 from live.wire.lean_async import LeanEvent, LeanQueue
-from live.wire.websocket_protocol import HIGH_WATER
+from live.wire.websocket_protocol import HIGH_WATER, LeanWebSocketProtocol
 from tests.conftest import Node, connect
 from tests.live.helpers import make_room
 
@@ -93,3 +93,19 @@ async def test_the_device_cookie_still_names_the_attendee_after_the_handshake(
         rejoined = await again.join(room.number, password="pw")
         assert rejoined["voted"] == [room.q]
         assert (await again.vote(room.q, [1]))["error"]["code"] == "already_voted"
+
+
+async def test_websocket_connections_keep_no_keepalive_timer_of_their_own(node: Node) -> None:
+    """Engine.IO's ping is the keepalive: uvicorn's (every 20 s by default, a timer per
+    connection) is not started."""
+    assert node.server.config.ws_ping_interval == 20.0  # uvicorn's default, left as is
+    url = node.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    async with websockets.connect(url, ping_interval=None) as ws:
+        assert str(await ws.recv()).startswith("0{")
+        await ws.send("40")
+        assert str(await ws.recv()).startswith("40{")
+        sockets = [
+            c for c in node.server.server_state.connections if isinstance(c, LeanWebSocketProtocol)
+        ]
+        assert sockets and all(c.handshake_complete for c in sockets)
+        assert [c.ping_timer for c in sockets] == [None] * len(sockets)
