@@ -58,6 +58,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -202,6 +203,7 @@ class Target:
     room: str
     password: str
     question: str
+    presenter: str = ""  #: the room's presenter token, if the server has one
 
 
 @dataclass
@@ -311,7 +313,8 @@ def start_mvoting(
         if made.returncode != 0:
             raise BenchError(f"mvoting room create failed: {made.stdout}{made.stderr}")
         body = json.loads(made.stdout.strip().splitlines()[-1])
-        return Target(body["room"], body["password"], body["question"])
+        token = urllib.parse.parse_qs(urllib.parse.urlsplit(body["presenter_url"]).query)
+        return Target(body["room"], body["password"], body["question"], token["token"][0])
 
     def cli(*argv: str) -> dict[str, Any]:
         done = subprocess.run(
@@ -415,6 +418,7 @@ def burst_command(server: Server, target: Target, a: argparse.Namespace) -> list
         sys.executable, str(a.burst_client), "--url", server.url, "--room", target.room,
         "--password", target.password, "--question", target.question,
         "--attendees", str(a.attendees), "--procs", str(a.procs), "--pid", str(server.pid),
+        *([f"--presenter={target.presenter}"] if target.presenter else []),
     ]  # fmt: skip
 
 

@@ -83,7 +83,7 @@ def run_burst(server: Server, n: int, i: int, a: argparse.Namespace) -> dict[str
         sys.executable, str(BURST), "--url", server.url, "--room", target.room,
         "--password", target.password, "--question", target.question,
         "--attendees", str(n), "--procs", str(a.procs), "--pid", str(server.pid),
-        "--watch", str(a.watch),
+        "--watch", str(a.watch), f"--presenter={target.presenter}",
     ]  # fmt: skip
     done, failure = run_json(cmd, 180 + n / 50, "burst.py")
     result: dict[str, Any] = {"attendees": n, "question": target.question}

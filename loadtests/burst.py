@@ -6,9 +6,12 @@ Attendees connect over Socket.IO (Engine.IO v4 on a websocket, raw frames, no cl
 library), join one room, and once all have joined every one casts a single ballot at the
 same wall-clock moment. With several ``--url`` attendee i goes to node i mod k, and one
 presenter per node watches ``tally`` events: each node must show the full count, also of
-ballots cast through the others. Any server that speaks the core of the live protocol
-(``join``, ``vote``, ``tally``; docs/protocol.md) can be measured, mvoting or the Node.js
-peer in ``loadtests/peer``.
+ballots cast through the others. The presenter's screen joins with ``--presenter TOKEN``
+(the room's presenter token, as a projector opens the presenter link) where the server
+has one, else with the attendees' credentials: a server may pace the tallies of
+attendees' phones (mvoting does, docs/protocol.md) but not the projector's. Any server
+that speaks the core of the live protocol (``join``, ``vote``, ``tally``;
+docs/protocol.md) can be measured, mvoting or the Node.js peer in ``loadtests/peer``.
 
 It prints one JSON line:
 
@@ -125,7 +128,9 @@ async def call(ws: ClientConnection, ack_id: int, event: str, payload: Any) -> A
             return body[0] if body else None
 
 
-def _creds(a: argparse.Namespace) -> dict[str, str]:
+def _creds(a: argparse.Namespace, *, presenter: bool = False) -> dict[str, str]:
+    if presenter and a.presenter:
+        return {"room": a.room, "presenter": a.presenter}
     if a.key:
         return {"room": a.room, "key": a.key}
     return {"room": a.room, "password": a.password}
@@ -266,7 +271,7 @@ async def presenter(
     url: str, a: argparse.Namespace, stop: asyncio.Event, seen: list[tuple[float, int, Any]]
 ) -> None:
     ws = await open_socket(url, a.path)
-    joined = await call(ws, 1, "join", _creds(a))
+    joined = await call(ws, 1, "join", _creds(a, presenter=True))
     if not joined or not joined.get("ok"):
         raise RuntimeError(f"the presenter on {url} could not join: {joined}")
     for qn in joined.get("questions") or []:
@@ -506,6 +511,9 @@ if __name__ == "__main__":
     ap.add_argument("--room", required=True)
     ap.add_argument("--password", default="")
     ap.add_argument("--key", default="", help="join key from a QR link, instead of a password")
+    ap.add_argument(
+        "--presenter", default="", help="the room's presenter token, for the presenter's screen"
+    )
     ap.add_argument("--question", required=True)
     ap.add_argument("--options", type=int, default=4)
     ap.add_argument("--attendees", type=int, default=2000)

@@ -81,7 +81,7 @@ def run_burst(
     cmd = [
         sys.executable, str(BURST), "--hang-up", "after", *(x for u in urls for x in ("--url", u)),
         "--room", target.room, "--password", target.password, "--question", target.question,
-        "--attendees", str(a.attendees), "--procs", str(a.procs),
+        "--attendees", str(a.attendees), "--procs", str(a.procs), f"--presenter={target.presenter}",
         *(x for k, p in meters.items() for x in ("--meter", f"{k}={p}")),
     ]  # fmt: skip
     done, failure = run_json(cmd, 120 + a.attendees / 50, "burst.py")

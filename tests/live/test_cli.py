@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -298,8 +299,12 @@ def create_room(data: Path, *, options: str = "A,B,C,D", question: str = "Lunch?
     return body
 
 
-def run_burst(serve: Serve, room: dict[str, Any], attendees: int) -> dict[str, Any]:
-    """The benchmark's JSON line for ``attendees`` ballots on the room's question."""
+def run_burst(
+    serve: Serve, room: dict[str, Any], attendees: int, *, presenter: bool = False
+) -> dict[str, Any]:
+    """The benchmark's JSON line for ``attendees`` ballots on the room's question; with
+    ``presenter`` its presenter's screen joins with the room's presenter token."""
+    token = parse_qs(urlsplit(room["presenter_url"]).query)["token"][0]
     options = {
         "--url": serve.url,
         "--room": room["room"],
@@ -309,8 +314,10 @@ def run_burst(serve: Serve, room: dict[str, Any], attendees: int) -> dict[str, A
         "--options": "4",
         "--pid": str(serve.pid),
     }
+    # ``--presenter=``: a token may start with a dash.
+    token_arg = [f"--presenter={token}"] if presenter else []
     done = subprocess.run(
-        [sys.executable, str(BURST), *(x for pair in options.items() for x in pair)],
+        [sys.executable, str(BURST), *(x for pair in options.items() for x in pair), *token_arg],
         capture_output=True,
         text=True,
         timeout=60,
@@ -448,7 +455,7 @@ def test_burst_of_300_then_close_and_archive(shared: Shared) -> None:
     data = shared.data
     room = create_room(data)
     qid = room["question"]
-    assert_clean_burst(run_burst(shared.serve, room, 300), 300)
+    assert_clean_burst(run_burst(shared.serve, room, 300, presenter=True), 300)
 
     live = question_results(data, room["room"], qid)
     assert (live["title"], live["status"], live["total"]) == ("Lunch?", "open", 300)
