@@ -63,6 +63,11 @@ class FrameWriter:
         self._proto = proto
         self._transport = proto.transport
 
+    @property
+    def connection(self) -> Any:
+        """The uvicorn websocket protocol written to."""
+        return self._proto
+
     @classmethod
     def for_environ(cls, environ: dict[str, Any]) -> FrameWriter | None:
         """A writer for this engineio connection, if it is a websocket we know."""

@@ -369,9 +369,12 @@ class LeanSocket(GuardedSocket):
         # it, as engineio's ``receive`` would send them (with async_handlers off), minus
         # a Packet object, a log call and a wrapper coroutine per message.
         on_message = server.handlers.get("message")
+        # The protocol's own reader where it has one (``LeanWebSocketProtocol``): the text
+        # itself, not an ASGI message unpacked by engineio's ``wait``.
+        wait = getattr(self.frame_writer.connection, "next_message", None) or ws.wait
         while True:
             try:
-                data = await ws.wait()
+                data = await wait()
             except Exception:  # the peer went away
                 break
             if data is None:

@@ -14,7 +14,8 @@ behaviour is uvicorn's. Six things differ:
   16 MiB a client could make the server read and hold 15 MiB messages (twenty of them
   took 398 MiB) that Engine.IO then refused for being over its limit anyway;
 - once the handshake is done, whole text frames are read by ``live.wire.client_frames``
-  and go to the app without websockets' parser; every other frame is still websockets'.
+  and go to the app without websockets' parser (to ``live.wire.transport.LeanSocket``
+  as the text itself, ``next_message``); every other frame is still websockets'.
   A client that sent bytes after its request before the handshake was answered (RFC
   6455 lets it send nothing then) is read by websockets alone;
 - uvicorn's WebSocket keepalive (a ping every 20 s, a timer per connection) is off:
@@ -55,6 +56,8 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         #: answered, False for good once websockets' parser has the stream.
         self.split: bool | None = None
         self.held = b""  # the start of a frame not yet whole
+        #: The app reads with ``next_message``: text messages are queued as they are.
+        self.direct = False
 
     def data_received(self, data: bytes) -> None:
         if self.split is None:
@@ -96,13 +99,31 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         """Not started: Engine.IO's ping is the keepalive (see the module's docstring)."""
 
     def text_received(self, text: str) -> None:
-        """A whole text message read by ``client_frames``: to the app, as uvicorn would."""
+        """A whole text message read by ``client_frames``: to the app, as uvicorn would
+        (as the text itself once the app reads with ``next_message``)."""
         if self.close_sent:
             return  # as uvicorn: discarded once the app is past ``websocket.close``
-        self.queue.put_nowait({"type": "websocket.receive", "text": text})
+        self.queue.put_nowait(text if self.direct else {"type": "websocket.receive", "text": text})
         if not self.read_paused and self.queue.qsize() >= HIGH_WATER:
             self.read_paused = True
             self.transport.pause_reading()
+
+    async def next_message(self) -> str | bytes | None:
+        """The next message of the open websocket, or None once it is gone: what the ASGI
+        ``receive`` and engineio's ``WebSocket.wait`` make of it, without their message
+        dict and two coroutines per message. Whoever calls it first becomes the only
+        reader of the connection (``direct``)."""
+        self.direct = True
+        message = await self.queue.get()
+        if self.read_paused and self.queue.empty():
+            self.read_paused = False
+            self.transport.resume_reading()
+        if type(message) is str:
+            return message
+        if message["type"] != "websocket.receive":
+            return None  # websocket.disconnect
+        data: str | bytes | None = message.get("bytes")
+        return data if data is not None else message.get("text")
 
     def send_receive_event_to_app(self) -> None:
         paused = self.read_paused
