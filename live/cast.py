@@ -14,7 +14,6 @@ import base64
 import hashlib
 import hmac
 import logging
-import secrets
 from typing import Any
 
 from hiredis import pack_command
@@ -22,6 +21,7 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.exceptions import NoScriptError, ResponseError
 
 from live.clock import now_ms
+from live.nonces import new_nonce
 from live.services import Services
 from rooms.ballots import Ballot
 from rooms.errors import N_, ErrorCode, VotingError
@@ -193,7 +193,7 @@ async def do_cast(
         choices=choices,
         time_ms=now_ms(),
         voter=voter_ref(svc.secret, question_id, identity),
-        nonce=nonce or secrets.token_hex(16),
+        nonce=nonce or new_nonce(),
     )
     receipt = ballot.receipt()
     ok, value = await batcher.run_script(
