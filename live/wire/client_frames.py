@@ -18,8 +18,10 @@ from websockets.speedups import apply_mask
 
 #: First byte of a final text frame with no reserved bits.
 _TEXT = 0x81
+#: First byte of a close frame.
+CLOSE = 0x88
 #: First bytes of final close, ping and pong frames: websockets answers them.
-_CONTROL = frozenset((0x88, 0x89, 0x8A))
+_CONTROL = frozenset((CLOSE, 0x89, 0x8A))
 
 #: What ``split`` stopped at.
 MORE = 0  # the end of the bytes, or a frame not yet whole: keep them, read more

@@ -372,12 +372,15 @@ class LeanSocket(GuardedSocket):
         # The protocol's own reader where it has one (``LeanWebSocketProtocol``): the text
         # itself, not an ASGI message unpacked by engineio's ``wait``.
         wait = getattr(self.frame_writer.connection, "next_message", None) or ws.wait
+        gone = False  # the peer went away: nothing the writer holds can reach it
         while True:
             try:
                 data = await wait()
-            except Exception:  # the peer went away
+            except Exception:
+                gone = True
                 break
             if data is None:
+                gone = True
                 break
             if len(data) > limit:  # uvicorn's protocol refuses such a frame already
                 await self.refuse(refusals.TOO_BIG)
@@ -394,8 +397,11 @@ class LeanSocket(GuardedSocket):
                 server.logger.exception("session %s: receive error", connection_id(self.sid))
             if self.closed:  # by the client, or refused
                 break
-        await self.queue.put(None)  # let the writer finish
-        await writer_task
+        if gone:
+            writer_task.cancel()
+        else:
+            await self.queue.put(None)  # let the writer send what it holds, and finish
+            await writer_task
         await self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
 
     async def _receive_other(self, data: Any) -> None:

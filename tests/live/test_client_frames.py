@@ -10,6 +10,7 @@ import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from websockets.frames import Frame, Opcode
@@ -17,7 +18,7 @@ from websockets.frames import Frame, Opcode
 from live.services import Services
 from live.wire import client_frames
 from live.wire.websocket_protocol import MAX_MESSAGE
-from tests.conftest import Node
+from tests.conftest import Client, Node, connect
 from tests.live.helpers import make_room
 
 OP_TEXT, OP_BINARY, OP_CONT = Opcode.TEXT, Opcode.BINARY, Opcode.CONT
@@ -186,3 +187,58 @@ async def test_a_client_close_is_answered_and_ends_the_connection(node: Node) ->
                 pass
             assert struct.unpack("!H", frame[1][:2]) == (1000,)
             assert await reader.read() == b""
+
+
+def _audience(client: Client) -> int | None:
+    seen = [d["connected"] for e, d in client.events if e == "audience"]
+    return seen[-1] if seen else None
+
+
+async def test_a_hang_up_is_echoed_ends_the_connection_and_leaves_the_room(
+    node: Node, svc: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Read by the protocol itself once the app reads its text: echoed byte for byte, the
+    connection ended, the attendee counted out; a close websockets would refuse still is."""
+    room = await make_room(svc)
+    # A close with its length in two bytes, as RFC 6455 lets a sloppy client write it.
+    mask = os.urandom(4)
+    long_length = (
+        bytes((0x88, 0x80 | 126, 0, 2))
+        + mask
+        + bytes(b ^ mask[i % 4] for i, b in enumerate(struct.pack("!H", 1001)))
+    )
+    cases: list[tuple[bytes, bytes | int]] = [
+        (masked(OP_CLOSE, struct.pack("!H", 1000) + "bye, 안녕".encode()), b"echo"),
+        (masked(OP_CLOSE, b""), b"echo"),
+        (masked(OP_CLOSE, struct.pack("!H", 4001)), b"echo"),
+        (long_length, struct.pack("!H", 1001)),
+        (masked(OP_CLOSE, struct.pack("!H", 1005)), 1002),  # never sent on the wire
+        (masked(OP_CLOSE, b"\x03"), 1002),  # one byte: no code
+        (masked(OP_CLOSE, struct.pack("!H", 1000) + b"\xff"), 1007),
+    ]
+    async with connect(node.url) as presenter:
+        await presenter.join(room.number, presenter=room.info.presenter)
+        for close, answer in cases:
+            async with handshaken(node) as (reader, writer):
+                writer.write(masked(OP_TEXT, b"40") + masked(OP_TEXT, join(room.number, 1)))
+                assert (await text_starting(reader, b"431")).startswith(b'431[{"ok":true')
+                await presenter.wait_for(lambda: _audience(presenter) == 1)
+                writer.write(close)
+                async with asyncio.timeout(10):
+                    while (frame := await next_frame(reader))[0] != OP_CLOSE:
+                        pass
+                    if answer == b"echo":
+                        assert frame[1] == masked_payload(close)
+                    elif isinstance(answer, bytes):
+                        assert frame[1] == answer
+                    else:
+                        assert struct.unpack("!H", frame[1][:2]) == (answer,), (close, frame)
+                    assert await reader.read() == b""
+                await presenter.wait_for(lambda: _audience(presenter) == 0)
+        assert not [r for r in caplog.records if r.exc_info], caplog.text
+
+
+def masked_payload(frame: bytes) -> bytes:
+    """A short masked frame's payload, unmasked."""
+    mask = frame[2:6]
+    return bytes(b ^ mask[i % 4] for i, b in enumerate(frame[6:]))
