@@ -99,6 +99,15 @@ JOINS_ARGS ?=
 bench-joins: install
 	$(BIN)/python loadtests/joinstorm.py $(JOINS_ARGS)
 
+# Hang-ups alone: the web process's CPU per attendee closing its socket, mvoting and the
+# peer in the same run (loadtests/README.md, "Hang-ups").
+#   make bench-hangup HANGUP_ARGS="--rounds 7"
+HANGUP_ARGS ?=
+
+.PHONY: bench-hangup
+bench-hangup: install
+	$(BIN)/python loadtests/hangup.py $(HANGUP_ARGS)
+
 # One large room: 3,290 and 10,000 attendees on one web process vote at once and all watch
 # the live tally (loadtests/README.md, "One large room").
 #   make bench-room ROOM_ARGS="--sizes 3290 --bursts 1"

@@ -610,3 +610,18 @@ def test_bad_question_creates_nothing(shared: Shared, tmp_path: Path) -> None:
     assert body["error"]["code"] == "bad_request"
     assert not (fresh / "mvoting.db").exists()
     assert not (fresh / "run").exists() and not (fresh / "valkey").exists()
+
+
+def test_the_hang_up_benchmark_meters_each_round() -> None:
+    """``loadtests/hangup.py`` starts its own server, and every round's closes are metered."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "loadtests" / "hangup.py"), "--only", "mvoting",
+         "--attendees", "40", "--rounds", "2", "--quiet", "0.2"],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    rounds = report["servers"]["mvoting"]["rounds"]
+    assert len(rounds) == 2
+    assert all(r["wall_s"] > 0 and r["cpu_us"] >= 0 for r in rounds)
+    assert "per hang-up" in done.stdout
