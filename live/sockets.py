@@ -153,6 +153,7 @@ class LiveSockets:
         self.audience: Audience | None = None
         self.conns: dict[str, Conn] = {}
         self.members: defaultdict[str, set[str]] = defaultdict(set)  # room id -> sids
+        self.hosts: defaultdict[str, set[str]] = defaultdict(set)  # room id -> hosts' sids
         self.watchers = Watchers()
         self.pages = Watchers()  # a poll's room id -> the connections on the poll's page
         self.pacing: Pacing[tuple[bytes, dict[str, Any]]] = Pacing(1.0)  # the setting's, attached
@@ -223,11 +224,7 @@ class LiveSockets:
         if conn is not None and conn.room_id is not None:
             self.pages.discard(conn.room_id, conn)
             self._count(conn, leaving=True)
-            members = self.members.get(conn.room_id)
-            if members is not None:
-                members.discard(sid)
-                if not members:
-                    del self.members[conn.room_id]
+            self._forget_member(conn.room_id, sid)
 
     def _guarded(self, handler: Any, outcomes: Outcomes | None = None) -> Any:
         """The handler, its refusals answered as error bodies, and counted in
@@ -315,6 +312,8 @@ class LiveSockets:
         arg = facts.as_arg()
         conn.facts_arg = orjson.dumps(arg).decode() if arg else ""
         self.members[room["id"]].add(sid)
+        if viewer is Viewer.HOST:
+            self.hosts[room["id"]].add(sid)
         if req.poll is not None:
             self.pages.add(room["id"], conn)
         self._count(conn, leaving=False)
@@ -465,8 +464,17 @@ class LiveSockets:
         for qid in conn.watching:
             self.watchers.discard(qid, conn)
         conn.watching.clear()
-        self.members[conn.room_id].discard(sid)
+        self._forget_member(conn.room_id, sid)
         self._count(conn, leaving=True)
+
+    def _forget_member(self, room_id: str, sid: str) -> None:
+        """The connection is no longer one of the room's members (nor of its hosts)."""
+        for index in (self.members, self.hosts):
+            sids = index.get(room_id)
+            if sids is not None:
+                sids.discard(sid)
+                if not sids:
+                    del index[room_id]
 
     # --- vote ----------------------------------------------------------------------------
 
@@ -692,11 +700,7 @@ class LiveSockets:
         for qid, known in list(self._known.items()):
             if known.room_id == room_id and qid not in ids:
                 del self._known[qid]
-        hosts = [
-            sid
-            for sid in self.members.get(room_id, ())
-            if (conn := self.conns.get(sid)) is not None and conn.viewer is Viewer.HOST
-        ]
+        hosts = list(self.hosts.get(room_id, ()))
         for sid in hosts:
             await self.sio.emit("order", {"questions": ids}, to=sid)
         # Attendees learn the order of what they may see: a draft's id would tell them how
@@ -715,10 +719,8 @@ class LiveSockets:
             return
         self._audiences[room_id] = event["version"]
         payload = {"connected": event["connected"], "version": event["version"]}
-        for sid in list(self.members.get(room_id, ())):
-            conn = self.conns.get(sid)
-            if conn is not None and conn.viewer is Viewer.HOST:
-                await self.sio.emit("audience", payload, to=sid)
+        for sid in list(self.hosts.get(room_id, ())):
+            await self.sio.emit("audience", payload, to=sid)
 
     async def _deliver_room(self, event: dict[str, Any]) -> None:
         """The room's current question changed: ``room`` ``{"current": id | null}`` to all.
@@ -737,9 +739,9 @@ class LiveSockets:
         room_id = event["room"]
         if self.rooms is not None:
             self.rooms.forget_room(room_id)
-        for sid in list(self.members.get(room_id, ())):
+        for sid in list(self.hosts.get(room_id, ())):
             conn = self.conns.get(sid)
-            if conn is None or conn.viewer is not Viewer.HOST:
+            if conn is None:
                 continue
             await self._leave_room(sid, conn)
             conn.room_id = None
@@ -752,10 +754,8 @@ class LiveSockets:
         if public["state"] != "draft":
             await self.sio.emit("draw", public, room=f"r:{room_id}")
             return
-        for sid in list(self.members.get(room_id, ())):
-            conn = self.conns.get(sid)
-            if conn is not None and conn.viewer is Viewer.HOST:
-                await self.sio.emit("draw", public, to=sid)
+        for sid in list(self.hosts.get(room_id, ())):
+            await self.sio.emit("draw", public, to=sid)
 
     async def _deliver_comment(self, event: dict[str, Any]) -> None:
         """A poll's comment was posted or changed (``live.comments``): ``comment`` to

@@ -66,3 +66,35 @@ async def test_a_stopped_nodes_count_expires(node: Node, svc: Services) -> None:
         assert (await attendee.join(room.number, password="pw"))["ok"]
         await presenter.wait_for(lambda: _last(presenter) == 8)
     assert not await svc.redis.hexists(key, "n:gone")
+
+
+async def test_the_count_follows_a_connection_that_changes_from_host_to_attendee(
+    node: Node, svc: Services
+) -> None:
+    """Only the room's hosts hear the count, as the connection is when the count is sent."""
+    room = await make_room(svc)
+    async with (
+        connect(node.url) as screen,
+        connect(node.url) as switcher,
+        connect(node.url) as attendee,
+    ):
+        assert (await screen.join(room.number, presenter=room.info.presenter))["ok"]
+        assert (await switcher.join(room.number, presenter=room.info.presenter))["ok"]
+        assert (await attendee.join(room.number, password="pw"))["ok"]
+        await switcher.wait_for(lambda: _last(switcher) == 1)
+        # The host joins again as an attendee: counted, and no longer told the count.
+        assert (await switcher.join(room.number, password="pw"))["ok"]
+        await screen.wait_for(lambda: _last(screen) == 2)
+        heard = len(_audience(switcher))
+        await attendee.sio.disconnect()
+        await screen.wait_for(lambda: _last(screen) == 1)
+        await asyncio.sleep(0.4)  # more than an announcement's interval
+        assert len(_audience(switcher)) == heard
+        # And as a host again: told the count once more.
+        assert (await switcher.join(room.number, presenter=room.info.presenter))["ok"]
+        await screen.wait_for(lambda: _last(screen) == 0)
+        async with connect(node.url) as late:
+            assert (await late.join(room.number, password="pw"))["ok"]
+            await switcher.wait_for(lambda: _last(switcher) == 1)
+        assert len(_audience(switcher)) > heard
+        assert not _audience(attendee)
