@@ -614,40 +614,44 @@ class LiveSockets:
         if not wait:
             await self._tally_attendees(qid, frame, payload)
             return
-        loop = asyncio.get_running_loop()
-        if qid not in self._paced:
-            self._paced[qid] = loop.call_later(wait, lambda: self._spawn(self._held_tally(qid)))
-        # Held, unless nothing newer follows: then the ballots stopped, and this is the
-        # count the attendees wait for.
+        # Held until the wait ends, or sooner if nothing newer follows: then the ballots
+        # stopped, and this is the count the attendees wait for. One timer per question,
+        # re-armed by each tally held.
         settle = SETTLE_INTERVALS * self._services().settings.tally_interval
-        loop.call_later(settle, lambda: self._spawn(self._settled_tally(qid, snapshot)))
+        timer = self._paced.get(qid)
+        if timer is not None:
+            timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._paced[qid] = loop.call_later(min(wait, settle), self._release_held, qid)
 
     async def _tally_attendees(self, qid: str, frame: bytes, payload: dict[str, Any]) -> None:
-        """Hand a tally to the question's attendees, timing it for the pacing."""
-        started = time.perf_counter()
-        TALLY_DELIVERIES.inc(self.watchers.count(qid, first=False))
-        slow = self.watchers.deliver(qid, frame, first=False)
-        took = time.perf_counter() - started
-        self.pacing.delivered(qid, took)
-        TALLY_DELIVERY_SECONDS.inc(took)
+        """Hand a tally to the question's attendees."""
+        slow = self._frame_attendees(qid, frame)
         if slow:
             await self.sio.emit("tally", payload, to=slow)
 
-    async def _settled_tally(self, qid: str, snapshot: tuple[bytes, dict[str, Any]]) -> None:
-        """No newer tally of ``qid`` came after ``snapshot``: its attendees have it now."""
-        if not self.pacing.take_if_newest(qid, snapshot):
-            return
-        timer = self._paced.pop(qid, None)
-        if timer is not None:
-            timer.cancel()
-        await self._tally_attendees(qid, *snapshot)
+    def _frame_attendees(self, qid: str, frame: bytes) -> list[str]:
+        """Write a tally's frame to the question's attendees that take ready frames,
+        timing it for the pacing; the others' sids, for python-socketio's emit."""
+        started = time.perf_counter()
+        TALLY_DELIVERIES.inc(self.watchers.count(qid, first=False))
+        slow: list[str] = self.watchers.deliver(qid, frame, first=False)
+        took = time.perf_counter() - started
+        self.pacing.delivered(qid, took)
+        TALLY_DELIVERY_SECONDS.inc(took)
+        return slow
 
-    async def _held_tally(self, qid: str) -> None:
-        """The pacing's wait ended: the attendees get the newest tally held for them."""
+    def _release_held(self, qid: str) -> None:
+        """The wait for ``qid`` ended, or no newer tally came: its attendees get the one
+        held for them."""
         self._paced.pop(qid, None)
         held = self.pacing.take_held(qid)
-        if held is not None:
-            await self._tally_attendees(qid, *held)
+        if held is None:
+            return
+        frame, payload = held
+        slow = self._frame_attendees(qid, frame)  # now: never after a newer one
+        if slow:
+            self._spawn(self.sio.emit("tally", payload, to=slow))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)

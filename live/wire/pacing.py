@@ -10,9 +10,9 @@ get five or six a second, the rest of the core going to the acks; with 10,000 a 
 may take 40-80 ms, and they get one or two a second. A snapshot that comes while they
 wait is held, the newer replacing the older, and handed to them when the wait ends: the
 last count always reaches everyone. It need not wait out a long pause: once no newer
-snapshot came for a while (the ballots stopped), the one held goes at once
-(``take_if_newest``), so that the final count of a burst reaches a room of any size
-soon after its hosts.
+snapshot came for a while (the ballots stopped), the one held may go at once
+(``take_held``; ``live.sockets`` re-arms one timer per question with each snapshot held),
+so that the final count of a burst reaches a room of any size soon after its hosts.
 """
 
 from __future__ import annotations
@@ -54,15 +54,6 @@ class Pacing(Generic[T]):
         """The attendees of ``qid`` had a snapshot, which took ``seconds`` to hand out."""
         paced: _Paced[T] = self._questions.setdefault(qid, _Paced())
         paced.next_at = self._clock() + seconds / self.share
-
-    def take_if_newest(self, qid: str, snapshot: T) -> bool:
-        """Whether ``snapshot`` is still the one held for ``qid`` (none came after it):
-        if so it is no longer held, and is the caller's to hand out."""
-        paced = self._questions.get(qid)
-        if paced is None or paced.held is not snapshot:
-            return False
-        paced.held = None
-        return True
 
     def take_held(self, qid: str) -> T | None:
         """The snapshot held for ``qid``'s attendees, if any; no longer held."""

@@ -39,20 +39,6 @@ def test_a_delivery_costs_its_time_over_the_share_and_the_newest_snapshot_is_hel
     assert pacing.offer("other", "w1") == 0  # each question has its own pace
 
 
-def test_a_held_snapshot_with_none_newer_after_it_may_go_before_its_wait_ends() -> None:
-    clock = Clock()
-    pacing: Pacing[str] = Pacing(0.001, clock)
-    pacing.offer("q", "v1")
-    pacing.delivered("q", 0.010)  # the next in ten seconds
-    assert pacing.offer("q", "v2") > 9
-    assert pacing.offer("q", "v3") > 9
-    assert not pacing.take_if_newest("q", "v2")  # v3 came after it: still held
-    assert pacing.take_if_newest("q", "v3")
-    assert pacing.take_held("q") is None  # handed out once
-    assert not pacing.take_if_newest("q", "v3")
-    assert not pacing.take_if_newest("other", "w1")
-
-
 def test_a_small_room_is_never_held_back() -> None:
     """2,000 watchers take about 5 ms on a quiet node: at a tenth of a core (the default),
     50 ms, shorter than the 100 ms between two snapshots."""
