@@ -410,6 +410,18 @@ def start_peer(tmp: Path, redis_url: str, peer_dir: Path) -> Server:
     return server
 
 
+def start_servers(
+    servers: list[Server], tmp: Path, redis_url: str, wanted: list[str], peer_dir: Path | None
+) -> None:
+    """Start the ``wanted`` servers ("mvoting", "peer") one by one into ``servers``, so that
+    the caller's ``finally`` stops those that started if a later one fails."""
+    for name in wanted:
+        if name == "mvoting":
+            servers.append(start_mvoting(tmp, redis_url))
+        else:
+            servers.append(start_peer(tmp, redis_url, peer_dir or prepare_peer(PEER_SRC)))
+
+
 # --- bursts -----------------------------------------------------------------------------
 
 
@@ -785,12 +797,7 @@ def run(a: argparse.Namespace) -> int:
     try:
         valkey = bundled.find_or_start(tmp / "valkey")
         print(f"bench: Valkey {valkey.url} (pid {valkey.pid}), scratch {tmp}", flush=True)
-        for name in wanted:
-            if name == "mvoting":
-                servers.append(start_mvoting(tmp, valkey.url))
-            else:
-                assert peer_dir is not None
-                servers.append(start_peer(tmp, valkey.url, peer_dir))
+        start_servers(servers, tmp, valkey.url, wanted, peer_dir)
         for s in servers:
             side = "".join(f", {k} pid {p} metered apart" for k, p in s.side.items())
             print(f"bench: {s.name} on {s.url}, web pid {s.pid} metered{side}", flush=True)

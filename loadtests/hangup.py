@@ -40,8 +40,7 @@ from bench import (
     prepare_peer,
     raise_open_files_limit,
     run_guarded,
-    start_mvoting,
-    start_peer,
+    start_servers,
     stop_all,
 )
 from burst import call, open_socket
@@ -94,12 +93,7 @@ def run(a: argparse.Namespace) -> int:
     servers: list[Server] = []
     try:
         valkey = bundled.find_or_start(tmp / "valkey")
-        for name in wanted:
-            if name == "mvoting":
-                servers.append(start_mvoting(tmp, valkey.url))
-            else:
-                assert peer_dir is not None
-                servers.append(start_peer(tmp, valkey.url, peer_dir))
+        start_servers(servers, tmp, valkey.url, wanted, peer_dir)
         results = {s.name: measure(s, a) for s in servers}
         ratio = None
         if len(results) == 2 and results["peer"]["median_cpu_us"]:

@@ -38,15 +38,12 @@ from pathlib import Path
 from typing import Any
 
 from bench import (
-    PEER_SRC,
     BenchError,
     Server,
     bundled,
-    prepare_peer,
     raise_open_files_limit,
     run_guarded,
-    start_mvoting,
-    start_peer,
+    start_servers,
     stop_all,
 )
 from burst import call, open_socket, recv_packet
@@ -184,11 +181,7 @@ def run(a: argparse.Namespace) -> int:
     results: dict[str, dict[str, Any]] = {}
     try:
         valkey = bundled.find_or_start(tmp / "valkey")
-        for name in wanted:
-            if name == "mvoting":
-                servers.append(start_mvoting(tmp, valkey.url))
-            else:
-                servers.append(start_peer(tmp, valkey.url, prepare_peer(PEER_SRC)))
+        start_servers(servers, tmp, valkey.url, wanted, None)
         for s in servers:
             r = asyncio.run(storm(s, a.attendees, a.rate))
             results[s.name] = r
