@@ -130,6 +130,8 @@ class Ledger:
         self._client: httpx.AsyncClient | None = None
         #: sha256(sha256(policy), note) -> whether the note meets the policy (``_quorate``)
         self._quorum_seen: dict[bytes, bool] = {}
+        #: logs judged for good (not pending): what is kept of them goes once they are idle
+        self._judged: set[str] = set()
 
     async def aclose(self) -> None:
         # A copy: each task's done callback removes it from the dict as it ends.
@@ -245,6 +247,7 @@ class Ledger:
                 logs.update().where(logs.c.id == log_id).values(size=size + len(rows))
             )
         log_id = str(log_id)
+        self._judged.discard(log_id)  # reopened, or still being appended to
         self._appended[log_id] = LogInfo(log_id, qid, origin, int(size) + len(rows), receipts)
         return log_id
 
@@ -283,6 +286,8 @@ class Ledger:
             task = asyncio.create_task(self.cosign(info, size))
             self._cosigning[log_id] = task
             task.add_done_callback(lambda done: self._cosigned(log_id, done))
+        else:
+            self._forget_if_idle(log_id)  # judged meanwhile, and nothing to cosign
 
     def _cosigned(self, log_id: str, task: asyncio.Task[Witnessing]) -> None:
         """A checkpoint's cosigning ended. If it failed (the archive went away, say), the
@@ -291,6 +296,35 @@ class Ledger:
         error = None if task.cancelled() else task.exception()
         if error is not None:
             log.warning("cosigning a checkpoint of log %s failed: %r", log_id, error)
+        self._forget_if_idle(log_id)
+
+    def kept(self) -> set[str]:
+        """The logs whose tree or witnesses' sizes this ledger keeps in memory."""
+        return set(self._trees) | set(self._witnessed_sizes)
+
+    def _forget_if_idle(self, log_id: str) -> None:
+        """Let go of a judged log's tree, witnesses' sizes and signing state once nothing
+        is under way for it (a cosigning, a checkpoint due, a reader of its tree): a
+        worker that ran for weeks would otherwise keep every log it ever wrote (a tree
+        holds 64 bytes per entry). All of it is read again from the archive if the log
+        is used again (its question reopened, a receipt asked for)."""
+        if (
+            log_id not in self._judged
+            or log_id in self._cosigning
+            or log_id in self._unsigned
+            or (log_id in self._tree_locks and self._tree_locks[log_id].locked())
+        ):
+            return
+        self._judged.discard(log_id)
+        for kept in (
+            self._trees,
+            self._tree_locks,
+            self._signed_at,
+            self._appended,
+            self._witnessed_sizes,
+            self._retry,
+        ):
+            kept.pop(log_id, None)
 
     # --- trees and checkpoints ------------------------------------------------------------
 
@@ -406,7 +440,7 @@ class Ledger:
             tree = await self.tree(info.id)
         asked = [w for w in policy.witnesses if w.url]
         answers = await asyncio.gather(
-            *(self._ask(w, info, tree, size, note, witnessed.get(w.name, 0)) for w in asked)
+            *(self._ask(w, info, tree, size, note, witnessed) for w in asked)
         )
         await self._record_witnessed(
             info.id, {w: n for w, n in witnessed.items() if before.get(w) != n}
@@ -442,13 +476,13 @@ class Ledger:
         tree: MerkleLog,
         size: int,
         note: bytes,
-        old: int,
+        witnessed: dict[str, int],
     ) -> bytes | tuple[bool, str]:
         """The witness's signature lines, once they verify, or (refused?, why); timed and
         counted by witness (``live.metrics``). Lines that do not verify (a faulty or lying
         witness) are not counted: the witness is missing."""
         started = time.monotonic()
-        answer = await self._exchange(witness, info, tree, size, note, old)
+        answer = await self._exchange(witness, info, tree, size, note, witnessed)
         COSIGN_SECONDS.labels(witness=witness.name).observe(time.monotonic() - started)
         outcome = "cosigned" if isinstance(answer, bytes) else "refused" if answer[0] else "missing"
         log_key = self.signer(info.origin).verifier()
@@ -464,10 +498,13 @@ class Ledger:
         tree: MerkleLog,
         size: int,
         note: bytes,
-        old: int,
+        witnessed: dict[str, int],
     ) -> bytes | tuple[bool, str]:
+        """One witness asked to cosign ``size``, told the size it last cosigned (from
+        ``witnessed``, the round's map of them, updated here as it answers)."""
         assert witness.url is not None
         client = self._http()
+        old = witnessed.get(witness.name, 0)
         registered = False
         for _ in range(4):
             if old > size:
@@ -489,7 +526,6 @@ class Ledger:
                     return True, str(error)
                 return False, str(error)
             # It holds this size as its latest now, whether its lines verify or not.
-            witnessed = self._witnessed_sizes[info.id]
             witnessed[witness.name] = max(witnessed.get(witness.name, 0), size)
             return lines
         return False, f"witness {witness.name} kept changing its latest size"
@@ -580,6 +616,8 @@ class Ledger:
             self._retry[log_id] = (time.monotonic() + pause, min(pause * 2, RETRY_CAP), verdict)
         else:
             self._retry.pop(log_id, None)
+            self._judged.add(log_id)
+            self._forget_if_idle(log_id)
         await self._record_verdict(info, verdict)
         return verdict
 

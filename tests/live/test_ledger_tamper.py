@@ -472,16 +472,24 @@ async def test_a_reopened_poll_continues_its_log_and_is_verified_after_the_secon
         room = await make_room(svc)
         batcher = CastBatcher(svc)
         log_id = await _log_id(svc, room.q)
-        async with running_worker(svc):
+        async with running_worker(svc) as worker:
+
+            async def forgotten() -> bool:
+                return log_id not in worker.ledger.kept()
+
             await _cast(batcher, room.q, range(3))
             await store.act(svc, room.q, Action.CLOSE)
             assert (await _verdict(svc, room.q))["status"] == "completed"
+            # Judged: the worker lets go of the log's tree and witnesses' sizes once idle,
+            # and reads them again from the archive when the poll reopens.
+            await _until(forgotten)
             await store.act(svc, room.q, Action.OPEN)
             reopened = await store.load_question(svc, room.q)
             assert reopened is not None and reopened.verification is None
             await _cast(batcher, room.q, range(3, 5))
             await store.act(svc, room.q, Action.CLOSE)
             verdict = await _verdict(svc, room.q)
+            await _until(forgotten)
         assert verdict == {"status": "completed", "problem": None, "fields": {}, "reason": ""}
         await _assert_recorded(svc, room.q, verdict)
         assert await _log_id(svc, room.q) == log_id
