@@ -625,3 +625,14 @@ def test_the_hang_up_benchmark_meters_each_round() -> None:
     assert len(rounds) == 2
     assert all(r["wall_s"] > 0 and r["cpu_us"] >= 0 for r in rounds)
     assert "per hang-up" in done.stdout
+
+
+def test_the_hang_up_benchmark_refuses_an_empty_run() -> None:
+    for bad in (["--rounds", "0"], ["--attendees", "0"]):
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "loadtests" / "hangup.py"), *bad],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "--attendees and --rounds must be at least 1" in done.stderr
+        assert "hangup: measuring" not in done.stdout  # nothing was started
